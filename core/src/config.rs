@@ -1,0 +1,557 @@
+//! The model configuration (`config.json`, documented in docs/FORMAT.md) and the sizes,
+//! parameter counts, cache bytes and FLOPs derived from it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which mixer a block runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// Causal self-attention (GQA + RoPE).
+    Attention,
+    /// Mamba-2 (SSD) state-space mixer.
+    Mamba,
+    /// Intra-layer hybrid: attention and Mamba-2 branches in parallel, fused.
+    Intra,
+}
+
+/// How the two branches of an intra block are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    Add,
+    Subtract,
+    Concat,
+}
+
+/// Whether an intra block projects each branch separately or both jointly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutProj {
+    Separate,
+    Joint,
+}
+
+/// Attention hyper-parameters (shared by attention blocks and intra attention branches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttentionConfig {
+    /// Hq: query heads.
+    pub n_heads: usize,
+    /// Hkv: key/value heads (GQA groups).
+    pub n_kv_heads: usize,
+    /// dh: per-head dimension (even, for rotate-half RoPE).
+    pub head_dim: usize,
+    #[serde(default = "default_rope_theta")]
+    pub rope_theta: f32,
+    /// Sliding window: a query sees at most this many most recent keys (itself included).
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// With a window: the first `sink_tokens` keys stay visible to every query.
+    #[serde(default)]
+    pub sink_tokens: usize,
+}
+
+/// Mamba-2 hyper-parameters (shared by Mamba blocks and intra Mamba branches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MambaConfig {
+    /// N: state size per head.
+    pub d_state: usize,
+    /// P: channels per SSM head.
+    pub head_dim: usize,
+    /// E = expand * D.
+    #[serde(default = "default_expand")]
+    pub expand: usize,
+    /// G: groups sharing B and C.
+    #[serde(default = "default_one")]
+    pub n_groups: usize,
+    /// W: causal depthwise conv width.
+    #[serde(default = "default_conv")]
+    pub conv_width: usize,
+}
+
+/// Intra-layer hybrid hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntraConfig {
+    /// Ha: query heads of the attention branch.
+    pub attn_heads: usize,
+    /// Hakv: KV heads of the attention branch.
+    pub attn_kv_heads: usize,
+    /// Hs: heads of the Mamba branch (E_b = Hs * P).
+    pub ssm_heads: usize,
+    #[serde(default = "default_fusion")]
+    pub fusion: Fusion,
+    #[serde(default = "default_true")]
+    pub branch_norm: bool,
+    #[serde(default = "default_out_proj")]
+    pub out_proj: OutProj,
+    #[serde(default)]
+    pub branch_scalars: bool,
+}
+
+/// The whole model: `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub d_ffn: usize,
+    #[serde(default = "default_eps")]
+    pub norm_eps: f32,
+    #[serde(default = "default_true")]
+    pub tie_embeddings: bool,
+    #[serde(default)]
+    pub max_seq_len: Option<usize>,
+    pub layers: Vec<LayerKind>,
+    #[serde(default)]
+    pub attention: Option<AttentionConfig>,
+    #[serde(default)]
+    pub mamba: Option<MambaConfig>,
+    #[serde(default)]
+    pub intra: Option<IntraConfig>,
+}
+
+fn default_rope_theta() -> f32 {
+    10000.0
+}
+fn default_expand() -> usize {
+    2
+}
+fn default_one() -> usize {
+    1
+}
+fn default_conv() -> usize {
+    4
+}
+fn default_fusion() -> Fusion {
+    Fusion::Subtract
+}
+fn default_true() -> bool {
+    true
+}
+fn default_out_proj() -> OutProj {
+    OutProj::Separate
+}
+fn default_eps() -> f32 {
+    1e-5
+}
+
+/// Sizes of one attention mixer (a block, or an intra branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttnDims {
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+}
+
+impl AttnDims {
+    /// Hq * dh.
+    pub fn q_dim(&self) -> usize {
+        self.n_heads * self.head_dim
+    }
+    /// Hkv * dh.
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv_heads * self.head_dim
+    }
+}
+
+/// Sizes of one Mamba-2 mixer (a block, or an intra branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MambaDims {
+    /// H: heads.
+    pub n_heads: usize,
+    /// P: channels per head.
+    pub head_dim: usize,
+    /// N: state size.
+    pub d_state: usize,
+    /// G: B/C groups.
+    pub n_groups: usize,
+    /// W: conv width.
+    pub conv_width: usize,
+}
+
+impl MambaDims {
+    /// E = H * P.
+    pub fn d_inner(&self) -> usize {
+        self.n_heads * self.head_dim
+    }
+    /// Channels through the conv: E + 2 G N.
+    pub fn conv_dim(&self) -> usize {
+        self.d_inner() + 2 * self.n_groups * self.d_state
+    }
+    /// Rows of `in_proj`: 2E + 2GN + H.
+    pub fn in_proj_dim(&self) -> usize {
+        2 * self.d_inner() + 2 * self.n_groups * self.d_state + self.n_heads
+    }
+    /// Floats of SSM state: H * P * N.
+    pub fn ssm_state_len(&self) -> usize {
+        self.n_heads * self.head_dim * self.d_state
+    }
+    /// Floats of conv state: (W - 1) * conv_dim.
+    pub fn conv_state_len(&self) -> usize {
+        (self.conv_width - 1) * self.conv_dim()
+    }
+}
+
+/// Bytes per f32.
+pub const F32_BYTES: usize = 4;
+
+impl ModelConfig {
+    /// Parse and validate `config.json`.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let cfg: ModelConfig =
+            serde_json::from_slice(bytes).map_err(|e| Error::ConfigSyntax(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Serialize to pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// A display name.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("model")
+    }
+
+    /// Check every constraint of docs/FORMAT.md.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.vocab_size == 0 || self.d_model == 0 || self.d_ffn == 0 {
+            return bad("vocab_size, d_model and d_ffn must be positive".into());
+        }
+        if self.layers.is_empty() {
+            return bad("`layers` is empty".into());
+        }
+        if !(self.norm_eps > 0.0) {
+            return bad("norm_eps must be positive".into());
+        }
+        let has = |k: LayerKind| self.layers.contains(&k);
+        let needs_attn = has(LayerKind::Attention) || has(LayerKind::Intra);
+        let needs_mamba = has(LayerKind::Mamba) || has(LayerKind::Intra);
+        if needs_attn {
+            let Some(a) = &self.attention else {
+                return bad("layers use attention but the `attention` section is missing".into());
+            };
+            if a.n_heads == 0 || a.n_kv_heads == 0 || a.head_dim == 0 {
+                return bad("attention: n_heads, n_kv_heads and head_dim must be positive".into());
+            }
+            if a.head_dim % 2 != 0 {
+                return bad(format!(
+                    "attention.head_dim = {} must be even (rotate-half RoPE)",
+                    a.head_dim
+                ));
+            }
+            if a.n_heads % a.n_kv_heads != 0 {
+                return bad(format!(
+                    "attention.n_heads = {} is not a multiple of n_kv_heads = {}",
+                    a.n_heads, a.n_kv_heads
+                ));
+            }
+            if a.window == Some(0) {
+                return bad("attention.window must be at least 1 (or null)".into());
+            }
+            if !(a.rope_theta > 0.0) {
+                return bad("attention.rope_theta must be positive".into());
+            }
+        }
+        if needs_mamba {
+            let Some(m) = &self.mamba else {
+                return bad("layers use Mamba but the `mamba` section is missing".into());
+            };
+            if m.d_state == 0 || m.head_dim == 0 || m.expand == 0 || m.n_groups == 0 {
+                return bad("mamba: d_state, head_dim, expand and n_groups must be positive".into());
+            }
+            if m.conv_width == 0 {
+                return bad("mamba.conv_width must be at least 1".into());
+            }
+            let e = m.expand * self.d_model;
+            if has(LayerKind::Mamba) {
+                if e % m.head_dim != 0 {
+                    return bad(format!(
+                        "mamba: d_inner = expand * d_model = {e} is not a multiple of head_dim = {}",
+                        m.head_dim
+                    ));
+                }
+                if (e / m.head_dim) % m.n_groups != 0 {
+                    return bad(format!(
+                        "mamba: {} heads are not a multiple of n_groups = {}",
+                        e / m.head_dim,
+                        m.n_groups
+                    ));
+                }
+            }
+        }
+        if has(LayerKind::Intra) {
+            let Some(i) = &self.intra else {
+                return bad("layers use intra blocks but the `intra` section is missing".into());
+            };
+            let m = self.mamba.as_ref().map(|m| m.n_groups).unwrap_or(1);
+            if i.attn_heads == 0 || i.attn_kv_heads == 0 || i.ssm_heads == 0 {
+                return bad("intra: attn_heads, attn_kv_heads and ssm_heads must be positive".into());
+            }
+            if i.attn_heads % i.attn_kv_heads != 0 {
+                return bad(format!(
+                    "intra.attn_heads = {} is not a multiple of attn_kv_heads = {}",
+                    i.attn_heads, i.attn_kv_heads
+                ));
+            }
+            if i.ssm_heads % m != 0 {
+                return bad(format!(
+                    "intra.ssm_heads = {} is not a multiple of mamba.n_groups = {m}",
+                    i.ssm_heads
+                ));
+            }
+            if i.fusion == Fusion::Concat && i.out_proj == OutProj::Separate {
+                return bad(
+                    "intra: fusion \"concat\" needs out_proj \"joint\" (separate projections of a concat are an add)"
+                        .into(),
+                );
+            }
+            if let (Some(a), Some(d)) = (self.intra_attn_dims(), self.intra_mamba_dims()) {
+                if i.out_proj == OutProj::Joint
+                    && i.fusion != Fusion::Concat
+                    && a.q_dim() != d.d_inner()
+                {
+                    return bad(format!(
+                        "intra: joint {:?} fusion needs equal branch widths, got attention {} and Mamba {}",
+                        i.fusion,
+                        a.q_dim(),
+                        d.d_inner()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Attention sizes of an attention block.
+    pub fn attn_dims(&self) -> Option<AttnDims> {
+        self.attention.as_ref().map(|a| AttnDims {
+            n_heads: a.n_heads,
+            n_kv_heads: a.n_kv_heads,
+            head_dim: a.head_dim,
+        })
+    }
+
+    /// Attention sizes of an intra block's attention branch.
+    pub fn intra_attn_dims(&self) -> Option<AttnDims> {
+        let (a, i) = (self.attention.as_ref()?, self.intra.as_ref()?);
+        Some(AttnDims {
+            n_heads: i.attn_heads,
+            n_kv_heads: i.attn_kv_heads,
+            head_dim: a.head_dim,
+        })
+    }
+
+    /// Mamba sizes of a Mamba block.
+    pub fn mamba_dims(&self) -> Option<MambaDims> {
+        let m = self.mamba.as_ref()?;
+        Some(MambaDims {
+            n_heads: m.expand * self.d_model / m.head_dim,
+            head_dim: m.head_dim,
+            d_state: m.d_state,
+            n_groups: m.n_groups,
+            conv_width: m.conv_width,
+        })
+    }
+
+    /// Mamba sizes of an intra block's Mamba branch.
+    pub fn intra_mamba_dims(&self) -> Option<MambaDims> {
+        let (m, i) = (self.mamba.as_ref()?, self.intra.as_ref()?);
+        Some(MambaDims {
+            n_heads: i.ssm_heads,
+            head_dim: m.head_dim,
+            d_state: m.d_state,
+            n_groups: m.n_groups,
+            conv_width: m.conv_width,
+        })
+    }
+
+    /// Parameters of block `i` (mixer, FFN and both norms).
+    pub fn block_params(&self, i: usize) -> usize {
+        let d = self.d_model;
+        let common = 2 * d + 3 * d * self.d_ffn;
+        let attn = |a: AttnDims| d * (a.q_dim() + 2 * a.kv_dim());
+        let mamba = |m: MambaDims| {
+            d * m.in_proj_dim() + m.conv_dim() * (m.conv_width + 1) + 3 * m.n_heads
+        };
+        let mixer = match self.layers.get(i) {
+            Some(LayerKind::Attention) => self.attn_dims().map_or(0, |a| attn(a) + a.q_dim() * d),
+            Some(LayerKind::Mamba) => self
+                .mamba_dims()
+                .map_or(0, |m| mamba(m) + m.d_inner() + m.d_inner() * d),
+            Some(LayerKind::Intra) => match (
+                self.intra.as_ref(),
+                self.intra_attn_dims(),
+                self.intra_mamba_dims(),
+            ) {
+                (Some(i), Some(a), Some(m)) => {
+                    let (qa, eb) = (a.q_dim(), m.d_inner());
+                    let norms = if i.branch_norm { qa + eb } else { 0 };
+                    let scalars = if i.branch_scalars { 2 } else { 0 };
+                    let out = match (i.out_proj, i.fusion) {
+                        (OutProj::Separate, _) => d * (qa + eb),
+                        (OutProj::Joint, Fusion::Concat) => d * (qa + eb),
+                        (OutProj::Joint, _) => d * qa,
+                    };
+                    attn(a) + mamba(m) + norms + scalars + out
+                }
+                _ => 0,
+            },
+            None => 0,
+        };
+        common + mixer
+    }
+
+    /// All parameters (embedding counted once when tied).
+    pub fn param_count(&self) -> usize {
+        let blocks: usize = (0..self.layers.len()).map(|i| self.block_params(i)).sum();
+        let head = if self.tie_embeddings {
+            0
+        } else {
+            self.vocab_size * self.d_model
+        };
+        self.vocab_size * self.d_model + blocks + self.d_model + head
+    }
+
+    /// Attention dims of block `i` if it holds attention.
+    fn block_attn(&self, i: usize) -> Option<AttnDims> {
+        match self.layers.get(i)? {
+            LayerKind::Attention => self.attn_dims(),
+            LayerKind::Intra => self.intra_attn_dims(),
+            LayerKind::Mamba => None,
+        }
+    }
+
+    /// Mamba dims of block `i` if it holds a Mamba mixer.
+    fn block_mamba(&self, i: usize) -> Option<MambaDims> {
+        match self.layers.get(i)? {
+            LayerKind::Mamba => self.mamba_dims(),
+            LayerKind::Intra => self.intra_mamba_dims(),
+            LayerKind::Attention => None,
+        }
+    }
+
+    /// KV-cache bytes that one more token adds (f32, all layers); with a sliding window the
+    /// cache stops growing at the window (see [`Self::kv_cache_bytes`]).
+    pub fn kv_bytes_per_token(&self) -> usize {
+        (0..self.layers.len())
+            .filter_map(|i| self.block_attn(i))
+            .map(|a| 2 * a.kv_dim() * F32_BYTES)
+            .sum()
+    }
+
+    /// Positions an attention layer keeps after `t` tokens: all of them, or with a window
+    /// `w` and `s` sinks only those a later query can still see, `min(t, s + w - 1)`.
+    pub fn kv_positions(&self, t: usize) -> usize {
+        match self.attention.as_ref().and_then(|a| a.window.map(|w| (w, a))) {
+            Some((w, a)) => t.min(a.sink_tokens + w - 1),
+            None => t,
+        }
+    }
+
+    /// KV-cache bytes held after `t` tokens (f32, all layers).
+    pub fn kv_cache_bytes(&self, t: usize) -> usize {
+        self.kv_positions(t) * self.kv_bytes_per_token()
+    }
+
+    /// SSM state bytes (f32, all layers): H * P * N per Mamba mixer; constant in context.
+    pub fn ssm_state_bytes(&self) -> usize {
+        (0..self.layers.len())
+            .filter_map(|i| self.block_mamba(i))
+            .map(|m| m.ssm_state_len() * F32_BYTES)
+            .sum()
+    }
+
+    /// Conv state bytes (f32, all layers): (W - 1) * conv_dim per Mamba mixer.
+    pub fn conv_state_bytes(&self) -> usize {
+        (0..self.layers.len())
+            .filter_map(|i| self.block_mamba(i))
+            .map(|m| m.conv_state_len() * F32_BYTES)
+            .sum()
+    }
+
+    /// Everything a decode session keeps at context `t`: KV cache + SSM + conv state.
+    pub fn cache_bytes(&self, t: usize) -> usize {
+        self.kv_cache_bytes(t) + self.ssm_state_bytes() + self.conv_state_bytes()
+    }
+
+    /// Forward FLOPs (multiply-add = 2) to decode one token at context length `t`:
+    /// matmuls, attention over the visible keys, and the SSM update; norms and
+    /// element-wise work are ignored (they are O(D) per token).
+    pub fn flops_per_token(&self, t: usize) -> usize {
+        let d = self.d_model;
+        let mut f = 2 * d * self.vocab_size;
+        for i in 0..self.layers.len() {
+            let block = self.block_params(i) - 2 * d;
+            f += 2 * block;
+            if let Some(a) = self.block_attn(i) {
+                // keys visible to the new token: the kept ones plus itself
+                f += 4 * a.q_dim() * (self.kv_positions(t) + 1);
+            }
+            if let Some(m) = self.block_mamba(i) {
+                f += 6 * m.ssm_state_len();
+            }
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inter() -> ModelConfig {
+        ModelConfig::from_json(
+            br#"{"vocab_size":256,"d_model":64,"d_ffn":128,
+            "layers":["mamba","attention","mamba","mamba"],
+            "attention":{"n_heads":4,"n_kv_heads":2,"head_dim":16},
+            "mamba":{"d_state":16,"head_dim":16}}"#,
+        )
+        .expect("valid config")
+    }
+
+    #[test]
+    fn derived_sizes() {
+        let c = inter();
+        let m = c.mamba_dims().expect("mamba");
+        assert_eq!((m.n_heads, m.d_inner(), m.conv_dim()), (8, 128, 160));
+        assert_eq!(m.in_proj_dim(), 2 * 128 + 32 + 8);
+        // one attention layer: K and V of 2 heads x 16, f32
+        assert_eq!(c.kv_bytes_per_token(), 2 * 32 * 4);
+        assert_eq!(c.kv_cache_bytes(100), 100 * 256);
+        assert_eq!(c.ssm_state_bytes(), 3 * 8 * 16 * 16 * 4);
+        assert_eq!(c.conv_state_bytes(), 3 * 3 * 160 * 4);
+        // attention block: norms 2D + FFN 3DF + q,k,v,o
+        assert_eq!(
+            c.block_params(1),
+            2 * 64 + 3 * 64 * 128 + 64 * (64 + 32 + 32) + 64 * 64
+        );
+        assert!(c.flops_per_token(1000) > c.flops_per_token(10));
+    }
+
+    #[test]
+    fn rejects_contradictions() {
+        let e = ModelConfig::from_json(
+            br#"{"vocab_size":256,"d_model":64,"d_ffn":128,"layers":["attention"],
+            "attention":{"n_heads":3,"n_kv_heads":2,"head_dim":16}}"#,
+        )
+        .expect_err("3 heads over 2 kv heads");
+        assert!(e.to_string().contains("n_kv_heads"), "{e}");
+        let e = ModelConfig::from_json(br#"{"vocab_size":256,"d_model":64,"d_ffn":128,"layers":["mamba"]}"#)
+            .expect_err("no mamba section");
+        assert!(e.to_string().contains("mamba"), "{e}");
+        let e = ModelConfig::from_json(br#"{"vocab_size":256"#).expect_err("truncated");
+        assert!(matches!(e, Error::ConfigSyntax(_)));
+        let e = ModelConfig::from_json(br#"{"vocab_size":256,"d_model":64,"d_ffn":128,"layers":["intra"],
+            "attention":{"n_heads":4,"n_kv_heads":2,"head_dim":16},"mamba":{"d_state":16,"head_dim":16},
+            "intra":{"attn_heads":2,"attn_kv_heads":1,"ssm_heads":4,"fusion":"concat","out_proj":"separate"}}"#)
+            .expect_err("concat + separate");
+        assert!(e.to_string().contains("concat"), "{e}");
+    }
+}

@@ -1,0 +1,264 @@
+//! Mamba-2 (SSD) mixer: `in_proj`, causal depthwise conv + SiLU, the selective scan, and
+//! the gate. The scan exists twice: the recurrence (one token at a time, what a decode step
+//! runs) and the chunked SSD form (what a prefill runs); tests hold them equal.
+//!
+//! Per head h, with state S_h [P, N] (paper: h_t; Mamba-2 eq. for SSD):
+//!   S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T,   y_t = S_t C_t + D x_t.
+
+use super::ops::{matmul, silu, softplus};
+use crate::config::MambaDims;
+use crate::weights::MambaWeights;
+
+/// Recurrent state of one Mamba mixer.
+#[derive(Debug, Clone)]
+pub struct SsmState {
+    /// Last W-1 conv inputs, [W-1, E+2GN] (oldest first).
+    pub conv: Vec<f32>,
+    /// S, [H, P, N].
+    pub ssm: Vec<f32>,
+}
+
+impl SsmState {
+    /// Zero state.
+    pub fn new(m: MambaDims) -> Self {
+        SsmState {
+            conv: vec![0.0; m.conv_state_len()],
+            ssm: vec![0.0; m.ssm_state_len()],
+        }
+    }
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        (self.conv.len() + self.ssm.len()) * 4
+    }
+}
+
+/// How to run the scan over several tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Token by token.
+    Recurrent,
+    /// Chunked SSD with this chunk length.
+    Chunked(usize),
+}
+
+/// Per-token quantities the probes read (filled only when asked).
+#[derive(Debug, Clone, Default)]
+pub struct MambaTrace {
+    /// dt after softplus, [T, H].
+    pub dt: Vec<f32>,
+    /// Frobenius norm of S_h after each token, [T, H].
+    pub state_norm: Vec<f32>,
+    /// Implicit attention `L o (C B^T)` scaled by dt, [H, T, T].
+    pub implicit_attn: Vec<f32>,
+}
+
+/// Run the mixer over `u` [T, D]; returns `y * silu(z)` [T, E] (before any norm and
+/// output projection) and updates `state`. With `trace`, the scan runs as the recurrence
+/// (to see every intermediate state) and the probes are filled.
+pub fn mamba_mixer(
+    w: &MambaWeights,
+    u: &[f32],
+    d: usize,
+    state: &mut SsmState,
+    scan: Scan,
+    trace: Option<&mut MambaTrace>,
+) -> Vec<f32> {
+    let m = w.dims;
+    let (e, c, h) = (m.d_inner(), m.conv_dim(), m.n_heads);
+    let proj = matmul(u, &w.in_proj.data, d); // [T, 2E + 2GN + H]
+    let width = m.in_proj_dim();
+    let t_len = proj.len() / width;
+
+    // Causal depthwise conv over [conv state; xBC], then SiLU.
+    let wc = m.conv_width;
+    let mut ext = state.conv.clone(); // [(W-1) + T, C]
+    for row in proj.chunks_exact(width) {
+        ext.extend_from_slice(&row[e..e + c]);
+    }
+    let mut xbc = vec![0.0; t_len * c]; // [T, C]
+    for t in 0..t_len {
+        for ch in 0..c {
+            let mut acc = w.conv_bias.data[ch];
+            for k in 0..wc {
+                acc += w.conv_weight.data[ch * wc + k] * ext[(t + k) * c + ch];
+            }
+            xbc[t * c + ch] = silu(acc);
+        }
+    }
+    state.conv.copy_from_slice(&ext[t_len * c..]);
+
+    // dt = softplus(dt + dt_bias), A = -exp(A_log).
+    let mut dt = vec![0.0; t_len * h]; // [T, H]
+    for t in 0..t_len {
+        for hh in 0..h {
+            dt[t * h + hh] = softplus(proj[t * width + e + c + hh] + w.dt_bias.data[hh]);
+        }
+    }
+    let a: Vec<f32> = w.a_log.data.iter().map(|v| -v.exp()).collect();
+
+    let mut y = match trace {
+        Some(tr) => {
+            tr.dt = dt.clone();
+            tr.implicit_attn = implicit_attention(m, &xbc, &dt, &a);
+            tr.state_norm = vec![0.0; t_len * h];
+            let norms = Some(&mut tr.state_norm);
+            scan_recurrent(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, norms)
+        }
+        None => match scan {
+            Scan::Chunked(q) if t_len > 1 => {
+                scan_chunked(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, q.max(1))
+            }
+            _ => scan_recurrent(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, None),
+        },
+    };
+
+    // Gate: y * silu(z).
+    for t in 0..t_len {
+        for i in 0..e {
+            y[t * e + i] *= silu(proj[t * width + i]);
+        }
+    }
+    y
+}
+
+/// B and C of head `hh` at token `t`, each [N].
+fn b_c(m: MambaDims, xbc: &[f32], t: usize, hh: usize) -> (&[f32], &[f32]) {
+    let (e, n, c) = (m.d_inner(), m.d_state, m.conv_dim());
+    let g = hh / (m.n_heads / m.n_groups);
+    let row = &xbc[t * c..(t + 1) * c];
+    let b = &row[e + g * n..e + (g + 1) * n];
+    let cc = &row[e + m.n_groups * n + g * n..e + m.n_groups * n + (g + 1) * n];
+    (b, cc)
+}
+
+/// The recurrence, token by token; optionally writes ||S_h|| after each token into
+/// `norms` [T, H].
+pub fn scan_recurrent(
+    m: MambaDims,
+    xbc: &[f32],
+    dt: &[f32],
+    a: &[f32],
+    d_skip: &[f32],
+    s: &mut [f32],
+    mut norms: Option<&mut Vec<f32>>,
+) -> Vec<f32> {
+    let (e, c, h, p, n) = (m.d_inner(), m.conv_dim(), m.n_heads, m.head_dim, m.d_state);
+    let t_len = xbc.len() / c;
+    let mut y = vec![0.0; t_len * e];
+    for t in 0..t_len {
+        for hh in 0..h {
+            let dth = dt[t * h + hh];
+            let decay = (dth * a[hh]).exp();
+            let (b, cc) = b_c(m, xbc, t, hh);
+            let x = &xbc[t * c + hh * p..t * c + (hh + 1) * p];
+            let sh = &mut s[hh * p * n..(hh + 1) * p * n];
+            for (pi, &xp) in x.iter().enumerate() {
+                let row = &mut sh[pi * n..(pi + 1) * n];
+                let mut acc = 0.0;
+                for ((sv, &bv), &cv) in row.iter_mut().zip(b).zip(cc) {
+                    *sv = decay * *sv + dth * xp * bv;
+                    acc += *sv * cv;
+                }
+                y[t * e + hh * p + pi] = acc + d_skip[hh] * xp;
+            }
+            if let Some(nr) = norms.as_deref_mut() {
+                nr[t * h + hh] = super::ops::l2(sh);
+            }
+        }
+    }
+    y
+}
+
+/// The chunked SSD form: within a chunk, outputs come from the masked matrix
+/// `(C_t . B_s) exp(a_t - a_s) dt_s` (a = cumulative dt A) plus the carried-in state decayed
+/// to t; the state passes between chunks. Equal to [`scan_recurrent`] up to rounding.
+pub fn scan_chunked(
+    m: MambaDims,
+    xbc: &[f32],
+    dt: &[f32],
+    a: &[f32],
+    d_skip: &[f32],
+    s: &mut [f32],
+    chunk: usize,
+) -> Vec<f32> {
+    let (e, c, h, p, n) = (m.d_inner(), m.conv_dim(), m.n_heads, m.head_dim, m.d_state);
+    let t_len = xbc.len() / c;
+    let mut y = vec![0.0; t_len * e];
+    let mut cum = vec![0.0f32; chunk];
+    let mut cb = vec![0.0f32; chunk];
+    for hh in 0..h {
+        let sh = &mut s[hh * p * n..(hh + 1) * p * n];
+        for c0 in (0..t_len).step_by(chunk) {
+            let c1 = (c0 + chunk).min(t_len);
+            let q = c1 - c0;
+            // a_j = sum_{r=c0..=j} dt_r A  (log of the decay from the chunk start to j)
+            let mut acc = 0.0;
+            for j in 0..q {
+                acc += dt[(c0 + j) * h + hh] * a[hh];
+                cum[j] = acc;
+            }
+            for j in 0..q {
+                let t = c0 + j;
+                let (_, ct) = b_c(m, xbc, t, hh);
+                // weights of earlier tokens in the chunk: (C_t . B_s) exp(a_t - a_s) dt_s
+                for i in 0..=j {
+                    let (bs, _) = b_c(m, xbc, c0 + i, hh);
+                    cb[i] = super::ops::dot(ct, bs)
+                        * (cum[j] - cum[i]).exp()
+                        * dt[(c0 + i) * h + hh];
+                }
+                let carry = cum[j].exp();
+                for pi in 0..p {
+                    let mut v = carry * super::ops::dot(&sh[pi * n..(pi + 1) * n], ct);
+                    for (i, &wgt) in cb.iter().enumerate().take(j + 1) {
+                        v += wgt * xbc[(c0 + i) * c + hh * p + pi];
+                    }
+                    let xt = xbc[t * c + hh * p + pi];
+                    y[t * e + hh * p + pi] = v + d_skip[hh] * xt;
+                }
+            }
+            // carry the state to the chunk end
+            let last = cum[q - 1];
+            for v in sh.iter_mut() {
+                *v *= last.exp();
+            }
+            for i in 0..q {
+                let t = c0 + i;
+                let (bs, _) = b_c(m, xbc, t, hh);
+                let wgt = (last - cum[i]).exp() * dt[t * h + hh];
+                for pi in 0..p {
+                    let xv = wgt * xbc[t * c + hh * p + pi];
+                    for (sv, &bv) in sh[pi * n..(pi + 1) * n].iter_mut().zip(bs) {
+                        *sv += xv * bv;
+                    }
+                }
+            }
+        }
+    }
+    y
+}
+
+/// Mamba-2's implicit attention, [H, T, T]:
+/// `M[t, s] = (C_t . B_s) dt_s exp(sum_{r=s+1..t} dt_r A)` for s <= t, else 0.
+pub fn implicit_attention(m: MambaDims, xbc: &[f32], dt: &[f32], a: &[f32]) -> Vec<f32> {
+    let (c, h) = (m.conv_dim(), m.n_heads);
+    let t_len = xbc.len() / c;
+    let mut out = vec![0.0; h * t_len * t_len];
+    for hh in 0..h {
+        let mut cum = Vec::with_capacity(t_len);
+        let mut acc = 0.0f32;
+        for t in 0..t_len {
+            acc += dt[t * h + hh] * a[hh];
+            cum.push(acc);
+        }
+        for t in 0..t_len {
+            let (_, ct) = b_c(m, xbc, t, hh);
+            for s in 0..=t {
+                let (bs, _) = b_c(m, xbc, s, hh);
+                out[(hh * t_len + t) * t_len + s] =
+                    super::ops::dot(ct, bs) * dt[s * h + hh] * (cum[t] - cum[s]).exp();
+            }
+        }
+    }
+    out
+}

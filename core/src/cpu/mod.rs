@@ -1,0 +1,9 @@
+//! The CPU reference engine (f32): the readable oracle for the GPU engine and the
+//! fallback where WebGPU is missing.
+
+pub mod attention;
+pub mod mamba;
+pub mod model;
+pub mod ops;
+
+pub use model::{Forward, ForwardOptions, LayerState, Model, State, StateBytes, DEFAULT_CHUNK};

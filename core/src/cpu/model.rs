@@ -1,0 +1,332 @@
+//! The whole model on the CPU: embedding -> blocks -> final norm -> LM head, one readable
+//! top-to-bottom forward that serves both a prefill (many tokens) and a decode step (one).
+
+use super::attention::{attention, KvCache};
+use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
+use super::ops::{add_into, l2, matmul, rms_norm, rms_norm_groups, swiglu};
+use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
+use crate::error::{Error, Result};
+use crate::probes::{LayerProbes, Probes};
+use crate::weights::{Block, IntraWeights, Mixer, Weights};
+
+/// Default SSD chunk length for prefill.
+pub const DEFAULT_CHUNK: usize = 64;
+
+/// A loaded model: its config and f32 weights.
+#[derive(Debug, Clone)]
+pub struct Model {
+    config: ModelConfig,
+    weights: Weights,
+}
+
+/// The decode-time state of one block.
+#[derive(Debug, Clone)]
+pub enum LayerState {
+    Attention(KvCache),
+    Mamba(SsmState),
+    Intra(KvCache, SsmState),
+}
+
+/// Everything a session carries between calls: position, KV caches, conv and SSM states.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Tokens consumed so far (the next token's position).
+    pub pos: usize,
+    pub layers: Vec<LayerState>,
+}
+
+/// Bytes a [`State`] holds, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StateBytes {
+    pub kv_cache: usize,
+    pub ssm_state: usize,
+    pub conv_state: usize,
+}
+
+impl StateBytes {
+    /// All of it.
+    pub fn total(&self) -> usize {
+        self.kv_cache + self.ssm_state + self.conv_state
+    }
+}
+
+impl State {
+    /// Memory held now, exactly (f32).
+    pub fn bytes(&self) -> StateBytes {
+        let mut b = StateBytes::default();
+        for l in &self.layers {
+            let (kv, ssm) = match l {
+                LayerState::Attention(kv) => (Some(kv), None),
+                LayerState::Mamba(s) => (None, Some(s)),
+                LayerState::Intra(kv, s) => (Some(kv), Some(s)),
+            };
+            if let Some(kv) = kv {
+                b.kv_cache += kv.bytes();
+            }
+            if let Some(s) = ssm {
+                b.ssm_state += s.ssm.len() * 4;
+                b.conv_state += s.conv.len() * 4;
+            }
+        }
+        b
+    }
+}
+
+/// What a forward call computes besides the last token's logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardOptions {
+    /// Logits at every position ([T, V]) instead of only the last ([V]).
+    pub all_logits: bool,
+    /// Record probes (attention maps, implicit attention, dt, state norms, branch norms).
+    pub probes: bool,
+    /// How Mamba scans run over several tokens.
+    pub scan: Scan,
+}
+
+impl Default for ForwardOptions {
+    fn default() -> Self {
+        ForwardOptions {
+            all_logits: false,
+            probes: false,
+            scan: Scan::Chunked(DEFAULT_CHUNK),
+        }
+    }
+}
+
+/// Output of [`Model::forward`].
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// [T, V] with `all_logits`, else [V] for the last token.
+    pub logits: Vec<f32>,
+    pub probes: Option<Probes>,
+}
+
+impl Model {
+    /// Build from a validated config and matching weights.
+    pub fn new(config: ModelConfig, weights: Weights) -> Self {
+        Model { config, weights }
+    }
+
+    /// Load `config.json` and `model.safetensors` bytes.
+    pub fn from_bytes(config_json: &[u8], safetensors: &[u8]) -> Result<Self> {
+        let config = ModelConfig::from_json(config_json)?;
+        let weights = Weights::load(&config, safetensors)?;
+        Ok(Model { config, weights })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The weights.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// An empty state (position 0).
+    pub fn new_state(&self) -> State {
+        let layers = self
+            .weights
+            .blocks
+            .iter()
+            .map(|b| match &b.mixer {
+                Mixer::Attention(_) => LayerState::Attention(KvCache::default()),
+                Mixer::Mamba(m) => LayerState::Mamba(SsmState::new(m.dims)),
+                Mixer::Intra(i) => LayerState::Intra(KvCache::default(), SsmState::new(i.ssm.dims)),
+            })
+            .collect();
+        State { pos: 0, layers }
+    }
+
+    /// Consume `tokens`, returning the last token's logits [V].
+    pub fn prefill(&self, state: &mut State, tokens: &[u32]) -> Result<Vec<f32>> {
+        Ok(self.forward(state, tokens, ForwardOptions::default())?.logits)
+    }
+
+    /// Consume one token, returning its logits [V].
+    pub fn step(&self, state: &mut State, token: u32) -> Result<Vec<f32>> {
+        self.prefill(state, &[token])
+    }
+
+    /// The forward pass over `tokens` [T] from `state`, which it advances.
+    pub fn forward(&self, state: &mut State, tokens: &[u32], opts: ForwardOptions) -> Result<Forward> {
+        let cfg = &self.config;
+        let (d, v) = (cfg.d_model, cfg.vocab_size);
+        if tokens.is_empty() {
+            return Err(Error::Prompt("the prompt is empty: nothing to run".into()));
+        }
+        if let Some(&id) = tokens.iter().find(|&&id| id as usize >= v) {
+            return Err(Error::TokenOutOfRange { id, vocab: v });
+        }
+        if state.layers.len() != self.weights.blocks.len() {
+            return Err(Error::Prompt("this state belongs to another model".into()));
+        }
+        let t_len = tokens.len();
+        // x: the residual stream, [T, D]
+        let mut x = Vec::with_capacity(t_len * d);
+        for &id in tokens {
+            let i = id as usize;
+            x.extend_from_slice(&self.weights.embed_tokens.data[i * d..(i + 1) * d]);
+        }
+        let mut probes = opts.probes.then(|| Probes {
+            tokens: t_len,
+            layers: Vec::new(),
+        });
+        for (block, layer_state) in self.weights.blocks.iter().zip(state.layers.iter_mut()) {
+            let mut lp = probes.as_ref().map(|_| LayerProbes::default());
+            self.block(block, layer_state, &mut x, state.pos, opts.scan, lp.as_mut());
+            if let (Some(p), Some(l)) = (probes.as_mut(), lp) {
+                p.layers.push(l);
+            }
+        }
+        state.pos += t_len;
+
+        // Final norm and LM head, on the last row only unless all logits are asked for.
+        let rows = if opts.all_logits { &x[..] } else { &x[(t_len - 1) * d..] };
+        let h = rms_norm(rows, &self.weights.norm_f.data, cfg.norm_eps);
+        let logits = matmul(&h, &self.weights.head().data, d);
+        Ok(Forward { logits, probes })
+    }
+
+    /// One block, in place on the residual stream `x` [T, D].
+    fn block(
+        &self,
+        b: &Block,
+        st: &mut LayerState,
+        x: &mut [f32],
+        pos0: usize,
+        scan: Scan,
+        probes: Option<&mut LayerProbes>,
+    ) {
+        let cfg = &self.config;
+        let (d, eps) = (cfg.d_model, cfg.norm_eps);
+        let h = rms_norm(x, &b.mixer_norm.data, eps);
+        let mix = match (&b.mixer, st) {
+            (Mixer::Attention(w), LayerState::Attention(kv)) => {
+                let a_cfg = self.attn_cfg();
+                let mut probs = probes.as_ref().map(|_| Vec::new());
+                let heads = attention(w, a_cfg, &h, d, pos0, kv, probs.as_mut());
+                if let Some(p) = probes {
+                    p.attn_heads = w.dims.n_heads;
+                    p.attn_probs = probs;
+                }
+                let o = w.o_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
+                matmul(&heads, o, w.dims.q_dim())
+            }
+            (Mixer::Mamba(w), LayerState::Mamba(s)) => {
+                let mut trace = probes.as_ref().map(|_| MambaTrace::default());
+                let mut y = mamba_mixer(w, &h, d, s, scan, trace.as_mut());
+                if let (Some(p), Some(t)) = (probes, trace) {
+                    p.set_mamba(w.dims.n_heads, t);
+                }
+                // gated RMSNorm over G groups of E/G channels, then out_proj
+                let e = w.dims.d_inner();
+                if let Some(nw) = &w.norm {
+                    rms_norm_groups(&mut y, &nw.data, e / w.dims.n_groups, eps);
+                }
+                let o = w.out_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
+                matmul(&y, o, e)
+            }
+            (Mixer::Intra(w), LayerState::Intra(kv, s)) => self.intra(w, &h, kv, s, pos0, scan, probes),
+            // `new_state` builds states from the same blocks, and `forward` checks the count.
+            _ => vec![0.0; x.len()],
+        };
+        add_into(x, &mix);
+        let h = rms_norm(x, &b.ffn_norm.data, eps);
+        let f = swiglu(&h, &b.gate_proj.data, &b.up_proj.data, &b.down_proj.data, d);
+        add_into(x, &f);
+    }
+
+    /// Intra-layer hybrid mixer: attention and Mamba branches on the same input, each
+    /// normalized per head, optionally scaled, fused by add / subtract / concat.
+    #[allow(clippy::too_many_arguments)]
+    fn intra(
+        &self,
+        w: &IntraWeights,
+        h: &[f32],
+        kv: &mut KvCache,
+        s: &mut SsmState,
+        pos0: usize,
+        scan: Scan,
+        probes: Option<&mut LayerProbes>,
+    ) -> Vec<f32> {
+        let cfg = &self.config;
+        let (d, eps) = (cfg.d_model, cfg.norm_eps);
+        let ic = cfg.intra.as_ref();
+        let fusion = ic.map(|i| i.fusion).unwrap_or(Fusion::Add);
+        let mut probs = probes.as_ref().map(|_| Vec::new());
+        let mut trace = probes.as_ref().map(|_| MambaTrace::default());
+        // a: attention heads [T, Ha*dh]; y: gated Mamba output [T, E_b]
+        let mut a = attention(&w.attn, self.attn_cfg(), h, d, pos0, kv, probs.as_mut());
+        let mut y = mamba_mixer(&w.ssm, h, d, s, scan, trace.as_mut());
+        let (qa, eb) = (w.attn.dims.q_dim(), w.ssm.dims.d_inner());
+        if let Some(n) = &w.attn_norm {
+            rms_norm_groups(&mut a, &n.data, w.attn.dims.head_dim, eps);
+        }
+        if let Some(n) = &w.ssm_norm {
+            rms_norm_groups(&mut y, &n.data, w.ssm.dims.head_dim, eps);
+        }
+        if let Some(k) = w.attn_scale {
+            a.iter_mut().for_each(|v| *v *= k);
+        }
+        if let Some(k) = w.ssm_scale {
+            y.iter_mut().for_each(|v| *v *= k);
+        }
+        // Each branch's contribution in D-space, through its share of the projection.
+        let (ca, cs) = match (&w.out_proj, &w.attn.o_proj, &w.ssm.out_proj) {
+            (None, Some(o), Some(so)) => (matmul(&a, &o.data, qa), matmul(&y, &so.data, eb)),
+            (Some(j), _, _) if fusion == Fusion::Concat => {
+                let (wa, ws) = split_cols(&j.data, d, qa);
+                (matmul(&a, &wa, qa), matmul(&y, &ws, eb))
+            }
+            (Some(j), _, _) => (matmul(&a, &j.data, qa), matmul(&y, &j.data, eb)),
+            _ => (vec![0.0; h.len()], vec![0.0; h.len()]),
+        };
+        if let Some(p) = probes {
+            p.attn_heads = w.attn.dims.n_heads;
+            p.attn_probs = probs;
+            if let Some(t) = trace {
+                p.set_mamba(w.ssm.dims.n_heads, t);
+            }
+            let norms = ca
+                .chunks_exact(d)
+                .zip(cs.chunks_exact(d))
+                .flat_map(|(ra, rs)| [l2(ra), l2(rs)])
+                .collect();
+            p.branch_norms = Some(norms);
+        }
+        let sign = if fusion == Fusion::Subtract { -1.0 } else { 1.0 };
+        ca.iter().zip(&cs).map(|(x, y)| x + sign * y).collect()
+    }
+
+    fn attn_cfg(&self) -> &AttentionConfig {
+        // `validate` guarantees the section exists whenever an attention mixer does.
+        static FALLBACK: AttentionConfig = AttentionConfig {
+            n_heads: 1,
+            n_kv_heads: 1,
+            head_dim: 2,
+            rope_theta: 10000.0,
+            window: None,
+            sink_tokens: 0,
+        };
+        self.config.attention.as_ref().unwrap_or(&FALLBACK)
+    }
+
+    /// Kinds of the blocks, in order.
+    pub fn layer_kinds(&self) -> &[LayerKind] {
+        &self.config.layers
+    }
+}
+
+/// Split `w` [rows, c0 + c1] into its first `c0` columns and the rest.
+fn split_cols(w: &[f32], rows: usize, c0: usize) -> (Vec<f32>, Vec<f32>) {
+    let cols = w.len() / rows;
+    let mut a = Vec::with_capacity(rows * c0);
+    let mut b = Vec::with_capacity(rows * (cols - c0));
+    for r in w.chunks_exact(cols) {
+        a.extend_from_slice(&r[..c0]);
+        b.extend_from_slice(&r[c0..]);
+    }
+    (a, b)
+}

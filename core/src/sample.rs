@@ -1,0 +1,187 @@
+//! Sampling: greedy, temperature, top-k, top-p, driven by a seeded SplitMix64 so the same
+//! seed gives the same tokens on every backend and platform.
+
+use serde::{Deserialize, Serialize};
+
+/// Sampling settings. `temperature <= 0` is greedy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SamplingParams {
+    pub temperature: f32,
+    /// Keep the k most likely tokens; 0 = off.
+    pub top_k: usize,
+    /// Keep the smallest set whose probability reaches p; 1.0 = off.
+    pub top_p: f32,
+    pub seed: u64,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        SamplingParams {
+            temperature: 0.8,
+            top_k: 40,
+            top_p: 0.95,
+            seed: 0,
+        }
+    }
+}
+
+impl SamplingParams {
+    /// Greedy decoding.
+    pub fn greedy() -> Self {
+        SamplingParams {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// SplitMix64: tiny, fast, and identical everywhere.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1) with 24 bits of precision (exact in f32).
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// Draws tokens from logits.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    params: SamplingParams,
+    rng: Rng,
+}
+
+/// Index of the largest value; the lowest index wins ties; NaN never wins.
+pub fn argmax(logits: &[f32]) -> u32 {
+    let mut best = 0;
+    let mut best_v = f32::NEG_INFINITY;
+    for (i, &v) in logits.iter().enumerate() {
+        if v > best_v {
+            best = i;
+            best_v = v;
+        }
+    }
+    best as u32
+}
+
+impl Sampler {
+    pub fn new(params: SamplingParams) -> Self {
+        Sampler {
+            params,
+            rng: Rng::new(params.seed),
+        }
+    }
+
+    pub fn params(&self) -> SamplingParams {
+        self.params
+    }
+
+    /// Pick the next token from `logits` [V].
+    pub fn sample(&mut self, logits: &[f32]) -> u32 {
+        let p = self.params;
+        if !(p.temperature > 0.0) || logits.is_empty() {
+            return argmax(logits);
+        }
+        // candidates sorted by logit, descending; ties by id
+        let mut idx: Vec<u32> = (0..logits.len() as u32).filter(|&i| logits[i as usize].is_finite()).collect();
+        if idx.is_empty() {
+            return 0;
+        }
+        idx.sort_by(|&a, &b| {
+            logits[b as usize]
+                .total_cmp(&logits[a as usize])
+                .then(a.cmp(&b))
+        });
+        if p.top_k > 0 {
+            idx.truncate(p.top_k);
+        }
+        let m = logits[idx[0] as usize];
+        let mut probs: Vec<f32> = idx
+            .iter()
+            .map(|&i| ((logits[i as usize] - m) / p.temperature).exp())
+            .collect();
+        let sum: f32 = probs.iter().sum();
+        probs.iter_mut().for_each(|q| *q /= sum);
+        if p.top_p < 1.0 {
+            let mut acc = 0.0;
+            let mut keep = probs.len();
+            for (i, q) in probs.iter().enumerate() {
+                acc += q;
+                if acc >= p.top_p {
+                    keep = i + 1;
+                    break;
+                }
+            }
+            probs.truncate(keep);
+            idx.truncate(keep);
+        }
+        let total: f32 = probs.iter().sum();
+        let mut u = self.rng.next_f32() * total;
+        for (q, &i) in probs.iter().zip(&idx) {
+            if u < *q {
+                return i;
+            }
+            u -= q;
+        }
+        idx[idx.len() - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greedy_takes_argmax_lowest_on_ties() {
+        let mut s = Sampler::new(SamplingParams::greedy());
+        assert_eq!(s.sample(&[0.1, 2.0, 2.0, -1.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, 1.0]), 1);
+    }
+
+    #[test]
+    fn seeded_sampling_is_reproducible_and_respects_top_k() {
+        let logits: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
+        let params = SamplingParams { temperature: 1.0, top_k: 3, top_p: 1.0, seed: 7 };
+        let draw = |params| {
+            let mut s = Sampler::new(params);
+            (0..200).map(|_| s.sample(&logits)).collect::<Vec<_>>()
+        };
+        let a = draw(params);
+        assert_eq!(a, draw(params));
+        let mut top3: Vec<u32> = (0..50).collect();
+        top3.sort_by(|&x, &y| logits[y as usize].total_cmp(&logits[x as usize]));
+        assert!(a.iter().all(|t| top3[..3].contains(t)));
+        let distinct: std::collections::BTreeSet<_> = a.iter().collect();
+        assert_eq!(distinct.len(), 3, "all three candidates are drawn in 200 tries");
+        assert_ne!(a, draw(SamplingParams { seed: 8, ..params }));
+    }
+
+    #[test]
+    fn top_p_keeps_the_nucleus() {
+        // probabilities ~ [0.64, 0.24, 0.09, 0.03]: p = 0.8 keeps two tokens
+        let logits = [3.0f32, 2.0, 1.0, 0.0];
+        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.8, seed: 1 });
+        let draws: Vec<u32> = (0..300).map(|_| s.sample(&logits)).collect();
+        assert!(draws.iter().all(|&t| t < 2) && draws.contains(&1));
+    }
+
+    #[test]
+    fn rng_matches_reference_splitmix64() {
+        // First output of SplitMix64 seeded with 0 (reference value).
+        assert_eq!(Rng::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+}
