@@ -264,7 +264,9 @@ impl ModelConfig {
                 return bad("layers use Mamba but the `mamba` section is missing".into());
             };
             if m.d_state == 0 || m.head_dim == 0 || m.expand == 0 || m.n_groups == 0 {
-                return bad("mamba: d_state, head_dim, expand and n_groups must be positive".into());
+                return bad(
+                    "mamba: d_state, head_dim, expand and n_groups must be positive".into(),
+                );
             }
             if m.conv_width == 0 {
                 return bad("mamba.conv_width must be at least 1".into());
@@ -292,7 +294,9 @@ impl ModelConfig {
             };
             let m = self.mamba.as_ref().map(|m| m.n_groups).unwrap_or(1);
             if i.attn_heads == 0 || i.attn_kv_heads == 0 || i.ssm_heads == 0 {
-                return bad("intra: attn_heads, attn_kv_heads and ssm_heads must be positive".into());
+                return bad(
+                    "intra: attn_heads, attn_kv_heads and ssm_heads must be positive".into(),
+                );
             }
             if i.attn_heads % i.attn_kv_heads != 0 {
                 return bad(format!(
@@ -377,9 +381,8 @@ impl ModelConfig {
         let d = self.d_model;
         let common = 2 * d + 3 * d * self.d_ffn;
         let attn = |a: AttnDims| d * (a.q_dim() + 2 * a.kv_dim());
-        let mamba = |m: MambaDims| {
-            d * m.in_proj_dim() + m.conv_dim() * (m.conv_width + 1) + 3 * m.n_heads
-        };
+        let mamba =
+            |m: MambaDims| d * m.in_proj_dim() + m.conv_dim() * (m.conv_width + 1) + 3 * m.n_heads;
         let mixer = match self.layers.get(i) {
             Some(LayerKind::Attention) => self.attn_dims().map_or(0, |a| attn(a) + a.q_dim() * d),
             Some(LayerKind::Mamba) => self
@@ -449,7 +452,11 @@ impl ModelConfig {
     /// Positions an attention layer keeps after `t` tokens: all of them, or with a window
     /// `w` and `s` sinks only those a later query can still see, `min(t, s + w - 1)`.
     pub fn kv_positions(&self, t: usize) -> usize {
-        match self.attention.as_ref().and_then(|a| a.window.map(|w| (w, a))) {
+        match self
+            .attention
+            .as_ref()
+            .and_then(|a| a.window.map(|w| (w, a)))
+        {
             Some((w, a)) => t.min(a.sink_tokens + w - 1),
             None => t,
         }
@@ -543,8 +550,10 @@ mod tests {
         )
         .expect_err("3 heads over 2 kv heads");
         assert!(e.to_string().contains("n_kv_heads"), "{e}");
-        let e = ModelConfig::from_json(br#"{"vocab_size":256,"d_model":64,"d_ffn":128,"layers":["mamba"]}"#)
-            .expect_err("no mamba section");
+        let e = ModelConfig::from_json(
+            br#"{"vocab_size":256,"d_model":64,"d_ffn":128,"layers":["mamba"]}"#,
+        )
+        .expect_err("no mamba section");
         assert!(e.to_string().contains("mamba"), "{e}");
         let e = ModelConfig::from_json(br#"{"vocab_size":256"#).expect_err("truncated");
         assert!(matches!(e, Error::ConfigSyntax(_)));

@@ -37,6 +37,7 @@ pub mod cpu;
 pub mod error;
 pub mod probes;
 pub mod sample;
+pub mod tasks;
 pub mod tokenizer;
 pub mod weights;
 

@@ -97,7 +97,9 @@ impl Sampler {
             return argmax(logits);
         }
         // candidates sorted by logit, descending; ties by id
-        let mut idx: Vec<u32> = (0..logits.len() as u32).filter(|&i| logits[i as usize].is_finite()).collect();
+        let mut idx: Vec<u32> = (0..logits.len() as u32)
+            .filter(|&i| logits[i as usize].is_finite())
+            .collect();
         if idx.is_empty() {
             return 0;
         }
@@ -155,7 +157,12 @@ mod tests {
     #[test]
     fn seeded_sampling_is_reproducible_and_respects_top_k() {
         let logits: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
-        let params = SamplingParams { temperature: 1.0, top_k: 3, top_p: 1.0, seed: 7 };
+        let params = SamplingParams {
+            temperature: 1.0,
+            top_k: 3,
+            top_p: 1.0,
+            seed: 7,
+        };
         let draw = |params| {
             let mut s = Sampler::new(params);
             (0..200).map(|_| s.sample(&logits)).collect::<Vec<_>>()
@@ -166,7 +173,11 @@ mod tests {
         top3.sort_by(|&x, &y| logits[y as usize].total_cmp(&logits[x as usize]));
         assert!(a.iter().all(|t| top3[..3].contains(t)));
         let distinct: std::collections::BTreeSet<_> = a.iter().collect();
-        assert_eq!(distinct.len(), 3, "all three candidates are drawn in 200 tries");
+        assert_eq!(
+            distinct.len(),
+            3,
+            "all three candidates are drawn in 200 tries"
+        );
         assert_ne!(a, draw(SamplingParams { seed: 8, ..params }));
     }
 
@@ -174,7 +185,12 @@ mod tests {
     fn top_p_keeps_the_nucleus() {
         // probabilities ~ [0.64, 0.24, 0.09, 0.03]: p = 0.8 keeps two tokens
         let logits = [3.0f32, 2.0, 1.0, 0.0];
-        let mut s = Sampler::new(SamplingParams { temperature: 1.0, top_k: 0, top_p: 0.8, seed: 1 });
+        let mut s = Sampler::new(SamplingParams {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 0.8,
+            seed: 1,
+        });
         let draws: Vec<u32> = (0..300).map(|_| s.sample(&logits)).collect();
         assert!(draws.iter().all(|&t| t < 2) && draws.contains(&1));
     }

@@ -17,7 +17,8 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Parse `tokenizer.json` bytes.
     pub fn from_bytes(json: &[u8]) -> Result<Self> {
-        let inner = tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let inner =
+            tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(Tokenizer { inner })
     }
 

@@ -172,8 +172,14 @@ impl Weights {
                     };
                     let (attn_scale, ssm_scale) = if ic.branch_scalars {
                         (
-                            r.take(&format!("{mx}attn_scale"), &[1])?.data.first().copied(),
-                            r.take(&format!("{mx}ssm_scale"), &[1])?.data.first().copied(),
+                            r.take(&format!("{mx}attn_scale"), &[1])?
+                                .data
+                                .first()
+                                .copied(),
+                            r.take(&format!("{mx}ssm_scale"), &[1])?
+                                .data
+                                .first()
+                                .copied(),
                         )
                     } else {
                         (None, None)
@@ -340,7 +346,11 @@ impl Reader<'_> {
 
 /// Little-endian raw bytes to f32; `None` for an unsupported dtype.
 fn to_f32(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
-    let pairs = || bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let pairs = || {
+        bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+    };
     match dtype {
         Dtype::F32 => Some(
             bytes
@@ -378,7 +388,11 @@ fn random_init(rng: &mut Rng, name: &str, shape: &[usize]) -> Vec<f32> {
     }
     // fan-in: the last dim (conv: width); N(0, 1/fan_in) by Box-Muller
     let fan_in = shape.last().copied().unwrap_or(1).max(1) as f32;
-    let std = if name == "embed_tokens.weight" { 1.0 } else { fan_in.sqrt().recip() };
+    let std = if name == "embed_tokens.weight" {
+        1.0
+    } else {
+        fan_in.sqrt().recip()
+    };
     (0..len)
         .map(|_| {
             let (u1, u2) = (uniform(), uniform());

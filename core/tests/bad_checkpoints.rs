@@ -16,17 +16,30 @@ fn fixture(name: &str) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// Rewrite a safetensors file: `edit` may drop or replace tensors (name, dtype, shape, bytes).
-fn rewrite(bytes: &[u8], edit: impl Fn(&str, Dtype, Vec<usize>, Vec<u8>) -> Option<(Dtype, Vec<usize>, Vec<u8>)>) -> Vec<u8> {
+fn rewrite(
+    bytes: &[u8],
+    edit: impl Fn(&str, Dtype, Vec<usize>, Vec<u8>) -> Option<(Dtype, Vec<usize>, Vec<u8>)>,
+) -> Vec<u8> {
     let st = SafeTensors::deserialize(bytes).expect("valid fixture");
     let mut owned = Vec::new();
     for (name, view) in st.tensors() {
-        if let Some(t) = edit(&name, view.dtype(), view.shape().to_vec(), view.data().to_vec()) {
+        if let Some(t) = edit(
+            &name,
+            view.dtype(),
+            view.shape().to_vec(),
+            view.data().to_vec(),
+        ) {
             owned.push((name, t));
         }
     }
     let views: Vec<(String, TensorView)> = owned
         .iter()
-        .map(|(n, (dt, shape, data))| (n.clone(), TensorView::new(*dt, shape.clone(), data).expect("view")))
+        .map(|(n, (dt, shape, data))| {
+            (
+                n.clone(),
+                TensorView::new(*dt, shape.clone(), data).expect("view"),
+            )
+        })
         .collect();
     safetensors::serialize(views, None).expect("serialize")
 }
@@ -38,7 +51,9 @@ fn load_err(cfg: &[u8], weights: &[u8]) -> Error {
 #[test]
 fn missing_tensor_names_it_and_its_shape() {
     let (cfg, w) = fixture("transformer");
-    let w = rewrite(&w, |n, d, s, b| (n != "layers.1.ffn.up_proj.weight").then_some((d, s, b)));
+    let w = rewrite(&w, |n, d, s, b| {
+        (n != "layers.1.ffn.up_proj.weight").then_some((d, s, b))
+    });
     let e = load_err(&cfg, &w);
     assert!(
         matches!(&e, Error::MissingTensor { name, expected } if name == "layers.1.ffn.up_proj.weight" && expected == &vec![128, 64]),
@@ -51,7 +66,11 @@ fn missing_tensor_names_it_and_its_shape() {
 fn wrong_shape_names_expected_and_found() {
     let (cfg, w) = fixture("mamba2");
     let w = rewrite(&w, |n, d, s, b| {
-        Some(if n == "layers.0.mixer.A_log" { (d, vec![2, s[0] / 2], b) } else { (d, s, b) })
+        Some(if n == "layers.0.mixer.A_log" {
+            (d, vec![2, s[0] / 2], b)
+        } else {
+            (d, s, b)
+        })
     });
     let e = load_err(&cfg, &w);
     assert!(
@@ -64,9 +83,18 @@ fn wrong_shape_names_expected_and_found() {
 #[test]
 fn wrong_dtype_is_rejected() {
     let (cfg, w) = fixture("transformer");
-    let w = rewrite(&w, |n, d, s, b| Some(if n == "norm_f.weight" { (Dtype::I32, s, b) } else { (d, s, b) }));
+    let w = rewrite(&w, |n, d, s, b| {
+        Some(if n == "norm_f.weight" {
+            (Dtype::I32, s, b)
+        } else {
+            (d, s, b)
+        })
+    });
     let e = load_err(&cfg, &w);
-    assert!(matches!(&e, Error::DType { name, found } if name == "norm_f.weight" && found == "I32"), "{e}");
+    assert!(
+        matches!(&e, Error::DType { name, found } if name == "norm_f.weight" && found == "I32"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -86,16 +114,25 @@ fn config_that_contradicts_the_tensors() {
     let bad = text.replace("\"vocab_size\": 256", "\"vocab_size\": 300");
     assert_ne!(bad, text, "fixture config spells vocab_size as expected");
     let e = load_err(bad.as_bytes(), &w);
-    assert!(matches!(&e, Error::ShapeMismatch { name, .. } if name == "embed_tokens.weight"), "{e}");
+    assert!(
+        matches!(&e, Error::ShapeMismatch { name, .. } if name == "embed_tokens.weight"),
+        "{e}"
+    );
     // one layer fewer: the fourth layer's tensors are unexplained
     let mut v: serde_json::Value = serde_json::from_slice(&cfg).expect("json");
     v["layers"] = serde_json::json!(["mamba", "attention", "mamba"]);
     let e = load_err(v.to_string().as_bytes(), &w);
-    assert!(matches!(&e, Error::UnexpectedTensors { example, .. } if example.starts_with("layers.3.")), "{e}");
+    assert!(
+        matches!(&e, Error::UnexpectedTensors { example, .. } if example.starts_with("layers.3.")),
+        "{e}"
+    );
     // attention where the weights hold Mamba
     v["layers"] = serde_json::json!(["attention", "attention", "mamba", "mamba"]);
     let e = load_err(v.to_string().as_bytes(), &w);
-    assert!(matches!(&e, Error::MissingTensor { name, .. } if name == "layers.0.mixer.q_proj.weight"), "{e}");
+    assert!(
+        matches!(&e, Error::MissingTensor { name, .. } if name == "layers.0.mixer.q_proj.weight"),
+        "{e}"
+    );
     // not JSON at all
     let e = load_err(b"{\"vocab_size\": 256,", &w);
     assert!(matches!(e, Error::ConfigSyntax(_)), "{e}");
@@ -107,6 +144,12 @@ fn bad_tokens_and_empty_prompts_are_errors() {
     let model = Model::from_bytes(&cfg, &w).expect("loads");
     let mut st = model.new_state();
     assert!(matches!(model.prefill(&mut st, &[]), Err(Error::Prompt(_))));
-    assert!(matches!(model.prefill(&mut st, &[1, 256]), Err(Error::TokenOutOfRange { id: 256, vocab: 256 })));
+    assert!(matches!(
+        model.prefill(&mut st, &[1, 256]),
+        Err(Error::TokenOutOfRange {
+            id: 256,
+            vocab: 256
+        })
+    ));
     assert_eq!(st.pos, 0, "a rejected call leaves the state untouched");
 }

@@ -14,14 +14,21 @@ fn tokens(n: usize, vocab: usize) -> Vec<u32> {
 
 fn all_logits(model: &Model, toks: &[u32], scan: Scan) -> Vec<f32> {
     let mut st = model.new_state();
-    let opts = ForwardOptions { all_logits: true, probes: false, scan };
+    let opts = ForwardOptions {
+        all_logits: true,
+        probes: false,
+        scan,
+    };
     model.forward(&mut st, toks, opts).expect("forward").logits
 }
 
 #[test]
 fn prefill_equals_single_steps_for_every_family() {
     for (name, cfg) in family_configs() {
-        let model = Model::new(cfg.clone(), Weights::random(&cfg, 3).expect("random weights"));
+        let model = Model::new(
+            cfg.clone(),
+            Weights::random(&cfg, 3).expect("random weights"),
+        );
         let toks = tokens(23, cfg.vocab_size);
         let whole = all_logits(&model, &toks, Scan::Chunked(8));
         let mut st = model.new_state();
@@ -35,7 +42,14 @@ fn prefill_equals_single_steps_for_every_family() {
         let mut st = model.new_state();
         model.prefill(&mut st, &toks[..10]).expect("prefill");
         let out = model
-            .forward(&mut st, &toks[10..], ForwardOptions { all_logits: true, ..Default::default() })
+            .forward(
+                &mut st,
+                &toks[10..],
+                ForwardOptions {
+                    all_logits: true,
+                    ..Default::default()
+                },
+            )
             .expect("forward");
         let e = rel_err(&out.logits, &whole[10 * cfg.vocab_size..]);
         assert!(e < 1e-5, "{name}: split prefill rel err {e}");
@@ -45,8 +59,14 @@ fn prefill_equals_single_steps_for_every_family() {
 
 #[test]
 fn chunked_ssd_equals_recurrence() {
-    for (name, cfg) in family_configs().into_iter().filter(|(n, _)| *n != "transformer" && *n != "swa") {
-        let model = Model::new(cfg.clone(), Weights::random(&cfg, 5).expect("random weights"));
+    for (name, cfg) in family_configs()
+        .into_iter()
+        .filter(|(n, _)| *n != "transformer" && *n != "swa")
+    {
+        let model = Model::new(
+            cfg.clone(),
+            Weights::random(&cfg, 5).expect("random weights"),
+        );
         let toks = tokens(37, cfg.vocab_size);
         let reference = all_logits(&model, &toks, Scan::Recurrent);
         // chunk sizes that divide T = 37 (1, 37) and that don't (4, 16, 64)
@@ -59,19 +79,29 @@ fn chunked_ssd_equals_recurrence() {
 
 #[test]
 fn sliding_window_cache_holds_exactly_window_plus_sinks() {
-    let (_, cfg) = family_configs().into_iter().find(|(n, _)| *n == "swa").expect("swa");
+    let (_, cfg) = family_configs()
+        .into_iter()
+        .find(|(n, _)| *n == "swa")
+        .expect("swa");
     let model = Model::new(cfg.clone(), Weights::random(&cfg, 1).expect("weights"));
     let mut st = model.new_state();
-    model.prefill(&mut st, &tokens(40, cfg.vocab_size)).expect("prefill");
+    model
+        .prefill(&mut st, &tokens(40, cfg.vocab_size))
+        .expect("prefill");
     // 2 sinks + the last 4 (window 5 minus the next token), K and V of 2 heads x 8,
     // two layers, f32
     assert_eq!(st.bytes().kv_cache, 2 * 6 * 2 * 16 * 4);
     assert_eq!(st.bytes().kv_cache, cfg.kv_cache_bytes(40));
     // a full-attention model's cache matches the analytic size too
-    let (_, cfg) = family_configs().into_iter().find(|(n, _)| *n == "inter").expect("inter");
+    let (_, cfg) = family_configs()
+        .into_iter()
+        .find(|(n, _)| *n == "inter")
+        .expect("inter");
     let model = Model::new(cfg.clone(), Weights::random(&cfg, 1).expect("weights"));
     let mut st = model.new_state();
-    model.prefill(&mut st, &tokens(40, cfg.vocab_size)).expect("prefill");
+    model
+        .prefill(&mut st, &tokens(40, cfg.vocab_size))
+        .expect("prefill");
     let b = st.bytes();
     assert_eq!(b.kv_cache, cfg.kv_cache_bytes(40));
     assert_eq!(b.ssm_state, cfg.ssm_state_bytes());
@@ -80,12 +110,20 @@ fn sliding_window_cache_holds_exactly_window_plus_sinks() {
 
 #[test]
 fn probes_have_their_documented_shapes_and_meaning() {
-    let (_, cfg) = family_configs().into_iter().find(|(n, _)| *n == "intra_add").expect("intra");
+    let (_, cfg) = family_configs()
+        .into_iter()
+        .find(|(n, _)| *n == "intra_add")
+        .expect("intra");
     let model = Model::new(cfg.clone(), Weights::random(&cfg, 2).expect("weights"));
     let t = 9;
     let mut st = model.new_state();
-    let opts = ForwardOptions { probes: true, ..Default::default() };
-    let out = model.forward(&mut st, &tokens(t, cfg.vocab_size), opts).expect("forward");
+    let opts = ForwardOptions {
+        probes: true,
+        ..Default::default()
+    };
+    let out = model
+        .forward(&mut st, &tokens(t, cfg.vocab_size), opts)
+        .expect("forward");
     let probes = out.probes.expect("probes");
     assert_eq!(probes.layers.len(), 4);
     let intra = &probes.layers[1];
@@ -94,7 +132,10 @@ fn probes_have_their_documented_shapes_and_meaning() {
     for row in attn.chunks_exact(t).enumerate() {
         let (r, vals) = row;
         let q = r % t;
-        assert!((vals.iter().sum::<f32>() - 1.0).abs() < 1e-5, "rows sum to one");
+        assert!(
+            (vals.iter().sum::<f32>() - 1.0).abs() < 1e-5,
+            "rows sum to one"
+        );
         assert!(vals[q + 1..].iter().all(|&v| v == 0.0), "causal");
     }
     let imp = intra.implicit_attn.as_ref().expect("implicit attention");
@@ -107,6 +148,8 @@ fn probes_have_their_documented_shapes_and_meaning() {
     assert!(probes.layers[0].attn_probs.is_none() && probes.layers[0].implicit_attn.is_some());
     // probes do not change the result
     let mut st2 = model.new_state();
-    let plain = model.prefill(&mut st2, &tokens(t, cfg.vocab_size)).expect("prefill");
+    let plain = model
+        .prefill(&mut st2, &tokens(t, cfg.vocab_size))
+        .expect("prefill");
     assert!(rel_err(&out.logits, &plain) < 1e-5);
 }

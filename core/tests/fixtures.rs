@@ -19,25 +19,47 @@ fn load(name: &str) -> (Model, Vec<u8>) {
     let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
     let weights = std::fs::read(dir.join("model.safetensors")).expect("model.safetensors");
     let golden = std::fs::read(dir.join("golden.safetensors")).expect("golden.safetensors");
-    (Model::from_bytes(&cfg, &weights).expect("fixture loads"), golden)
+    (
+        Model::from_bytes(&cfg, &weights).expect("fixture loads"),
+        golden,
+    )
 }
 
 fn f32s(st: &SafeTensors, name: &str) -> Option<Vec<f32>> {
     let v = st.tensor(name).ok()?;
     assert_eq!(v.dtype(), Dtype::F32, "{name}");
-    Some(v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Some(
+        v.data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
 }
 
 fn ids(st: &SafeTensors, name: &str) -> Vec<u32> {
     let v = st.tensor(name).expect(name);
-    v.data().chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u32).collect()
+    v.data()
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u32)
+        .collect()
 }
 
 #[test]
 fn fixtures_are_present() {
     let names = fixture_names();
-    for want in ["transformer", "mamba2", "inter_1to3", "intra_add", "intra_subtract", "intra_concat", "swa"] {
-        assert!(names.iter().any(|n| n == want), "fixture {want} missing: {names:?}");
+    for want in [
+        "transformer",
+        "mamba2",
+        "inter_1to3",
+        "intra_add",
+        "intra_subtract",
+        "intra_concat",
+        "swa",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "fixture {want} missing: {names:?}"
+        );
     }
 }
 
@@ -49,7 +71,11 @@ fn logits_and_probes_match_the_pytorch_twin() {
         let g = SafeTensors::deserialize(&golden).expect("golden");
         let tokens = ids(&g, "tokens");
         let mut st = model.new_state();
-        let opts = ForwardOptions { all_logits: true, probes: true, ..Default::default() };
+        let opts = ForwardOptions {
+            all_logits: true,
+            probes: true,
+            ..Default::default()
+        };
         let out = model.forward(&mut st, &tokens, opts).expect("forward");
         let want = f32s(&g, "logits").expect("logits");
         let e = rel_err(&out.logits, &want);
@@ -73,13 +99,22 @@ fn logits_and_probes_match_the_pytorch_twin() {
                         assert!(e < PROBE_TOL, "{name}: probe.{i}.{probe} rel err {e:.2e}");
                     }
                     (None, None) => {}
-                    (a, b) => panic!("{name}: probe.{i}.{probe}: engine {} / twin {}", a.is_some(), b.is_some()),
+                    (a, b) => panic!(
+                        "{name}: probe.{i}.{probe}: engine {} / twin {}",
+                        a.is_some(),
+                        b.is_some()
+                    ),
                 }
             }
         }
-        report.push(format!("{name:>20}: logits {e:.2e}, probes {worst_probe:.2e}"));
+        report.push(format!(
+            "{name:>20}: logits {e:.2e}, probes {worst_probe:.2e}"
+        ));
     }
-    println!("max relative error against the PyTorch twin:\n{}", report.join("\n"));
+    println!(
+        "max relative error against the PyTorch twin:\n{}",
+        report.join("\n")
+    );
 }
 
 #[test]
@@ -98,5 +133,21 @@ fn greedy_continuations_match_exactly() {
             logits = model.step(&mut st, t).expect("step");
         }
         assert_eq!(got, want, "{name}: greedy continuation");
+    }
+}
+
+#[test]
+fn param_count_equals_the_tensors_in_each_checkpoint() {
+    for name in fixture_names() {
+        let dir = fixtures_dir().join(&name);
+        let bytes = std::fs::read(dir.join("model.safetensors")).expect("weights");
+        let st = SafeTensors::deserialize(&bytes).expect("safetensors");
+        let numel: usize = st
+            .tensors()
+            .iter()
+            .map(|(_, v)| v.shape().iter().product::<usize>())
+            .sum();
+        let (model, _) = load(&name);
+        assert_eq!(model.config().param_count(), numel, "{name}");
     }
 }

@@ -115,7 +115,11 @@ pub fn attention(
             let kvh = h / group;
             let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
             scores.clear();
-            let rows = cache.positions.iter().enumerate().filter(|(_, &s)| visible(pos, s, cfg));
+            let rows = cache
+                .positions
+                .iter()
+                .enumerate()
+                .filter(|(_, &s)| visible(pos, s, cfg));
             let rows: Vec<(usize, usize)> = rows.map(|(r, &s)| (r, s)).collect();
             for &(r, _) in &rows {
                 let kr = &cache.k[r * kvd + kvh * dh..r * kvd + (kvh + 1) * dh];

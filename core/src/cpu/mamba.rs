@@ -203,9 +203,8 @@ pub fn scan_chunked(
                 // weights of earlier tokens in the chunk: (C_t . B_s) exp(a_t - a_s) dt_s
                 for i in 0..=j {
                     let (bs, _) = b_c(m, xbc, c0 + i, hh);
-                    cb[i] = super::ops::dot(ct, bs)
-                        * (cum[j] - cum[i]).exp()
-                        * dt[(c0 + i) * h + hh];
+                    cb[i] =
+                        super::ops::dot(ct, bs) * (cum[j] - cum[i]).exp() * dt[(c0 + i) * h + hh];
                 }
                 let carry = cum[j].exp();
                 for pi in 0..p {

@@ -141,7 +141,9 @@ impl Model {
 
     /// Consume `tokens`, returning the last token's logits [V].
     pub fn prefill(&self, state: &mut State, tokens: &[u32]) -> Result<Vec<f32>> {
-        Ok(self.forward(state, tokens, ForwardOptions::default())?.logits)
+        Ok(self
+            .forward(state, tokens, ForwardOptions::default())?
+            .logits)
     }
 
     /// Consume one token, returning its logits [V].
@@ -150,7 +152,12 @@ impl Model {
     }
 
     /// The forward pass over `tokens` [T] from `state`, which it advances.
-    pub fn forward(&self, state: &mut State, tokens: &[u32], opts: ForwardOptions) -> Result<Forward> {
+    pub fn forward(
+        &self,
+        state: &mut State,
+        tokens: &[u32],
+        opts: ForwardOptions,
+    ) -> Result<Forward> {
         let cfg = &self.config;
         let (d, v) = (cfg.d_model, cfg.vocab_size);
         if tokens.is_empty() {
@@ -175,7 +182,14 @@ impl Model {
         });
         for (block, layer_state) in self.weights.blocks.iter().zip(state.layers.iter_mut()) {
             let mut lp = probes.as_ref().map(|_| LayerProbes::default());
-            self.block(block, layer_state, &mut x, state.pos, opts.scan, lp.as_mut());
+            self.block(
+                block,
+                layer_state,
+                &mut x,
+                state.pos,
+                opts.scan,
+                lp.as_mut(),
+            );
             if let (Some(p), Some(l)) = (probes.as_mut(), lp) {
                 p.layers.push(l);
             }
@@ -183,7 +197,11 @@ impl Model {
         state.pos += t_len;
 
         // Final norm and LM head, on the last row only unless all logits are asked for.
-        let rows = if opts.all_logits { &x[..] } else { &x[(t_len - 1) * d..] };
+        let rows = if opts.all_logits {
+            &x[..]
+        } else {
+            &x[(t_len - 1) * d..]
+        };
         let h = rms_norm(rows, &self.weights.norm_f.data, cfg.norm_eps);
         let logits = matmul(&h, &self.weights.head().data, d);
         Ok(Forward { logits, probes })
@@ -228,7 +246,9 @@ impl Model {
                 let o = w.out_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
                 matmul(&y, o, e)
             }
-            (Mixer::Intra(w), LayerState::Intra(kv, s)) => self.intra(w, &h, kv, s, pos0, scan, probes),
+            (Mixer::Intra(w), LayerState::Intra(kv, s)) => {
+                self.intra(w, &h, kv, s, pos0, scan, probes)
+            }
             // `new_state` builds states from the same blocks, and `forward` checks the count.
             _ => vec![0.0; x.len()],
         };
@@ -296,7 +316,11 @@ impl Model {
                 .collect();
             p.branch_norms = Some(norms);
         }
-        let sign = if fusion == Fusion::Subtract { -1.0 } else { 1.0 };
+        let sign = if fusion == Fusion::Subtract {
+            -1.0
+        } else {
+            1.0
+        };
         ca.iter().zip(&cs).map(|(x, y)| x + sign * y).collect()
     }
 

@@ -54,11 +54,23 @@ pub fn family_configs() -> Vec<(&'static str, ModelConfig)> {
     vec![
         ("transformer", base(r#"["attention","attention"]"#, "")),
         ("mamba", base(r#"["mamba","mamba"]"#, "")),
-        ("inter", base(r#"["mamba","attention","mamba","mamba"]"#, "")),
+        (
+            "inter",
+            base(r#"["mamba","attention","mamba","mamba"]"#, ""),
+        ),
         ("intra_add", intra("add", "separate", false, true)),
         ("intra_subtract", intra("subtract", "separate", false, true)),
         ("intra_concat", intra("concat", "joint", false, true)),
-        ("intra_joint_scalars", intra("subtract", "joint", true, false)),
-        ("swa", base(r#"["attention","attention"]"#, r#","window":5,"sink_tokens":2"#)),
+        (
+            "intra_joint_scalars",
+            intra("subtract", "joint", true, false),
+        ),
+        (
+            "swa",
+            base(
+                r#"["attention","attention"]"#,
+                r#","window":5,"sink_tokens":2"#,
+            ),
+        ),
     ]
 }

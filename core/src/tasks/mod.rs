@@ -1,0 +1,3 @@
+//! Synthetic tasks defined once, shared by training (mirrored in `train/`) and the page.
+
+pub mod recall;
