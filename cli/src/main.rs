@@ -1,5 +1,6 @@
 //! `hybrid`: generate text, inspect a checkpoint, and score recall, on the CPU engine.
 
+mod bench;
 mod inspect;
 
 use std::io::Write;
@@ -50,6 +51,21 @@ enum Cmd {
         /// Context length for the memory figures.
         #[arg(short, long, default_value_t = 8192)]
         context: usize,
+    },
+    /// Time prefill and decode against context length; prints a table (and JSON).
+    Bench {
+        /// Model folders, or config.json files (random weights).
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
+        /// Context lengths (comma separated).
+        #[arg(short, long, value_delimiter = ',', default_value = "128,512,2048")]
+        contexts: Vec<usize>,
+        /// Tokens decoded after each prefill.
+        #[arg(short, long, default_value_t = 16)]
+        decode: usize,
+        /// Write the rows as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Score multi-query associative recall (the task of the recall zoo).
     Recall {
@@ -117,6 +133,30 @@ fn run(cli: Cli) -> AnyResult<()> {
             };
             let cfg = ModelConfig::from_json(&read(&path)?)?;
             print!("{}", inspect::report(&cfg, context));
+            Ok(())
+        }
+        Cmd::Bench {
+            models,
+            contexts,
+            decode,
+            json,
+        } => {
+            let mut rows = Vec::new();
+            for path in &models {
+                let m = bench::load_any(path)?;
+                for &c in &contexts {
+                    let row = bench::measure_cpu(&m, c, decode)?;
+                    eprintln!(
+                        "{} @ {c}: prefill {:.1} ms, decode {:.2} ms",
+                        row.model, row.prefill_ms, row.decode_ms_per_token
+                    );
+                    rows.push(row);
+                }
+            }
+            print!("{}", bench::table(&rows));
+            if let Some(p) = json {
+                std::fs::write(&p, serde_json::to_string_pretty(&rows)?)?;
+            }
             Ok(())
         }
         Cmd::Recall {

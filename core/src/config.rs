@@ -227,7 +227,7 @@ impl ModelConfig {
         if self.layers.is_empty() {
             return bad("`layers` is empty".into());
         }
-        if !(self.norm_eps > 0.0) {
+        if self.norm_eps.is_nan() || self.norm_eps <= 0.0 {
             return bad("norm_eps must be positive".into());
         }
         let has = |k: LayerKind| self.layers.contains(&k);
@@ -240,13 +240,13 @@ impl ModelConfig {
             if a.n_heads == 0 || a.n_kv_heads == 0 || a.head_dim == 0 {
                 return bad("attention: n_heads, n_kv_heads and head_dim must be positive".into());
             }
-            if a.head_dim % 2 != 0 {
+            if !a.head_dim.is_multiple_of(2) {
                 return bad(format!(
                     "attention.head_dim = {} must be even (rotate-half RoPE)",
                     a.head_dim
                 ));
             }
-            if a.n_heads % a.n_kv_heads != 0 {
+            if !a.n_heads.is_multiple_of(a.n_kv_heads) {
                 return bad(format!(
                     "attention.n_heads = {} is not a multiple of n_kv_heads = {}",
                     a.n_heads, a.n_kv_heads
@@ -255,7 +255,7 @@ impl ModelConfig {
             if a.window == Some(0) {
                 return bad("attention.window must be at least 1 (or null)".into());
             }
-            if !(a.rope_theta > 0.0) {
+            if a.rope_theta.is_nan() || a.rope_theta <= 0.0 {
                 return bad("attention.rope_theta must be positive".into());
             }
         }
@@ -273,13 +273,13 @@ impl ModelConfig {
             }
             let e = m.expand * self.d_model;
             if has(LayerKind::Mamba) {
-                if e % m.head_dim != 0 {
+                if !e.is_multiple_of(m.head_dim) {
                     return bad(format!(
                         "mamba: d_inner = expand * d_model = {e} is not a multiple of head_dim = {}",
                         m.head_dim
                     ));
                 }
-                if (e / m.head_dim) % m.n_groups != 0 {
+                if !(e / m.head_dim).is_multiple_of(m.n_groups) {
                     return bad(format!(
                         "mamba: {} heads are not a multiple of n_groups = {}",
                         e / m.head_dim,
@@ -298,13 +298,13 @@ impl ModelConfig {
                     "intra: attn_heads, attn_kv_heads and ssm_heads must be positive".into(),
                 );
             }
-            if i.attn_heads % i.attn_kv_heads != 0 {
+            if !i.attn_heads.is_multiple_of(i.attn_kv_heads) {
                 return bad(format!(
                     "intra.attn_heads = {} is not a multiple of attn_kv_heads = {}",
                     i.attn_heads, i.attn_kv_heads
                 ));
             }
-            if i.ssm_heads % m != 0 {
+            if !i.ssm_heads.is_multiple_of(m) {
                 return bad(format!(
                     "intra.ssm_heads = {} is not a multiple of mamba.n_groups = {m}",
                     i.ssm_heads

@@ -32,6 +32,9 @@
 //! | intra `attn_scale`, `ssm_scale` | a_attn, a_ssm | learned branch scalars |
 //! | `Fusion` | (+) | add, subtract ("diff") or concat |
 
+// Index loops read like the equations they implement.
+#![allow(clippy::needless_range_loop)]
+
 pub mod config;
 pub mod cpu;
 pub mod error;

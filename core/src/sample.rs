@@ -93,7 +93,7 @@ impl Sampler {
     /// Pick the next token from `logits` [V].
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         let p = self.params;
-        if !(p.temperature > 0.0) || logits.is_empty() {
+        if p.temperature.is_nan() || p.temperature <= 0.0 || logits.is_empty() {
             return argmax(logits);
         }
         // candidates sorted by logit, descending; ties by id

@@ -83,8 +83,8 @@ pub struct IntraWeights {
 /// One block's mixer.
 #[derive(Debug, Clone)]
 pub enum Mixer {
-    Attention(AttnWeights),
-    Mamba(MambaWeights),
+    Attention(Box<AttnWeights>),
+    Mamba(Box<MambaWeights>),
     Intra(Box<IntraWeights>),
 }
 
@@ -149,11 +149,11 @@ impl Weights {
             let mixer = match kind {
                 LayerKind::Attention => {
                     let a = cfg.attn_dims().ok_or_else(missing_section)?;
-                    Mixer::Attention(r.attn(&mx, a, d, true)?)
+                    Mixer::Attention(Box::new(r.attn(&mx, a, d, true)?))
                 }
                 LayerKind::Mamba => {
                     let m = cfg.mamba_dims().ok_or_else(missing_section)?;
-                    Mixer::Mamba(r.mamba(&mx, m, d, true)?)
+                    Mixer::Mamba(Box::new(r.mamba(&mx, m, d, true)?))
                 }
                 LayerKind::Intra => {
                     let ic = cfg.intra.as_ref().ok_or_else(missing_section)?;
@@ -331,7 +331,7 @@ impl Reader<'_> {
         let extra: Vec<String> = st
             .names()
             .into_iter()
-            .filter(|n| !self.taken.contains(&n.to_string()))
+            .filter(|n| !self.taken.contains(*n))
             .map(|n| n.to_string())
             .collect();
         match extra.first() {
