@@ -126,13 +126,18 @@ fn run(cli: Cli) -> AnyResult<()> {
             generate(&m, &tok, &ids, max_tokens, params)
         }
         Cmd::Inspect { model, context } => {
-            let path = if model.is_dir() {
-                model.join("config.json")
+            let (path, dir) = if model.is_dir() {
+                (model.join("config.json"), Some(model.clone()))
             } else {
-                model
+                (model, None)
             };
             let cfg = ModelConfig::from_json(&read(&path)?)?;
             print!("{}", inspect::report(&cfg, context));
+            // A folder's weights are checked tensor by tensor against the config.
+            if let Some(dir) = dir.filter(|d| d.join("model.safetensors").exists()) {
+                load_model(&dir)?;
+                println!("model.safetensors: every tensor present with the expected shape");
+            }
             Ok(())
         }
         Cmd::Bench {

@@ -1,0 +1,167 @@
+//! Small browser helpers: fetching bytes with progress, the WebGPU probe, the clock,
+//! yielding to the event loop, and the status object that tests read.
+//! Everything here returns errors as text for the page; nothing panics on bad input.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Text of a JavaScript error value.
+pub fn js_error_text(e: &JsValue) -> String {
+    if let Some(s) = e.as_string() {
+        return s;
+    }
+    if let Ok(m) = Reflect::get(e, &JsValue::from_str("message")) {
+        if let Some(s) = m.as_string() {
+            return s;
+        }
+    }
+    format!("{e:?}")
+}
+
+/// Downloads `url` (relative to the page) into memory, calling `progress(received, total)`
+/// after each chunk; `total` is the Content-Length when the server sends one.
+pub async fn fetch_bytes(
+    url: &str,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no browser window")?;
+    let response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not fetch {url}: {}", js_error_text(&e)))?;
+    let response: web_sys::Response = response
+        .dyn_into()
+        .map_err(|_| format!("fetch of {url} did not return a Response"))?;
+    if !response.ok() {
+        return Err(format!(
+            "{url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let total = response
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+
+    let Some(body) = response.body() else {
+        let promise = response
+            .array_buffer()
+            .map_err(|e| format!("{url}: {}", js_error_text(&e)))?;
+        let buffer = JsFuture::from(promise)
+            .await
+            .map_err(|e| format!("{url}: download failed: {}", js_error_text(&e)))?;
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        progress(bytes.len() as u64, total);
+        return Ok(bytes);
+    };
+
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let capacity = total.unwrap_or(0).min(1 << 30) as usize;
+    let mut bytes = Vec::with_capacity(capacity);
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|e| format!("{url}: download failed: {}", js_error_text(&e)))?;
+        let done = Reflect::get(&chunk, &JsValue::from_str("done"))
+            .map(|v| v.is_truthy())
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = Reflect::get(&chunk, &JsValue::from_str("value"))
+            .map_err(|e| format!("{url}: {}", js_error_text(&e)))?;
+        let array: Uint8Array = value
+            .dyn_into()
+            .map_err(|_| format!("{url}: the stream gave something other than bytes"))?;
+        let start = bytes.len();
+        bytes.resize(start + array.length() as usize, 0);
+        array.copy_to(&mut bytes[start..]);
+        progress(bytes.len() as u64, total);
+    }
+    Ok(bytes)
+}
+
+/// What the browser offers for GPU compute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebGpu {
+    /// Still asking the browser.
+    Checking,
+    /// `navigator.gpu` gave an adapter; the text describes it.
+    Available(String),
+    /// No WebGPU; the text says why.
+    Missing(String),
+}
+
+/// Asks `navigator.gpu.requestAdapter()` whether WebGPU can run here.
+pub async fn probe_webgpu() -> WebGpu {
+    match probe_webgpu_inner().await {
+        Ok(adapter) => WebGpu::Available(adapter),
+        Err(why) => WebGpu::Missing(why),
+    }
+}
+
+async fn probe_webgpu_inner() -> Result<String, String> {
+    let window = web_sys::window().ok_or("no browser window")?;
+    let navigator = window.navigator();
+    let gpu = Reflect::get(&navigator, &JsValue::from_str("gpu")).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no navigator.gpu".into());
+    }
+    let request: js_sys::Function = Reflect::get(&gpu, &JsValue::from_str("requestAdapter"))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or("navigator.gpu.requestAdapter is missing")?;
+    let promise: js_sys::Promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("requestAdapter failed: {}", js_error_text(&e)))?
+        .dyn_into()
+        .map_err(|_| "requestAdapter did not return a promise")?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {}", js_error_text(&e)))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("navigator.gpu gave no adapter".into());
+    }
+    let info = Reflect::get(&adapter, &JsValue::from_str("info")).unwrap_or(JsValue::UNDEFINED);
+    let field = |name: &str| {
+        Reflect::get(&info, &JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|n| field(n))
+        .collect();
+    Ok(if parts.is_empty() {
+        "unnamed adapter".into()
+    } else {
+        parts.join(" ")
+    })
+}
+
+/// Milliseconds from the page's time origin.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+/// Lets the browser run events and paint before the future resumes.
+pub async fn yield_to_browser() {
+    gloo_timers::future::TimeoutFuture::new(0).await;
+}
+
+/// Publishes `window.__hybrid_status` (a plain object) for tests and curious users.
+pub fn publish_status(status: &serde_json::Value) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Ok(value) = js_sys::JSON::parse(&status.to_string()) {
+        let _ = Reflect::set(&window, &JsValue::from_str("__hybrid_status"), &value);
+    }
+}

@@ -1,0 +1,71 @@
+// Shared helpers for the browser tests: launching Debian's headless Chromium through
+// playwright-core (never a downloaded browser), and small assertion/reporting utilities.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+/** Flags that keep headless Chromium off the (closed) network; see docs in README.md. */
+export const BASE_FLAGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/** The two browsers every test runs in: with WebGPU (SwiftShader) and without. */
+export const MODES = [
+  { name: 'webgpu', webgpu: true, flags: [...BASE_FLAGS, '--enable-unsafe-webgpu'] },
+  { name: 'no-webgpu', webgpu: false, flags: BASE_FLAGS },
+].filter((m) => !process.env.HYBRID_MODES || process.env.HYBRID_MODES.split(',').includes(m.name));
+
+export const URL_UNDER_TEST = process.env.HYBRID_URL ?? 'http://127.0.0.1:8080/';
+export const TIMEOUT_MS = Number(process.env.HYBRID_TEST_TIMEOUT_MS ?? 10 * 60 * 1000);
+
+export function screenshotDir() {
+  const dir = process.env.HYBRID_SCREENSHOT_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hybrid-browser-'));
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Launches Chromium; collects console errors and uncaught page errors into `page.problems`. */
+export async function openPage(mode) {
+  const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} (run scripts/setup.sh)`);
+  const browser = await chromium.launch({ executablePath, headless: true, args: mode.flags, timeout: 120_000 });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT_MS);
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`uncaught: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push(`console.error: ${m.text()}`);
+  });
+  page.on('crash', () => page.problems.push('the page crashed'));
+  return { browser, page };
+}
+
+export class TestFailure extends Error {}
+
+export function check(cond, message) {
+  if (!cond) throw new TestFailure(message);
+}
+
+/** Runs `body(mode)` in every mode; prints PASS/FAIL per mode; exits non-zero on failure. */
+export async function runInModes(title, body) {
+  let failed = 0;
+  const results = {};
+  for (const mode of MODES) {
+    const started = Date.now();
+    try {
+      results[mode.name] = await body(mode);
+      console.log(`PASS ${title} [${mode.name}] (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (e) {
+      failed++;
+      console.error(`FAIL ${title} [${mode.name}]: ${e instanceof TestFailure ? e.message : e.stack ?? e}`);
+    }
+  }
+  return { failed, results };
+}
