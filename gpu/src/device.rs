@@ -1,0 +1,166 @@
+//! Device setup, apart from the work so that tests and sessions share one device.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::{GpuError, Result};
+use crate::kernel::PipelineCache;
+
+/// An open GPU: adapter info, device, queue, the pipeline cache, and the first error
+/// wgpu reported outside an error scope (checked after each submission).
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    /// What the adapter says about itself.
+    pub info: wgpu::AdapterInfo,
+    /// The limits the device was opened with.
+    pub limits: wgpu::Limits,
+    pub(crate) pipelines: PipelineCache,
+    errors: Arc<Mutex<Option<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu")
+            .field("adapter", &self.adapter_string())
+            .finish()
+    }
+}
+
+impl Gpu {
+    /// Request an adapter (high performance preferred) and a device with the default
+    /// limits, raised to the adapter's storage-buffer binding size and buffer size (a
+    /// bigger model fits where the hardware allows).
+    pub async fn new() -> Result<Self> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let have = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
+            max_buffer_size: have.max_buffer_size,
+            ..Default::default()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hybrid-gpu device"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice(e.to_string()))?;
+        let errors = Arc::new(Mutex::new(None));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut slot) = sink.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            if let Ok(mut slot) = lost_sink.lock() {
+                *slot = Some(format!("{reason:?}: {msg}"));
+            }
+        });
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits,
+            pipelines: PipelineCache::default(),
+            errors,
+            lost,
+        })
+    }
+
+    /// [`Gpu::new`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> Result<Self> {
+        pollster::block_on(Self::new())
+    }
+
+    /// A one-line description for a backend badge: "llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, Cpu".
+    pub fn adapter_string(&self) -> String {
+        let i = &self.info;
+        format!("{}, {:?}, {:?}", i.name, i.backend, i.device_type)
+    }
+
+    /// Fail if the device is lost or wgpu reported an error since the last check.
+    pub fn check(&self) -> Result<()> {
+        if let Some(m) = self.lost.lock().ok().and_then(|s| s.clone()) {
+            return Err(GpuError::DeviceLost(m));
+        }
+        match self.errors.lock().ok().and_then(|mut s| s.take()) {
+            Some(m) => Err(GpuError::Wgpu(m)),
+            None => Ok(()),
+        }
+    }
+
+    /// A labelled storage buffer of `bytes` (at least 4), checked against the limits.
+    pub fn storage(
+        &self,
+        label: &str,
+        bytes: u64,
+        extra: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        let bytes = bytes.max(4).next_multiple_of(4);
+        self.fits(label, bytes)?;
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | extra,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A labelled storage buffer holding `data`.
+    pub fn upload(&self, label: &str, data: &[f32]) -> Result<wgpu::Buffer> {
+        let buf = self.storage(label, (data.len() * 4) as u64, wgpu::BufferUsages::COPY_SRC)?;
+        if !data.is_empty() {
+            self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(data));
+        }
+        Ok(buf)
+    }
+
+    /// A labelled MAP_READ staging buffer.
+    pub fn staging(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
+        let bytes = bytes.max(4).next_multiple_of(4);
+        if bytes > self.limits.max_buffer_size {
+            return Err(GpuError::TooLarge {
+                what: label.into(),
+                bytes,
+                limit: self.limits.max_buffer_size,
+            });
+        }
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// Check that one storage binding of `bytes` is allowed.
+    pub fn fits(&self, what: &str, bytes: u64) -> Result<()> {
+        let limit = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        if bytes > limit {
+            return Err(GpuError::TooLarge {
+                what: what.into(),
+                bytes,
+                limit,
+            });
+        }
+        Ok(())
+    }
+}

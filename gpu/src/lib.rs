@@ -1,0 +1,31 @@
+//! # hybrid-gpu
+//!
+//! The WebGPU engine for the hybrid models of `hybrid-core`: the same forward pass as the
+//! CPU reference (`hybrid_core::cpu`), as WGSL compute shaders (one op per file in the
+//! repo's `shaders/` folder) run through `wgpu`, natively (Vulkan, Metal, DX12; Mesa's
+//! lavapipe in tests) and in the browser (WebGPU).
+//!
+//! - [`device`]: adapter + device setup ([`Gpu`]), shared by everything else.
+//! - [`kernel`]: the shaders, their binding layouts and the pipeline cache.
+//! - [`dispatch`]: one recorded dispatch (pipeline, bind group, params, grid).
+//! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
+//! - [`model`]: [`GpuModel`] (weights on the GPU) and [`Session`] (KV cache, SSM and conv
+//!   state, preallocated activations; `prefill`, `step`, `step_argmax`).
+//!
+//! Conventions: binding 0 of every shader is a `Params` uniform mirrored by a
+//! `#[repr(C)]` Pod struct here, then read-only inputs, then outputs; specialization only
+//! through WGSL `override` constants; every buffer and pipeline is labelled.
+
+pub mod device;
+pub mod dispatch;
+pub mod error;
+pub mod kernel;
+pub mod model;
+pub mod ops;
+pub mod readback;
+
+pub use device::Gpu;
+pub use dispatch::{run, Dispatch};
+pub use error::{GpuError, Result};
+pub use kernel::Kernel;
+pub use model::{GpuModel, MemoryReport, Session, SessionOptions};

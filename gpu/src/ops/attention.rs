@@ -1,0 +1,132 @@
+//! Causal GQA attention with optional sliding window + sinks, against the KV cache and the
+//! fresh rows of this call (shaders/attention.wgsl); serves prefill and decode.
+
+use super::{ensure, need, u};
+use crate::dispatch::Dispatch;
+use crate::{Gpu, Kernel, Result};
+
+/// Mirrors `Params` of attention.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct AttentionParams {
+    pub t: u32,
+    pub stride: u32,
+    pub k_off: u32,
+    pub v_off: u32,
+    pub n_heads: u32,
+    pub n_kv_heads: u32,
+    pub head_dim: u32,
+    pub window: u32,
+    pub sinks: u32,
+    pub ring: u32,
+    pub out_stride: u32,
+    pub scale: f32,
+}
+
+/// Where the KV cache keeps position s: s, or with a window a ring after the sinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLayout {
+    /// Sliding window (None = full causal).
+    pub window: Option<usize>,
+    /// Sink tokens (with a window).
+    pub sinks: usize,
+}
+
+impl CacheLayout {
+    /// Ring rows after the sinks: max(window - 1, 1) (unused without a window).
+    pub fn ring(&self) -> usize {
+        self.window.map_or(1, |w| w.saturating_sub(1).max(1))
+    }
+    /// Rows the cache needs for a context of `max_ctx` tokens: all of them without a
+    /// window, else `sinks + window - 1` (what a later query can still see).
+    pub fn rows(&self, max_ctx: usize) -> usize {
+        match self.window {
+            None => max_ctx,
+            Some(w) => self.sinks + w - 1,
+        }
+    }
+}
+
+/// q, k, v in qkv [T, stride] (q at column 0) -> out [T, out_stride] (heads concatenated).
+#[derive(Debug, Clone, Copy)]
+pub struct Attention {
+    pub t: usize,
+    pub stride: usize,
+    pub k_off: usize,
+    pub v_off: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    pub layout: CacheLayout,
+    /// Rows of the cache buffers.
+    pub cache_rows: usize,
+    pub out_stride: usize,
+}
+
+impl Attention {
+    /// Check shapes and build the dispatch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        pos: &wgpu::Buffer,
+        qkv: &wgpu::Buffer,
+        k_cache: &wgpu::Buffer,
+        v_cache: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let s = *self;
+        ensure(s.head_dim <= 256 && s.head_dim > 0, label, || {
+            format!("head_dim {} > 256", s.head_dim)
+        })?;
+        ensure(
+            s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
+            label,
+            || "Hq % Hkv != 0".into(),
+        )?;
+        let kvd = s.n_kv_heads * s.head_dim;
+        ensure(
+            s.n_heads * s.head_dim <= s.k_off
+                && s.k_off + kvd <= s.stride
+                && s.v_off + kvd <= s.stride,
+            label,
+            || format!("q/k/v exceed the row: {s:?}"),
+        )?;
+        need(label, pos, 1, "pos")?;
+        need(label, qkv, s.t * s.stride, "qkv")?;
+        need(label, k_cache, s.cache_rows * kvd, "k cache")?;
+        need(label, v_cache, s.cache_rows * kvd, "v cache")?;
+        need(
+            label,
+            out,
+            (s.t - 1) * s.out_stride + s.n_heads * s.head_dim,
+            "out",
+        )?;
+        let params = AttentionParams {
+            t: u(label, s.t)?,
+            stride: u(label, s.stride)?,
+            k_off: u(label, s.k_off)?,
+            v_off: u(label, s.v_off)?,
+            n_heads: u(label, s.n_heads)?,
+            n_kv_heads: u(label, s.n_kv_heads)?,
+            head_dim: u(label, s.head_dim)?,
+            window: u(label, s.layout.window.unwrap_or(0))?,
+            sinks: u(label, s.layout.sinks)?,
+            ring: u(label, s.layout.ring())?,
+            out_stride: u(label, s.out_stride)?,
+            scale: 1.0 / (s.head_dim as f32).sqrt(),
+        };
+        let grid = [u(label, s.n_heads)?, u(label, s.t)?, 1];
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::Attention,
+            &[],
+            &params,
+            &[pos, qkv, k_cache, v_cache],
+            &[out],
+            grid,
+        )
+    }
+}

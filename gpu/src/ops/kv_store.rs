@@ -1,0 +1,76 @@
+//! Append this call's k, v rows to the KV cache (shaders/kv_store.wgsl), after attention.
+
+use super::attention::CacheLayout;
+use super::{ensure, need, u};
+use crate::dispatch::{groups, Dispatch};
+use crate::{Gpu, Kernel, Result};
+
+/// Mirrors `Params` of kv_store.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct KvStoreParams {
+    pub t: u32,
+    pub stride: u32,
+    pub k_off: u32,
+    pub v_off: u32,
+    pub kv_dim: u32,
+    pub window: u32,
+    pub sinks: u32,
+    pub ring: u32,
+}
+
+/// k, v columns of qkv [T, stride] -> cache rows [cache_rows, kv_dim].
+#[derive(Debug, Clone, Copy)]
+pub struct KvStore {
+    pub t: usize,
+    pub stride: usize,
+    pub k_off: usize,
+    pub v_off: usize,
+    pub kv_dim: usize,
+    pub layout: CacheLayout,
+    pub cache_rows: usize,
+}
+
+impl KvStore {
+    /// Check shapes and build the dispatch.
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        pos: &wgpu::Buffer,
+        qkv: &wgpu::Buffer,
+        k: &wgpu::Buffer,
+        v: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let s = *self;
+        ensure(
+            s.k_off + s.kv_dim <= s.stride && s.v_off + s.kv_dim <= s.stride,
+            label,
+            || format!("k/v exceed the row: {s:?}"),
+        )?;
+        need(label, pos, 1, "pos")?;
+        need(label, qkv, s.t * s.stride, "qkv")?;
+        need(label, k, s.cache_rows * s.kv_dim, "k cache")?;
+        need(label, v, s.cache_rows * s.kv_dim, "v cache")?;
+        let params = KvStoreParams {
+            t: u(label, s.t)?,
+            stride: u(label, s.stride)?,
+            k_off: u(label, s.k_off)?,
+            v_off: u(label, s.v_off)?,
+            kv_dim: u(label, s.kv_dim)?,
+            window: u(label, s.layout.window.unwrap_or(0))?,
+            sinks: u(label, s.layout.sinks)?,
+            ring: u(label, s.layout.ring())?,
+        };
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::KvStore,
+            &[],
+            &params,
+            &[pos, qkv],
+            &[k, v],
+            [groups(s.t * s.kv_dim, 64), 1, 1],
+        )
+    }
+}

@@ -1,0 +1,134 @@
+//! `y (+)= alpha * x W^T` over sub-blocks (shaders/matmul.wgsl, tiled, for T > 1;
+//! shaders/matvec.wgsl for T = 1).
+
+use super::{ensure, need, u};
+use crate::dispatch::{groups, Dispatch};
+use crate::{Gpu, Kernel, Result};
+
+/// Mirrors `Params` of matmul.wgsl / matvec.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatmulParams {
+    pub t: u32,
+    pub n: u32,
+    pub k: u32,
+    pub x_stride: u32,
+    pub x_off: u32,
+    pub w_stride: u32,
+    pub w_off: u32,
+    pub y_stride: u32,
+    pub y_off: u32,
+    pub alpha: f32,
+    pub _pad: [u32; 2],
+}
+
+/// A linear map: x [T, x_stride] (columns x_off..x_off+K), w [N, w_stride] (columns
+/// w_off..w_off+K) -> y [T, y_stride] (columns y_off..y_off+N).
+#[derive(Debug, Clone, Copy)]
+pub struct Matmul {
+    pub t: usize,
+    pub n: usize,
+    pub k: usize,
+    pub x_stride: usize,
+    pub x_off: usize,
+    pub w_stride: usize,
+    pub w_off: usize,
+    pub y_stride: usize,
+    pub y_off: usize,
+    pub alpha: f32,
+    /// Add into y (fused residual add) instead of overwriting.
+    pub accumulate: bool,
+}
+
+/// Output rows per grid dimension of matvec.wgsl.
+const ROWS_PER_DIM: usize = 32768;
+
+impl Matmul {
+    /// Dense, contiguous x [T, K], w [N, K] -> y [T, N].
+    pub fn new(t: usize, n: usize, k: usize) -> Self {
+        Matmul {
+            t,
+            n,
+            k,
+            x_stride: k,
+            x_off: 0,
+            w_stride: k,
+            w_off: 0,
+            y_stride: n,
+            y_off: 0,
+            alpha: 1.0,
+            accumulate: false,
+        }
+    }
+
+    /// y += alpha * x W^T.
+    pub fn accumulate(mut self, alpha: f32) -> Self {
+        self.accumulate = true;
+        self.alpha = alpha;
+        self
+    }
+
+    /// Check shapes and build the dispatch.
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let s = *self;
+        ensure(s.t > 0 && s.n > 0 && s.k > 0, label, || {
+            format!("empty matmul {s:?}")
+        })?;
+        ensure(
+            s.x_off + s.k <= s.x_stride
+                && s.w_off + s.k <= s.w_stride
+                && s.y_off + s.n <= s.y_stride,
+            label,
+            || format!("offsets exceed strides: {s:?}"),
+        )?;
+        need(label, x, (s.t - 1) * s.x_stride + s.x_off + s.k, "x")?;
+        need(label, w, (s.n - 1) * s.w_stride + s.w_off + s.k, "w")?;
+        need(label, y, (s.t - 1) * s.y_stride + s.y_off + s.n, "y")?;
+        let params = MatmulParams {
+            t: u(label, s.t)?,
+            n: u(label, s.n)?,
+            k: u(label, s.k)?,
+            x_stride: u(label, s.x_stride)?,
+            x_off: u(label, s.x_off)?,
+            w_stride: u(label, s.w_stride)?,
+            w_off: u(label, s.w_off)?,
+            y_stride: u(label, s.y_stride)?,
+            y_off: u(label, s.y_off)?,
+            alpha: s.alpha,
+            _pad: [0; 2],
+        };
+        let acc = ("ACCUMULATE", if s.accumulate { 1.0 } else { 0.0 });
+        if s.t == 1 {
+            let grid = [s.n.min(ROWS_PER_DIM) as u32, groups(s.n, ROWS_PER_DIM), 1];
+            Dispatch::new(
+                gpu,
+                label,
+                Kernel::Matvec,
+                &[acc, ("WG", 64.0)],
+                &params,
+                &[x, w],
+                &[y],
+                grid,
+            )
+        } else {
+            let grid = [groups(s.n, 64), groups(s.t, 64), 1];
+            Dispatch::new(
+                gpu,
+                label,
+                Kernel::Matmul,
+                &[acc],
+                &params,
+                &[x, w],
+                &[y],
+                grid,
+            )
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The Mamba-2 selective scan + gate, token by token (shaders/ssm_scan.wgsl).
+
+use super::{ensure, need, u};
+use crate::dispatch::{groups, Dispatch};
+use crate::{Gpu, Kernel, Result};
+use hybrid_core::config::MambaDims;
+
+/// Mirrors `Params` of ssm_scan.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SsmScanParams {
+    pub t: u32,
+    pub heads: u32,
+    pub head_dim: u32,
+    pub d_state: u32,
+    pub groups: u32,
+    pub proj_stride: u32,
+    pub dt_off: u32,
+    pub xbc_stride: u32,
+}
+
+/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> y [T, E]; state [H, P, N].
+#[derive(Debug, Clone, Copy)]
+pub struct SsmScan {
+    pub t: usize,
+    pub dims: MambaDims,
+}
+
+impl SsmScan {
+    /// Check shapes and build the dispatch.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        proj: &wgpu::Buffer,
+        xbc: &wgpu::Buffer,
+        heads: &wgpu::Buffer,
+        state: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let m = self.dims;
+        let t = self.t;
+        ensure(
+            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
+            label,
+            || "H % G != 0".into(),
+        )?;
+        need(label, proj, t * m.in_proj_dim(), "proj")?;
+        need(label, xbc, t * m.conv_dim(), "xbc")?;
+        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
+        need(label, state, m.ssm_state_len(), "ssm state")?;
+        need(label, y, t * m.d_inner(), "y")?;
+        let params = SsmScanParams {
+            t: u(label, t)?,
+            heads: u(label, m.n_heads)?,
+            head_dim: u(label, m.head_dim)?,
+            d_state: u(label, m.d_state)?,
+            groups: u(label, m.n_groups)?,
+            proj_stride: u(label, m.in_proj_dim())?,
+            dt_off: u(label, m.d_inner() + m.conv_dim())?,
+            xbc_stride: u(label, m.conv_dim())?,
+        };
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::SsmScan,
+            &[],
+            &params,
+            &[proj, xbc, heads],
+            &[state, y],
+            [groups(m.d_inner(), 64), 1, 1],
+        )
+    }
+}

@@ -1,0 +1,503 @@
+//! Each op against the CPU reference on awkward sizes (1, 7, 33, 130: not multiples of
+//! any workgroup size). Tolerances are relative (max |gpu - cpu| / max |cpu|) and stated
+//! per op: f32 on both sides, differing only in summation order and in the GPU's
+//! exp/sin/cos/pow.
+
+mod common;
+
+use common::{gpu, rel_err, values};
+use hybrid_core::config::AttentionConfig;
+use hybrid_core::config::MambaDims;
+use hybrid_core::cpu::attention::visible;
+use hybrid_core::cpu::mamba::scan_recurrent;
+use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope, silu, softmax};
+use hybrid_gpu::ops::{
+    add::Add, argmax::Argmax, attention::*, conv1d::Conv1d, embed::Embed, kv_store::KvStore,
+};
+use hybrid_gpu::ops::{
+    matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
+};
+use hybrid_gpu::{run, Gpu};
+
+const SIZES: [usize; 4] = [1, 7, 33, 130];
+
+/// Reductions of up to a few hundred terms in a different order.
+const MATMUL_TOL: f32 = 1e-5;
+const NORM_TOL: f32 = 1e-5;
+/// GPU pow/sin/cos against Rust's at positions < 200.
+const ROPE_TOL: f32 = 1e-4;
+/// exp in the online softmax, different association of the weighted sum.
+const ATTN_TOL: f32 = 1e-4;
+/// exp in SiLU.
+const ELEMENTWISE_TOL: f32 = 1e-5;
+/// exp/log in softplus and the decay, sums over N.
+const SCAN_TOL: f32 = 1e-4;
+
+fn up(g: &Gpu, data: &[f32]) -> wgpu::Buffer {
+    g.upload("test input", data).expect("upload")
+}
+fn up_u32(g: &Gpu, data: &[u32]) -> wgpu::Buffer {
+    let b = g
+        .storage(
+            "test u32",
+            (data.len() * 4) as u64,
+            wgpu::BufferUsages::COPY_SRC,
+        )
+        .expect("buffer");
+    g.queue.write_buffer(&b, 0, bytemuck::cast_slice(data));
+    b
+}
+fn down(g: &Gpu, b: &wgpu::Buffer, len: usize) -> Vec<f32> {
+    pollster::block_on(hybrid_gpu::readback::download_f32(g, b, len)).expect("download")
+}
+
+#[test]
+fn matmul_and_matvec() {
+    let Some(g) = gpu() else { return };
+    for &t in &SIZES {
+        for &n in &SIZES {
+            for &k in &SIZES {
+                let x = values(t * k, 1);
+                let w = values(n * k, 2);
+                let y0 = values(t * n, 3);
+                let want = matmul(&x, &w, k);
+                let (bx, bw) = (up(&g, &x), up(&g, &w));
+                let by = up(&g, &y0);
+                let d = Matmul::new(t, n, k)
+                    .build(&g, "mm", &bx, &bw, &by)
+                    .expect("build");
+                run(&g, "mm", &[d]).expect("run");
+                let e = rel_err(&down(&g, &by, t * n), &want);
+                assert!(e < MATMUL_TOL, "matmul t={t} n={n} k={k}: {e:e}");
+                // y += -0.5 x W^T
+                let by = up(&g, &y0);
+                let d = Matmul::new(t, n, k)
+                    .accumulate(-0.5)
+                    .build(&g, "mm acc", &bx, &bw, &by)
+                    .expect("build");
+                run(&g, "mm", &[d]).expect("run");
+                let want_acc: Vec<f32> = y0.iter().zip(&want).map(|(a, b)| a - 0.5 * b).collect();
+                let e = rel_err(&down(&g, &by, t * n), &want_acc);
+                assert!(e < MATMUL_TOL, "matmul acc t={t} n={n} k={k}: {e:e}");
+            }
+        }
+    }
+    // sub-blocks: columns 3..3+k of x [t, k+5] and of w [n, k+3]
+    let (t, n, k) = (33, 7, 130);
+    let x = values(t * (k + 5), 4);
+    let w = values(n * (k + 3), 5);
+    let xs: Vec<f32> = x.chunks(k + 5).flat_map(|r| r[3..3 + k].to_vec()).collect();
+    let ws: Vec<f32> = w.chunks(k + 3).flat_map(|r| r[3..3 + k].to_vec()).collect();
+    let want = matmul(&xs, &ws, k);
+    for t_run in [t, 1] {
+        let mm = Matmul {
+            x_stride: k + 5,
+            x_off: 3,
+            w_stride: k + 3,
+            w_off: 3,
+            ..Matmul::new(t_run, n, k)
+        };
+        let (bx, bw, by) = (up(&g, &x), up(&g, &w), up(&g, &vec![0.0; t * n]));
+        run(
+            &g,
+            "mm",
+            &[mm.build(&g, "mm off", &bx, &bw, &by).expect("build")],
+        )
+        .expect("run");
+        let e = rel_err(&down(&g, &by, t_run * n), &want[..t_run * n]);
+        assert!(e < MATMUL_TOL, "matmul offsets t={t_run}: {e:e}");
+    }
+    // a shape error is an error, not a panic
+    let small = up(&g, &[0.0; 4]);
+    assert!(Matmul::new(2, 2, 2)
+        .build(&g, "bad", &small, &small, &up(&g, &[0.0; 1]))
+        .is_err());
+}
+
+#[test]
+fn rmsnorm_grouped() {
+    let Some(g) = gpu() else { return };
+    for &rows in &SIZES {
+        for (cols, group) in [(130, 130), (130, 13), (33, 33), (7, 1), (1, 1), (260, 65)] {
+            let x = values(rows * cols, 6);
+            let w = values(cols, 7);
+            let mut want = x.clone();
+            rms_norm_groups(&mut want, &w, group, 1e-5);
+            want.iter_mut().for_each(|v| *v *= 0.75);
+            let (bx, bw, bo) = (up(&g, &x), up(&g, &w), up(&g, &vec![0.0; rows * cols]));
+            let n = RmsNorm {
+                rows,
+                cols,
+                group,
+                eps: 1e-5,
+                scale: 0.75,
+            };
+            run(
+                &g,
+                "norm",
+                &[n.build(&g, "norm", &bx, &bw, &bo).expect("build")],
+            )
+            .expect("run");
+            let e = rel_err(&down(&g, &bo, rows * cols), &want);
+            assert!(
+                e < NORM_TOL,
+                "rmsnorm rows={rows} cols={cols} group={group}: {e:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rope_on_q_and_k() {
+    let Some(g) = gpu() else { return };
+    for &t in &SIZES {
+        for (hq, hk, dh) in [(4, 2, 8), (1, 1, 2), (3, 1, 66)] {
+            let (qd, kd) = (hq * dh, hk * dh);
+            let stride = qd + 2 * kd + 3;
+            let x = values(t * stride, 8);
+            let pos0 = 37;
+            let mut want = x.clone();
+            for (r, row) in want.chunks_mut(stride).enumerate() {
+                rope(&mut row[..qd], dh, pos0 + r, 10000.0);
+                rope(&mut row[qd..qd + kd], dh, pos0 + r, 10000.0);
+            }
+            let bx = up(&g, &x);
+            let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+            let op = Rope {
+                t,
+                stride,
+                n_q: hq,
+                n_k: hk,
+                k_off: qd,
+                head_dim: dh,
+                theta: 10000.0,
+            };
+            run(
+                &g,
+                "rope",
+                &[op.build(&g, "rope", &pos, &bx).expect("build")],
+            )
+            .expect("run");
+            let e = rel_err(&down(&g, &bx, t * stride), &want);
+            assert!(e < ROPE_TOL, "rope t={t} hq={hq} dh={dh}: {e:e}");
+        }
+    }
+}
+
+/// Reference attention over all keys 0..pos0+T (rows of `k`, `v` [pos0+T, Hkv*dh]).
+#[allow(clippy::too_many_arguments)]
+fn attention_ref(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    pos0: usize,
+    hq: usize,
+    hkv: usize,
+    dh: usize,
+    cfg: &AttentionConfig,
+) -> Vec<f32> {
+    let (qd, kvd) = (hq * dh, hkv * dh);
+    let t_len = q.len() / qd;
+    let mut out = vec![0.0; t_len * qd];
+    for t in 0..t_len {
+        for h in 0..hq {
+            let kvh = h / (hq / hkv);
+            let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
+            let keys: Vec<usize> = (0..=pos0 + t)
+                .filter(|&s| visible(pos0 + t, s, cfg))
+                .collect();
+            let mut sc: Vec<f32> = keys
+                .iter()
+                .map(|&s| {
+                    qh.iter()
+                        .zip(&k[s * kvd + kvh * dh..])
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>()
+                        / (dh as f32).sqrt()
+                })
+                .collect();
+            softmax(&mut sc);
+            for (&s, p) in keys.iter().zip(&sc) {
+                for i in 0..dh {
+                    out[t * qd + h * dh + i] += p * v[s * kvd + kvh * dh + i];
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn attention_prefill_then_decode_with_cache() {
+    let Some(g) = gpu() else { return };
+    for (window, sinks) in [(None, 0), (Some(5), 2), (Some(1), 0), (Some(40), 3)] {
+        for (hq, hkv, dh) in [(4, 2, 8), (2, 2, 66)] {
+            for &t2 in &SIZES {
+                let t1 = 33;
+                let (qd, kvd) = (hq * dh, hkv * dh);
+                let stride = qd + 2 * kvd;
+                let total = t1 + t2;
+                let qkv = values(total * stride, 9);
+                let col = |off: usize, w: usize| -> Vec<f32> {
+                    qkv.chunks(stride)
+                        .flat_map(|r| r[off..off + w].to_vec())
+                        .collect()
+                };
+                let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                let cfg = AttentionConfig {
+                    n_heads: hq,
+                    n_kv_heads: hkv,
+                    head_dim: dh,
+                    rope_theta: 1e4,
+                    window,
+                    sink_tokens: sinks,
+                };
+                let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, dh, &cfg);
+                let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, dh, &cfg);
+                let layout = CacheLayout { window, sinks };
+                let rows = layout.rows(total);
+                let (kc, vc) = (
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                );
+                let out = up(&g, &vec![0.0; total * qd]);
+                for (pos0, t, want) in [(0, t1, &want1), (t1, t2, &want)] {
+                    let b = up(&g, &qkv[pos0 * stride..(pos0 + t) * stride]);
+                    let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                    let a = Attention {
+                        t,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        n_heads: hq,
+                        n_kv_heads: hkv,
+                        head_dim: dh,
+                        layout,
+                        cache_rows: rows,
+                        out_stride: qd,
+                    };
+                    let s = KvStore {
+                        t,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        kv_dim: kvd,
+                        layout,
+                        cache_rows: rows,
+                    };
+                    let ds = [
+                        a.build(&g, "attn", &pos, &b, &kc, &vc, &out)
+                            .expect("build"),
+                        s.build(&g, "store", &pos, &b, &kc, &vc).expect("build"),
+                    ];
+                    run(&g, "attn", &ds).expect("run");
+                    let e = rel_err(&down(&g, &out, t * qd), want);
+                    assert!(e < ATTN_TOL, "attention window={window:?} sinks={sinks} hq={hq} dh={dh} pos0={pos0} t={t}: {e:e}");
+                }
+            }
+        }
+    }
+}
+
+fn dims(h: usize, p: usize, n: usize, groups: usize, w: usize) -> MambaDims {
+    MambaDims {
+        n_heads: h,
+        head_dim: p,
+        d_state: n,
+        n_groups: groups,
+        conv_width: w,
+    }
+}
+
+#[test]
+fn conv1d_with_state_over_two_calls() {
+    let Some(g) = gpu() else { return };
+    for &t2 in &SIZES {
+        for (c, wd) in [(130, 4), (7, 1), (33, 3)] {
+            let t1 = 7;
+            let stride = c + 5;
+            let inp = values((t1 + t2) * stride, 10);
+            let w = values(c * wd, 11);
+            let b = values(c, 12);
+            // reference over the whole sequence, zero history
+            let col: Vec<f32> = inp
+                .chunks(stride)
+                .flat_map(|r| r[2..2 + c].to_vec())
+                .collect();
+            let mut want = vec![0.0; (t1 + t2) * c];
+            for t in 0..t1 + t2 {
+                for ch in 0..c {
+                    let mut acc = b[ch];
+                    for k in 0..wd {
+                        let src = t as isize - (wd as isize - 1) + k as isize;
+                        if src >= 0 {
+                            acc += w[ch * wd + k] * col[src as usize * c + ch];
+                        }
+                    }
+                    want[t * c + ch] = silu(acc);
+                }
+            }
+            let (bw, bb) = (up(&g, &w), up(&g, &b));
+            let state = up(&g, &vec![0.0; (wd - 1).max(1) * c]);
+            let mut got = Vec::new();
+            for (r0, t) in [(0, t1), (t1, t2)] {
+                let bi = up(&g, &inp[r0 * stride..(r0 + t) * stride]);
+                let out = up(&g, &vec![0.0; t * c]);
+                let op = Conv1d {
+                    t,
+                    channels: c,
+                    width: wd,
+                    in_stride: stride,
+                    in_off: 2,
+                };
+                run(
+                    &g,
+                    "conv",
+                    &[op.build(&g, "conv", &bi, &bw, &bb, &state, &out)
+                        .expect("build")],
+                )
+                .expect("run");
+                got.extend(down(&g, &out, t * c));
+            }
+            let e = rel_err(&got, &want);
+            assert!(e < ELEMENTWISE_TOL, "conv1d t2={t2} c={c} w={wd}: {e:e}");
+        }
+    }
+}
+
+#[test]
+fn ssm_scan_with_state_over_two_calls() {
+    let Some(g) = gpu() else { return };
+    for &t2 in &SIZES {
+        for m in [
+            dims(4, 8, 16, 2, 4),
+            dims(3, 7, 33, 1, 4),
+            dims(1, 1, 1, 1, 4),
+        ] {
+            let t1 = 7;
+            let (e, c, h, ipd) = (m.d_inner(), m.conv_dim(), m.n_heads, m.in_proj_dim());
+            let total = t1 + t2;
+            let proj = values(total * ipd, 13);
+            let xbc = values(total * c, 14);
+            let mut heads = values(3 * h, 15);
+            heads[..h].iter_mut().for_each(|v| *v -= 3.0); // dt_bias: small steps
+            let dt: Vec<f32> = (0..total * h)
+                .map(|i| {
+                    hybrid_core::cpu::ops::softplus(
+                        proj[(i / h) * ipd + e + c + i % h] + heads[i % h],
+                    )
+                })
+                .collect();
+            let a: Vec<f32> = heads[h..2 * h].iter().map(|v| -v.exp()).collect();
+            let mut s = vec![0.0; m.ssm_state_len()];
+            let mut want = scan_recurrent(m, &xbc, &dt, &a, &heads[2 * h..], &mut s, None);
+            for t in 0..total {
+                for i in 0..e {
+                    want[t * e + i] *= silu(proj[t * ipd + i]);
+                }
+            }
+            let bh = up(&g, &heads);
+            let state = up(&g, &vec![0.0; m.ssm_state_len()]);
+            let mut got = Vec::new();
+            for (r0, t) in [(0, t1), (t1, t2)] {
+                let bp = up(&g, &proj[r0 * ipd..(r0 + t) * ipd]);
+                let bx = up(&g, &xbc[r0 * c..(r0 + t) * c]);
+                let y = up(&g, &vec![0.0; t * e]);
+                let op = SsmScan { t, dims: m };
+                run(
+                    &g,
+                    "scan",
+                    &[op.build(&g, "scan", &bp, &bx, &bh, &state, &y)
+                        .expect("build")],
+                )
+                .expect("run");
+                got.extend(down(&g, &y, t * e));
+            }
+            let err = rel_err(&got, &want);
+            assert!(err < SCAN_TOL, "scan t2={t2} {m:?}: {err:e}");
+            let es = rel_err(&down(&g, &state, m.ssm_state_len()), &s);
+            assert!(es < SCAN_TOL, "scan state t2={t2} {m:?}: {es:e}");
+        }
+    }
+}
+
+#[test]
+fn swiglu_add_embed_argmax() {
+    let Some(g) = gpu() else { return };
+    for &t in &SIZES {
+        for &f in &SIZES {
+            let gu = values(t * 2 * f, 16);
+            let want: Vec<f32> = (0..t * f)
+                .map(|i| silu(gu[(i / f) * 2 * f + i % f]) * gu[(i / f) * 2 * f + f + i % f])
+                .collect();
+            let (bg, ba) = (up(&g, &gu), up(&g, &vec![0.0; t * f]));
+            run(
+                &g,
+                "swiglu",
+                &[SwiGlu { t, f }
+                    .build(&g, "swiglu", &bg, &ba)
+                    .expect("build")],
+            )
+            .expect("run");
+            let e = rel_err(&down(&g, &ba, t * f), &want);
+            assert!(e < ELEMENTWISE_TOL, "swiglu t={t} f={f}: {e:e}");
+        }
+        let (x, y) = (values(t * 33, 17), values(t * 33, 18));
+        let want: Vec<f32> = x.iter().zip(&y).map(|(a, b)| b + 2.0 * a).collect();
+        let (bx, by) = (up(&g, &x), up(&g, &y));
+        run(
+            &g,
+            "add",
+            &[Add {
+                len: t * 33,
+                alpha: 2.0,
+            }
+            .build(&g, "add", &bx, &by)
+            .expect("build")],
+        )
+        .expect("run");
+        assert!(
+            rel_err(&down(&g, &by, t * 33), &want) < ELEMENTWISE_TOL,
+            "add t={t}"
+        );
+        // embedding gather: exact
+        let (v, d) = (130, 7);
+        let table = values(v * d, 19);
+        let toks: Vec<u32> = (0..t).map(|i| ((i * 37 + 5) % v) as u32).collect();
+        let want: Vec<f32> = toks
+            .iter()
+            .flat_map(|&id| table[id as usize * d..(id as usize + 1) * d].to_vec())
+            .collect();
+        let (bt, btab, bx) = (up_u32(&g, &toks), up(&g, &table), up(&g, &vec![0.0; t * d]));
+        run(
+            &g,
+            "embed",
+            &[Embed { t, d, vocab: v }
+                .build(&g, "embed", &bt, &btab, &bx)
+                .expect("build")],
+        )
+        .expect("run");
+        assert_eq!(down(&g, &bx, t * d), want, "embed t={t}");
+    }
+    // argmax: exact, ties to the lowest index
+    for n in [1, 7, 33, 130, 4099] {
+        let mut l = values(n + 3, 20);
+        let best = (n * 2) / 3;
+        l[3 + best] = 5.0;
+        if best + 1 < n {
+            l[3 + best + 1] = 5.0; // a tie
+        }
+        let (bl, bo) = (up(&g, &l), up_u32(&g, &[77]));
+        run(
+            &g,
+            "argmax",
+            &[Argmax { n, off: 3 }
+                .build(&g, "argmax", &bl, &bo)
+                .expect("build")],
+        )
+        .expect("run");
+        let got: Vec<u32> = bytemuck::cast_slice(&down(&g, &bo, 1)).to_vec();
+        assert_eq!(got[0] as usize, best, "argmax n={n}");
+        assert_eq!(hybrid_core::sample::argmax(&l[3..]) as usize, best);
+    }
+}

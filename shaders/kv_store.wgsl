@@ -1,0 +1,45 @@
+// kv_store: append the k, v rows of this call (positions s = pos0 + t) to the KV cache,
+// keeping only rows a later query can see: all of them without a window; with window w
+// and `sinks` sink tokens, s < sinks or s + w > pos0 + T, at slot(s) = s (no window or a
+// sink) or sinks + (s - sinks) % ring (a ring of max(w - 1, 1) rows).
+// Runs after attention (which reads the fresh rows from qkv, so a ring slot is overwritten
+// only once no query of this call needs its old key). One thread per (t, channel).
+// Dispatch grid: (ceil(T * Hkv*dh / 64), 1, 1).
+
+struct Params {
+    t: u32,      // T: rows
+    stride: u32, // floats per row of qkv
+    k_off: u32,  // first column of k in qkv
+    v_off: u32,  // first column of v in qkv
+    kv_dim: u32, // Hkv * dh
+    window: u32, // 0 = no window
+    sinks: u32,  // sink tokens
+    ring: u32,   // max(window - 1, 1)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> pos: array<u32>;           // [1]: pos0
+@group(0) @binding(2) var<storage, read> qkv: array<f32>;           // [T, stride]
+@group(0) @binding(3) var<storage, read_write> k_cache: array<f32>; // [rows, kv_dim]
+@group(0) @binding(4) var<storage, read_write> v_cache: array<f32>; // [rows, kv_dim]
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let idx = gid.x;
+    if (idx >= p.t * p.kv_dim) {
+        return;
+    }
+    let row = idx / p.kv_dim;
+    let j = idx % p.kv_dim;
+    let pos0 = pos[0];
+    let s = pos0 + row;
+    var slot = s;
+    if (p.window > 0u && s >= p.sinks) {
+        if (s + p.window <= pos0 + p.t) {
+            return; // no later query sees this key
+        }
+        slot = p.sinks + (s - p.sinks) % p.ring;
+    }
+    k_cache[slot * p.kv_dim + j] = qkv[row * p.stride + p.k_off + j];
+    v_cache[slot * p.kv_dim + j] = qkv[row * p.stride + p.v_off + j];
+}

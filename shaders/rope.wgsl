@@ -1,0 +1,53 @@
+// rope (rotate-half, Llama), in place on the q and k heads of a fused qkv buffer:
+// for head row v at absolute position t = pos0 + row, i < dh/2, f_i = theta^(-2i/dh):
+//   (v[i], v[i + dh/2]) <- (a cos(t f_i) - b sin(t f_i), b cos(t f_i) + a sin(t f_i)).
+// One thread per (row, head, i); heads 0..HQ are q (columns 0..HQ*dh), then HK k heads
+// from column k_off.
+// Dispatch grid: (ceil(T * (HQ + HK) * dh/2 / 64), 1, 1).
+
+struct Params {
+    t: u32,        // T: rows (tokens)
+    stride: u32,   // floats per row of qkv
+    n_q: u32,      // HQ: query heads
+    n_k: u32,      // HK: key heads
+    k_off: u32,    // first column of k
+    head_dim: u32, // dh (even)
+    theta: f32,    // rope_theta
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> pos: array<u32>;       // [1]: pos0
+@group(0) @binding(2) var<storage, read_write> qkv: array<f32>; // [T, stride]
+
+// 2 pi split so that k * TAU_HI is exact for k < 2^16 (Cody-Waite range reduction).
+const TAU_HI: f32 = 6.28125;
+const TAU_LO: f32 = 0.0019353071795864769;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let half = p.head_dim / 2u;
+    let heads = p.n_q + p.n_k;
+    let idx = gid.x;
+    if (idx >= p.t * heads * half) {
+        return;
+    }
+    let i = idx % half;
+    let head = (idx / half) % heads;
+    let row = idx / (half * heads);
+    var col = head * p.head_dim;
+    if (head >= p.n_q) {
+        col = p.k_off + (head - p.n_q) * p.head_dim;
+    }
+    let base = row * p.stride + col;
+    let freq = pow(p.theta, -2.0 * f32(i) / f32(p.head_dim));
+    let angle = f32(pos[0] + row) * freq;
+    let turns = round(angle / (TAU_HI + TAU_LO));
+    let r = (angle - turns * TAU_HI) - turns * TAU_LO;
+    let c = cos(r);
+    let s = sin(r);
+    let a = qkv[base + i];
+    let b = qkv[base + i + half];
+    qkv[base + i] = a * c - b * s;
+    qkv[base + i + half] = b * c + a * s;
+}
