@@ -66,6 +66,12 @@ enum Cmd {
         /// Write the rows as JSON here too.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Engines to time: cpu, gpu, or both (comma separated).
+        #[arg(short, long, value_delimiter = ',', default_value = "cpu")]
+        backend: Vec<String>,
+        /// GPU prefill chunk (tokens per submission).
+        #[arg(long, default_value_t = 1024)]
+        chunk: usize,
     },
     /// Score multi-query associative recall (the task of the recall zoo).
     Recall {
@@ -145,17 +151,38 @@ fn run(cli: Cli) -> AnyResult<()> {
             contexts,
             decode,
             json,
+            backend,
+            chunk,
         } => {
+            let gpu = if backend.iter().any(|b| b == "gpu") {
+                let g = std::sync::Arc::new(hybrid_gpu::Gpu::new_blocking()?);
+                eprintln!("GPU: {}", g.adapter_string());
+                Some(g)
+            } else {
+                None
+            };
             let mut rows = Vec::new();
             for path in &models {
                 let m = bench::load_any(path)?;
+                let gm = match &gpu {
+                    Some(g) => Some(hybrid_gpu::GpuModel::new(g.clone(), &m)?),
+                    None => None,
+                };
                 for &c in &contexts {
-                    let row = bench::measure_cpu(&m, c, decode)?;
-                    eprintln!(
-                        "{} @ {c}: prefill {:.1} ms, decode {:.2} ms",
-                        row.model, row.prefill_ms, row.decode_ms_per_token
-                    );
-                    rows.push(row);
+                    let mut measured = Vec::new();
+                    if backend.iter().any(|b| b == "cpu") {
+                        measured.push(bench::measure_cpu(&m, c, decode)?);
+                    }
+                    if let Some(gm) = &gm {
+                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk)?);
+                    }
+                    for row in measured {
+                        eprintln!(
+                            "{} [{}] @ {c}: prefill {:.1} ms, decode {:.3} ms",
+                            row.model, row.backend, row.prefill_ms, row.decode_ms_per_token
+                        );
+                        rows.push(row);
+                    }
                 }
             }
             print!("{}", bench::table(&rows));
