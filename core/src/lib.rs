@@ -41,6 +41,7 @@ pub mod error;
 pub mod probes;
 pub mod sample;
 pub mod tasks;
+pub mod testing;
 pub mod tokenizer;
 pub mod weights;
 
