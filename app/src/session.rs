@@ -3,7 +3,9 @@
 
 use std::rc::Rc;
 
-use hybrid_core::{Model, Sampler, State, Tokenizer};
+use hybrid_core::{Model, Sampler, Tokenizer};
+
+use crate::engine::{Backend, Session};
 
 use crate::params::Sampling;
 
@@ -11,7 +13,8 @@ use crate::params::Sampling;
 pub struct LoadedModel {
     pub id: String,
     pub model: Model,
-    pub tokenizer: Tokenizer,
+    /// `None` for designed architectures with random weights (timing only).
+    pub tokenizer: Option<Tokenizer>,
 }
 
 impl LoadedModel {
@@ -35,7 +38,7 @@ impl LoadedModel {
         Ok(LoadedModel {
             id: id.to_string(),
             model,
-            tokenizer,
+            tokenizer: Some(tokenizer),
         })
     }
 
@@ -61,8 +64,8 @@ impl LoadedModel {
 /// One generation: the prompt is prefilled on creation, then [`Generation::next_token`]
 /// makes one token at a time.
 pub struct Generation {
-    loaded: Rc<LoadedModel>,
-    state: State,
+    backend: Rc<Backend>,
+    session: Session,
     sampler: Sampler,
     logits: Vec<f32>,
     prompt_len: usize,
@@ -72,32 +75,34 @@ pub struct Generation {
 
 impl Generation {
     /// Encodes `prompt` and runs the prefill.
-    pub fn start(
-        loaded: Rc<LoadedModel>,
-        prompt: &str,
-        sampling: Sampling,
-    ) -> Result<Self, String> {
-        let ids = loaded
-            .tokenizer
+    pub fn start(backend: Rc<Backend>, prompt: &str, sampling: Sampling) -> Result<Self, String> {
+        let tokenizer = backend
+            .tokenizer()
+            .ok_or("this model has no tokenizer: it can be timed, not prompted")?;
+        let ids = tokenizer
             .encode(prompt)
             .map_err(|e| format!("could not tokenize the prompt: {e}"))?;
         if ids.is_empty() {
             return Err("the prompt is empty: type a few words first".into());
         }
-        let mut state = loaded.model.new_state();
-        let logits = loaded
-            .model
-            .prefill(&mut state, &ids)
+        let mut session = backend.new_session();
+        let logits = backend
+            .feed(&mut session, &ids)
             .map_err(|e| format!("prefill failed: {e}"))?;
         Ok(Generation {
             sampler: Sampler::new(sampling.params),
-            state,
+            session,
             logits,
             prompt_len: ids.len(),
             generated: Vec::new(),
             max_new_tokens: sampling.max_new_tokens,
-            loaded,
+            backend,
         })
+    }
+
+    /// Memory the state holds now (KV cache, SSM and conv states), measured.
+    pub fn state_bytes(&self) -> hybrid_core::StateBytes {
+        self.session.bytes()
     }
 
     /// Number of prompt tokens.
@@ -125,9 +130,8 @@ impl Generation {
         self.generated.push(token);
         if !self.is_finished() {
             self.logits = self
-                .loaded
-                .model
-                .step(&mut self.state, token)
+                .backend
+                .feed(&mut self.session, &[token])
                 .map_err(|e| format!("decode step failed: {e}"))?;
         }
         Ok(Some(token))
@@ -135,30 +139,31 @@ impl Generation {
 
     /// The generated text so far (decoded as a whole, so split characters heal).
     pub fn text(&self) -> Result<String, String> {
-        self.loaded
-            .tokenizer
+        self.backend
+            .tokenizer()
+            .ok_or("this model has no tokenizer")?
             .decode(&self.generated)
             .map_err(|e| format!("could not decode the output: {e}"))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::params::SamplingForm;
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-    fn read(rel: &str) -> Vec<u8> {
+    pub(crate) fn read(rel: &str) -> Vec<u8> {
         std::fs::read(format!("{ROOT}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     /// The page's test model: a fixture checkpoint plus the byte-level tokenizer.
-    fn test_model() -> Rc<LoadedModel> {
+    pub(crate) fn test_model() -> Rc<Backend> {
         let config = read("tests/fixtures/inter_1to3/config.json");
         let weights = read("tests/fixtures/inter_1to3/model.safetensors");
         let tokenizer = read("tests/data/byte-level-tokenizer.json");
-        Rc::new(LoadedModel::from_files("test", &config, &weights, &tokenizer).unwrap())
+        Rc::new(Backend::cpu_from_files("test", &config, &weights, &tokenizer).unwrap())
     }
 
     fn greedy(n: &str) -> Sampling {
@@ -174,11 +179,14 @@ mod tests {
     #[test]
     fn generates_exactly_n_tokens_that_decode_to_the_text() {
         let model = test_model();
-        assert!(model.summary().contains("vocab 256"), "{}", model.summary());
+        let summary = model.loaded().summary();
+        assert!(summary.contains("vocab 256"), "{summary}");
         let mut g = Generation::start(model.clone(), "Hello, hybrid", greedy("20")).unwrap();
         assert_eq!(g.prompt_len(), "Hello, hybrid".len());
         while g.next_token().unwrap().is_some() {}
         assert_eq!(g.generated().len(), 20);
+        let bytes_now = g.state_bytes();
+        assert!(bytes_now.kv_cache > 0 && bytes_now.ssm_state > 0);
         // Byte-level tokenizer: token id == byte value.
         let bytes: Vec<u8> = g
             .generated()

@@ -165,3 +165,60 @@ pub fn publish_status(status: &serde_json::Value) {
         let _ = Reflect::set(&window, &JsValue::from_str("__hybrid_status"), &value);
     }
 }
+
+/// The page's URL hash (with `#`), or "".
+pub fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Replaces the URL hash without adding a history entry.
+pub fn replace_hash(hash: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if window.location().hash().ok().as_deref() == Some(hash) {
+        return;
+    }
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(hash));
+    }
+}
+
+/// Large-text mode and the color theme, as attributes on `<html>` (style.css uses them).
+pub fn set_root_attributes(large: bool, theme: Option<&str>) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    else {
+        return;
+    };
+    let _ = if large {
+        root.set_attribute("data-large", "1")
+    } else {
+        root.remove_attribute("data-large")
+    };
+    let _ = match theme {
+        Some(t) => root.set_attribute("data-theme", t),
+        None => root.remove_attribute("data-theme"),
+    };
+}
+
+/// The files chosen in an `<input type=file>`: (name, bytes) each.
+pub async fn read_files(
+    input: &web_sys::HtmlInputElement,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let Some(list) = input.files() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for i in 0..list.length() {
+        let Some(file) = list.item(i) else { continue };
+        let buffer = JsFuture::from(file.array_buffer())
+            .await
+            .map_err(|e| format!("{}: could not read: {}", file.name(), js_error_text(&e)))?;
+        out.push((file.name(), Uint8Array::new(&buffer).to_vec()));
+    }
+    Ok(out)
+}

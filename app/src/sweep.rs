@@ -1,0 +1,214 @@
+//! The Scaling sweep, plain Rust: which (model, context length) pairs to measure, in what
+//! order, and a [`Job`] that measures one pair in small pieces so the page can yield
+//! between them. Also the analytic memory lines from a config.
+
+use hybrid_core::ModelConfig;
+
+use crate::engine::{Backend, Session};
+
+/// Context lengths the user can sweep up to.
+pub const LENGTHS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
+/// Decode steps averaged for the ms/token figure.
+pub const DECODE_STEPS: usize = 8;
+/// Prefill runs in pieces of at most this many tokens (the page yields in between).
+pub const PREFILL_CHUNK: usize = 128;
+/// The analytic lines reach this context (128K).
+pub const ANALYTIC_MAX: usize = 131_072;
+
+/// The sweep lengths up to `max`.
+pub fn lengths_up_to(max: usize) -> Vec<usize> {
+    LENGTHS.iter().copied().filter(|&l| l <= max).collect()
+}
+
+/// One measurement to make: model index and context length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub model: usize,
+    pub len: usize,
+}
+
+/// Short contexts first for every model, so a cancelled sweep still compares models.
+pub fn plan(models: usize, lengths: &[usize]) -> Vec<Task> {
+    lengths
+        .iter()
+        .flat_map(|&len| (0..models).map(move |model| Task { model, len }))
+        .collect()
+}
+
+/// Token work of a task (prefill + decode), to weigh the progress bar.
+pub fn cost(t: &Task) -> f64 {
+    (t.len + DECODE_STEPS) as f64
+}
+
+/// Deterministic token ids below `vocab` (a fixed pseudo-random sequence).
+pub fn sweep_tokens(len: usize, vocab: usize) -> Vec<u32> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % vocab.max(1) as u64) as u32
+        })
+        .collect()
+}
+
+/// One measured point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub model: String,
+    pub len: usize,
+    pub prefill_ms: f64,
+    pub decode_ms_per_token: f64,
+    /// State memory after the prefill, measured (`State::bytes`).
+    pub state_bytes: usize,
+    /// The same from the config's formulas (analytic).
+    pub analytic_bytes: usize,
+}
+
+/// Measuring one task in pieces.
+pub struct Job {
+    model: String,
+    len: usize,
+    tokens: Vec<u32>,
+    session: Session,
+    fed: usize,
+    prefill_ms: f64,
+    decoded: usize,
+    decode_ms: f64,
+    state_bytes: usize,
+}
+
+impl Job {
+    pub fn new(model: &str, backend: &Backend, len: usize) -> Self {
+        Job {
+            model: model.to_string(),
+            len,
+            tokens: sweep_tokens(len + DECODE_STEPS, backend.config().vocab_size),
+            session: backend.new_session(),
+            fed: 0,
+            prefill_ms: 0.0,
+            decoded: 0,
+            decode_ms: 0.0,
+            state_bytes: 0,
+        }
+    }
+
+    /// Does one piece of work (a prefill chunk or a decode step), timed with `now` (ms).
+    /// Returns the point when the task is complete.
+    pub fn advance(
+        &mut self,
+        backend: &Backend,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Option<Point>, String> {
+        if self.fed < self.len {
+            let end = (self.fed + PREFILL_CHUNK).min(self.len);
+            let t0 = now();
+            backend.feed(&mut self.session, &self.tokens[self.fed..end])?;
+            self.prefill_ms += now() - t0;
+            self.fed = end;
+            if self.fed == self.len {
+                self.state_bytes = self.session.bytes().total();
+            }
+            return Ok(None);
+        }
+        if self.decoded < DECODE_STEPS {
+            let token = self.tokens[self.len + self.decoded];
+            let t0 = now();
+            backend.feed(&mut self.session, &[token])?;
+            self.decode_ms += now() - t0;
+            self.decoded += 1;
+        }
+        if self.decoded < DECODE_STEPS {
+            return Ok(None);
+        }
+        Ok(Some(Point {
+            model: self.model.clone(),
+            len: self.len,
+            prefill_ms: self.prefill_ms,
+            decode_ms_per_token: self.decode_ms / DECODE_STEPS as f64,
+            state_bytes: self.state_bytes,
+            analytic_bytes: backend.config().cache_bytes(self.len),
+        }))
+    }
+}
+
+/// Context lengths of the analytic lines: powers of two from 64 to `max`.
+pub fn analytic_lengths(max: usize) -> Vec<usize> {
+    std::iter::successors(Some(64usize), |&l| (l < max).then_some(l * 2)).collect()
+}
+
+/// (context, cache bytes) of a config, analytic: KV cache + SSM state + conv state.
+pub fn memory_line(cfg: &ModelConfig, max: usize) -> Vec<(usize, usize)> {
+    analytic_lengths(max)
+        .into_iter()
+        .map(|t| (t, cfg.cache_bytes(t)))
+        .collect()
+}
+
+/// The rows of the sweep's CSV/JSON download.
+pub const EXPORT_HEADERS: [&str; 6] = [
+    "model",
+    "context_tokens",
+    "prefill_ms",
+    "decode_ms_per_token",
+    "state_bytes_measured",
+    "cache_bytes_analytic",
+];
+
+pub fn export_rows(points: &[Point]) -> Vec<Vec<String>> {
+    points
+        .iter()
+        .map(|p| {
+            vec![
+                p.model.clone(),
+                p.len.to_string(),
+                format!("{:.3}", p.prefill_ms),
+                format!("{:.4}", p.decode_ms_per_token),
+                p.state_bytes.to_string(),
+                p.analytic_bytes.to_string(),
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::tests::test_model;
+
+    #[test]
+    fn plans_short_contexts_first() {
+        assert_eq!(lengths_up_to(256), vec![64, 128, 256]);
+        let p = plan(2, &[64, 128]);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[1], Task { model: 1, len: 64 });
+        assert_eq!(p[2], Task { model: 0, len: 128 });
+        assert_eq!(analytic_lengths(ANALYTIC_MAX).last(), Some(&ANALYTIC_MAX));
+        let t = sweep_tokens(100, 7);
+        assert!(t.iter().all(|&x| x < 7));
+        assert_eq!(t, sweep_tokens(100, 7));
+    }
+
+    #[test]
+    fn measures_and_matches_the_formula() {
+        let m = test_model();
+        let start = std::time::Instant::now();
+        let now = move || start.elapsed().as_secs_f64() * 1000.0;
+        let mut job = Job::new("test", &m, 200);
+        let point = loop {
+            if let Some(p) = job.advance(&m, &now).unwrap() {
+                break p;
+            }
+        };
+        assert_eq!(point.len, 200);
+        assert!(point.prefill_ms > 0.0 && point.decode_ms_per_token > 0.0);
+        // The measured state is exactly what the config's formulas say.
+        assert_eq!(point.state_bytes, point.analytic_bytes);
+        let line = memory_line(m.config(), 1024);
+        assert_eq!(line.len(), 5);
+        assert!(line[4].1 > line[0].1, "the KV cache grows");
+        let csv = crate::export::csv(&EXPORT_HEADERS, &export_rows(&[point]));
+        assert!(csv.lines().nth(1).unwrap().starts_with("test,200,"));
+    }
+}

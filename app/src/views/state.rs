@@ -1,0 +1,209 @@
+//! State: what a Mamba layer carries from token to token. State norm and step size dt
+//! per head and token, a token scrubber, and memory: the KV cache grows with the
+//! context, the SSM state does not.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::analysis::{self, Analysis};
+use crate::app::{Playground, Slot};
+use crate::charts::canvas::{Heatmap, Legend};
+use crate::charts::colormap::ColorScale;
+use crate::charts::plot::Series;
+use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
+use crate::charts::svg::{color, LineChart};
+use crate::views::common::Caption;
+
+const W: u32 = 420;
+
+fn head_names(n: usize) -> Vec<String> {
+    (1..=n).map(|h| format!("h{h}")).collect()
+}
+
+/// Mean, min and max of column `t` of an [H x T] matrix.
+fn column_stats(m: &crate::charts::heatmap::Matrix, t: usize) -> Option<(f32, f32, f32)> {
+    let vals: Vec<f32> = (0..m.rows).filter_map(|h| m.get(h, t)).collect();
+    if vals.is_empty() {
+        return None;
+    }
+    let mean = vals.iter().sum::<f32>() / vals.len() as f32;
+    let min = vals.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = vals.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    Some((mean, min, max))
+}
+
+fn model_column(
+    app: Playground,
+    slot: Slot,
+    a: Option<Arc<Analysis>>,
+    scales: (ColorScale, ColorScale),
+    token: RwSignal<usize>,
+) -> impl IntoView {
+    let name = slot
+        .key
+        .get()
+        .map(|k| app.model_name(&k))
+        .unwrap_or_default();
+    let sfx = slot.suffix();
+    let body = match (a, slot.analysis_error.get()) {
+        (_, Some(e)) => view! { <p class="hint">{format!("No state: {e}")}</p> }.into_any(),
+        (None, None) => view! { <p class="hint">"Analyzing the prompt…"</p> }.into_any(),
+        (Some(a), None) => {
+            let mut any = false;
+            let layers = a
+                .layers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    let (norm, dt) = (l.state_norm.clone()?, l.dt.clone()?);
+                    any = true;
+                    let labels = a.labels.clone();
+                    let mark = Signal::derive(move || token.get());
+                    let (n2, d2) = (norm.clone(), dt.clone());
+                    let readout = move || {
+                        let t = token.get().min(labels.len().saturating_sub(1));
+                        let tok = labels.get(t).cloned().unwrap_or_default();
+                        match (column_stats(&n2, t), column_stats(&d2, t)) {
+                            (Some(n), Some(d)) => format!(
+                                "At {tok:?} (#{}): state norm mean {} (heads {}..{}), dt mean {} (heads {}..{})",
+                                t + 1, fmt_num(n.0 as f64), fmt_num(n.1 as f64), fmt_num(n.2 as f64),
+                                fmt_num(d.0 as f64), fmt_num(d.1 as f64), fmt_num(d.2 as f64)
+                            ),
+                            _ => String::new(),
+                        }
+                    };
+                    let h = (norm.rows as u32 * 10).clamp(60, 220);
+                    Some(view! {
+                        <div class="layer" data-testid=format!("state{sfx}-{i}")>
+                            <h4>{format!("Layer {} · {} SSM heads", i + 1, norm.rows)}</h4>
+                            <h5>"State norm ||S|| per head, after each token"</h5>
+                            <Heatmap matrix=norm.clone() scale=scales.0 width=W height=h + 58
+                                labels=a.labels.clone() row_names=head_names(norm.rows) mark_col=mark
+                                label="State norm per head (rows) and token (columns)".to_string() />
+                            <h5>"Step size dt per head and token (large dt: write a lot, forget fast)"</h5>
+                            <Heatmap matrix=dt.clone() scale=scales.1 width=W height=h + 58
+                                labels=a.labels.clone() row_names=head_names(dt.rows) mark_col=mark
+                                label="dt per head (rows) and token (columns)".to_string() />
+                            <p class="hover" aria-live="polite">{readout}</p>
+                        </div>
+                    })
+                })
+                .collect_view();
+            if any {
+                layers.into_any()
+            } else {
+                view! { <p class="hint">"This model has no Mamba layers: nothing carries state except the KV cache."</p> }.into_any()
+            }
+        }
+    };
+    view! {
+        <div class="column">
+            <h3 class="model-name">{name}</h3>
+            {body}
+        </div>
+    }
+}
+
+/// KV cache vs SSM state against context: analytic lines plus the measured state.
+fn memory_chart(app: Playground) -> impl IntoView {
+    let mut series = Vec::new();
+    for (i, slot) in app.active().into_iter().enumerate() {
+        let Some(backend) = slot.backend.get_value() else {
+            continue;
+        };
+        let name = slot
+            .key
+            .get()
+            .map(|k| app.model_name(&k))
+            .unwrap_or_default();
+        let cfg = backend.config();
+        let lengths = crate::sweep::analytic_lengths(4096);
+        let kv: Vec<(f64, f64)> = lengths
+            .iter()
+            .map(|&t| (t as f64, cfg.kv_cache_bytes(t) as f64))
+            .collect();
+        let ssm = (cfg.ssm_state_bytes() + cfg.conv_state_bytes()) as f64;
+        if kv.iter().any(|p| p.1 > 0.0) {
+            series.push(Series {
+                name: format!("{name}: KV cache"),
+                color: color(i),
+                points: kv,
+                analytic: true,
+            });
+        }
+        if ssm > 0.0 {
+            series.push(Series {
+                name: format!("{name}: SSM + conv state"),
+                color: color(i + 4),
+                points: lengths.iter().map(|&t| (t as f64, ssm)).collect(),
+                analytic: true,
+            });
+        }
+        if let Some(a) = slot.analysis.get() {
+            series.push(Series {
+                name: format!("{name}: state after the prompt"),
+                color: color(i),
+                points: vec![(a.labels.len() as f64, a.bytes.total() as f64)],
+                analytic: false,
+            });
+        }
+    }
+    view! {
+        <div class="panel">
+            <h4>"Memory the model carries"</h4>
+            <LineChart series=series id="state-memory-chart".into()
+                x_label="context (tokens)".into() y_label="bytes (f32)".into()
+                x_fmt=|v| fmt_tokens(v) y_fmt=|v| fmt_bytes(v) />
+        </div>
+    }
+}
+
+/// The State view.
+#[component]
+pub fn StateView(app: Playground) -> impl IntoView {
+    let token = RwSignal::new(0usize);
+    let content = move || {
+        let slots = app.active();
+        let analyses: Vec<Option<Arc<Analysis>>> = slots.iter().map(|s| s.analysis.get()).collect();
+        let present: Vec<&Analysis> = analyses.iter().flatten().map(|a| a.as_ref()).collect();
+        let (_, dt_max, norm_max) = analysis::shared_maxima(&present);
+        let longest = present.iter().map(|a| a.labels.len()).max().unwrap_or(1);
+        let scales = (
+            ColorScale::Sequential {
+                max: norm_max.max(1e-6),
+            },
+            ColorScale::Sequential {
+                max: dt_max.max(1e-6),
+            },
+        );
+        let columns = slots
+            .into_iter()
+            .zip(analyses)
+            .map(|(s, a)| model_column(app, s, a, scales, token))
+            .collect_view();
+        view! {
+            <div class="scrubber">
+                <label for="token-scrubber">"Token"</label>
+                <input id="token-scrubber" type="range" min="0" max=longest.saturating_sub(1)
+                    prop:value=move || token.get().to_string()
+                    on:input=move |ev| token.set(event_target_value(&ev).parse().unwrap_or(0)) />
+                <span>{move || format!("#{}", token.get() + 1)}</span>
+            </div>
+            <div class="legends">
+                <Legend scale=scales.0 title="State norm (same scale for all models)".into() />
+                <Legend scale=scales.1 title="dt (same scale for all models)".into() />
+            </div>
+            <div class="state-grid">
+                <div class="columns">{columns}</div>
+                {memory_chart(app)}
+            </div>
+        }
+    };
+    view! {
+        <section class="view" id="view-state" aria-labelledby="tab-state">
+            <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token." />
+            {content}
+        </section>
+    }
+}
