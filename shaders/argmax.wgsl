@@ -24,7 +24,7 @@ fn main(@builtin(local_invocation_index) li: u32) {
     var bi = 0xffffffffu;
     for (var i = li; i < p.n; i += WG) {
         let v = logits[p.off + i];
-        if (v > bv || bi == 0xffffffffu && v == v) {
+        if (v > bv || (bi == 0xffffffffu && v == v)) {
             bv = v;
             bi = i;
         }

@@ -17,6 +17,27 @@ use crate::sweep::{self, Point};
 use crate::urlstate::HashState;
 use crate::web::{self, WebGpu};
 
+/// Which engine generates, as the badge shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EngineState {
+    /// Asking the browser for WebGPU.
+    Checking,
+    /// The GPU engine on this adapter.
+    Gpu(String),
+    /// The CPU engine; the text says why not the GPU.
+    Cpu(String),
+}
+
+impl EngineState {
+    pub fn marker(&self) -> &'static str {
+        match self {
+            EngineState::Checking => "checking",
+            EngineState::Gpu(_) => "gpu",
+            EngineState::Cpu(_) => "cpu",
+        }
+    }
+}
+
 /// Most models compared at once.
 pub const MAX_MODELS: usize = 4;
 /// Work between two yields to the browser, in milliseconds.
@@ -70,6 +91,8 @@ pub struct Stats {
     /// Memory of the model's state now (`State::bytes`).
     pub kv_bytes: usize,
     pub ssm_bytes: usize,
+    /// The engine that ran it: "gpu" or "cpu" ("" before a run).
+    pub engine: &'static str,
 }
 
 impl Stats {
@@ -200,6 +223,12 @@ pub struct Playground {
     pub notice: RwSignal<Option<String>>,
     pub drop_error: RwSignal<Option<String>>,
     pub webgpu: RwSignal<WebGpu>,
+    /// The engine new models go to.
+    pub engine: RwSignal<EngineState>,
+    /// The open GPU, while the GPU engine is in use.
+    pub gpu: StoredValue<Option<Arc<hybrid_gpu::Gpu>>, LocalStorage>,
+    /// `#backend=cpu`: the user asked for the CPU engine.
+    pub force_cpu: RwSignal<bool>,
     pub prompt: RwSignal<String>,
     pub form: FormFields,
     pub slots: [Slot; MAX_MODELS],
@@ -227,6 +256,9 @@ impl Playground {
             notice: RwSignal::new(None),
             drop_error: RwSignal::new(None),
             webgpu: RwSignal::new(WebGpu::Checking),
+            engine: RwSignal::new(EngineState::Checking),
+            gpu: StoredValue::new_local(None),
+            force_cpu: RwSignal::new(hash.cpu),
             prompt: RwSignal::new(
                 hash.prompt
                     .unwrap_or_else(|| "The cat sat on the mat. The cat".to_string()),
@@ -287,6 +319,77 @@ impl Playground {
             .find(|m| m.id == id)
             .map(|m| m.name)
             .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Chooses the engine: the GPU where the browser gives a WebGPU adapter and a device
+    /// opens on it, else the CPU engine with the reason for the badge.
+    pub async fn init_engine(self) {
+        let probe = web::probe_webgpu().await;
+        self.webgpu.set(probe.clone());
+        let state = match probe.clone() {
+            _ if self.force_cpu.get_untracked() => {
+                EngineState::Cpu("chosen in the link (#backend=cpu)".into())
+            }
+            WebGpu::Missing(why) => EngineState::Cpu(format!("no WebGPU: {why}")),
+            WebGpu::Checking | WebGpu::Available(_) => match hybrid_gpu::Gpu::new().await {
+                Ok(gpu) => {
+                    // In the browser wgpu's adapter name is empty; the probe read
+                    // `adapter.info` (vendor, architecture, description).
+                    let name = match (&probe, gpu.info.name.is_empty()) {
+                        (WebGpu::Available(a), true) => {
+                            format!("{a} ({:?})", gpu.info.device_type)
+                        }
+                        _ => gpu.adapter_string(),
+                    };
+                    self.gpu.set_value(Some(Arc::new(gpu)));
+                    EngineState::Gpu(name)
+                }
+                Err(e) => EngineState::Cpu(format!("WebGPU failed: {e}")),
+            },
+        };
+        self.engine.set(state);
+    }
+
+    /// `backend` on the current engine: uploaded to the GPU (and checked there) while the
+    /// GPU engine is in use; a failure moves the page to the CPU engine.
+    async fn on_engine(self, backend: Backend) -> Backend {
+        let Some(gpu) = self.gpu.get_value() else {
+            return backend;
+        };
+        match backend.to_gpu(gpu).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.gpu_failed(&e);
+                backend
+            }
+        }
+    }
+
+    /// The GPU engine failed: every model moves to the CPU engine and the badge says why.
+    pub fn gpu_failed(self, reason: &str) {
+        if self.gpu.get_value().is_none() {
+            return;
+        }
+        self.gpu.set_value(None);
+        self.engine
+            .set(EngineState::Cpu(format!("the GPU engine failed: {reason}")));
+        let to_cpu = |b: &Rc<Backend>| {
+            if b.is_gpu() {
+                Rc::new(b.cpu_only())
+            } else {
+                b.clone()
+            }
+        };
+        for slot in self.slots {
+            if let Some(b) = slot.backend.get_value() {
+                slot.backend.set_value(Some(to_cpu(&b)));
+            }
+        }
+        self.user_models.update_value(|u| {
+            for (_, b) in u.iter_mut() {
+                *b = to_cpu(b);
+            }
+        });
     }
 
     /// Fetches the model list and fills the slots (from the URL hash, else the first model).
@@ -456,6 +559,10 @@ impl Playground {
         };
         match Backend::cpu_from_files(&entry.id, &config, &weights, &tokenizer) {
             Ok(backend) => {
+                let backend = self.on_engine(backend).await;
+                if !current() {
+                    return;
+                }
                 slot.load.set(LoadState::Ready(backend.loaded().summary()));
                 slot.backend.set_value(Some(Rc::new(backend)));
                 slot.version.update(|v| *v += 1);
@@ -485,12 +592,17 @@ impl Playground {
                 if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
             )));
         };
-        let n = self.user_models.with_value(|u| u.len()) + 1;
-        let id = format!("{FILE_PREFIX}{n}");
         let backend = match Backend::cpu_from_files("your checkpoint", config, weights, tokenizer) {
-            Ok(b) => Rc::new(b),
+            Ok(b) => b,
             Err(e) => return self.drop_error.set(Some(e)),
         };
+        spawn_local(self.add_user_backend(backend));
+    }
+
+    async fn add_user_backend(self, backend: Backend) {
+        let backend = Rc::new(self.on_engine(backend).await);
+        let n = self.user_models.with_value(|u| u.len()) + 1;
+        let id = format!("{FILE_PREFIX}{n}");
         let name = format!("Your checkpoint {n}: {}", backend.config().display_name());
         self.user_models
             .update_value(|u| u.push((id.clone(), backend.clone())));
@@ -548,10 +660,11 @@ impl Playground {
         let mut runs: Vec<(Slot, Generation, Stats)> = Vec::new();
         for (s, backend) in slots {
             let t0 = web::now_ms();
-            match Generation::start(backend, &prompt, sampling) {
+            match Generation::start(backend, &prompt, sampling).await {
                 Ok(g) => {
                     let b = g.state_bytes();
                     let stats = Stats {
+                        engine: if g.on_gpu() { "gpu" } else { "cpu" },
                         prompt_tokens: g.prompt_len(),
                         prefill_ms: web::now_ms() - t0,
                         kv_bytes: b.kv_cache,
@@ -577,8 +690,9 @@ impl Playground {
                     continue;
                 }
                 let t0 = web::now_ms();
-                let step = g.next_token();
+                let step = g.next_token().await;
                 stats.decode_ms += web::now_ms() - t0;
+                stats.engine = if g.on_gpu() { "gpu" } else { "cpu" };
                 stats.generated = g.generated().len();
                 match step {
                     Ok(Some(_)) if !g.is_finished() => {}
@@ -595,6 +709,9 @@ impl Playground {
             }
             for (k, outcome) in finished.into_iter().rev() {
                 let (slot, g, stats) = runs.remove(k);
+                if let Some(why) = g.fell_back() {
+                    self.gpu_failed(why);
+                }
                 let outcome = match (show(slot, &g, stats), outcome) {
                     (Err(e), RunState::Done | RunState::Stopped) => RunState::Failed(e),
                     (_, o) => o,
@@ -810,6 +927,7 @@ impl Playground {
                         "tokens_per_s": st.tokens_per_s(),
                         "kv_bytes": st.kv_bytes,
                         "ssm_bytes": st.ssm_bytes,
+                        "backend": st.engine,
                         "analysis": analysis,
                     })
                 })
@@ -827,9 +945,16 @@ impl Playground {
                     })
                 })
                 .collect();
+            let engine = self.engine.get();
+            let engine_detail = match &engine {
+                EngineState::Checking => String::new(),
+                EngineState::Gpu(a) | EngineState::Cpu(a) => a.clone(),
+            };
             web::publish_status(&serde_json::json!({
                 "state": self.overall_state(),
-                "engine": "cpu-wasm",
+                "engine": engine.marker(),
+                "engine_detail": engine_detail,
+                "backend": stats.engine,
                 "webgpu": webgpu,
                 "webgpu_detail": adapter,
                 "view": self.view.get(),
@@ -864,6 +989,7 @@ impl Playground {
                 prompt: Some(self.prompt.get()),
                 large: self.large.get(),
                 theme: self.theme.get(),
+                cpu: self.force_cpu.get(),
             };
             web::replace_hash(&hash.encode());
             web::set_root_attributes(self.large.get(), self.theme.get().as_deref());

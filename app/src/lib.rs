@@ -3,14 +3,16 @@
 //! Five views over the same models and prompt: Compare (generate side by side), Attention
 //! (attention maps and Mamba's implicit attention), State (what a Mamba layer carries),
 //! Scaling (speed and memory against context, measured live) and Architecture (design a
-//! layer plan). Models run on the CPU engine (`hybrid_core` in wasm) behind the
-//! [`engine::Backend`] seam. Nothing the page fetches or the user types can panic it:
+//! layer plan). Models generate on the GPU engine (`hybrid_gpu` on WebGPU) where the
+//! browser offers it, else on the CPU engine (`hybrid_core` in wasm), behind the
+//! [`engine::Backend`] seam; probes and sweeps run on the CPU engine. Nothing the page fetches or the user types can panic it:
 //! failures end up as messages in the page.
 //!
 //! Plain modules (unit-tested natively): [`analysis`], [`arch`], [`charts`] (colormaps,
 //! scales, heatmap pixels, chart geometry), [`export`], [`sweep`], [`urlstate`].
 //!
-//! Markers for tests: `#output[data-state]` (first model), `#backend-badge[data-webgpu]`,
+//! Markers for tests: `#output[data-state][data-backend]` (first model),
+//! `#backend-badge[data-webgpu][data-backend]`,
 //! errors are `[data-testid=error]`; `window.__hybrid_status` mirrors the page state.
 
 pub mod analysis;
@@ -30,7 +32,7 @@ mod web;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use app::Playground;
+use app::{EngineState, Playground};
 use urlstate::VIEWS;
 use views::{
     architecture::ArchitectureView, attention::AttentionView, common::ModelsAndPrompt,
@@ -43,8 +45,10 @@ use web::WebGpu;
 pub fn App() -> impl IntoView {
     let app = Playground::new();
     app.publish();
-    spawn_local(app.load_index());
-    spawn_local(async move { app.webgpu.set(web::probe_webgpu().await) });
+    spawn_local(async move {
+        app.init_engine().await;
+        app.load_index().await;
+    });
 
     let view_body = move || match app.view.get().as_str() {
         "attention" => view! { <AttentionView app=app /> }.into_any(),
@@ -65,7 +69,7 @@ pub fn App() -> impl IntoView {
                     </p>
                 </div>
                 <div class="top-right">
-                    <BackendBadge webgpu=app.webgpu />
+                    <BackendBadge app=app />
                     <div class="toggles">
                         <button id="toggle-large" aria-pressed=move || app.large.get().to_string()
                             on:click=move |_| app.large.update(|l| *l = !*l)>"Large text"</button>
@@ -103,24 +107,49 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Which engine runs, and whether the browser offers WebGPU (honestly: the GPU engine is
-/// not in the page yet).
+/// Which engine generates: "WebGPU: <adapter>", or the CPU engine and why not the GPU;
+/// a button switches between them (`#backend=cpu` in the link, then a reload).
 #[component]
-fn BackendBadge(webgpu: RwSignal<WebGpu>) -> impl IntoView {
+fn BackendBadge(app: Playground) -> impl IntoView {
+    let webgpu = app.webgpu;
     let marker = move || match webgpu.get() {
         WebGpu::Checking => "checking",
         WebGpu::Available(_) => "yes",
         WebGpu::Missing(_) => "no",
     };
-    let detail = move || match webgpu.get() {
-        WebGpu::Checking => "checking for WebGPU…".to_string(),
-        WebGpu::Available(adapter) => format!("WebGPU available ({adapter}) — GPU engine coming"),
-        WebGpu::Missing(why) => format!("no WebGPU: {why}"),
+    let title = move || match app.engine.get() {
+        EngineState::Checking => "Engine: checking…".to_string(),
+        EngineState::Gpu(adapter) => format!("WebGPU: {adapter}"),
+        EngineState::Cpu(_) => "Engine: CPU (wasm)".to_string(),
+    };
+    let detail = move || match app.engine.get() {
+        EngineState::Checking => "looking for WebGPU…".to_string(),
+        EngineState::Gpu(_) => "generation runs on the GPU".to_string(),
+        EngineState::Cpu(why) => why,
+    };
+    let toggle_label = move || {
+        if app.force_cpu.get() {
+            "Use WebGPU"
+        } else {
+            "Use CPU"
+        }
+    };
+    let show_toggle =
+        move || app.force_cpu.get() || matches!(app.engine.get(), EngineState::Gpu(_));
+    let toggle = move |_| {
+        app.force_cpu.update(|f| *f = !*f);
+        // The hash effect writes `backend=cpu` (or drops it); a reload picks the engine.
+        request_animation_frame(web::reload);
     };
     view! {
-        <div id="backend-badge" class="badge" data-webgpu=marker role="status">
-            <strong>"Engine: CPU (wasm)"</strong>
+        <div id="backend-badge" class="badge" data-webgpu=marker
+            data-backend=move || app.engine.get().marker() role="status">
+            <strong>{title}</strong>
+            " — "
             <span class="badge-detail">{detail}</span>
+            <Show when=show_toggle>
+                <button id="toggle-backend" class="badge-toggle" on:click=toggle>{toggle_label}</button>
+            </Show>
         </div>
     }
 }

@@ -62,20 +62,27 @@ impl LoadedModel {
 }
 
 /// One generation: the prompt is prefilled on creation, then [`Generation::next_token`]
-/// makes one token at a time.
+/// makes one token at a time. On a GPU backend the model runs on the GPU and sampling
+/// stays here (same seed, same tokens); a GPU error moves the run to the CPU engine,
+/// which re-reads the tokens so far, and [`Generation::fell_back`] says why.
 pub struct Generation {
     backend: Rc<Backend>,
     session: Session,
     sampler: Sampler,
     logits: Vec<f32>,
-    prompt_len: usize,
+    prompt: Vec<u32>,
     generated: Vec<u32>,
     max_new_tokens: usize,
+    fell_back: Option<String>,
 }
 
 impl Generation {
     /// Encodes `prompt` and runs the prefill.
-    pub fn start(backend: Rc<Backend>, prompt: &str, sampling: Sampling) -> Result<Self, String> {
+    pub async fn start(
+        backend: Rc<Backend>,
+        prompt: &str,
+        sampling: Sampling,
+    ) -> Result<Self, String> {
         let tokenizer = backend
             .tokenizer()
             .ok_or("this model has no tokenizer: it can be timed, not prompted")?;
@@ -85,19 +92,58 @@ impl Generation {
         if ids.is_empty() {
             return Err("the prompt is empty: type a few words first".into());
         }
-        let mut session = backend.new_session();
-        let logits = backend
-            .feed(&mut session, &ids)
-            .map_err(|e| format!("prefill failed: {e}"))?;
-        Ok(Generation {
+        let mut g = Generation {
             sampler: Sampler::new(sampling.params),
-            session,
-            logits,
-            prompt_len: ids.len(),
+            session: backend.new_session(),
+            logits: Vec::new(),
+            prompt: ids,
             generated: Vec::new(),
             max_new_tokens: sampling.max_new_tokens,
-            backend,
-        })
+            fell_back: None,
+            backend: backend.clone(),
+        };
+        if backend.is_gpu() {
+            let context = g.prompt.len() + g.max_new_tokens + 1;
+            match backend.open_session(context) {
+                Ok(s) => g.session = s,
+                Err(e) => g.fall_back(e)?,
+            }
+        }
+        if g.session.on_gpu() {
+            match backend.feed_async(&mut g.session, &g.prompt).await {
+                Ok(l) => g.logits = l,
+                Err(e) => g.fall_back(e)?,
+            }
+        } else if g.logits.is_empty() {
+            g.logits = backend
+                .feed(&mut g.session, &g.prompt)
+                .map_err(|e| format!("prefill failed: {e}"))?;
+        }
+        Ok(g)
+    }
+
+    /// Moves the run to the CPU engine: a fresh state reads the prompt and the tokens
+    /// generated so far.
+    fn fall_back(&mut self, reason: String) -> Result<(), String> {
+        self.fell_back = Some(reason);
+        self.backend = Rc::new(self.backend.cpu_only());
+        self.session = self.backend.new_session();
+        let history: Vec<u32> = self.prompt.iter().chain(&self.generated).copied().collect();
+        self.logits = self
+            .backend
+            .feed(&mut self.session, &history)
+            .map_err(|e| format!("prefill on the CPU engine failed: {e}"))?;
+        Ok(())
+    }
+
+    /// Why the run left the GPU, if it did.
+    pub fn fell_back(&self) -> Option<&str> {
+        self.fell_back.as_deref()
+    }
+
+    /// Whether the model runs on the GPU now.
+    pub fn on_gpu(&self) -> bool {
+        self.session.on_gpu()
     }
 
     /// Memory the state holds now (KV cache, SSM and conv states), measured.
@@ -107,7 +153,7 @@ impl Generation {
 
     /// Number of prompt tokens.
     pub fn prompt_len(&self) -> usize {
-        self.prompt_len
+        self.prompt.len()
     }
 
     /// Tokens generated so far.
@@ -122,17 +168,18 @@ impl Generation {
 
     /// Samples the next token and, unless that was the last one, runs the model on it.
     /// Returns `None` once finished.
-    pub fn next_token(&mut self) -> Result<Option<u32>, String> {
+    pub async fn next_token(&mut self) -> Result<Option<u32>, String> {
         if self.is_finished() {
             return Ok(None);
         }
         let token = self.sampler.sample(&self.logits);
         self.generated.push(token);
         if !self.is_finished() {
-            self.logits = self
-                .backend
-                .feed(&mut self.session, &[token])
-                .map_err(|e| format!("decode step failed: {e}"))?;
+            match self.backend.feed_async(&mut self.session, &[token]).await {
+                Ok(l) => self.logits = l,
+                Err(e) if self.session.on_gpu() => self.fall_back(e)?,
+                Err(e) => return Err(format!("decode step failed: {e}")),
+            }
         }
         Ok(Some(token))
     }
@@ -153,6 +200,21 @@ pub(crate) mod tests {
     use crate::params::SamplingForm;
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+    /// Runs a future that finishes on its first poll: CPU work, and native GPU work
+    /// (its readbacks block in `device.poll`).
+    pub(crate) fn now<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the future did not finish on its first poll"),
+        }
+    }
+
+    fn run_all(g: &mut Generation) {
+        while now(g.next_token()).unwrap().is_some() {}
+    }
 
     pub(crate) fn read(rel: &str) -> Vec<u8> {
         std::fs::read(format!("{ROOT}/{rel}")).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -181,9 +243,14 @@ pub(crate) mod tests {
         let model = test_model();
         let summary = model.loaded().summary();
         assert!(summary.contains("vocab 256"), "{summary}");
-        let mut g = Generation::start(model.clone(), "Hello, hybrid", greedy("20")).unwrap();
+        let mut g = now(Generation::start(
+            model.clone(),
+            "Hello, hybrid",
+            greedy("20"),
+        ))
+        .unwrap();
         assert_eq!(g.prompt_len(), "Hello, hybrid".len());
-        while g.next_token().unwrap().is_some() {}
+        run_all(&mut g);
         assert_eq!(g.generated().len(), 20);
         let bytes_now = g.state_bytes();
         assert!(bytes_now.kv_cache > 0 && bytes_now.ssm_state > 0);
@@ -195,8 +262,8 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(g.text().unwrap(), String::from_utf8_lossy(&bytes));
 
-        let mut again = Generation::start(model, "Hello, hybrid", greedy("20")).unwrap();
-        while again.next_token().unwrap().is_some() {}
+        let mut again = now(Generation::start(model, "Hello, hybrid", greedy("20"))).unwrap();
+        run_all(&mut again);
         assert_eq!(
             g.generated(),
             again.generated(),
@@ -207,7 +274,9 @@ pub(crate) mod tests {
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         let model = test_model();
-        let e = Generation::start(model, "", greedy("4")).err().unwrap();
+        let e = now(Generation::start(model, "", greedy("4")))
+            .err()
+            .unwrap();
         assert!(e.contains("prompt is empty"), "{e}");
 
         let config = read("tests/fixtures/inter_1to3/config.json");
@@ -230,5 +299,53 @@ pub(crate) mod tests {
             let e = LoadedModel::from_files("bad", c, w, t).err().unwrap();
             assert!(e.contains(expected), "{e}");
         }
+    }
+
+    /// The ids `tests/browser/gpu.mjs` expects from the page: the CPU engine's greedy
+    /// continuation. `HYBRID_BLESS=1 cargo test -p hybrid-app expected_ids` rewrites them.
+    #[test]
+    fn browser_expected_ids_are_the_native_greedy_ids() {
+        let path = format!("{ROOT}/tests/browser/gpu-expected.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let prompt = expected["prompt"].as_str().unwrap().to_string();
+        let n = expected["tokens"].as_u64().unwrap().to_string();
+        let mut g = now(Generation::start(test_model(), &prompt, greedy(&n))).unwrap();
+        run_all(&mut g);
+        let ids = serde_json::json!(g.generated());
+        if std::env::var_os("HYBRID_BLESS").is_some() {
+            let out = format!(
+                "{{\n  \"prompt\": {},\n  \"tokens\": {n},\n  \"ids\": {ids}\n}}\n",
+                expected["prompt"]
+            );
+            std::fs::write(&path, out).unwrap();
+            return;
+        }
+        assert_eq!(
+            expected["ids"], ids,
+            "{path} is stale: rerun with HYBRID_BLESS=1"
+        );
+    }
+
+    /// The GPU backend (natively: Mesa lavapipe, or whatever adapter there is) makes the
+    /// same greedy tokens as the CPU engine; skipped without an adapter.
+    #[test]
+    fn gpu_backend_generates_the_cpu_tokens() {
+        let gpu = match hybrid_gpu::Gpu::new_blocking() {
+            Ok(g) => std::sync::Arc::new(g),
+            Err(e) => return eprintln!("skipped: {e}"),
+        };
+        let cpu = test_model();
+        let on_gpu = Rc::new(now(cpu.to_gpu(gpu)).unwrap());
+        assert!(on_gpu.is_gpu());
+        let prompt = "The hybrid model reads: ";
+        let mut a = now(Generation::start(cpu, prompt, greedy("32"))).unwrap();
+        let mut b = now(Generation::start(on_gpu, prompt, greedy("32"))).unwrap();
+        assert!(b.on_gpu() && !a.on_gpu());
+        run_all(&mut a);
+        run_all(&mut b);
+        assert!(b.on_gpu(), "fell back: {:?}", b.fell_back());
+        assert_eq!(a.generated(), b.generated());
+        assert!(b.state_bytes().kv_cache > 0);
     }
 }

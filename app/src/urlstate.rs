@@ -18,6 +18,8 @@ pub struct HashState {
     pub prompt: Option<String>,
     pub large: bool,
     pub theme: Option<String>,
+    /// `backend=cpu`: run on the CPU engine even where WebGPU works.
+    pub cpu: bool,
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -77,6 +79,7 @@ impl HashState {
                 }
                 "prompt" => s.prompt = Some(v),
                 "large" => s.large = v == "1",
+                "backend" => s.cpu = v == "cpu",
                 "theme" if v == "light" || v == "dark" => s.theme = Some(v),
                 _ => {}
             }
@@ -103,6 +106,9 @@ impl HashState {
         if let Some(t) = &self.theme {
             parts.push(format!("theme={}", percent_encode(t)));
         }
+        if self.cpu {
+            parts.push("backend=cpu".into());
+        }
         format!("#{}", parts.join("&"))
     }
 }
@@ -119,6 +125,7 @@ mod tests {
             prompt: Some("Héllo & 100% = ok?\n".into()),
             large: true,
             theme: Some("dark".into()),
+            cpu: true,
         };
         let h = s.encode();
         assert!(!h.contains(' ') && !h.contains('\n'), "{h}");

@@ -166,6 +166,13 @@ pub fn publish_status(status: &serde_json::Value) {
     }
 }
 
+/// Reloads the page (after the hash changed the engine choice).
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
 /// The page's URL hash (with `#`), or "".
 pub fn location_hash() -> String {
     web_sys::window()

@@ -1,5 +1,6 @@
 // Browser test: load the page, pick the test model, generate N tokens greedily and check
-// the output, once in Chromium with WebGPU (SwiftShader) and once without (CPU fallback).
+// the output, once in Chromium with WebGPU (SwiftShader: the GPU engine) and once without
+// (CPU fallback); both runs must give the same tokens.
 // Env: HYBRID_URL (page), HYBRID_MODEL (model id, default test-random), HYBRID_TOKENS (N),
 //      HYBRID_SCREENSHOT_DIR, HYBRID_TEST_TIMEOUT_MS, HYBRID_MODES (webgpu,no-webgpu), CHROMIUM.
 import path from 'node:path';
@@ -22,14 +23,16 @@ const { failed, results } = await runInModes('generate', async (mode) => {
     await page.goto(URL_UNDER_TEST, { waitUntil: 'load' });
 
     // Backend badge: settled, and honest about WebGPU.
-    await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.webgpu !== 'checking');
+    await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
     const badge = await page.textContent('#backend-badge');
     const webgpu = await page.getAttribute('#backend-badge', 'data-webgpu');
-    check(/CPU \(wasm\)/.test(badge), `badge should name the CPU engine, says: ${badge}`);
+    const engine = await page.getAttribute('#backend-badge', 'data-backend');
     if (mode.webgpu) {
-      check(webgpu === 'yes' && /WebGPU available/.test(badge), `expected WebGPU available, badge says: ${badge}`);
+      check(webgpu === 'yes', `expected WebGPU available, badge says: ${badge}`);
+      check(engine === 'gpu' && /WebGPU: /.test(badge), `expected the GPU engine, badge says: ${badge}`);
     } else {
-      check(webgpu === 'no' && /no WebGPU/.test(badge), `expected no WebGPU, badge says: ${badge}`);
+      check(webgpu === 'no' && engine === 'cpu', `expected no WebGPU, badge says: ${badge}`);
+      check(/CPU \(wasm\)/.test(badge) && /no WebGPU/.test(badge), `badge should name the CPU engine and why: ${badge}`);
     }
 
     // Pick the model and wait until it is loaded (or failed).
@@ -68,6 +71,8 @@ const { failed, results } = await runInModes('generate', async (mode) => {
     check(s.tokens_per_s > 0, `no tokens/s reported`);
     check((await page.textContent('#stats')).includes('tokens/s'), 'stats line has no tokens/s');
     check(page.problems.length === 0, `browser errors: ${page.problems.join(' | ')}`);
+    const backend = await page.getAttribute('#output', 'data-backend');
+    check(backend === (mode.webgpu ? 'gpu' : 'cpu'), `the run used the ${backend} engine`);
     const ids = s.ids;
 
     // A long run stays responsive and stops on Stop.
@@ -94,7 +99,7 @@ const { failed, results } = await runInModes('generate', async (mode) => {
     );
     console.log(
       `  [${mode.name}] ${N} tokens at ${s.tokens_per_s.toFixed(1)} tokens/s, prefill ${s.prefill_ms.toFixed(1)} ms; ` +
-        `badge: ${badge.replace(/\s+/g, ' ').trim()}`,
+        `engine ${backend}; badge: ${badge.replace(/\s+/g, ' ').trim()}`,
     );
     return ids;
   } finally {

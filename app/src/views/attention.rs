@@ -220,7 +220,7 @@ pub fn AttentionView(app: Playground) -> impl IntoView {
     };
     view! {
         <section class="view" id="view-attention" aria-labelledby="tab-attention">
-            <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token." />
+            <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token. (Maps computed by the CPU reference engine.)" />
             <p class="hint">"Rows are the token doing the looking (query), columns the tokens it looks at (keys). Click a small map to enlarge that head."</p>
             {content}
         </section>

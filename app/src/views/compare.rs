@@ -68,7 +68,8 @@ fn OutputColumn(app: Playground, which: Slot) -> impl IntoView {
     view! {
         <div class="column">
             <h3 class="model-name">{name}</h3>
-            <pre id=format!("output{sfx}") class="output" data-state=marker aria-live="polite">
+            <pre id=format!("output{sfx}") class="output" data-state=marker
+                data-backend=move || slot.stats.get().engine aria-live="polite">
                 {move || slot.output.get()}
             </pre>
             <p id=format!("stats{sfx}") class="hint">{stats_line}</p>

@@ -134,7 +134,7 @@ pub fn ScalingView(app: Playground) -> impl IntoView {
     };
     view! {
         <section class="view" id="view-scaling" aria-labelledby="tab-scaling">
-            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between." />
+            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on the CPU engine.)" />
             <div class="panel controls">
                 <p class="hint">{models_line}</p>
                 <label class="num">

@@ -202,7 +202,7 @@ pub fn StateView(app: Playground) -> impl IntoView {
     };
     view! {
         <section class="view" id="view-state" aria-labelledby="tab-state">
-            <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token." />
+            <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token. (Maps computed by the CPU reference engine.)" />
             {content}
         </section>
     }

@@ -1,0 +1,90 @@
+// Browser test: the GPU engine in the page. With WebGPU (SwiftShader) the badge names the
+// adapter and a greedy run of the test model on the GPU gives exactly the ids of the
+// native CPU engine (tests/browser/gpu-expected.json, checked against the CPU engine by
+// `cargo test -p hybrid-app`; `HYBRID_BLESS=1 cargo test -p hybrid-app expected_ids`
+// rewrites it). The same page with `#backend=cpu`, and a browser without WebGPU, run on
+// the CPU engine with the reason in the badge and give the same ids.
+// Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
+import fs from 'node:fs';
+import { URL_UNDER_TEST, TIMEOUT_MS, check, openPage, runInModes } from './lib/chromium.mjs';
+
+const MODEL = 'test-random';
+const expected = JSON.parse(fs.readFileSync(new URL('./gpu-expected.json', import.meta.url), 'utf8'));
+check(expected.ids.length === expected.tokens, 'gpu-expected.json: ids and tokens disagree');
+
+const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
+
+/** Opens the page at `hash`, generates greedily, returns what the page reports. */
+async function greedyRun(page, hash) {
+  const url = new URL(URL_UNDER_TEST);
+  url.hash = hash;
+  await page.goto('about:blank');
+  await page.goto(url.toString(), { waitUntil: 'load' });
+  await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
+  await page.waitForFunction(
+    (id) => {
+      const s = window.__hybrid_status;
+      return s && s.model === id && (s.state === 'ready' || s.state === 'error');
+    },
+    MODEL,
+  );
+  let s = await status(page);
+  check(s.state === 'ready', `model ${MODEL} did not load: ${JSON.stringify(s.errors)}`);
+  await page.fill('#prompt', expected.prompt);
+  await page.fill('#max-tokens', String(expected.tokens));
+  await page.fill('#temperature', '0');
+  await page.click('#generate');
+  await page.waitForSelector('#output:is([data-state=done], [data-state=error], [data-state=stopped])', {
+    timeout: TIMEOUT_MS,
+  });
+  s = await status(page);
+  check(s.state === 'done', `generation ended in state ${s.state}: ${JSON.stringify(s.errors)}`);
+  return {
+    s,
+    badge: (await page.textContent('#backend-badge')).replace(/\s+/g, ' ').trim(),
+    engine: await page.getAttribute('#backend-badge', 'data-backend'),
+    backend: await page.getAttribute('#output', 'data-backend'),
+  };
+}
+
+function sameIds(run, label) {
+  const got = JSON.stringify(run.s.ids);
+  const want = JSON.stringify(expected.ids);
+  check(got === want, `${label}: ids differ from the native CPU engine's\n  page:   ${got}\n  native: ${want}`);
+}
+
+const { failed } = await runInModes('gpu', async (mode) => {
+  const { browser, page } = await openPage(mode);
+  try {
+    const models = `models=${MODEL}`;
+    if (mode.webgpu) {
+      const gpu = await greedyRun(page, models);
+      check(gpu.engine === 'gpu' && /^WebGPU: /.test(gpu.badge), `badge should name the WebGPU adapter: ${gpu.badge}`);
+      check(gpu.backend === 'gpu' && gpu.s.backend === 'gpu', `the run used the ${gpu.backend} engine`);
+      sameIds(gpu, 'GPU');
+
+      const cpu = await greedyRun(page, `${models}&backend=cpu`);
+      check(cpu.engine === 'cpu' && /CPU \(wasm\)/.test(cpu.badge) && /backend=cpu/.test(cpu.badge),
+        `#backend=cpu should pick the CPU engine and say so: ${cpu.badge}`);
+      check(cpu.backend === 'cpu', `the #backend=cpu run used the ${cpu.backend} engine`);
+      sameIds(cpu, 'CPU (forced)');
+      console.log(`  [${mode.name}] badge: ${gpu.badge}`);
+      console.log(
+        `  [${mode.name}] ${expected.tokens} greedy tokens identical to native; GPU ${gpu.s.tokens_per_s.toFixed(1)} tokens/s ` +
+          `(prefill ${gpu.s.prefill_ms.toFixed(1)} ms), CPU ${cpu.s.tokens_per_s.toFixed(1)} tokens/s (prefill ${cpu.s.prefill_ms.toFixed(1)} ms)`,
+      );
+    } else {
+      const cpu = await greedyRun(page, models);
+      check(cpu.engine === 'cpu' && /no WebGPU/.test(cpu.badge), `badge should say there is no WebGPU: ${cpu.badge}`);
+      check(cpu.backend === 'cpu', `the run used the ${cpu.backend} engine`);
+      sameIds(cpu, 'CPU');
+      console.log(`  [${mode.name}] badge: ${cpu.badge}; CPU ${cpu.s.tokens_per_s.toFixed(1)} tokens/s, ids identical to native`);
+    }
+    const errors = await page.$$eval('[data-testid=error]', (els) => els.map((e) => e.textContent));
+    check(errors.length === 0, `error shown in the page: ${errors.join(' | ')}`);
+    check(page.problems.length === 0, `browser errors: ${page.problems.join(' | ')}`);
+  } finally {
+    await browser.close();
+  }
+});
+process.exit(failed ? 1 : 0);
