@@ -1,0 +1,862 @@
+"""Train the model zoo: six families x two tasks, matched parameter counts, one command.
+
+    python3 train/train_zoo.py --out /tmp/zoo --jobs 12 --minutes 6.5 --pack /tmp/zoo/pack
+    python3 train/train_zoo.py --out /tmp/zoo-smoke --smoke        # 20 steps, tiny, CPU is fine
+    python3 train/train_zoo.py --list                              # the zoo and its parameter counts
+
+Families (the model id is ``<task>-<family>``):
+
+| family         | layer plan (6 layers / 4 layers)  | mixer details                                        |
+|----------------|-----------------------------------|------------------------------------------------------|
+| transformer    | a a a a a a / a a a a             | GQA 4 heads (dim 32) / 2 KV heads, RoPE               |
+| mamba2         | m m m m m m / m m m m             | expand 2, head dim 32, d_state 32, 1 group, conv 4    |
+| inter          | m a m m a m / m a m m             | attention every third block from block 1, never first |
+| intra          | m i m m i m / m i m m             | paper's recipe: branch norm, subtract, separate out   |
+| intra-add      | same                              | branch norm, add, separate out projections            |
+| intra-concat   | same                              | branch norm, concat, one joint out_proj               |
+
+An intra block has a half-size attention branch (2 heads / 1 KV head) and a half-size Mamba
+branch (half of the Mamba heads). Parameter counts are matched to the Mamba-2 model of the
+task (within 5%, in practice ~1%) by choosing ``d_ffn`` (a multiple of 16) per family.
+
+Tasks:
+- ``shakespeare``: byte-level BPE (vocab 2048) on the complete works (train/data.py), d_model
+  128, 6 layers, trained on random 256-token windows of the training plays. Metrics: loss and
+  perplexity on the held-out plays at 256 tokens; loss by position out to 1024 tokens (4x the
+  training length) in buckets of 32, to show length extrapolation. The checkpoint kept is the
+  one with the best loss on a fixed subset of validation windows, checked during training.
+- ``recall``: multi-query associative recall (train/recall.py), vocab 256, d_model 96, 4
+  layers, trained on sequences of 256 tokens with n_pairs drawn uniformly from [4, 32] for each
+  sequence; the loss is on the answer positions only (at each query key, predicting its
+  value; every other target is random by construction). Training batches come from a fast
+  torch generator of the same layout, with one difference: the training queries pick their
+  pair *with replacement*. With every pair queried exactly once (the evaluation's definition)
+  models got stuck in a shortcut: predict a context value not yet queried, which is always
+  right at the last query and gives ~2/n accuracy with no key matching at all (measured on an
+  H100 run: the transformer at 0.53/0.34/0.21 for 4/8/16 pairs, 64/64 last queries right).
+  Repeated queries make that shortcut worthless. Evaluation uses recall.make_batch
+  (SplitMix64, the engine's definition) with seed ``1000 * n_pairs + seq_len``, 256 cases
+  each: accuracy vs n_pairs in {4, 8, 16, 32, 48} at 256 tokens, and vs seq_len in
+  {128, 256, 512, 1024} at 16 pairs (past the training length).
+
+Training: AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), linear warmup then cosine to
+10% of the peak, lr 2e-3; Shakespeare 1400 steps of 32 x 256 tokens (11.5M tokens, ~6.7
+epochs: past ~1200 steps the validation loss rises), recall 6000 steps of 32 x 256. bf16
+autocast on CUDA, the chunked SSD scan (kept in f32), and on CUDA the whole step (forward,
+backward, clip, AdamW) replayed from a CUDA graph: 5x faster than eager for these models.
+The schedule's progress is max(step / steps, elapsed / budget), so a model that runs out of
+its wall-clock budget (``--minutes``) still ends its cosine; the steps reached are in
+metrics.json. Twelve processes share the GPU by time-slicing: about as fast in total as one
+model alone, but CPU-side work (start-up, data, evaluation) overlaps.
+Everything is seeded (model init and data order; all models of a task see the same data);
+a run that stops on the wall-clock budget depends on the machine's speed.
+
+Resuming: each worker saves its state (model, optimizer, step, clock, curves, RNG) to
+``<out>/_state/<id>.pt`` about every minute and when training ends; a rerun continues from
+there, and a model whose ``metrics.json`` exists is skipped. So if a run is cut off, run the
+same command again.
+
+Output: ``<out>/<task>/<id>/{config.json, model.safetensors (f16), tokenizer.json,
+metrics.json}``, ``<out>/zoo.json`` (every model's summary) and, with ``--pack DIR``,
+``DIR/zoo-N.tar`` files of at most 15 MB each holding the model folders and zoo.json.
+Metrics are measured on the f16-rounded weights, the ones the engine loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from hybrid_twin import AttentionConfig, Config, HybridLM, IntraConfig, MambaConfig, count_params  # noqa: E402
+import recall  # noqa: E402
+
+DATA = HERE / "data_prepared"
+FAMILIES = ("transformer", "mamba2", "inter", "intra", "intra-add", "intra-concat")
+TASKS = ("shakespeare", "recall")
+PACK_LIMIT = 15_000_000  # bytes per tar
+
+
+# --------------------------------------------------------------------------------------
+# The zoo
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class TaskSpec:
+    name: str
+    vocab_size: int
+    d_model: int
+    n_layers: int
+    base_ffn: int          # d_ffn of the Mamba-2 model, the reference for matching
+    seq_len: int           # training length
+    batch: int
+    steps: int
+    lr: float
+    warmup: int
+    eval_every: int = 0    # steps between validation checks for the best checkpoint (0: none)
+    curriculum: float = 0.0  # recall: fraction of training over which max n_pairs rises 8 -> 32
+
+
+TASK_SPECS = {
+    "shakespeare": TaskSpec("shakespeare", vocab_size=2048, d_model=128, n_layers=6, base_ffn=320,
+                            seq_len=256, batch=32, steps=1400, lr=2e-3, warmup=200, eval_every=100),
+    "recall": TaskSpec("recall", vocab_size=256, d_model=96, n_layers=4, base_ffn=256,
+                       seq_len=256, batch=32, steps=6000, lr=2e-3, warmup=300),
+}
+
+ATTN_HEAD_DIM, N_HEADS, N_KV_HEADS = 32, 4, 2
+MAMBA = dict(d_state=32, head_dim=32, expand=2, n_groups=1, conv_width=4)
+INTRA = {
+    "intra": dict(fusion="subtract", out_proj="separate"),
+    "intra-add": dict(fusion="add", out_proj="separate"),
+    "intra-concat": dict(fusion="concat", out_proj="joint"),
+}
+
+
+def layer_plan(family: str, n: int) -> list[str]:
+    if family == "transformer":
+        return ["attention"] * n
+    if family == "mamba2":
+        return ["mamba"] * n
+    mixed = "attention" if family == "inter" else "intra"
+    hybrid = set(range(1, n, 3))            # blocks 1, 4, 7, ..: never first, spread out
+    return [mixed if i in hybrid else "mamba" for i in range(n)]
+
+
+def make_config(task: TaskSpec, family: str, d_ffn: int, max_seq_len: int | None = None) -> Config:
+    layers = layer_plan(family, task.n_layers)
+    kinds = set(layers)
+    attn = AttentionConfig(n_heads=N_HEADS, n_kv_heads=N_KV_HEADS, head_dim=ATTN_HEAD_DIM) \
+        if kinds & {"attention", "intra"} else None
+    mamba = MambaConfig(**MAMBA) if kinds & {"mamba", "intra"} else None
+    intra = None
+    if "intra" in kinds:
+        mamba_heads = MAMBA["expand"] * task.d_model // MAMBA["head_dim"]
+        intra = IntraConfig(attn_heads=N_HEADS // 2, attn_kv_heads=N_KV_HEADS // 2,
+                            ssm_heads=mamba_heads // 2, branch_norm=True, branch_scalars=False,
+                            **INTRA[family])
+    return Config(vocab_size=task.vocab_size, d_model=task.d_model, d_ffn=d_ffn, layers=layers,
+                  max_seq_len=max_seq_len or task.seq_len, name=f"{task.name}-{family}",
+                  attention=attn, mamba=mamba, intra=intra)
+
+
+def n_params(cfg: Config) -> int:
+    with torch.device("meta"):
+        return count_params(HybridLM(cfg))
+
+
+def matched_zoo(task: TaskSpec, max_seq_len: int | None = None) -> dict[str, Config]:
+    """{family: Config} with d_ffn chosen so that every model has about the parameter count
+    of the Mamba-2 model with ``base_ffn``."""
+    ref = n_params(make_config(task, "mamba2", task.base_ffn))
+    zoo = {}
+    per_ffn = 3 * task.d_model * task.n_layers             # params per unit of d_ffn (SwiGLU)
+    for fam in FAMILIES:
+        base = n_params(make_config(task, fam, 16))
+        guess = 16 + round((ref - base) / per_ffn / 16) * 16
+        best = min((f for f in (guess - 16, guess, guess + 16) if f >= 16),
+                   key=lambda f: abs(n_params(make_config(task, fam, f)) - ref))
+        zoo[fam] = make_config(task, fam, best, max_seq_len)
+    return zoo
+
+
+def cache_bytes(cfg: Config, T: int) -> dict:
+    """Decoding cache at context T, f32: KV = 2*Hkv*dh*4 bytes per token per attention mixer
+    (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per Mamba mixer."""
+    kv_tok = state = 0
+    a, m = cfg.attention, cfg.mamba
+    keep = T if a is None or a.window is None else min(T, a.window)
+    for kind in cfg.layers:
+        if kind == "attention":
+            kv_tok += 2 * a.n_kv_heads * a.head_dim * 4
+        elif kind == "mamba":
+            H, E = cfg.mamba_heads, cfg.d_inner
+            state += H * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (E + 2 * m.n_groups * m.d_state) * 4
+        else:
+            i = cfg.intra
+            kv_tok += 2 * i.attn_kv_heads * a.head_dim * 4
+            Eb = i.ssm_heads * m.head_dim
+            state += i.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
+    return {"kv_bytes": kv_tok * keep, "state_bytes": state, "total_bytes": kv_tok * keep + state}
+
+
+def all_models(args) -> list[dict]:
+    """Every model of the run: {id, task, family, config}."""
+    out = []
+    for tname in args.tasks:
+        task = task_spec(tname, args)
+        for fam, cfg in matched_zoo(task).items():
+            if args.only and f"{tname}-{fam}" not in args.only and fam not in args.only:
+                continue
+            out.append({"id": f"{tname}-{fam}", "task": tname, "family": fam, "config": cfg})
+    return out
+
+
+def task_spec(name: str, args) -> TaskSpec:
+    t = copy.deepcopy(TASK_SPECS[name])
+    if args.smoke:
+        t.steps, t.warmup, t.batch, t.seq_len = 20, 5, 4, 64
+        t.eval_every = 10 if t.eval_every else 0
+    if args.steps:
+        t.steps = args.steps
+    t.batch = max(1, round(t.batch * args.batch_scale))
+    if args.lr:
+        t.lr = args.lr
+    if args.curriculum is not None and name == "recall":
+        t.curriculum = args.curriculum
+    return t
+
+
+# --------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------
+
+def load_tokens(split: str) -> np.ndarray:
+    path = DATA / "shakespeare" / f"{split}.bin"
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run python3 train/data.py")
+    return np.fromfile(path, dtype=np.uint16).astype(np.int64)
+
+
+class ShakespeareBatches:
+    """Random windows of seq_len + 1 tokens of the training split."""
+
+    def __init__(self, batch: int, seq_len: int, device, gen: torch.Generator):
+        self.data = torch.from_numpy(load_tokens("train")).to(device)
+        self.batch, self.seq_len, self.gen = batch, seq_len, gen
+        self.arange = torch.arange(seq_len + 1, device=device)
+
+    def __call__(self):
+        starts = torch.randint(0, self.data.numel() - self.seq_len - 1, (self.batch,), generator=self.gen)
+        idx = starts.to(self.data.device)[:, None] + self.arange[None]
+        w = self.data[idx]
+        return w[:, :-1], w[:, 1:], None
+
+
+class RecallBatches:
+    """Recall sequences with the layout of recall.make_case, n_pairs ~ U[lo, hi] per sequence,
+    drawn with torch's generator (fast, vectorized; evaluation uses the exact SplitMix64 one).
+    Returns inputs, targets and the loss mask (True at the query-key positions)."""
+
+    def __init__(self, batch: int, seq_len: int, device, gen: torch.Generator, lo: int = 4, hi: int = 32,
+                 curriculum: float = 0.0, start_hi: int = 8, with_replacement: bool = True):
+        hi = min(hi, (seq_len - 2) // 4)
+        lo = min(lo, hi)
+        self.batch, self.L, self.device, self.gen, self.lo, self.hi = batch, seq_len, device, gen, lo, hi
+        self.curriculum, self.start_hi, self.cur_hi = curriculum, min(start_hi, hi), hi
+        self.with_replacement = with_replacement
+
+    def set_progress(self, progress: float):
+        """Curriculum: over the first ``curriculum`` fraction of training the largest n_pairs
+        drawn rises linearly from ``start_hi`` to ``hi``."""
+        if self.curriculum > 0:
+            f = min(1.0, progress / self.curriculum)
+            self.cur_hi = round(self.start_hi + f * (self.hi - self.start_hi))
+
+    def __call__(self):
+        B, L, g, K = self.batch, self.L, self.gen, self.hi
+        n = torch.randint(self.lo, self.cur_hi + 1, (B,), generator=g)                     # [B]
+        keys = torch.rand(B, recall.N_KEYS, generator=g).argsort(dim=1)[:, :K] + recall.KEYS[0]  # distinct, [B, K]
+        vals = torch.randint(*recall.VALUES, (B, K), generator=g)                         # [B, K]
+        j = torch.arange(K)[None].expand(B, K)
+        live = j < n[:, None]                                                             # pair j exists
+        if self.with_replacement:                                                         # query pair ~ U{0..n-1}, repeats allowed
+            order = (torch.rand(B, K, generator=g) * n[:, None]).long().clamp(max=K - 1)
+        else:                                                                             # a permutation of 0..n-1 first
+            order = torch.rand(B, K, generator=g).masked_fill(~live, 2.0).argsort(dim=1)
+        tok = torch.randint(*recall.FILLER, (B, L), generator=g)
+        tok[:, 0] = recall.BOS
+        b = torch.arange(B)[:, None].expand(B, K)
+        tok[b[live], (1 + 2 * j)[live]] = keys[live]
+        tok[b[live], (2 + 2 * j)[live]] = vals[live]
+        q0 = L - 2 * n                                                                    # first query position
+        tok[torch.arange(B), q0 - 1] = recall.SEP
+        qpos = q0[:, None] + 2 * j
+        qk = keys.gather(1, order)
+        qv = vals.gather(1, order)
+        tok[b[live], qpos[live]] = qk[live]
+        tok[b[live], (qpos + 1)[live]] = qv[live]
+        mask = torch.zeros(B, L, dtype=torch.bool)
+        mask[b[live], qpos[live]] = True
+        x = tok.to(self.device)
+        y = torch.cat([tok[:, 1:], torch.zeros(B, 1, dtype=tok.dtype)], dim=1).to(self.device)
+        return x, y, mask.to(self.device)
+
+
+# --------------------------------------------------------------------------------------
+# Training (one model, in a worker process)
+# --------------------------------------------------------------------------------------
+
+def lr_at(step: int, progress: float, task: TaskSpec) -> float:
+    if step < task.warmup:
+        return task.lr * (step + 1) / task.warmup
+    p = min(1.0, max(0.0, progress))
+    return task.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def make_optimizer(model, lr, cuda: bool, capturable: bool = False):
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}]
+    kw = {"fused": True, "capturable": capturable} if cuda else {}
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, **kw)
+
+
+def forward_loss(model, x, y, mask, ssd="chunked"):
+    """Mean cross-entropy over all positions, or over the positions where ``mask`` is True
+    (written without boolean indexing, so that it needs no device-to-host sync)."""
+    logits = model(x, ssd=ssd, chunk_size=64)
+    ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+    if mask is None:
+        return ce.mean()
+    m = mask.flatten().float()
+    return (ce * m).sum() / m.sum().clamp(min=1.0)
+
+
+class Stepper:
+    """One training step (bf16 autocast forward, backward, grad clip 1.0, AdamW), run eagerly,
+    or on CUDA replayed from a CUDA graph of the whole step: these models are so small that
+    launching ~2000 kernels per step from Python costs more than running them. The first
+    ``WARMUP`` steps run eagerly on a side stream (as torch.cuda.graph requires), then the step
+    is captured once; if capture fails the worker carries on eagerly."""
+
+    WARMUP = 3
+
+    def __init__(self, model, opt, cuda: bool, use_graph: bool, log):
+        self.model, self.opt, self.cuda, self.log = model, opt, cuda, log
+        self.params = list(model.parameters())
+        self.use_graph = cuda and use_graph
+        self.graph, self.warm = None, 0
+        self.lr = torch.tensor(0.0, device="cuda") if self.use_graph else None
+        self.set_lr_holder()
+
+    def set_lr_holder(self):
+        """With a graph the learning rate lives in a device tensor read at each replay."""
+        if self.lr is not None:
+            for g in self.opt.param_groups:
+                g["lr"] = self.lr
+
+    def body(self, x, y, mask):
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda, cache_enabled=False):
+            loss = forward_loss(self.model, x, y, mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0, foreach=self.cuda)
+        self.opt.step()
+        return loss.detach()
+
+    def __call__(self, x, y, mask, lr: float):
+        if self.lr is not None:
+            self.lr.fill_(lr)
+        else:
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+        if self.graph is not None:
+            self.sx.copy_(x)
+            self.sy.copy_(y)
+            if mask is not None:
+                self.sm.copy_(mask)
+            self.graph.replay()
+            return self.sloss
+        if self.use_graph and self.warm >= self.WARMUP:
+            try:
+                return self.capture(x, y, mask)
+            except Exception as e:  # noqa: BLE001 - any capture failure: continue eagerly
+                self.log(f"CUDA graph capture failed ({type(e).__name__}: {e}); continuing eagerly")
+                self.use_graph, self.graph = False, None
+                torch.cuda.synchronize()
+        self.opt.zero_grad(set_to_none=True)
+        if self.use_graph:                                   # warm-up steps, on a side stream
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                loss = self.body(x, y, mask)
+            torch.cuda.current_stream().wait_stream(s)
+        else:
+            loss = self.body(x, y, mask)
+        self.warm += 1
+        return loss
+
+    def capture(self, x, y, mask):
+        self.sx, self.sy = x.clone(), y.clone()
+        self.sm = None if mask is None else mask.clone()
+        self.opt.zero_grad(set_to_none=True)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            self.sloss = self.body(self.sx, self.sy, self.sm)
+        self.graph = g
+        g.replay()                                           # capturing ran nothing: now the step
+        return self.sloss
+
+
+@torch.no_grad()
+def val_windows(T: int, limit: int | None = None) -> torch.Tensor:
+    """Non-overlapping windows of T + 1 tokens of the validation split, [n, T + 1]."""
+    v = torch.from_numpy(load_tokens("val"))
+    n = (v.numel() - 1) // T
+    if limit:
+        n = min(n, limit)
+    return torch.stack([v[i * T: i * T + T + 1] for i in range(n)])
+
+
+@torch.no_grad()
+def token_losses(model, windows: torch.Tensor, device, batch: int = 32) -> torch.Tensor:
+    """Cross-entropy of each predicted token, [n, T], f32 compute."""
+    out = []
+    for i in range(0, len(windows), batch):
+        w = windows[i:i + batch].to(device)
+        logits = model(w[:, :-1], ssd="chunked", chunk_size=64).float()
+        out.append(F.cross_entropy(logits.transpose(1, 2), w[:, 1:], reduction="none").cpu())
+    return torch.cat(out)
+
+
+def fp32_ssd_scan():
+    """Run the chunked SSD scan outside autocast: it already computes in float32 (decays,
+    cumulative sums, states across chunks), and autocast would cast its einsums to bf16."""
+    import hybrid_twin
+
+    if getattr(hybrid_twin.ssd_chunked, "fp32_wrapped", False):
+        return
+    inner = hybrid_twin.ssd_chunked
+
+    def ssd_chunked_fp32(*args, **kw):
+        with torch.autocast("cuda", enabled=False):
+            return inner(*args, **kw)
+
+    ssd_chunked_fp32.fp32_wrapped = True
+    hybrid_twin.ssd_chunked = ssd_chunked_fp32
+
+
+class Worker:
+    def __init__(self, spec: dict, args):
+        self.spec, self.args = spec, args
+        self.task = task_spec(spec["task"], args)
+        self.cfg = make_config(self.task, spec["family"], spec["config"].d_ffn)
+        self.out = args.out / spec["task"] / spec["id"]
+        self.state_path = args.out / "_state" / f"{spec['id']}.pt"
+        self.progress_path = args.out / "_state" / f"{spec['id']}.progress.json"
+        self.cuda = torch.cuda.is_available() and not args.cpu
+        self.device = torch.device("cuda" if self.cuda else "cpu")
+
+    def log(self, msg: str):
+        print(f"[{self.spec['id']}] {msg}", flush=True)
+
+    def run(self):
+        a, task, cfg = self.args, self.task, self.cfg
+        torch.manual_seed(a.seed)
+        if self.cuda:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            fp32_ssd_scan()
+        model = HybridLM(cfg).to(self.device)
+        use_graph = self.cuda and not a.eager
+        opt = make_optimizer(model, task.lr, self.cuda, capturable=use_graph)
+        gen = torch.Generator().manual_seed(a.seed + 1)
+        if task.name == "shakespeare":
+            batches = ShakespeareBatches(task.batch, task.seq_len, self.device, gen)
+        else:
+            batches = RecallBatches(task.batch, task.seq_len, self.device, gen, curriculum=task.curriculum,
+                                    with_replacement=not a.permuted_queries)
+        st = {"step": 0, "elapsed": 0.0, "curve": [], "val_curve": [], "best_val": None,
+              "best_step": None, "best_model": None, "tokens": 0, "done": False}
+        if self.state_path.exists():
+            saved = torch.load(self.state_path, map_location=self.device, weights_only=False)
+            model.load_state_dict(saved["model"])
+            opt.load_state_dict(saved["opt"])
+            gen.set_state(saved["gen"])
+            st = saved["st"]
+            self.log(f"resumed at step {st['step']} ({st['elapsed']:.0f} s trained)")
+        stepper = Stepper(model, opt, self.cuda, use_graph, self.log)
+        budget = a.minutes * 60.0
+        val_sub = val_windows(task.seq_len, limit=8 if a.smoke else 64) if task.eval_every else None
+        n_tok = task.batch * task.seq_len
+        t0, last_save = time.time() - st["elapsed"], time.time()
+        loss_acc, loss_n = torch.zeros((), device=self.device), 0
+        curve_every = 5 if a.smoke else 50
+
+        while not st["done"]:
+            st["elapsed"] = time.time() - t0
+            progress = max(st["step"] / task.steps, st["elapsed"] / budget)
+            if progress >= 1.0:
+                st["done"] = True
+                st["stopped_by"] = "steps" if st["step"] >= task.steps else "wall-clock budget"
+                break
+            lr = lr_at(st["step"], progress, task)
+            if hasattr(batches, "set_progress"):
+                batches.set_progress(progress)
+            x, y, mask = batches()
+            loss = stepper(x, y, mask, lr)
+            st["step"] += 1
+            st["tokens"] += n_tok
+            loss_acc += loss
+            loss_n += 1
+            if st["step"] % curve_every == 0 or st["step"] == task.steps:
+                mean = (loss_acc / loss_n).item()
+                if not math.isfinite(mean):
+                    raise SystemExit(f"[{self.spec['id']}] loss is {mean} at step {st['step']}")
+                st["curve"].append([st["step"], round(mean, 5)])
+                loss_acc.zero_()
+                loss_n = 0
+                self.write_progress(st, lr, task)
+            if task.eval_every and (st["step"] % task.eval_every == 0 or st["step"] == task.steps):
+                model.eval()
+                v = token_losses(model, val_sub, self.device).mean().item()
+                model.train()
+                st["val_curve"].append([st["step"], round(v, 5)])
+                if st["best_val"] is None or v < st["best_val"]:
+                    st["best_val"], st["best_step"] = v, st["step"]
+                    st["best_model"] = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
+            if time.time() - last_save > a.save_every:
+                self.save_state(model, opt, gen, st)
+                last_save = time.time()
+        st["elapsed"] = time.time() - t0
+        st["graph"] = stepper.graph is not None
+        self.save_state(model, opt, gen, st)
+        self.log(f"trained {st['step']} steps, {st['tokens']:,} tokens in {st['elapsed']:.0f} s "
+                 f"(stopped by {st.get('stopped_by')}; {'CUDA graph' if st['graph'] else 'eager'})")
+        if st["best_model"] is not None:
+            model.load_state_dict(st["best_model"])
+        self.finish(model, st)
+
+    def write_progress(self, st, lr, task):
+        p = {"step": st["step"], "steps": task.steps, "elapsed": round(st["elapsed"], 1),
+             "loss": st["curve"][-1][1] if st["curve"] else None, "lr": lr}
+        self.progress_path.write_text(json.dumps(p))
+
+    def save_state(self, model, opt, gen, st):
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "st": st}, tmp)
+        os.replace(tmp, self.state_path)
+
+    # -- evaluation and the final folder ----------------------------------------------
+    def finish(self, model, st):
+        from save import round_weights_, save_checkpoint
+        a, task, cfg = self.args, self.task, self.cfg
+        model = model.float().eval()
+        round_weights_(model, "f16")                      # evaluate what the engine will load
+        t_eval = time.time()
+        metrics = {
+            "id": self.spec["id"], "task": task.name, "family": self.spec["family"],
+            "config": cfg.to_dict(), "params": count_params(model),
+            "cache": {str(T): cache_bytes(cfg, T) for T in (1024, 8192)},
+            "training": {
+                "steps": st["step"], "planned_steps": task.steps, "stopped_by": st.get("stopped_by"),
+                "batch": task.batch, "seq_len": task.seq_len, "tokens_seen": st["tokens"],
+                "wall_seconds": round(st["elapsed"], 1), "lr": task.lr, "warmup": task.warmup,
+                "schedule": "linear warmup, cosine to 0.1x; progress = max(step/steps, time/budget)",
+                "optimizer": "AdamW betas (0.9, 0.95), wd 0.1 on matrices, grad clip 1.0",
+                "precision": "bf16 autocast" if self.cuda else "f32", "seed": a.seed,
+                "cuda_graph": bool(st.get("graph")),
+                "device": torch.cuda.get_device_name() if self.cuda else "cpu",
+                "budget_minutes": a.minutes, "smoke": a.smoke,
+                "curve": st["curve"],
+            },
+            "weights": "f16 (metrics measured on the f16-rounded weights)",
+        }
+        if task.name == "shakespeare":
+            metrics["training"]["val_curve"] = st["val_curve"]
+            metrics["training"]["kept_step"] = st["best_step"]
+            metrics["training"]["kept"] = "the step with the best loss on 64 validation windows"
+            metrics.update(self.eval_shakespeare(model))
+        else:
+            metrics["training"]["loss_on"] = "answer positions only (predicting the value at each query key)"
+            metrics["training"]["n_pairs"] = [4, 32]
+            metrics["training"]["queries"] = ("each pair queried once, random order" if a.permuted_queries
+                                              else "query pairs drawn with replacement (evaluation: each once)")
+            metrics["training"]["curriculum"] = (
+                f"max n_pairs rises linearly from 8 to 32 over the first {task.curriculum:.0%} of training"
+                if task.curriculum > 0 else "none")
+            metrics.update(self.eval_recall(model))
+        metrics["eval_seconds"] = round(time.time() - t_eval, 1)
+        save_checkpoint(model, self.out, dtype="f16")
+        tok = DATA / task.name / "tokenizer.json"
+        (self.out / "tokenizer.json").write_bytes(tok.read_bytes())
+        tmp = self.out / "metrics.json.tmp"
+        tmp.write_text(json.dumps(metrics, indent=1) + "\n")
+        os.replace(tmp, self.out / "metrics.json")       # last: its presence marks the model done
+        self.log("done: " + summary_line(metrics))
+
+    def eval_shakespeare(self, model) -> dict:
+        small = self.args.smoke
+        T = self.task.seq_len
+        L = 1024
+        losses = token_losses(model, val_windows(T, limit=16 if small else None), self.device)
+        val = losses.mean().item()
+        long = token_losses(model, val_windows(L, limit=2 if small else None), self.device, batch=8)
+        per_pos = long.mean(0)                                           # [L]
+        buckets = [[i, round(per_pos[i:i + 32].mean().item(), 5)] for i in range(0, L, 32)]
+        out = {"val": {"loss": round(val, 5), "perplexity": round(math.exp(val), 3), "seq_len": T,
+                       "windows": len(losses), "tokens": int(losses.numel())},
+               "loss_by_position": {"seq_len": L, "train_len": T, "bucket": 32, "windows": len(long),
+                                    "buckets": buckets,
+                                    "mean_in_train_len": round(per_pos[:T].mean().item(), 5),
+                                    "mean_beyond": round(per_pos[T:].mean().item(), 5)}}
+        out["sample"] = self.sample(model)
+        return out
+
+    @torch.no_grad()
+    def sample(self, model, n: int = 96) -> dict | None:
+        try:
+            from tokenizers import Tokenizer
+        except ImportError:
+            return None
+        tok = Tokenizer.from_file(str(DATA / "shakespeare" / "tokenizer.json"))
+        prompt = "ROMEO.\n"
+        ids = torch.tensor([0] + tok.encode(prompt).ids, device=self.device)
+        g = torch.Generator(device=self.device).manual_seed(0)
+        seq = ids
+        for _ in range(n):
+            logits = model(seq[None], ssd="chunked")[0, -1].float() / 0.8
+            nxt = torch.multinomial(logits.softmax(-1), 1, generator=g)
+            seq = torch.cat([seq, nxt])
+        return {"prompt": prompt, "temperature": 0.8, "text": tok.decode(seq[1:].tolist())}
+
+    @torch.no_grad()
+    def eval_recall(self, model) -> dict:
+        count = 16 if self.args.smoke else 256
+
+        def acc(n_pairs, L):
+            seed = 1000 * n_pairs + L
+            toks, qs = recall.make_batch(seed, count, n_pairs, L)
+            hit = total = 0
+            for i in range(0, count, 64):
+                x = torch.tensor(toks[i:i + 64], device=self.device)
+                pred = model(x, ssd="chunked").argmax(-1).cpu()
+                q = torch.tensor(qs[i:i + 64])
+                got = pred.gather(1, q)
+                want = torch.tensor(toks[i:i + 64]).gather(1, q + 1)
+                hit += int((got == want).sum())
+                total += q.numel()
+            return round(hit / total, 4)
+
+        return {"recall": {
+            "cases": count, "seed": "1000 * n_pairs + seq_len",
+            "by_n_pairs": {"seq_len": 256, "acc": {str(n): acc(n, 256) for n in (4, 8, 16, 32, 48)}},
+            "by_seq_len": {"n_pairs": 16, "acc": {str(L): acc(16, L) for L in (128, 256, 512, 1024)}},
+        }}
+
+
+def summary_line(m: dict) -> str:
+    s = f"{m['params']:,} params, {m['training']['steps']} steps, {m['training']['wall_seconds']:.0f} s"
+    if "val" in m:
+        lp = m["loss_by_position"]
+        s += (f", val loss {m['val']['loss']:.3f} (ppl {m['val']['perplexity']:.1f}), "
+              f"loss <256 {lp['mean_in_train_len']:.3f} / 256-1024 {lp['mean_beyond']:.3f}")
+    if "recall" in m:
+        r = m["recall"]
+        s += (", acc by pairs " + " ".join(f"{k}:{v:.2f}" for k, v in r["by_n_pairs"]["acc"].items())
+              + " | by len " + " ".join(f"{k}:{v:.2f}" for k, v in r["by_seq_len"]["acc"].items()))
+    return s
+
+
+# --------------------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------------------
+
+def print_table(models: list[dict]):
+    by_task: dict[str, list] = {}
+    for m in models:
+        by_task.setdefault(m["task"], []).append(m)
+    for tname, ms in by_task.items():
+        ref = next((n_params(m["config"]) for m in ms if m["family"] == "mamba2"), None)
+        print(f"\n{tname}: d_model {ms[0]['config'].d_model}, {ms[0]['config'].n_layers} layers, "
+              f"vocab {ms[0]['config'].vocab_size}")
+        print(f"  {'model':26s} {'layers':14s} {'d_ffn':>5s} {'params':>10s} {'vs mamba2':>9s} "
+              f"{'f16 MB':>6s} {'cache 1K':>9s} {'cache 8K':>9s}")
+        for m in ms:
+            c = m["config"]
+            p = n_params(c)
+            plan = "".join(k[0] for k in c.layers)
+            rel = f"{100 * (p / ref - 1):+.1f}%" if ref else ""
+            k1, k8 = cache_bytes(c, 1024)["total_bytes"], cache_bytes(c, 8192)["total_bytes"]
+            print(f"  {m['id']:26s} {plan:14s} {c.d_ffn:5d} {p:10,d} {rel:>9s} {2 * p / 1e6:6.2f} "
+                  f"{k1 / 2**20:7.2f}Mi {k8 / 2**20:7.2f}Mi")
+
+
+def run_workers(models: list[dict], args) -> list[str]:
+    """Run the models not done yet, ``args.jobs`` processes at a time. Returns failures."""
+    todo = [m for m in models if not (args.out / m["task"] / m["id"] / "metrics.json").exists()]
+    skipped = len(models) - len(todo)
+    if skipped:
+        print(f"\n{skipped} model(s) already done, skipped")
+    # the slowest first (Shakespeare, Mamba-heavy), for a better packing of the jobs
+    order = {"shakespeare": 0, "recall": 1}
+    fam_order = {"intra-concat": 0, "intra": 1, "intra-add": 2, "mamba2": 3, "inter": 4, "transformer": 5}
+    todo.sort(key=lambda m: (order[m["task"]], fam_order[m["family"]]))
+    (args.out / "_state").mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 2) // max(1, min(args.jobs, len(todo) or 1)))
+    running: list[tuple[dict, subprocess.Popen, object]] = []
+    failed = []
+    t_start, last_status = time.time(), time.time()
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            m = todo.pop(0)
+            log = open(args.out / "_state" / f"{m['id']}.log", "a")
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", m["id"], "--out", str(args.out),
+                   "--minutes", str(args.minutes), "--seed", str(args.seed), "--save-every", str(args.save_every)]
+            cmd += ["--smoke"] * args.smoke + ["--eager"] * args.eager + ["--cpu"] * args.cpu
+            cmd += ["--batch-scale", str(args.batch_scale), "--lr", str(args.lr)]
+            cmd += ["--curriculum", str(args.curriculum)] if args.curriculum is not None else []
+            cmd += ["--permuted-queries"] * args.permuted_queries
+            cmd += ["--steps", str(args.steps)] if args.steps else []
+            env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+            running.append((m, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
+            print(f"[{time.time() - t_start:5.0f} s] started {m['id']}", flush=True)
+        time.sleep(0.5)
+        for item in list(running):
+            m, p, log = item
+            if p.poll() is None:
+                continue
+            running.remove(item)
+            log.close()
+            mpath = args.out / m["task"] / m["id"] / "metrics.json"
+            if p.returncode == 0 and mpath.exists():
+                print(f"[{time.time() - t_start:5.0f} s] {m['id']}: "
+                      f"{summary_line(json.loads(mpath.read_text()))}", flush=True)
+            else:
+                failed.append(m["id"])
+                tail = (args.out / "_state" / f"{m['id']}.log").read_text().splitlines()[-15:]
+                print(f"[{time.time() - t_start:5.0f} s] {m['id']} FAILED (exit {p.returncode}):\n    "
+                      + "\n    ".join(tail), flush=True)
+        if running and time.time() - last_status > args.status_every:
+            last_status = time.time()
+            parts = []
+            for m, _, _ in running:
+                pp = args.out / "_state" / f"{m['id']}.progress.json"
+                if pp.exists():
+                    try:
+                        d = json.loads(pp.read_text())
+                        parts.append(f"{m['id']} {d['step']}/{d['steps']} loss {d['loss']:.3f}")
+                    except (ValueError, KeyError, TypeError):
+                        pass
+            if parts:
+                print(f"[{time.time() - t_start:5.0f} s] " + "; ".join(parts), flush=True)
+    return failed
+
+
+def write_summary(models: list[dict], args) -> list[dict]:
+    rows = []
+    for m in models:
+        p = args.out / m["task"] / m["id"] / "metrics.json"
+        if p.exists():
+            d = json.loads(p.read_text())
+            d["training"] = {k: v for k, v in d["training"].items() if k not in ("curve", "val_curve")}
+            d.pop("sample", None)
+            rows.append(d)
+    (args.out / "zoo.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print("\nsummary")
+    for d in rows:
+        print(f"  {d['id']:26s} {summary_line(d)}")
+    return rows
+
+
+def pack(models: list[dict], args):
+    """Tar files of at most PACK_LIMIT bytes, each holding whole model folders."""
+    dest = Path(args.pack)
+    dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob("zoo-*.tar"):
+        old.unlink()
+    folders = [args.out / m["task"] / m["id"] for m in models
+               if (args.out / m["task"] / m["id"] / "metrics.json").exists()]
+
+    def size(folder):
+        return sum(512 + (f.stat().st_size + 511) // 512 * 512 for f in folder.iterdir()) + 512
+
+    groups, cur, cur_size = [], [], 10240 + 4096 + (args.out / "zoo.json").stat().st_size
+    for f in folders:
+        s = size(f)
+        if cur and cur_size + s > PACK_LIMIT:
+            groups.append(cur)
+            cur, cur_size = [], 10240
+        cur.append(f)
+        cur_size += s
+    if cur:
+        groups.append(cur)
+    for i, g in enumerate(groups, 1):
+        path = dest / f"zoo-{i}.tar"
+        with tarfile.open(path, "w") as tar:
+            if i == 1:
+                tar.add(args.out / "zoo.json", arcname="zoo.json")
+            for f in g:
+                tar.add(f, arcname=str(f.relative_to(args.out)))
+        n = path.stat().st_size
+        assert n <= PACK_LIMIT, (path, n)
+        print(f"packed {path} ({n / 1e6:.1f} MB): {', '.join(f.name for f in g)}")
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=HERE / "runs" / "zoo", help="output folder")
+    ap.add_argument("--jobs", type=int, default=12, help="models trained at once (processes)")
+    ap.add_argument("--minutes", type=float, default=6.5, help="wall-clock training budget per model")
+    ap.add_argument("--steps", type=int, default=0, help="override every task's step count")
+    ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
+    ap.add_argument("--only", nargs="+", default=None, help="model ids or family names")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--smoke", action="store_true", help="20 steps, batch 4 x 64 tokens, small evals")
+    ap.add_argument("--eager", action="store_true", help="no CUDA graph: launch every kernel from Python")
+    ap.add_argument("--batch-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    ap.add_argument("--lr", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument("--curriculum", type=float, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--permuted-queries", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--cpu", action="store_true", help="train on the CPU even if CUDA is there")
+    ap.add_argument("--pack", nargs="?", const="", default=None, metavar="DIR",
+                    help="write tars of <= 15 MB into DIR (default <out>/pack)")
+    ap.add_argument("--list", action="store_true", help="print the zoo and exit")
+    ap.add_argument("--save-every", type=float, default=60.0, help="seconds between state saves")
+    ap.add_argument("--status-every", type=float, default=30.0)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.pack == "":
+        args.pack = str(args.out / "pack")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+        task = args.worker.split("-", 1)[0]
+        args.tasks = [task]
+        spec = next(m for m in all_models(args) if m["id"] == args.worker)
+        Worker(spec, args).run()
+        return
+    models = all_models(args)
+    dev = torch.cuda.get_device_name() if torch.cuda.is_available() and not args.cpu else "cpu"
+    print(f"zoo: {len(models)} models -> {args.out} | device {dev} | jobs {args.jobs} | "
+          f"budget {args.minutes} min/model | torch {torch.__version__}" + (" | SMOKE" if args.smoke else ""))
+    print_table(models)
+    if args.list:
+        return
+    for p in (DATA / "shakespeare" / "train.bin", DATA / "shakespeare" / "tokenizer.json", DATA / "recall" / "tokenizer.json"):
+        if not p.exists():
+            raise SystemExit(f"{p} missing: run python3 train/data.py")
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    failed = run_workers(models, args)
+    write_summary(models, args)
+    print(f"\nwall time {time.time() - t0:.0f} s")
+    if args.pack is not None:
+        pack(models, args)
+    if failed:
+        print(f"FAILED: {', '.join(failed)} (rerun the same command to retry; state is kept)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
