@@ -6,46 +6,13 @@
 // the CPU engine with the reason in the badge and give the same ids.
 // Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
 import fs from 'node:fs';
-import { URL_UNDER_TEST, TIMEOUT_MS, check, openPage, runInModes } from './lib/chromium.mjs';
+import { check, greedy, openPage, runInModes } from './lib/chromium.mjs';
 
 const MODEL = 'test-random';
 const expected = JSON.parse(fs.readFileSync(new URL('./gpu-expected.json', import.meta.url), 'utf8'));
 check(expected.ids.length === expected.tokens, 'gpu-expected.json: ids and tokens disagree');
 
-const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
-
-/** Opens the page at `hash`, generates greedily, returns what the page reports. */
-async function greedyRun(page, hash) {
-  const url = new URL(URL_UNDER_TEST);
-  url.hash = hash;
-  await page.goto('about:blank');
-  await page.goto(url.toString(), { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
-  await page.waitForFunction(
-    (id) => {
-      const s = window.__hybrid_status;
-      return s && s.model === id && (s.state === 'ready' || s.state === 'error');
-    },
-    MODEL,
-  );
-  let s = await status(page);
-  check(s.state === 'ready', `model ${MODEL} did not load: ${JSON.stringify(s.errors)}`);
-  await page.fill('#prompt', expected.prompt);
-  await page.fill('#max-tokens', String(expected.tokens));
-  await page.fill('#temperature', '0');
-  await page.click('#generate');
-  await page.waitForSelector('#output:is([data-state=done], [data-state=error], [data-state=stopped])', {
-    timeout: TIMEOUT_MS,
-  });
-  s = await status(page);
-  check(s.state === 'done', `generation ended in state ${s.state}: ${JSON.stringify(s.errors)}`);
-  return {
-    s,
-    badge: (await page.textContent('#backend-badge')).replace(/\s+/g, ' ').trim(),
-    engine: await page.getAttribute('#backend-badge', 'data-backend'),
-    backend: await page.getAttribute('#output', 'data-backend'),
-  };
-}
+const greedyRun = (page, hash) => greedy(page, hash, MODEL, expected.prompt, expected.tokens);
 
 function sameIds(run, label) {
   const got = JSON.stringify(run.s.ids);

@@ -69,3 +69,39 @@ export async function runInModes(title, body) {
   }
   return { failed, results };
 }
+
+export const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
+
+/** Opens the page at `hash`, loads `model`, generates `tokens` greedy tokens after
+ * `prompt`, and returns what the page reports (status, badge text, engines used). */
+export async function greedy(page, hash, model, prompt, tokens) {
+  const url = new URL(URL_UNDER_TEST);
+  url.hash = hash;
+  await page.goto('about:blank');
+  await page.goto(url.toString(), { waitUntil: 'load' });
+  await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
+  await page.waitForFunction(
+    (id) => {
+      const s = window.__hybrid_status;
+      return s && s.model === id && (s.state === 'ready' || s.state === 'error');
+    },
+    model,
+  );
+  let s = await status(page);
+  check(s.state === 'ready', `model ${model} did not load: ${JSON.stringify(s.errors)}`);
+  await page.fill('#prompt', prompt);
+  await page.fill('#max-tokens', String(tokens));
+  await page.fill('#temperature', '0');
+  await page.click('#generate');
+  await page.waitForSelector('#output:is([data-state=done], [data-state=error], [data-state=stopped])', {
+    timeout: TIMEOUT_MS,
+  });
+  s = await status(page);
+  check(s.state === 'done', `generation ended in state ${s.state}: ${JSON.stringify(s.errors)}`);
+  return {
+    s,
+    badge: (await page.textContent('#backend-badge')).replace(/\s+/g, ' ').trim(),
+    engine: await page.getAttribute('#backend-badge', 'data-backend'),
+    backend: await page.getAttribute('#output', 'data-backend'),
+  };
+}

@@ -1,0 +1,31 @@
+// Browser test: trained zoo models generate in the page exactly what the native engine
+// does. For a Shakespeare and a recall model, greedy tokens after the golden prompt equal
+// assets/models/<id>/golden.json (written and checked natively by core/tests/zoo.rs), on
+// the GPU engine (WebGPU via SwiftShader) and on the CPU engine (no WebGPU).
+// Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
+import fs from 'node:fs';
+import { check, greedy, openPage, runInModes } from './lib/chromium.mjs';
+
+const MODELS = ['shakespeare-intra', 'recall-intra'];
+const golden = (id) =>
+  JSON.parse(fs.readFileSync(new URL(`../../assets/models/${id}/golden.json`, import.meta.url), 'utf8'));
+
+const { failed } = await runInModes('zoo', async (mode) => {
+  const { browser, page } = await openPage(mode);
+  try {
+    for (const id of MODELS) {
+      const g = golden(id);
+      const run = await greedy(page, `models=${id}`, id, g.prompt, g.tokens.length);
+      const got = JSON.stringify(run.s.ids);
+      check(got === JSON.stringify(g.tokens), `${id}: page ids differ from golden.json\n  page:   ${got}\n  golden: ${JSON.stringify(g.tokens)}`);
+      check(run.backend === (mode.webgpu ? 'gpu' : 'cpu'), `${id}: ran on the ${run.backend} engine`);
+      const text = await page.textContent('#output');
+      check(text.includes(g.text.trim().slice(0, 12)), `${id}: the page shows ${JSON.stringify(text.slice(0, 80))}`);
+      console.log(`  [${mode.name}] ${id} on ${run.backend}: ${JSON.stringify(g.text.slice(0, 50))}... identical to native`);
+    }
+    check(page.problems.length === 0, `browser errors: ${page.problems.join(' | ')}`);
+  } finally {
+    await browser.close();
+  }
+});
+process.exit(failed ? 1 : 0);
