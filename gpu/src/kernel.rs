@@ -15,6 +15,8 @@ pub enum Kernel {
     RmsNorm,
     Rope,
     Attention,
+    AttentionSplit,
+    AttentionCombine,
     KvStore,
     Conv1d,
     SsmScan,
@@ -26,12 +28,14 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel (for tests).
-    pub const ALL: [Kernel; 12] = [
+    pub const ALL: [Kernel; 14] = [
         Kernel::Matmul,
         Kernel::Matvec,
         Kernel::RmsNorm,
         Kernel::Rope,
         Kernel::Attention,
+        Kernel::AttentionSplit,
+        Kernel::AttentionCombine,
         Kernel::KvStore,
         Kernel::Conv1d,
         Kernel::SsmScan,
@@ -49,6 +53,8 @@ impl Kernel {
             Kernel::RmsNorm => "rmsnorm",
             Kernel::Rope => "rope",
             Kernel::Attention => "attention",
+            Kernel::AttentionSplit => "attention_split",
+            Kernel::AttentionCombine => "attention_combine",
             Kernel::KvStore => "kv_store",
             Kernel::Conv1d => "conv1d",
             Kernel::SsmScan => "ssm_scan",
@@ -67,6 +73,8 @@ impl Kernel {
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl"),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
             Kernel::Attention => include_str!("../../shaders/attention.wgsl"),
+            Kernel::AttentionSplit => include_str!("../../shaders/attention_split.wgsl"),
+            Kernel::AttentionCombine => include_str!("../../shaders/attention_combine.wgsl"),
             Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl"),
             Kernel::Conv1d => include_str!("../../shaders/conv1d.wgsl"),
             Kernel::SsmScan => include_str!("../../shaders/ssm_scan.wgsl"),
@@ -81,8 +89,12 @@ impl Kernel {
     pub fn bindings(self) -> (usize, usize) {
         match self {
             Kernel::Matmul | Kernel::Matvec | Kernel::RmsNorm | Kernel::Embed => (2, 1),
-            Kernel::Rope | Kernel::SwiGlu | Kernel::Add | Kernel::Argmax => (1, 1),
-            Kernel::Attention => (4, 1),
+            Kernel::Rope
+            | Kernel::SwiGlu
+            | Kernel::Add
+            | Kernel::Argmax
+            | Kernel::AttentionCombine => (1, 1),
+            Kernel::Attention | Kernel::AttentionSplit => (4, 1),
             Kernel::KvStore => (2, 2),
             Kernel::Conv1d | Kernel::SsmScan => (3, 2),
         }

@@ -14,6 +14,7 @@ use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope, silu, softmax};
 use hybrid_gpu::ops::{
     add::Add, argmax::Argmax, attention::*, conv1d::Conv1d, embed::Embed, kv_store::KvStore,
 };
+use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
 use hybrid_gpu::ops::{
     matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
 };
@@ -225,6 +226,103 @@ fn attention_ref(
         }
     }
     out
+}
+
+/// Decode (T = 1) through split-K partials + combine at awkward contexts, the cache
+/// filled by KvStore (ring wrap-around included), against the reference; with the grid's
+/// split count of the session (sized for a max context of 1000) and with more splits
+/// than keys (neutral partials) or a single one.
+#[test]
+fn attention_split_decode_matches_reference() {
+    let Some(g) = gpu() else { return };
+    let max_ctx = 1000;
+    for (window, sinks) in [
+        (None, 0),
+        (Some(5), 2),
+        (Some(1), 0),
+        (Some(40), 3),
+        (Some(300), 4),
+    ] {
+        for (hq, hkv, dh) in [(4, 2, 8), (2, 2, 66), (8, 1, 256)] {
+            for ctx in [1, 7, 33, 130, 1000] {
+                let (qd, kvd) = (hq * dh, hkv * dh);
+                let stride = qd + 2 * kvd;
+                let qkv = values(ctx * stride, 11);
+                let col = |off: usize, w: usize| -> Vec<f32> {
+                    qkv.chunks(stride)
+                        .flat_map(|r| r[off..off + w].to_vec())
+                        .collect()
+                };
+                let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                let cfg = AttentionConfig {
+                    n_heads: hq,
+                    n_kv_heads: hkv,
+                    head_dim: dh,
+                    rope_theta: 1e4,
+                    window,
+                    sink_tokens: sinks,
+                };
+                let pos0 = ctx - 1;
+                let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+                let layout = CacheLayout { window, sinks };
+                let rows = layout.rows(max_ctx);
+                let (kc, vc) = (
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                );
+                if pos0 > 0 {
+                    let b = up(&g, &qkv[..pos0 * stride]);
+                    let pos = up_u32(&g, &[0, 0, 0, 0]);
+                    let st = KvStore {
+                        t: pos0,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        kv_dim: kvd,
+                        layout,
+                        cache_rows: rows,
+                    };
+                    let d = st.build(&g, "store", &pos, &b, &kc, &vc).expect("build");
+                    run(&g, "store", &[d]).expect("run");
+                }
+                let b = up(&g, &qkv[pos0 * stride..]);
+                let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                let session_splits = splits_for(max_keys(&layout, max_ctx));
+                for splits in [session_splits, 1, 3, MAX_SPLITS] {
+                    let sp = AttentionSplit {
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        n_heads: hq,
+                        n_kv_heads: hkv,
+                        head_dim: dh,
+                        layout,
+                        cache_rows: rows,
+                        splits,
+                    };
+                    let part = up(&g, &vec![f32::NAN; sp.partials_len()]);
+                    let out = up(&g, &vec![0.0; qd]);
+                    let cb = AttentionCombine {
+                        n_heads: hq,
+                        head_dim: dh,
+                        splits,
+                    };
+                    let ds = [
+                        sp.build(&g, "split", &pos, &b, &kc, &vc, &part)
+                            .expect("build"),
+                        cb.build(&g, "combine", &part, &out).expect("build"),
+                    ];
+                    run(&g, "split attn", &ds).expect("run");
+                    let e = rel_err(&down(&g, &out, qd), &want);
+                    assert!(
+                        e < ATTN_TOL,
+                        "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} \
+                         dh={dh} ctx={ctx} splits={splits}: {e:e}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

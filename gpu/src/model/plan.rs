@@ -8,6 +8,8 @@ use super::session::{LayerState, Session};
 use super::weights::{AttnBufs, BlockBufs, MambaBufs, MixerBufs};
 use crate::dispatch::Dispatch;
 use crate::ops::attention::Attention;
+use crate::ops::attention_combine::AttentionCombine;
+use crate::ops::attention_split::AttentionSplit;
 use crate::ops::conv1d::Conv1d;
 use crate::ops::embed::Embed;
 use crate::ops::kv_store::KvStore;
@@ -250,27 +252,62 @@ impl Session {
             theta,
         };
         plan.push(rope.build(gpu, &format!("{p} rope"), &a.pos, &a.qkv)?);
-        let attn = Attention {
-            t,
-            stride,
-            k_off: qd,
-            v_off: qd + kvd,
-            n_heads: dims.n_heads,
-            n_kv_heads: dims.n_kv_heads,
-            head_dim: dims.head_dim,
-            layout: self.layout,
-            cache_rows: *rows,
-            out_stride: qd,
-        };
-        plan.push(attn.build(
-            gpu,
-            &format!("{p} attention"),
-            &a.pos,
-            &a.qkv,
-            k_cache,
-            v_cache,
-            &a.att,
-        )?);
+        if t == 1 {
+            // decode: split-K partials over slices of the visible keys, then the merge
+            let split = AttentionSplit {
+                stride,
+                k_off: qd,
+                v_off: qd + kvd,
+                n_heads: dims.n_heads,
+                n_kv_heads: dims.n_kv_heads,
+                head_dim: dims.head_dim,
+                layout: self.layout,
+                cache_rows: *rows,
+                splits: self.splits,
+            };
+            plan.push(split.build(
+                gpu,
+                &format!("{p} attention split"),
+                &a.pos,
+                &a.qkv,
+                k_cache,
+                v_cache,
+                &a.att_part,
+            )?);
+            let combine = AttentionCombine {
+                n_heads: dims.n_heads,
+                head_dim: dims.head_dim,
+                splits: self.splits,
+            };
+            plan.push(combine.build(
+                gpu,
+                &format!("{p} attention combine"),
+                &a.att_part,
+                &a.att,
+            )?);
+        } else {
+            let attn = Attention {
+                t,
+                stride,
+                k_off: qd,
+                v_off: qd + kvd,
+                n_heads: dims.n_heads,
+                n_kv_heads: dims.n_kv_heads,
+                head_dim: dims.head_dim,
+                layout: self.layout,
+                cache_rows: *rows,
+                out_stride: qd,
+            };
+            plan.push(attn.build(
+                gpu,
+                &format!("{p} attention"),
+                &a.pos,
+                &a.qkv,
+                k_cache,
+                v_cache,
+                &a.att,
+            )?);
+        }
         let store = KvStore {
             t,
             stride,

@@ -12,6 +12,7 @@ use super::GpuModel;
 use crate::dispatch::{encode, Dispatch};
 use crate::ops::argmax::Argmax;
 use crate::ops::attention::CacheLayout;
+use crate::ops::attention_split::{max_keys, splits_for};
 use crate::readback::{read_bytes, read_f32};
 use crate::{GpuError, Result};
 
@@ -54,6 +55,8 @@ pub(crate) struct Acts {
     pub att: wgpu::Buffer,
     /// [cap, Hq*dh] normed attention branch (intra).
     pub att_n: wgpu::Buffer,
+    /// [Hq, splits, dh + 2] split-K attention partials of a decode step (o | m | l).
+    pub att_part: wgpu::Buffer,
     /// [cap, 2E + 2GN + H] in_proj output.
     pub proj: wgpu::Buffer,
     /// [cap, E + 2GN] conv output.
@@ -85,6 +88,8 @@ pub struct Session {
     pub(crate) model: GpuModel,
     pub(crate) opts: SessionOptions,
     pub(crate) layout: CacheLayout,
+    /// Split-K splits per head of decode attention (grid sized for the most visible keys).
+    pub(crate) splits: usize,
     pos: usize,
     pub(crate) acts: Acts,
     pub(crate) layers: Vec<LayerState>,
@@ -106,8 +111,15 @@ impl Session {
             max_context: opts.max_context.max(1),
         };
         let (d, f, v) = (cfg.d_model, cfg.d_ffn, cfg.vocab_size);
+        let a_cfg = cfg.attention.as_ref();
+        let layout = CacheLayout {
+            window: a_cfg.and_then(|a| a.window),
+            sinks: a_cfg.map_or(0, |a| a.sink_tokens),
+        };
+        let splits = splits_for(max_keys(&layout, opts.max_context));
         let mut qkv_w = 0;
         let mut qa_w = 0;
+        let mut part_w = 0;
         let (mut ipd_w, mut conv_w, mut e_w) = (0, 0, 0);
         for b in &model.weights.blocks {
             let (a, m) = match &b.mixer {
@@ -118,6 +130,7 @@ impl Session {
             if let Some(a) = a {
                 qkv_w = qkv_w.max(a.q_dim() + 2 * a.kv_dim());
                 qa_w = qa_w.max(a.q_dim());
+                part_w = part_w.max(a.n_heads * (a.head_dim + 2));
             }
             if let Some(m) = m {
                 ipd_w = ipd_w.max(m.in_proj_dim());
@@ -136,6 +149,7 @@ impl Session {
             qkv: buf("qkv", cap * qkv_w)?,
             att: buf("attention heads", cap * qa_w)?,
             att_n: buf("attention heads normed", cap * qa_w)?,
+            att_part: buf("attention split partials", (splits * part_w).max(1))?,
             proj: buf("in_proj out", cap * ipd_w)?,
             xbc: buf("conv out", cap * conv_w)?,
             y: buf("scan out", cap * e_w)?,
@@ -143,11 +157,6 @@ impl Session {
             gu: buf("gate|up", cap * 2 * f)?,
             act: buf("swiglu", cap * f)?,
             logits: buf("logits", cap * v)?,
-        };
-        let a_cfg = cfg.attention.as_ref();
-        let layout = CacheLayout {
-            window: a_cfg.and_then(|a| a.window),
-            sinks: a_cfg.map_or(0, |a| a.sink_tokens),
         };
         let mut layers = Vec::new();
         for (i, b) in model.weights.blocks.iter().enumerate() {
@@ -199,6 +208,7 @@ impl Session {
             model,
             opts,
             layout,
+            splits,
             pos: 0,
             acts,
             layers,
@@ -329,7 +339,18 @@ impl Session {
     pub fn memory(&self) -> MemoryReport {
         let a = &self.acts;
         let activations = [
-            &a.x, &a.h, &a.qkv, &a.att, &a.att_n, &a.proj, &a.xbc, &a.y, &a.yn, &a.gu, &a.act,
+            &a.x,
+            &a.h,
+            &a.qkv,
+            &a.att,
+            &a.att_n,
+            &a.att_part,
+            &a.proj,
+            &a.xbc,
+            &a.y,
+            &a.yn,
+            &a.gu,
+            &a.act,
             &a.logits,
         ]
         .iter()

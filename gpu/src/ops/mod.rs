@@ -5,6 +5,8 @@
 pub mod add;
 pub mod argmax;
 pub mod attention;
+pub mod attention_combine;
+pub mod attention_split;
 pub mod conv1d;
 pub mod embed;
 pub mod kv_store;
