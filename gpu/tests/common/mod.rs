@@ -63,3 +63,21 @@ pub fn values(n: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+pub fn up(g: &Gpu, data: &[f32]) -> wgpu::Buffer {
+    g.upload("test input", data).expect("upload")
+}
+pub fn up_u32(g: &Gpu, data: &[u32]) -> wgpu::Buffer {
+    let b = g
+        .storage(
+            "test u32",
+            (data.len() * 4) as u64,
+            wgpu::BufferUsages::COPY_SRC,
+        )
+        .expect("buffer");
+    g.queue.write_buffer(&b, 0, bytemuck::cast_slice(data));
+    b
+}
+pub fn down(g: &Gpu, b: &wgpu::Buffer, len: usize) -> Vec<f32> {
+    pollster::block_on(hybrid_gpu::readback::download_f32(g, b, len)).expect("download")
+}

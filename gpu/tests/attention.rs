@@ -1,0 +1,232 @@
+//! GPU attention ops (prefill kernel, split-K decode) against the CPU reference.
+//! Each op against the CPU reference on awkward sizes (1, 7, 33, 130: not multiples of
+//! any workgroup size). Tolerances are relative (max |gpu - cpu| / max |cpu|) and stated
+//! per op: f32 on both sides, differing only in summation order and in the GPU's
+//! exp/sin/cos/pow.
+
+mod common;
+
+use common::{down, gpu, rel_err, up, up_u32, values};
+use hybrid_core::config::AttentionConfig;
+use hybrid_core::cpu::attention::visible;
+use hybrid_core::cpu::ops::softmax;
+use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
+use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
+use hybrid_gpu::run;
+
+const SIZES: [usize; 4] = [1, 7, 33, 130];
+
+/// exp in the online softmax, different association of the weighted sum.
+const ATTN_TOL: f32 = 1e-4;
+
+/// Reference attention over all keys 0..pos0+T (rows of `k`, `v` [pos0+T, Hkv*dh]).
+#[allow(clippy::too_many_arguments)]
+fn attention_ref(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    pos0: usize,
+    hq: usize,
+    hkv: usize,
+    dh: usize,
+    cfg: &AttentionConfig,
+) -> Vec<f32> {
+    let (qd, kvd) = (hq * dh, hkv * dh);
+    let t_len = q.len() / qd;
+    let mut out = vec![0.0; t_len * qd];
+    for t in 0..t_len {
+        for h in 0..hq {
+            let kvh = h / (hq / hkv);
+            let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
+            let keys: Vec<usize> = (0..=pos0 + t)
+                .filter(|&s| visible(pos0 + t, s, cfg))
+                .collect();
+            let mut sc: Vec<f32> = keys
+                .iter()
+                .map(|&s| {
+                    qh.iter()
+                        .zip(&k[s * kvd + kvh * dh..])
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>()
+                        / (dh as f32).sqrt()
+                })
+                .collect();
+            softmax(&mut sc);
+            for (&s, p) in keys.iter().zip(&sc) {
+                for i in 0..dh {
+                    out[t * qd + h * dh + i] += p * v[s * kvd + kvh * dh + i];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decode (T = 1) through split-K partials + combine at awkward contexts, the cache
+/// filled by KvStore (ring wrap-around included), against the reference; with the grid's
+/// split count of the session (sized for a max context of 1000) and with more splits
+/// than keys (neutral partials) or a single one.
+#[test]
+fn attention_split_decode_matches_reference() {
+    let Some(g) = gpu() else { return };
+    let max_ctx = 1000;
+    for (window, sinks) in [
+        (None, 0),
+        (Some(5), 2),
+        (Some(1), 0),
+        (Some(40), 3),
+        (Some(300), 4),
+    ] {
+        for (hq, hkv, dh) in [(4, 2, 8), (2, 2, 66), (8, 1, 256)] {
+            for ctx in [1, 7, 33, 130, 1000] {
+                let (qd, kvd) = (hq * dh, hkv * dh);
+                let stride = qd + 2 * kvd;
+                let qkv = values(ctx * stride, 11);
+                let col = |off: usize, w: usize| -> Vec<f32> {
+                    qkv.chunks(stride)
+                        .flat_map(|r| r[off..off + w].to_vec())
+                        .collect()
+                };
+                let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                let cfg = AttentionConfig {
+                    n_heads: hq,
+                    n_kv_heads: hkv,
+                    head_dim: dh,
+                    rope_theta: 1e4,
+                    window,
+                    sink_tokens: sinks,
+                };
+                let pos0 = ctx - 1;
+                let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+                let layout = CacheLayout { window, sinks };
+                let rows = layout.rows(max_ctx);
+                let (kc, vc) = (
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                );
+                if pos0 > 0 {
+                    let b = up(&g, &qkv[..pos0 * stride]);
+                    let pos = up_u32(&g, &[0, 0, 0, 0]);
+                    let st = KvStore {
+                        t: pos0,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        kv_dim: kvd,
+                        layout,
+                        cache_rows: rows,
+                    };
+                    let d = st.build(&g, "store", &pos, &b, &kc, &vc).expect("build");
+                    run(&g, "store", &[d]).expect("run");
+                }
+                let b = up(&g, &qkv[pos0 * stride..]);
+                let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                let session_splits = splits_for(max_keys(&layout, max_ctx));
+                for splits in [session_splits, 1, 3, MAX_SPLITS] {
+                    let sp = AttentionSplit {
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        n_heads: hq,
+                        n_kv_heads: hkv,
+                        head_dim: dh,
+                        layout,
+                        cache_rows: rows,
+                        splits,
+                    };
+                    let part = up(&g, &vec![f32::NAN; sp.partials_len()]);
+                    let out = up(&g, &vec![0.0; qd]);
+                    let cb = AttentionCombine {
+                        n_heads: hq,
+                        head_dim: dh,
+                        splits,
+                    };
+                    let ds = [
+                        sp.build(&g, "split", &pos, &b, &kc, &vc, &part)
+                            .expect("build"),
+                        cb.build(&g, "combine", &part, &out).expect("build"),
+                    ];
+                    run(&g, "split attn", &ds).expect("run");
+                    let e = rel_err(&down(&g, &out, qd), &want);
+                    assert!(
+                        e < ATTN_TOL,
+                        "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} \
+                         dh={dh} ctx={ctx} splits={splits}: {e:e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn attention_prefill_then_decode_with_cache() {
+    let Some(g) = gpu() else { return };
+    for (window, sinks) in [(None, 0), (Some(5), 2), (Some(1), 0), (Some(40), 3)] {
+        for (hq, hkv, dh) in [(4, 2, 8), (2, 2, 66)] {
+            for &t2 in &SIZES {
+                let t1 = 33;
+                let (qd, kvd) = (hq * dh, hkv * dh);
+                let stride = qd + 2 * kvd;
+                let total = t1 + t2;
+                let qkv = values(total * stride, 9);
+                let col = |off: usize, w: usize| -> Vec<f32> {
+                    qkv.chunks(stride)
+                        .flat_map(|r| r[off..off + w].to_vec())
+                        .collect()
+                };
+                let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                let cfg = AttentionConfig {
+                    n_heads: hq,
+                    n_kv_heads: hkv,
+                    head_dim: dh,
+                    rope_theta: 1e4,
+                    window,
+                    sink_tokens: sinks,
+                };
+                let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, dh, &cfg);
+                let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, dh, &cfg);
+                let layout = CacheLayout { window, sinks };
+                let rows = layout.rows(total);
+                let (kc, vc) = (
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                    up(&g, &vec![f32::NAN; rows * kvd]),
+                );
+                let out = up(&g, &vec![0.0; total * qd]);
+                for (pos0, t, want) in [(0, t1, &want1), (t1, t2, &want)] {
+                    let b = up(&g, &qkv[pos0 * stride..(pos0 + t) * stride]);
+                    let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                    let a = Attention {
+                        t,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        n_heads: hq,
+                        n_kv_heads: hkv,
+                        head_dim: dh,
+                        layout,
+                        cache_rows: rows,
+                        out_stride: qd,
+                    };
+                    let s = KvStore {
+                        t,
+                        stride,
+                        k_off: qd,
+                        v_off: qd + kvd,
+                        kv_dim: kvd,
+                        layout,
+                        cache_rows: rows,
+                    };
+                    let ds = [
+                        a.build(&g, "attn", &pos, &b, &kc, &vc, &out)
+                            .expect("build"),
+                        s.build(&g, "store", &pos, &b, &kc, &vc).expect("build"),
+                    ];
+                    run(&g, "attn", &ds).expect("run");
+                    let e = rel_err(&down(&g, &out, t * qd), want);
+                    assert!(e < ATTN_TOL, "attention window={window:?} sinks={sinks} hq={hq} dh={dh} pos0={pos0} t={t}: {e:e}");
+                }
+            }
+        }
+    }
+}
