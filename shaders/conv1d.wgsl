@@ -1,8 +1,11 @@
 // conv1d: Mamba-2's causal depthwise conv + SiLU over the x|B|C channels, with conv state:
 //   ext = [state (W-1 rows); in rows], out[t, c] = silu(b[c] + sum_{k<W} w[c, k] ext[t + k, c]),
 //   then state = the last W-1 rows of ext.
-// One thread per channel walks the T rows in order (W <= 8), so it owns its state column.
-// Dispatch grid: (ceil(C / 64), 1, 1).
+// A workgroup of 64 channels x 4 row lanes covers a block of 16 rows (each thread 4 rows),
+// all outputs in parallel. Only row block 0 reads the old state (rows t < W-1 <= 7 need
+// it): it stages it in workgroup memory first and writes the new state last, so no other
+// workgroup touches the state of its channels.
+// Dispatch grid: (ceil(C / 64), ceil(T / 16), 1).
 
 struct Params {
     t: u32,         // T: rows
@@ -24,29 +27,51 @@ const MAX_W: u32 = 8u;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>; // [W-1, C], oldest first
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;   // [T, C]
 
-@compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let c = gid.x;
-    if (c >= p.channels) {
-        return;
-    }
+const CH: u32 = 64u; // channels per workgroup
+const LANES: u32 = 4u; // row lanes per workgroup
+const ROWS: u32 = 16u; // rows per workgroup
+
+var<workgroup> old: array<f32, 448>; // [MAX_W - 1][CH]: the old state (row block 0)
+
+// ext[e, c] for channel c (local index cl): the old state for e < W-1, else input row e - (W-1).
+fn ext(e: u32, c: u32, cl: u32) -> f32 {
     let wl = p.width - 1u;
-    var hist: array<f32, MAX_W>; // the last W inputs, oldest first
-    for (var k = 0u; k < wl; k++) {
-        hist[k] = state[k * p.channels + c];
+    if (e < wl) {
+        return old[e * CH + cl];
     }
-    for (var t = 0u; t < p.t; t++) {
-        hist[wl] = inp[t * p.in_stride + p.in_off + c];
-        var acc = b[c];
-        for (var k = 0u; k < p.width; k++) {
-            acc += w[c * p.width + k] * hist[k];
-        }
-        out[t * p.channels + c] = acc / (1.0 + exp(-acc));
-        for (var k = 0u; k < wl; k++) {
-            hist[k] = hist[k + 1u];
+    return inp[(e - wl) * p.in_stride + p.in_off + c];
+}
+
+@compute @workgroup_size(64, 4, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let cl = lid.x;
+    let c = wid.x * CH + cl;
+    let wl = p.width - 1u;
+    let first = wid.y == 0u;
+    if (first && c < p.channels) {
+        for (var k = lid.y; k < wl; k += LANES) {
+            old[k * CH + cl] = state[k * p.channels + c];
         }
     }
-    for (var k = 0u; k < wl; k++) {
-        state[k * p.channels + c] = hist[k];
+    workgroupBarrier();
+    if (c < p.channels) {
+        for (var r = lid.y; r < ROWS; r += LANES) {
+            let t = wid.y * ROWS + r;
+            if (t < p.t) {
+                var acc = b[c];
+                for (var k = 0u; k < p.width; k++) {
+                    acc += w[c * p.width + k] * ext(t + k, c, cl);
+                }
+                out[t * p.channels + c] = acc / (1.0 + exp(-acc));
+            }
+        }
+    }
+    if (first) {
+        workgroupBarrier();
+        if (c < p.channels) {
+            for (var k = lid.y; k < wl; k += LANES) {
+                state[k * p.channels + c] = ext(p.t + k, c, cl);
+            }
+        }
     }
 }

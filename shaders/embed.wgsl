@@ -9,10 +9,23 @@ struct Params {
     _pad0: u32,
 }
 
+// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
+// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
+override W_F16: bool = false;
+
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;  // [T]
-@group(0) @binding(2) var<storage, read> table: array<f32>;   // [V, D]
+@group(0) @binding(2) var<storage, read> table: array<u32>;   // [V, D] f32 or f16 (W_F16)
 @group(0) @binding(3) var<storage, read_write> x: array<f32>; // [T, D]
+
+// Element i of `table` as f32.
+fn wt(i: u32) -> f32 {
+    if (W_F16) {
+        let pair = unpack2x16float(table[i / 2u]);
+        return select(pair.x, pair.y, (i & 1u) == 1u);
+    }
+    return bitcast<f32>(table[i]);
+}
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -22,5 +35,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let row = idx / p.d;
     let id = min(tokens[row], p.vocab - 1u);
-    x[idx] = table[id * p.d + idx % p.d];
+    x[idx] = wt(id * p.d + idx % p.d);
 }

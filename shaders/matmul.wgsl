@@ -1,8 +1,13 @@
 // matmul: y[t, y_off + n] (= or +=) alpha * sum_k x[t, x_off + k] * w[n, w_off + k]
 // (PyTorch Linear: W is [N, K_total] row-major, y = x W^T; strides/offsets select
 // sub-blocks so one kernel serves fused weights and column slices.)
-// Tiled: a workgroup of 16x16 threads computes a 64x64 output tile, each thread 4x4
-// outputs, staging 64x16 tiles of x and w in workgroup memory (8 KiB).
+// Tiled: a workgroup of 16x16 threads computes a 64x64 output tile; thread (tx, ty) owns
+// the 4x4 block of rows t0 + 4 ty .. +3 and columns n0 + 4 tx .. +3, kept in four vec4
+// registers. Per step of BK = 16 along K, the workgroup stages the x tile [BK][64 rows]
+// and the w tile [BK][64 columns] in workgroup memory (8 KiB, transposed so that a
+// thread's 4 rows / 4 columns are one vec4), starts fetching the next step's tiles into
+// registers, then each thread does 16 x 16 FMAs from two vec4 loads per k. No
+// dynamically indexed private arrays (they would spill).
 // Dispatch grid: (ceil(N / 64), ceil(T / 64), 1).
 
 struct Params {
@@ -22,71 +27,123 @@ struct Params {
 
 // Add into y instead of overwriting it (fused residual add).
 override ACCUMULATE: bool = false;
+// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
+// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
+override W_F16: bool = false;
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
-const BK: u32 = 16u;
+const BM: u32 = 64u; // rows of x per tile
+const BN: u32 = 64u; // rows of w (output columns) per tile
+const BK: u32 = 16u; // reduction step
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [T, x_stride]
-@group(0) @binding(2) var<storage, read> w: array<f32>;       // [N, w_stride]
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N, w_stride] f32 or f16 (W_F16)
 @group(0) @binding(3) var<storage, read_write> y: array<f32>; // [T, y_stride]
 
-var<workgroup> xs: array<array<f32, BM>, BK>; // [BK][BM]: x tile, transposed
-var<workgroup> ws: array<array<f32, BN>, BK>; // [BK][BN]: w tile, transposed
+var<workgroup> xs: array<vec4<f32>, 256>; // [BK][BM / 4]: x tile, 4 rows per vec4
+var<workgroup> ws: array<vec4<f32>, 256>; // [BK][BN / 4]: w tile, 4 columns per vec4
+
+// Element i of `w` as f32.
+fn wt(i: u32) -> f32 {
+    if (W_F16) {
+        let pair = unpack2x16float(w[i / 2u]);
+        return select(pair.x, pair.y, (i & 1u) == 1u);
+    }
+    return bitcast<f32>(w[i]);
+}
+
+// Tile loads: thread li fetches row li / 4, columns k0 + 4 (li % 4) .. +3 of the x tile
+// and of the w tile (16 consecutive floats of a row per 4 threads) into registers, so
+// the next step's loads are in flight while the current step computes.
+struct Fetch {
+    xv: vec4<f32>,
+    wv: vec4<f32>,
+}
+
+fn fetch(li: u32, t0: u32, n0: u32, k0: u32) -> Fetch {
+    let r = li / 4u;
+    let c0 = k0 + (li % 4u) * 4u;
+    let xok = t0 + r < p.t;
+    let wok = n0 + r < p.n;
+    let xb = (t0 + r) * p.x_stride + p.x_off;
+    let wb = (n0 + r) * p.w_stride + p.w_off;
+    return Fetch(
+        vec4<f32>(ld_x(xb, c0, xok), ld_x(xb, c0 + 1u, xok), ld_x(xb, c0 + 2u, xok), ld_x(xb, c0 + 3u, xok)),
+        vec4<f32>(ld_w(wb, c0, wok), ld_w(wb, c0 + 1u, wok), ld_w(wb, c0 + 2u, wok), ld_w(wb, c0 + 3u, wok)),
+    );
+}
+
+fn ld_x(base: u32, kk: u32, ok: bool) -> f32 {
+    if (ok && kk < p.k) {
+        return x[base + kk];
+    }
+    return 0.0;
+}
+
+fn ld_w(base: u32, kk: u32, ok: bool) -> f32 {
+    if (ok && kk < p.k) {
+        return wt(base + kk);
+    }
+    return 0.0;
+}
+
+// Store a fetch into the tiles: element (row r, column c) at [c][r / 4][r % 4].
+fn stage(li: u32, f: Fetch) {
+    let r = li / 4u;
+    let c0 = (li % 4u) * 4u;
+    for (var c = 0u; c < 4u; c++) {
+        xs[(c0 + c) * (BM / 4u) + r / 4u][r % 4u] = f.xv[c];
+        ws[(c0 + c) * (BN / 4u) + r / 4u][r % 4u] = f.wv[c];
+    }
+}
+
+// Write row t (4 columns from n) of the thread's block.
+fn store(t: u32, n: u32, v: vec4<f32>) {
+    if (t >= p.t) {
+        return;
+    }
+    let base = t * p.y_stride + p.y_off;
+    for (var j = 0u; j < 4u; j++) {
+        if (n + j < p.n) {
+            var o = p.alpha * v[j];
+            if (ACCUMULATE) {
+                o += y[base + n + j];
+            }
+            y[base + n + j] = o;
+        }
+    }
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let n0 = wid.x * BN;
     let t0 = wid.y * BM;
-    var acc: array<array<f32, 4>, 4>;
+    var acc0 = vec4<f32>(0.0); // row t0 + 4 ty + 0, columns n0 + 4 tx .. +3
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var f = fetch(li, t0, n0, 0u);
     for (var k0 = 0u; k0 < p.k; k0 += BK) {
-        // 1024 elements of each tile, 4 per thread; a row of 16 k is contiguous in memory.
-        for (var i = 0u; i < 4u; i++) {
-            let e = li + 256u * i;
-            let r = e / BK;
-            let c = e % BK;
-            let kk = k0 + c;
-            var xv = 0.0;
-            if (t0 + r < p.t && kk < p.k) {
-                xv = x[(t0 + r) * p.x_stride + p.x_off + kk];
-            }
-            xs[c][r] = xv;
-            var wv = 0.0;
-            if (n0 + r < p.n && kk < p.k) {
-                wv = w[(n0 + r) * p.w_stride + p.w_off + kk];
-            }
-            ws[c][r] = wv;
-        }
+        stage(li, f);
         workgroupBarrier();
+        if (k0 + BK < p.k) {
+            f = fetch(li, t0, n0, k0 + BK);
+        }
         for (var kk = 0u; kk < BK; kk++) {
-            var a: array<f32, 4>;
-            var b: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                a[i] = xs[kk][lid.y + 16u * i];
-                b[i] = ws[kk][lid.x + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i][j] += a[i] * b[j];
-                }
-            }
+            let a = xs[kk * (BM / 4u) + lid.y]; // x of the thread's 4 rows at k
+            let b = ws[kk * (BN / 4u) + lid.x]; // w of the thread's 4 columns at k
+            acc0 += a.x * b;
+            acc1 += a.y * b;
+            acc2 += a.z * b;
+            acc3 += a.w * b;
         }
         workgroupBarrier();
     }
-    for (var i = 0u; i < 4u; i++) {
-        let t = t0 + lid.y + 16u * i;
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + lid.x + 16u * j;
-            if (t < p.t && n < p.n) {
-                let idx = t * p.y_stride + p.y_off + n;
-                var v = p.alpha * acc[i][j];
-                if (ACCUMULATE) {
-                    v += y[idx];
-                }
-                y[idx] = v;
-            }
-        }
-    }
+    let t = t0 + 4u * lid.y;
+    let n = n0 + 4u * lid.x;
+    store(t, n, acc0);
+    store(t + 1u, n, acc1);
+    store(t + 2u, n, acc2);
+    store(t + 3u, n, acc3);
 }

@@ -1,59 +1,220 @@
-// matvec (the T = 1 case of matmul): y[y_off + n] (= or +=) alpha * sum_k x[x_off + k] * w[n, w_off + k]
-// One workgroup of WG threads per output row: threads stride over K, then a tree
-// reduction in workgroup memory.
-// Dispatch grid: (min(N, ROWS_PER_DIM), ceil(N / ROWS_PER_DIM), 1), ROWS_PER_DIM = 32768;
-// row n = wid.x + wid.y * 32768.
+// matvec (the decode, T = 1, form of matmul), with the RMSNorm before it and the SwiGLU
+// gate after it fused in, so a decode step needs no separate norm or gate dispatches:
+//   xn[k] = x[x_off + k]                                              (NORM_GROUP = 0)
+//   xn[k] = x[x_off + k] * g[k] / sqrt(mean_{k' in group(k)} x[x_off + k']^2 + eps)
+//                                               (NORM_GROUP = group size: fused RMSNorm)
+//   a_n = sum_k xn[k] * w[n, w_off + k],  b_n = the same with row N + n  (GLU only)
+//   v_n = alpha * a_n, or alpha * silu(a_n) * b_n with GLU (SwiGLU on a gate|up weight)
+//   y[y_off + n] = v_n, or y[y_off + n] += v_n with ACCUMULATE (fused residual add)
+// A workgroup of 256 threads computes ROWS = 8 outputs: 32 threads per row stride over K
+// (consecutive threads read consecutive weights), then a tree reduction per row. x
+// (normalized when NORM_GROUP > 0) is staged once in workgroup memory for all 8 rows
+// when K <= MAX_K (the norm needs that); 11 KiB of workgroup memory.
+// Dispatch grid: (min(G, 32768), ceil(G / 32768), 1) with G = ceil(N / 8);
+// rows of workgroup i = wid.x + wid.y * 32768 are 8 i .. 8 i + 7.
 
 struct Params {
-    t: u32,        // T: must be 1 (kept for layout parity with matmul)
-    n: u32,        // N: output rows
-    k: u32,        // K: reduction length
-    x_stride: u32, // unused for T = 1
+    n: u32,        // N: outputs
+    k: u32,        // K: reduction length (<= MAX_K with a norm)
     x_off: u32,    // first element of x read
     w_stride: u32, // floats per row of w
     w_off: u32,    // first column of w read
-    y_stride: u32, // unused for T = 1
     y_off: u32,    // first element of y written
-    alpha: f32,    // scale of the product
-    _pad0: u32,
-    _pad1: u32,
+    alpha: f32,    // scale of the product (branch scalars, signs)
+    eps: f32,      // RMSNorm epsilon (NORM_GROUP > 0)
 }
 
 // Add into y instead of overwriting it (fused residual add).
 override ACCUMULATE: bool = false;
-// Threads per workgroup (a power of two, at most 256).
-override WG: u32 = 64u;
+// Channels per RMS-normalized group of x; 0 = x is used as is. K / NORM_GROUP <= 256.
+override NORM_GROUP: u32 = 0u;
+// y[n] = silu(row n . x) * (row N + n . x): the SwiGLU of a fused gate|up weight.
+override GLU: bool = false;
+// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
+// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
+override W_F16: bool = false;
 
-const ROWS_PER_DIM: u32 = 32768u;
+const WG: u32 = 256u;
+const LANES: u32 = 32u; // threads per output row
+const ROWS: u32 = 8u; // WG / LANES
+const MAX_K: u32 = 2048u; // longer K: x is read from global memory, no norm
+const WGS_PER_DIM: u32 = 32768u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [x_off + K]
-@group(0) @binding(2) var<storage, read> w: array<f32>;       // [N, w_stride]
-@group(0) @binding(3) var<storage, read_write> y: array<f32>; // [y_off + N]
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N (2N with GLU), w_stride] f32 or f16 (W_F16)
+@group(0) @binding(3) var<storage, read> g: array<f32>;       // [K] norm weight (unused if NORM_GROUP = 0)
+@group(0) @binding(4) var<storage, read_write> y: array<f32>; // [y_off + N]
 
-var<workgroup> partial: array<f32, 256>;
+var<workgroup> xs: array<f32, MAX_K>;  // [K] x, normalized
+var<workgroup> red_a: array<f32, WG>;  // partial sums of a (and the norm's sums of squares)
+var<workgroup> red_b: array<f32, WG>;  // partial sums of b (GLU)
+var<workgroup> rinv: array<f32, WG>;   // [K / NORM_GROUP] 1 / rms per group
 
-@compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let n = wid.x + wid.y * ROWS_PER_DIM;
-    if (n >= p.n) {
-        return; // uniform across the workgroup
+// Element i of `w` as f32.
+fn wt(i: u32) -> f32 {
+    if (W_F16) {
+        let pair = unpack2x16float(w[i / 2u]);
+        return select(pair.x, pair.y, (i & 1u) == 1u);
     }
-    let row = n * p.w_stride + p.w_off;
-    var acc = 0.0;
-    for (var k = li; k < p.k; k += WG) {
-        acc += x[p.x_off + k] * w[row + k];
+    return bitcast<f32>(w[i]);
+}
+
+// 1 / rms of each group of xs into rinv: groups are spread over the workgroup, a
+// power-of-two team of threads per group, `round`s of up to 256 / team groups.
+fn group_rms(li: u32) {
+    let size = max(NORM_GROUP, 1u); // (NORM_GROUP = 0 never calls this)
+    let ng = p.k / size;
+    var team = 1u;
+    while (team * 2u * ng <= WG) {
+        team *= 2u;
     }
-    partial[li] = acc;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (li < s) {
-            partial[li] += partial[li + s];
+    let per_round = WG / team;
+    for (var g0 = 0u; g0 < ng; g0 += per_round) {
+        let gi = g0 + li / team;
+        let j = li % team;
+        var s = 0.0;
+        if (gi < ng) {
+            for (var c = j; c < size; c += team) {
+                let v = xs[gi * size + c];
+                s += v * v;
+            }
+        }
+        red_a[li] = s;
+        workgroupBarrier();
+        for (var st = team / 2u; st > 0u; st = st / 2u) {
+            if (j < st) {
+                red_a[li] += red_a[li + st];
+            }
+            workgroupBarrier();
+        }
+        if (j == 0u && gi < ng) {
+            rinv[gi] = 1.0 / sqrt(red_a[li] / f32(size) + p.eps);
         }
         workgroupBarrier();
     }
-    if (li == 0u) {
-        var v = p.alpha * partial[0];
+}
+
+// Element k of the (normalized) input.
+fn xin(k: u32, staged: bool) -> f32 {
+    if (staged) {
+        return xs[k];
+    }
+    return x[p.x_off + k];
+}
+
+// w[row + k + LANES j], j < 4 (0 past K): a thread's first four weights of a row.
+fn first4(live: bool, row: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if (live) {
+        if (k < p.k) { v.x = wt(row + k); }
+        if (k + LANES < p.k) { v.y = wt(row + k + LANES); }
+        if (k + 2u * LANES < p.k) { v.z = wt(row + k + 2u * LANES); }
+        if (k + 3u * LANES < p.k) { v.w = wt(row + k + 3u * LANES); }
+    }
+    return v;
+}
+
+// The inputs matching `first4` (0 past K).
+fn xin4(k: u32, staged: bool) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if (k < p.k) { v.x = xin(k, staged); }
+    if (k + LANES < p.k) { v.y = xin(k + LANES, staged); }
+    if (k + 2u * LANES < p.k) { v.z = xin(k + 2u * LANES, staged); }
+    if (k + 3u * LANES < p.k) { v.w = xin(k + 3u * LANES, staged); }
+    return v;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let lane = li % LANES;
+    let n = (wid.x + wid.y * WGS_PER_DIM) * ROWS + li / LANES;
+    let live = n < p.n;
+    let ra = n * p.w_stride + p.w_off;
+    let rb = (n + p.n) * p.w_stride + p.w_off;
+    // The first weights are requested before x is staged and normalized, so their memory
+    // latency overlaps that work (a decode matvec is latency bound).
+    let wa = first4(live, ra, lane);
+    var wb = vec4<f32>(0.0);
+    if (GLU) {
+        wb = first4(live, rb, lane);
+    }
+    var g0 = 0.0; // the norm weight of this thread's first staged element
+    if (NORM_GROUP > 0u && li < p.k) {
+        g0 = g[li];
+    }
+    let staged = p.k <= MAX_K;
+    if (staged) {
+        for (var k = li; k < p.k; k += WG) {
+            xs[k] = x[p.x_off + k];
+        }
+    }
+    workgroupBarrier();
+    if (NORM_GROUP > 0u && staged) {
+        group_rms(li);
+        if (li < p.k) {
+            xs[li] *= rinv[li / max(NORM_GROUP, 1u)] * g0;
+        }
+        for (var k = li + WG; k < p.k; k += WG) {
+            xs[k] *= rinv[k / max(NORM_GROUP, 1u)] * g[k];
+        }
+        workgroupBarrier();
+    }
+
+    var a = 0.0;
+    var b = 0.0;
+    if (live) {
+        let x4 = xin4(lane, staged);
+        a = dot(x4, wa);
+        if (GLU) {
+            b = dot(x4, wb);
+        }
+        // then four loads in flight per thread
+        var k = lane + 4u * LANES;
+        for (; k + 3u * LANES < p.k; k += 4u * LANES) {
+            let x0 = xin(k, staged);
+            let x1 = xin(k + LANES, staged);
+            let x2 = xin(k + 2u * LANES, staged);
+            let x3 = xin(k + 3u * LANES, staged);
+            let w0 = wt(ra + k);
+            let w1 = wt(ra + k + LANES);
+            let w2 = wt(ra + k + 2u * LANES);
+            let w3 = wt(ra + k + 3u * LANES);
+            a += x0 * w0 + x1 * w1 + x2 * w2 + x3 * w3;
+            if (GLU) {
+                let u0 = wt(rb + k);
+                let u1 = wt(rb + k + LANES);
+                let u2 = wt(rb + k + 2u * LANES);
+                let u3 = wt(rb + k + 3u * LANES);
+                b += x0 * u0 + x1 * u1 + x2 * u2 + x3 * u3;
+            }
+        }
+        for (; k < p.k; k += LANES) {
+            let xv = xin(k, staged);
+            a += xv * wt(ra + k);
+            if (GLU) {
+                b += xv * wt(rb + k);
+            }
+        }
+    }
+    red_a[li] = a;
+    red_b[li] = b;
+    workgroupBarrier();
+    for (var st = LANES / 2u; st > 0u; st = st / 2u) {
+        if (lane < st) {
+            red_a[li] += red_a[li + st];
+            if (GLU) {
+                red_b[li] += red_b[li + st];
+            }
+        }
+        workgroupBarrier();
+    }
+    if (lane == 0u && n < p.n) {
+        var v = red_a[li];
+        if (GLU) {
+            v = v / (1.0 + exp(-v)) * red_b[li];
+        }
+        v *= p.alpha;
         if (ACCUMULATE) {
             v += y[p.y_off + n];
         }

@@ -25,6 +25,25 @@ pub struct Row {
     pub activation_bytes: Option<u64>,
     /// GPU only: compute dispatches in one decode step (one submission).
     pub dispatches_per_step: Option<usize>,
+    /// GPU only: one decode step alone, submit to token on the host (no overlap).
+    pub decode_sync_ms: Option<f64>,
+    /// GPU only, with `--profile`: timestamp-query times of a decode step and of one
+    /// prefill chunk.
+    pub profile: Option<ProfileRow>,
+}
+
+/// GPU time of a plan and its split by kernel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileRow {
+    /// Decode step in one pass, us.
+    pub decode_us: f64,
+    /// (kernel, dispatches, us) with each dispatch timed alone.
+    pub decode_kernels: Vec<(String, usize, f64)>,
+    /// Tokens of the profiled prefill chunk.
+    pub prefill_tokens: usize,
+    /// That chunk in one pass, us.
+    pub prefill_us: f64,
+    pub prefill_kernels: Vec<(String, usize, f64)>,
 }
 
 /// A model folder (config.json + model.safetensors) or a bare config.json (random weights).
@@ -68,6 +87,8 @@ pub fn measure_cpu(
         weight_bytes: model.config().param_count() * 4,
         activation_bytes: None,
         dispatches_per_step: None,
+        decode_sync_ms: None,
+        profile: None,
     })
 }
 
@@ -77,42 +98,77 @@ fn bench_tokens(model: &Model, n: usize) -> Vec<u32> {
     (0..n as u32).map(|i| (i * 7919 + 13) % v).collect()
 }
 
-/// The same measurement on the GPU engine: prefill, then `decode` argmax steps with the
-/// token kept on the GPU (one submission and a 4-byte readback per token).
+/// The same measurement on the GPU engine: the best of two prefills, then `decode`
+/// greedy steps with the argmax on the GPU, pipelined as generation runs them (step i + 1
+/// is submitted before step i's token is read), and `decode` more steps one at a time
+/// (submit, wait, read) for the unpipelined latency. `profile` adds timestamp-query times.
 pub fn measure_gpu(
     gm: &hybrid_gpu::GpuModel,
     model: &Model,
     context: usize,
     decode: usize,
     chunk: usize,
+    profile: bool,
 ) -> Result<Row, hybrid_gpu::GpuError> {
+    let decode = decode.max(1);
     let opts = hybrid_gpu::SessionOptions {
-        max_context: context + decode + 1,
+        max_context: context + 2 * decode + 4,
         chunk,
     };
     let mut s = gm.session(opts)?;
     let tokens = bench_tokens(model, context);
     // warm-up: pipelines compile on first use
     s.prefill_blocking(&tokens[..context.min(chunk)])?;
-    s.step_argmax_blocking(Some(0))?;
-    s.step_argmax_blocking(None)?;
-    s.reset()?;
-    let t0 = Instant::now();
-    let logits = s.prefill_blocking(&tokens)?;
-    let prefill_ms = t0.elapsed().as_secs_f64() * 1e3;
-    // the first sampled token goes up once; later ones never leave the GPU
-    s.step_argmax_blocking(Some(hybrid_core::sample::argmax(&logits)))?;
+    s.decode_greedy_blocking(Some(0), 2)?;
+    let mut prefill_ms = f64::INFINITY;
+    let mut logits = Vec::new();
+    for _ in 0..2 {
+        s.reset()?;
+        let t0 = Instant::now();
+        logits = s.prefill_blocking(&tokens)?;
+        prefill_ms = prefill_ms.min(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    let first = hybrid_core::sample::argmax(&logits);
     let t1 = Instant::now();
+    s.decode_greedy_blocking(Some(first), decode)?;
+    let dt = t1.elapsed().as_secs_f64() * 1e3 / decode as f64;
+    let t2 = Instant::now();
     for _ in 0..decode {
         s.step_argmax_blocking(None)?;
     }
-    let dt = t1.elapsed().as_secs_f64() * 1e3 / decode.max(1) as f64;
+    let sync = t2.elapsed().as_secs_f64() * 1e3 / decode as f64;
     let mem = s.memory();
     let cfg = model.config();
     let dispatches = s.decode_dispatches()?.len();
+    let profile = if profile && hybrid_gpu::profile::available(gm.gpu()) {
+        let kernels = |p: &hybrid_gpu::profile::Profile| {
+            p.by_kernel()
+                .into_iter()
+                .map(|(k, n, us)| (k.to_string(), n, us))
+                .collect()
+        };
+        let dp = s.profile_plan_blocking(1)?;
+        s.reset()?;
+        let t = context.min(chunk);
+        let pp = s.profile_plan_blocking(t)?;
+        Some(ProfileRow {
+            decode_us: dp.total_us,
+            decode_kernels: kernels(&dp),
+            prefill_tokens: t,
+            prefill_us: pp.total_us,
+            prefill_kernels: kernels(&pp),
+        })
+    } else {
+        None
+    };
     Ok(Row {
         model: cfg.display_name().to_string(),
-        backend: format!("gpu ({})", gm.gpu().adapter_string()),
+        backend: match gm.weight_format() {
+            hybrid_gpu::WeightFormat::F32 => format!("gpu ({})", gm.gpu().adapter_string()),
+            hybrid_gpu::WeightFormat::F16 => {
+                format!("gpu, f16 weights ({})", gm.gpu().adapter_string())
+            }
+        },
         context,
         prefill_ms,
         decode_ms_per_token: dt,
@@ -123,7 +179,39 @@ pub fn measure_gpu(
         weight_bytes: mem.weights as usize,
         activation_bytes: Some(mem.activations),
         dispatches_per_step: Some(dispatches),
+        decode_sync_ms: Some(sync),
+        profile,
     })
+}
+
+/// The profiles as tables: GPU us per kernel for a decode step and a prefill chunk.
+pub fn profile_tables(rows: &[Row]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    for r in rows {
+        let Some(p) = &r.profile else { continue };
+        let _ = writeln!(
+            s,
+            "\n{} @ {}: decode step {:.1} us in one pass; prefill of {} tokens {:.1} us",
+            r.model, r.context, p.decode_us, p.prefill_tokens, p.prefill_us
+        );
+        let _ = writeln!(
+            s,
+            "| plan | kernel | dispatches | us (each alone) | share |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|");
+        for (plan, ks) in [
+            ("decode", &p.decode_kernels),
+            ("prefill", &p.prefill_kernels),
+        ] {
+            let total: f64 = ks.iter().map(|k| k.2).sum();
+            for (k, n, us) in ks {
+                let share = 100.0 * us / total.max(1e-9);
+                let _ = writeln!(s, "| {plan} | {k} | {n} | {us:.1} | {share:.0}% |");
+            }
+        }
+    }
+    s
 }
 
 /// The table printed to stdout.
@@ -132,19 +220,23 @@ pub fn table(rows: &[Row]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| model | backend | context | prefill ms | decode ms/token | tokens/s | dispatches/step | KV cache | SSM state | conv state | activations |"
+        "| model | backend | context | prefill ms | decode ms/token | tokens/s | step alone ms | dispatches/step | KV cache | SSM state | conv state | activations |"
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.2} | {:.3} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.2} | {:.3} | {:.1} | {} | {} | {} | {} | {} | {} |",
             r.model,
             r.backend,
             r.context,
             r.prefill_ms,
             r.decode_ms_per_token,
             r.decode_tokens_per_s,
+            r.decode_sync_ms.map_or("-".into(), |d| format!("{d:.3}")),
             r.dispatches_per_step.map_or("-".into(), |d| d.to_string()),
             super::inspect::bytes(r.kv_cache_bytes),
             super::inspect::bytes(r.ssm_state_bytes),

@@ -72,6 +72,12 @@ enum Cmd {
         /// GPU prefill chunk (tokens per submission).
         #[arg(long, default_value_t = 1024)]
         chunk: usize,
+        /// GPU: also time each kernel with timestamp queries (where the adapter has them).
+        #[arg(long)]
+        profile: bool,
+        /// GPU weight matrices: f32, f16, or both (comma separated).
+        #[arg(long, value_delimiter = ',', default_value = "f32")]
+        weights: Vec<String>,
     },
     /// Score multi-query associative recall (the task of the recall zoo).
     Recall {
@@ -153,7 +159,17 @@ fn run(cli: Cli) -> AnyResult<()> {
             json,
             backend,
             chunk,
+            profile,
+            weights,
         } => {
+            let mut formats = Vec::new();
+            for w in &weights {
+                formats.push(match w.as_str() {
+                    "f32" => hybrid_gpu::WeightFormat::F32,
+                    "f16" => hybrid_gpu::WeightFormat::F16,
+                    other => return Err(format!("--weights: {other}? (f32 or f16)").into()),
+                });
+            }
             let gpu = if backend.iter().any(|b| b == "gpu") {
                 let g = std::sync::Arc::new(hybrid_gpu::Gpu::new_blocking()?);
                 eprintln!("GPU: {}", g.adapter_string());
@@ -164,17 +180,19 @@ fn run(cli: Cli) -> AnyResult<()> {
             let mut rows = Vec::new();
             for path in &models {
                 let m = bench::load_any(path)?;
-                let gm = match &gpu {
-                    Some(g) => Some(hybrid_gpu::GpuModel::new(g.clone(), &m)?),
-                    None => None,
-                };
+                let mut gms = Vec::new();
+                if let Some(g) = &gpu {
+                    for &f in &formats {
+                        gms.push(hybrid_gpu::GpuModel::with_format(g.clone(), &m, f)?);
+                    }
+                }
                 for &c in &contexts {
                     let mut measured = Vec::new();
                     if backend.iter().any(|b| b == "cpu") {
                         measured.push(bench::measure_cpu(&m, c, decode)?);
                     }
-                    if let Some(gm) = &gm {
-                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk)?);
+                    for gm in &gms {
+                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk, profile)?);
                     }
                     for row in measured {
                         eprintln!(
@@ -186,6 +204,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                 }
             }
             print!("{}", bench::table(&rows));
+            print!("{}", bench::profile_tables(&rows));
             if let Some(p) = json {
                 std::fs::write(&p, serde_json::to_string_pretty(&rows)?)?;
             }

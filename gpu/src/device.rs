@@ -50,7 +50,8 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hybrid-gpu device"),
-                required_features: wgpu::Features::empty(),
+                // timestamps for `hybrid bench --profile`, where the adapter has them
+                required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -123,6 +124,15 @@ impl Gpu {
 
     /// A labelled storage buffer holding `data`.
     pub fn upload(&self, label: &str, data: &[f32]) -> Result<wgpu::Buffer> {
+        let buf = self.storage(label, (data.len() * 4) as u64, wgpu::BufferUsages::COPY_SRC)?;
+        if !data.is_empty() {
+            self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(data));
+        }
+        Ok(buf)
+    }
+
+    /// A labelled storage buffer holding raw 32-bit words (packed f16 weights).
+    pub fn upload_words(&self, label: &str, data: &[u32]) -> Result<wgpu::Buffer> {
         let buf = self.storage(label, (data.len() * 4) as u64, wgpu::BufferUsages::COPY_SRC)?;
         if !data.is_empty() {
             self.queue.write_buffer(&buf, 0, bytemuck::cast_slice(data));

@@ -87,6 +87,13 @@ impl Dispatch {
         self.pipeline.kernel
     }
 
+    /// Set the pipeline and bind group and dispatch, in `pass`.
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.grid[0], self.grid[1], self.grid[2]);
+    }
+
     /// Bytes of its params uniform.
     pub fn params_bytes(&self) -> u64 {
         self.params.size()
@@ -101,9 +108,7 @@ pub fn encode(encoder: &mut wgpu::CommandEncoder, label: &str, dispatches: &[Dis
         timestamp_writes: None,
     });
     for d in dispatches {
-        pass.set_pipeline(&d.pipeline.pipeline);
-        pass.set_bind_group(0, &d.bind_group, &[]);
-        pass.dispatch_workgroups(d.grid[0], d.grid[1], d.grid[2]);
+        d.record(&mut pass);
     }
 }
 

@@ -20,6 +20,9 @@ pub enum Kernel {
     KvStore,
     Conv1d,
     SsmScan,
+    SsdChunkState,
+    SsdStatePass,
+    SsdChunkOut,
     SwiGlu,
     Add,
     Embed,
@@ -28,7 +31,7 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel (for tests).
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 17] = [
         Kernel::Matmul,
         Kernel::Matvec,
         Kernel::RmsNorm,
@@ -39,6 +42,9 @@ impl Kernel {
         Kernel::KvStore,
         Kernel::Conv1d,
         Kernel::SsmScan,
+        Kernel::SsdChunkState,
+        Kernel::SsdStatePass,
+        Kernel::SsdChunkOut,
         Kernel::SwiGlu,
         Kernel::Add,
         Kernel::Embed,
@@ -58,6 +64,9 @@ impl Kernel {
             Kernel::KvStore => "kv_store",
             Kernel::Conv1d => "conv1d",
             Kernel::SsmScan => "ssm_scan",
+            Kernel::SsdChunkState => "ssd_chunk_state",
+            Kernel::SsdStatePass => "ssd_state_pass",
+            Kernel::SsdChunkOut => "ssd_chunk_out",
             Kernel::SwiGlu => "swiglu",
             Kernel::Add => "add",
             Kernel::Embed => "embed",
@@ -78,6 +87,9 @@ impl Kernel {
             Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl"),
             Kernel::Conv1d => include_str!("../../shaders/conv1d.wgsl"),
             Kernel::SsmScan => include_str!("../../shaders/ssm_scan.wgsl"),
+            Kernel::SsdChunkState => include_str!("../../shaders/ssd_chunk_state.wgsl"),
+            Kernel::SsdStatePass => include_str!("../../shaders/ssd_state_pass.wgsl"),
+            Kernel::SsdChunkOut => include_str!("../../shaders/ssd_chunk_out.wgsl"),
             Kernel::SwiGlu => include_str!("../../shaders/swiglu.wgsl"),
             Kernel::Add => include_str!("../../shaders/add.wgsl"),
             Kernel::Embed => include_str!("../../shaders/embed.wgsl"),
@@ -85,10 +97,17 @@ impl Kernel {
         }
     }
 
+    /// Whether workgroup memory must start zeroed. Kernels that write every element they
+    /// read skip the zeroing (it costs each workgroup a pass over its memory).
+    pub fn zeroes_workgroup_memory(self) -> bool {
+        !matches!(self, Kernel::Matmul | Kernel::Matvec)
+    }
+
     /// (read-only inputs, read-write outputs) after the params uniform.
     pub fn bindings(self) -> (usize, usize) {
         match self {
-            Kernel::Matmul | Kernel::Matvec | Kernel::RmsNorm | Kernel::Embed => (2, 1),
+            Kernel::Matmul | Kernel::RmsNorm | Kernel::Embed => (2, 1),
+            Kernel::Matvec => (3, 1),
             Kernel::Rope
             | Kernel::SwiGlu
             | Kernel::Add
@@ -96,7 +115,9 @@ impl Kernel {
             | Kernel::AttentionCombine => (1, 1),
             Kernel::Attention | Kernel::AttentionSplit => (4, 1),
             Kernel::KvStore => (2, 2),
-            Kernel::Conv1d | Kernel::SsmScan => (3, 2),
+            Kernel::Conv1d | Kernel::SsmScan | Kernel::SsdChunkState => (3, 2),
+            Kernel::SsdStatePass => (1, 2),
+            Kernel::SsdChunkOut => (5, 1),
         }
     }
 }
@@ -204,7 +225,7 @@ impl Gpu {
                 entry_point: Some("main"),
                 compilation_options: wgpu::PipelineCompilationOptions {
                     constants,
-                    zero_initialize_workgroup_memory: true,
+                    zero_initialize_workgroup_memory: kernel.zeroes_workgroup_memory(),
                 },
                 cache: None,
             });

@@ -9,6 +9,7 @@
 //! - [`kernel`]: the shaders, their binding layouts and the pipeline cache.
 //! - [`dispatch`]: one recorded dispatch (pipeline, bind group, params, grid).
 //! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
+//! - [`profile`]: per-dispatch GPU times from timestamp queries (`hybrid bench --profile`).
 //! - [`model`]: [`GpuModel`] (weights on the GPU) and [`Session`] (KV cache, SSM and conv
 //!   state, preallocated activations; `prefill`, `step`, `step_argmax`).
 //!
@@ -22,10 +23,11 @@ pub mod error;
 pub mod kernel;
 pub mod model;
 pub mod ops;
+pub mod profile;
 pub mod readback;
 
 pub use device::Gpu;
 pub use dispatch::{run, Dispatch};
 pub use error::{GpuError, Result};
 pub use kernel::Kernel;
-pub use model::{GpuModel, MemoryReport, Session, SessionOptions};
+pub use model::{GpuModel, MemoryReport, Session, SessionOptions, WeightFormat};

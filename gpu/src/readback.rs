@@ -7,14 +7,30 @@ use crate::error::{GpuError, Result};
 
 /// Map the first `bytes` of `staging` (already filled by a submitted copy) and return them.
 pub async fn read_bytes(gpu: &Gpu, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+    read_bytes_after(gpu, staging, bytes, None).await
+}
+
+/// As [`read_bytes`], natively waiting only for `submission` (`None`: for everything
+/// submitted), so later submissions keep the GPU busy meanwhile.
+pub async fn read_bytes_after(
+    gpu: &Gpu,
+    staging: &wgpu::Buffer,
+    bytes: u64,
+    submission: Option<wgpu::SubmissionIndex>,
+) -> Result<Vec<u8>> {
     let slice = staging.slice(..bytes);
+    #[cfg(target_arch = "wasm32")]
+    let _ = submission;
     let (tx, rx) = futures_channel::oneshot::channel();
     slice.map_async(wgpu::MapMode::Read, move |r| {
         let _ = tx.send(r);
     });
     #[cfg(not(target_arch = "wasm32"))]
     gpu.device
-        .poll(wgpu::PollType::wait_indefinitely())
+        .poll(wgpu::PollType::Wait {
+            submission_index: submission,
+            timeout: None,
+        })
         .map_err(|e| GpuError::Map(e.to_string()))?;
     let mapped = rx
         .await

@@ -10,7 +10,7 @@ use common::{family_configs, fixture_names, fixtures_dir, gpu, rel_err};
 use hybrid_core::sample::argmax;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, LayerKind, Model};
-use hybrid_gpu::{Gpu, GpuError, GpuModel, SessionOptions};
+use hybrid_gpu::{Gpu, GpuError, GpuModel, SessionOptions, WeightFormat};
 use safetensors::SafeTensors;
 
 /// GPU logits against CPU logits: max |a - b| / max |b|.
@@ -103,6 +103,25 @@ fn check_model(g: &Arc<Gpu>, name: &str, model: &Model, tokens: &[u32]) -> (f32,
         greedy.push(sg.step_argmax_blocking(None).expect("step_argmax"));
     }
     assert_eq!(greedy, want_greedy, "{name}: greedy tokens differ");
+    // the pipelined form (step i + 1 submitted before step i's token is read): the same
+    // tokens, in two calls (the second continues from the token left on the GPU)
+    let mut sp = gm.session(opts()).expect("session");
+    let first = argmax(&sp.prefill_blocking(tokens).expect("prefill"));
+    let mut piped = vec![first];
+    piped.extend(
+        sp.decode_greedy_blocking(Some(first), 20)
+            .expect("decode_greedy"),
+    );
+    piped.extend(
+        sp.decode_greedy_blocking(None, GREEDY_STEPS - 21)
+            .expect("decode_greedy"),
+    );
+    assert_eq!(piped, want_greedy, "{name}: pipelined greedy tokens differ");
+    assert_eq!(
+        sp.pos(),
+        tokens.len() + GREEDY_STEPS - 1,
+        "{name}: tokens consumed"
+    );
     (e, es)
 }
 
@@ -193,6 +212,24 @@ fn memory_is_exact_and_dispatches_are_counted() {
                 .filter(|l| l.starts_with(&format!("layers.{i} ")))
                 .count()
         };
+        // the bound per layer of a decode step: attention 8 (norm + qkv, rope, split,
+        // combine, kv store, o_proj + residual, norm + gate|up + SwiGLU, down +
+        // residual), Mamba 6 (norm + in_proj, conv, scan, gated norm + out_proj +
+        // residual, the two FFN matvecs), intra 12; plus embed and norm_f + lm_head.
+        for (i, k) in cfg.layers.iter().enumerate() {
+            let bound = match k {
+                LayerKind::Attention => 8,
+                LayerKind::Mamba => 6,
+                LayerKind::Intra => 12,
+            };
+            assert!(
+                per_layer(i) <= bound,
+                "{name}: layer {i} ({k:?}) has {} dispatches",
+                per_layer(i)
+            );
+        }
+        let outside: usize = labels.iter().filter(|l| !l.starts_with("layers.")).count();
+        assert_eq!(outside, 2, "{name}: embed and norm_f + lm_head");
         let kinds: Vec<String> = cfg
             .layers
             .iter()
@@ -200,12 +237,89 @@ fn memory_is_exact_and_dispatches_are_counted() {
             .map(|(i, k)| format!("{k:?}={}", per_layer(i)))
             .collect();
         lines.push(format!(
-            "{name:>20}: {} dispatches per step ({}; embed + norm_f + lm_head = 3)",
+            "{name:>20}: {} dispatches per step ({}; embed, norm_f + lm_head = 2; argmax +1)",
             labels.len(),
             kinds.join(" ")
         ));
     }
     eprintln!("{}", lines.join("\n"));
+}
+
+/// Every tensor of a safetensors file rounded to the nearest f16, stored as f32.
+fn rounded_to_f16(bytes: &[u8]) -> Vec<u8> {
+    use safetensors::Dtype;
+    let st = SafeTensors::deserialize(bytes).expect("safetensors");
+    let mut out: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::new();
+    for (name, view) in st.tensors() {
+        let d = view.data();
+        let vals: Vec<f32> = match view.dtype() {
+            Dtype::F32 => d
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F16 => d
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => d
+                .chunks_exact(2)
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+            other => panic!("{name}: unexpected dtype {other:?}"),
+        };
+        let data = vals
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_f32().to_le_bytes())
+            .collect();
+        out.push((name, data, view.shape().to_vec()));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = out
+        .iter()
+        .map(|(n, d, sh)| {
+            let v = safetensors::tensor::TensorView::new(Dtype::F32, sh.clone(), d).expect("view");
+            (n.clone(), v)
+        })
+        .collect();
+    safetensors::serialize(views, None).expect("serialize")
+}
+
+/// f16 weight storage: the GPU with packed f16 matrices against the CPU engine on the
+/// same checkpoint rounded to f16 (so both see the same weights): the f32 tolerances,
+/// and the same greedy tokens.
+#[test]
+fn f16_weights_match_the_cpu_engine_on_f16_weights() {
+    let Some(g) = gpu() else { return };
+    let mut report = Vec::new();
+    for name in fixture_names() {
+        let dir = fixtures_dir().join(&name);
+        let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
+        let weights = std::fs::read(dir.join("model.safetensors")).expect("weights");
+        let model = Model::from_bytes(&cfg, &rounded_to_f16(&weights)).expect("rounded");
+        let (_, tokens) = fixture(&name);
+        let gm = GpuModel::with_format(g.clone(), &model, WeightFormat::F16).expect("upload");
+        let full = GpuModel::new(g.clone(), &model).expect("upload f32");
+        // matrices at 2 bytes, norms / conv / per-head parameters at 4
+        let (h, f) = (gm.weight_bytes(), full.weight_bytes());
+        assert!(h < f && 2 * h > f, "{name}: f16 {h} bytes vs f32 {f}");
+        let mut s = gm.session(opts()).expect("session");
+        let got = s.prefill_all_blocking(&tokens).expect("prefill");
+        let e = rel_err(&got, &cpu_all_logits(&model, &tokens));
+        assert!(e < LOGIT_TOL, "{name}: f16 weights, logits rel err {e:e}");
+        let first = argmax(&got[got.len() - model.config().vocab_size..]);
+        let mut greedy = vec![first];
+        greedy.extend(s.decode_greedy_blocking(Some(first), 31).expect("decode"));
+        assert_eq!(
+            greedy,
+            cpu_greedy(&model, &tokens, 32),
+            "{name}: greedy tokens"
+        );
+        report.push(format!(
+            "{name:>20}: logits rel err {e:.2e}, weights {} -> {} bytes",
+            full.weight_bytes(),
+            gm.weight_bytes()
+        ));
+    }
+    eprintln!("f16 weights:\n{}", report.join("\n"));
 }
 
 #[test]

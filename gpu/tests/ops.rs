@@ -9,7 +9,8 @@ use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::MambaDims;
 use hybrid_core::cpu::mamba::scan_recurrent;
 use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope, silu};
-use hybrid_gpu::ops::{add::Add, argmax::Argmax, conv1d::Conv1d, embed::Embed};
+use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
+use hybrid_gpu::ops::{add::Add, argmax::Argmax, conv1d::Conv1d, embed::Embed, ssd::Ssd};
 use hybrid_gpu::ops::{
     matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
 };
@@ -20,6 +21,9 @@ const SIZES: [usize; 4] = [1, 7, 33, 130];
 /// Reductions of up to a few hundred terms in a different order.
 const MATMUL_TOL: f32 = 1e-5;
 const NORM_TOL: f32 = 1e-5;
+/// The fused decode matvec: a norm, then sums of up to 768 terms (of one output when
+/// N = 1, so the relative error is that output's own).
+const MATVEC_TOL: f32 = 1e-4;
 /// GPU pow/sin/cos against Rust's at positions < 200.
 const ROPE_TOL: f32 = 1e-4;
 /// exp in SiLU.
@@ -88,6 +92,59 @@ fn matmul_and_matvec() {
     assert!(Matmul::new(2, 2, 2)
         .build(&g, "bad", &small, &small, &up(&g, &[0.0; 1]))
         .is_err());
+}
+
+/// The decode matvec with the RMSNorm before it and SwiGLU after it fused in, against
+/// the CPU's norm, matmul and SwiGLU: groups of the whole row and of heads, an x offset
+/// (the last row of a chunk), accumulation.
+#[test]
+fn matvec_fused_norm_and_swiglu() {
+    let Some(g) = gpu() else { return };
+    let eps = 1e-5;
+    for &(k, group) in &[
+        (7, 7),
+        (33, 33),
+        (130, 13),
+        (256, 256),
+        (256, 32),
+        (768, 768),
+    ] {
+        for &n in &SIZES {
+            for glu in [false, true] {
+                let rows = if glu { 2 * n } else { n };
+                let x = values(2 * k, 1);
+                let w = values(rows * k, 2);
+                let gw: Vec<f32> = values(k, 3).iter().map(|v| 1.0 + 0.5 * v).collect();
+                let y0 = values(n, 4);
+                // CPU: norm the second row of x, then the product (and the gate)
+                let mut xn = x[k..].to_vec();
+                rms_norm_groups(&mut xn, &gw, group, eps);
+                let prod = matmul(&xn, &w, k);
+                let v: Vec<f32> = if glu {
+                    (0..n).map(|i| silu(prod[i]) * prod[n + i]).collect()
+                } else {
+                    prod
+                };
+                let want: Vec<f32> = y0.iter().zip(&v).map(|(a, b)| a + 0.5 * b).collect();
+                let (bx, bw, bg, by) = (up(&g, &x), up(&g, &w), up(&g, &gw), up(&g, &y0));
+                let mv = Matvec {
+                    x_off: k,
+                    alpha: 0.5,
+                    accumulate: true,
+                    norm: Some(FusedNorm { group, eps }),
+                    glu,
+                    ..Matvec::new(n, k)
+                };
+                let d = mv.build(&g, "mv", &bx, &bw, &bg, &by).expect("build");
+                run(&g, "mv", &[d]).expect("run");
+                let e = rel_err(&down(&g, &by, n), &want);
+                assert!(
+                    e < MATVEC_TOL,
+                    "matvec k={k} group={group} n={n} glu={glu}: {e:e}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -282,6 +339,99 @@ fn ssm_scan_with_state_over_two_calls() {
     }
 }
 
+/// The chunked SSD scan (3 kernels; ssm_scan for T = 1 and P > 64) against the CPU
+/// recurrence + gate: a nonzero initial state, then two calls of t1 and t2 tokens (state
+/// carried), T crossing chunk boundaries with a partial last chunk, G = 1 and 2, P up to
+/// 32 and above (the kernels' upper channel half), N not a multiple of the kernels'
+/// slices, and both small and large steps (dt_bias shifted by -3
+/// or not: per-chunk decays down to ~e^-100).
+#[test]
+fn ssd_chunked_scan_with_state_over_two_calls() {
+    let Some(g) = gpu() else { return };
+    let mut worst = (0.0f32, 0.0f32);
+    for &t2 in &[1, 7, 33, 70, 130] {
+        for (i, m) in [
+            dims(4, 32, 64, 2, 4),
+            dims(2, 4, 8, 1, 4),
+            dims(4, 4, 64, 2, 4),
+            dims(2, 32, 8, 1, 4),
+            dims(3, 7, 33, 1, 4),
+            dims(2, 8, 130, 2, 4),
+            dims(2, 64, 32, 2, 4),
+            dims(1, 37, 16, 1, 4),
+            dims(1, 65, 8, 1, 4),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let shift = if i % 2 == 0 { -3.0 } else { 0.0 };
+            let t1 = if i % 3 == 0 { 1 } else { 37 };
+            let (e, c, h, ipd) = (m.d_inner(), m.conv_dim(), m.n_heads, m.in_proj_dim());
+            let total = t1 + t2;
+            let proj = values(total * ipd, 23);
+            let xbc = values(total * c, 24);
+            let mut heads = values(3 * h, 25);
+            heads[..h].iter_mut().for_each(|v| *v += shift);
+            let dt: Vec<f32> = (0..total * h)
+                .map(|i| {
+                    hybrid_core::cpu::ops::softplus(
+                        proj[(i / h) * ipd + e + c + i % h] + heads[i % h],
+                    )
+                })
+                .collect();
+            let a: Vec<f32> = heads[h..2 * h].iter().map(|v| -v.exp()).collect();
+            let s0 = values(m.ssm_state_len(), 26);
+            let mut s = s0.clone();
+            let mut want = scan_recurrent(m, &xbc, &dt, &a, &heads[2 * h..], &mut s, None);
+            for t in 0..total {
+                for i in 0..e {
+                    want[t * e + i] *= silu(proj[t * ipd + i]);
+                }
+            }
+            let bh = up(&g, &heads);
+            let state = up(&g, &s0);
+            let mut got = Vec::new();
+            for (r0, t) in [(0, t1), (t1, t2)] {
+                let op = Ssd { t, dims: m };
+                let sc = op.scratch();
+                let bp = up(&g, &proj[r0 * ipd..(r0 + t) * ipd]);
+                let bx = up(&g, &xbc[r0 * c..(r0 + t) * c]);
+                let y = up(&g, &vec![0.0; t * e]);
+                let (bs, bd) = (up(&g, &vec![0.0; sc.states]), up(&g, &vec![0.0; sc.dtc]));
+                let ds = op
+                    .build(&g, "ssd", &bp, &bx, &bh, &state, &y, &bs, &bd)
+                    .expect("build");
+                let chunked = t > 1 && m.head_dim <= 64;
+                assert_eq!(ds.len(), if chunked { 3 } else { 1 }, "t={t} {m:?}");
+                run(&g, "ssd", &ds).expect("run");
+                got.extend(down(&g, &y, t * e));
+            }
+            let err = rel_err(&got, &want);
+            assert!(err < SCAN_TOL, "ssd t1={t1} t2={t2} {m:?}: {err:e}");
+            let es = rel_err(&down(&g, &state, m.ssm_state_len()), &s);
+            assert!(es < SCAN_TOL, "ssd state t1={t1} t2={t2} {m:?}: {es:e}");
+            worst = (worst.0.max(err), worst.1.max(es));
+        }
+    }
+    eprintln!("ssd: max rel err y {:e}, state {:e}", worst.0, worst.1);
+    // too-small scratch is a shape error
+    let m = dims(2, 4, 8, 1, 4);
+    let t = 40;
+    let small = up(&g, &[0.0; 4]);
+    let (bp, bx) = (
+        up(&g, &vec![0.0; t * m.in_proj_dim()]),
+        up(&g, &vec![0.0; t * m.conv_dim()]),
+    );
+    let (bh, bst, by) = (
+        up(&g, &[0.0; 6]),
+        up(&g, &vec![0.0; m.ssm_state_len()]),
+        up(&g, &vec![0.0; t * m.d_inner()]),
+    );
+    assert!(Ssd { t, dims: m }
+        .build(&g, "bad", &bp, &bx, &bh, &bst, &by, &small, &small)
+        .is_err());
+}
+
 #[test]
 fn swiglu_add_embed_argmax() {
     let Some(g) = gpu() else { return };
@@ -333,9 +483,14 @@ fn swiglu_add_embed_argmax() {
         run(
             &g,
             "embed",
-            &[Embed { t, d, vocab: v }
-                .build(&g, "embed", &bt, &btab, &bx)
-                .expect("build")],
+            &[Embed {
+                t,
+                d,
+                vocab: v,
+                f16: false,
+            }
+            .build(&g, "embed", &bt, &btab, &bx)
+            .expect("build")],
         )
         .expect("run");
         assert_eq!(down(&g, &bx, t * d), want, "embed t={t}");

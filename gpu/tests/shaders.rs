@@ -18,9 +18,12 @@ fn every_shader_validates_with_naga() {
         let src = std::fs::read_to_string(path).expect("read shader");
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
+        // The default capabilities plus what every WebGPU-compliant adapter has
+        // (wgpu's SHADER_F16_IN_F32 downlevel flag): `unpack2x16float` for f16 weights.
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
+            naga::valid::Capabilities::default()
+                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
         );
         v.validate(&module)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));

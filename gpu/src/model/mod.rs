@@ -13,11 +13,11 @@ use hybrid_core::{Model, ModelConfig};
 
 pub use memory::MemoryReport;
 pub use session::{Session, SessionOptions};
-pub use weights::GpuWeights;
+pub use weights::{GpuWeights, WeightFormat};
 
 use crate::{Gpu, Result};
 
-/// A model whose weights live on the GPU (f32 storage buffers).
+/// A model whose weights live on the GPU (storage buffers; matrices f32 or f16).
 #[derive(Debug, Clone)]
 pub struct GpuModel {
     pub(crate) gpu: Arc<Gpu>,
@@ -26,9 +26,14 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
-    /// Upload the weights of a loaded (and validated) model.
+    /// Upload the weights of a loaded (and validated) model, as f32.
     pub fn new(gpu: Arc<Gpu>, model: &Model) -> Result<Self> {
-        let weights = GpuWeights::upload(&gpu, model)?;
+        Self::with_format(gpu, model, WeightFormat::F32)
+    }
+
+    /// Upload the weights with the matrices stored in `format`.
+    pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
+        let weights = GpuWeights::upload(&gpu, model, format)?;
         gpu.check()?;
         Ok(GpuModel {
             gpu,
@@ -45,6 +50,11 @@ impl GpuModel {
     /// The device.
     pub fn gpu(&self) -> &Arc<Gpu> {
         &self.gpu
+    }
+
+    /// How the weight matrices are stored.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.weights.format
     }
 
     /// Bytes of weights on the GPU.

@@ -14,11 +14,54 @@ use crate::ops::conv1d::Conv1d;
 use crate::ops::embed::Embed;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
+use crate::ops::matvec::{FusedNorm, Matvec};
 use crate::ops::rmsnorm::RmsNorm;
 use crate::ops::rope::Rope;
-use crate::ops::ssm_scan::SsmScan;
+use crate::ops::ssd::Ssd;
 use crate::ops::swiglu::SwiGlu;
 use crate::Result;
+
+/// What a projection reads: `x` as is, or `x` RMS-normalized by `weight` first. With one
+/// token the norm is fused into the matvec; with a chunk it is its own dispatch into
+/// `scratch`, then the tiled matmul reads that.
+#[derive(Clone, Copy)]
+pub(crate) struct Src<'a> {
+    pub x: &'a wgpu::Buffer,
+    pub norm: Option<NormIn<'a>>,
+}
+
+/// An RMSNorm in front of a projection.
+#[derive(Clone, Copy)]
+pub(crate) struct NormIn<'a> {
+    pub weight: &'a wgpu::Buffer,
+    pub group: usize,
+    pub eps: f32,
+    /// Where a chunk's normed rows go (`None`: the norm must fuse).
+    pub scratch: Option<&'a wgpu::Buffer>,
+}
+
+impl<'a> Src<'a> {
+    fn plain(x: &'a wgpu::Buffer) -> Self {
+        Src { x, norm: None }
+    }
+    fn normed(x: &'a wgpu::Buffer, weight: &'a wgpu::Buffer, group: usize, eps: f32) -> Self {
+        Src {
+            x,
+            norm: Some(NormIn {
+                weight,
+                group,
+                eps,
+                scratch: None,
+            }),
+        }
+    }
+    fn with_scratch(mut self, scratch: &'a wgpu::Buffer) -> Self {
+        if let Some(n) = &mut self.norm {
+            n.scratch = Some(scratch);
+        }
+        self
+    }
+}
 
 impl Session {
     /// Dispatches for T tokens; logits of every row (`all`) or of the last row only.
@@ -29,29 +72,83 @@ impl Session {
         let a = &self.acts;
         let (d, v) = (cfg.d_model, cfg.vocab_size);
         let mut plan = Vec::new();
-        plan.push(Embed { t, d, vocab: v }.build(gpu, "embed", &a.tokens, &w.embed, &a.x)?);
+        let f16 = self.f16();
+        let embed = Embed {
+            t,
+            d,
+            vocab: v,
+            f16,
+        };
+        plan.push(embed.build(gpu, "embed", &a.tokens, &w.embed, &a.x)?);
         for (i, (b, st)) in w.blocks.iter().zip(&self.layers).enumerate() {
             self.block(&mut plan, cfg, i, b, st, t)?;
         }
-        let norm = RmsNorm {
-            rows: t,
-            cols: d,
-            group: d,
-            eps: cfg.norm_eps,
-            scale: 1.0,
-        };
-        plan.push(norm.build(gpu, "norm_f", &a.x, &w.norm_f, &a.h)?);
+        let src = Src::normed(&a.x, &w.norm_f, d, cfg.norm_eps).with_scratch(&a.h);
         let head = if all {
             Matmul::new(t, v, d)
         } else {
+            // only the last row's logits: a matvec on row T - 1
             Matmul {
                 x_off: (t - 1) * d,
-                x_stride: t * d,
                 ..Matmul::new(1, v, d)
             }
         };
-        plan.push(head.build(gpu, "lm_head", &a.h, &w.head, &a.logits)?);
+        self.linear(&mut plan, "norm_f + lm_head", src, head, &w.head, &a.logits)?;
         Ok(plan)
+    }
+
+    /// Whether the weight matrices are packed f16.
+    fn f16(&self) -> bool {
+        self.model.weights.format == super::weights::WeightFormat::F16
+    }
+
+    /// `y (+)= alpha * src W^T`, the norm of `src` fused in for one row (see [`Src`]).
+    fn linear(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        label: &str,
+        src: Src,
+        mm: Matmul,
+        w: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<()> {
+        let gpu = &self.model.gpu;
+        let mm = Matmul {
+            w_f16: self.f16(),
+            ..mm
+        };
+        let Some(nm) = src.norm else {
+            plan.push(mm.build(gpu, label, src.x, w, y)?);
+            return Ok(());
+        };
+        if mm.t == 1 && Matvec::can_norm(mm.k, nm.group) {
+            let mv = Matvec {
+                norm: Some(FusedNorm {
+                    group: nm.group,
+                    eps: nm.eps,
+                }),
+                ..Matvec::from(mm)
+            };
+            plan.push(mv.build(gpu, label, src.x, w, nm.weight, y)?);
+            return Ok(());
+        }
+        // normalize the rows the product reads, then the plain product
+        let Some(scratch) = nm.scratch else {
+            return Err(crate::GpuError::Unsupported(format!(
+                "{label}: the norm cannot fuse and has no scratch buffer"
+            )));
+        };
+        let first_row = mm.x_off / mm.x_stride.max(1);
+        let norm = RmsNorm {
+            rows: first_row + mm.t,
+            cols: mm.k,
+            group: nm.group,
+            eps: nm.eps,
+            scale: 1.0,
+        };
+        plan.push(norm.build(gpu, &format!("{label}: norm"), src.x, nm.weight, scratch)?);
+        plan.push(mm.build(gpu, label, scratch, w, y)?);
+        Ok(())
     }
 
     /// One block: x += mixer(rms(x) * mixer_norm); x += ffn(rms(x) * ffn_norm).
@@ -67,81 +164,75 @@ impl Session {
         let gpu = &self.model.gpu;
         let a = &self.acts;
         let (d, f, eps) = (cfg.d_model, cfg.d_ffn, cfg.norm_eps);
-        let norm = RmsNorm {
-            rows: t,
-            cols: d,
-            group: d,
-            eps,
-            scale: 1.0,
-        };
         let p = format!("layers.{i}");
-        plan.push(norm.build(gpu, &format!("{p} mixer_norm"), &a.x, &b.mixer_norm, &a.h)?);
+        // The mixer's projections (two in an intra block) share the normed input: for a
+        // chunk it is computed once into `h`, for one token each matvec recomputes it.
+        let mixer_in = if t == 1 && Matvec::can_norm(d, d) {
+            Src::normed(&a.x, &b.mixer_norm, d, eps)
+        } else {
+            let norm = RmsNorm {
+                rows: t,
+                cols: d,
+                group: d,
+                eps,
+                scale: 1.0,
+            };
+            plan.push(norm.build(gpu, &format!("{p} mixer_norm"), &a.x, &b.mixer_norm, &a.h)?);
+            Src::plain(&a.h)
+        };
         match &b.mixer {
             MixerBufs::Attention(at) => {
-                self.attention(plan, &p, at, st, t)?;
+                self.attention(plan, &p, at, st, t, mixer_in)?;
                 let qd = at.dims.q_dim();
                 if let Some(o) = &at.o {
-                    plan.push(Matmul::new(t, d, qd).accumulate(1.0).build(
-                        gpu,
+                    let mm = Matmul::new(t, d, qd).accumulate(1.0);
+                    self.linear(
+                        plan,
                         &format!("{p} o_proj + residual"),
-                        &a.att,
+                        Src::plain(&a.att),
+                        mm,
                         o,
                         &a.x,
-                    )?);
+                    )?;
                 }
             }
             MixerBufs::Mamba(m) => {
-                self.mamba(plan, &p, m, st, t)?;
+                self.mamba(plan, &p, m, st, t, mixer_in)?;
                 let e = m.dims.d_inner();
-                if let Some(nw) = &m.norm {
-                    let gn = RmsNorm {
-                        rows: t,
-                        cols: e,
-                        group: e / m.dims.n_groups,
-                        eps,
-                        scale: 1.0,
-                    };
-                    plan.push(gn.build(gpu, &format!("{p} gated norm"), &a.y, nw, &a.yn)?);
-                }
                 if let Some(o) = &m.out {
-                    let src = if m.norm.is_some() { &a.yn } else { &a.y };
-                    plan.push(Matmul::new(t, d, e).accumulate(1.0).build(
-                        gpu,
-                        &format!("{p} out_proj + residual"),
+                    let src = match &m.norm {
+                        Some(nw) => {
+                            Src::normed(&a.y, nw, e / m.dims.n_groups, eps).with_scratch(&a.yn)
+                        }
+                        None => Src::plain(&a.y),
+                    };
+                    let mm = Matmul::new(t, d, e).accumulate(1.0);
+                    self.linear(
+                        plan,
+                        &format!("{p} gated norm + out_proj + residual"),
                         src,
+                        mm,
                         o,
                         &a.x,
-                    )?);
+                    )?;
                 }
             }
             MixerBufs::Intra(ib) => {
-                self.attention(plan, &format!("{p} attn"), &ib.attn, st, t)?;
-                self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t)?;
+                self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in)?;
+                self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
                 let (qa, eb) = (ib.attn.dims.q_dim(), ib.ssm.dims.d_inner());
-                let mut att = &a.att;
-                let mut ssm = &a.y;
-                if let Some(nw) = &ib.attn_norm {
-                    let n = RmsNorm {
-                        rows: t,
-                        cols: qa,
-                        group: ib.attn.dims.head_dim,
-                        eps,
-                        scale: 1.0,
-                    };
-                    plan.push(n.build(gpu, &format!("{p} attn_norm"), &a.att, nw, &a.att_n)?);
-                    att = &a.att_n;
-                }
-                if let Some(nw) = &ib.ssm_norm {
-                    let n = RmsNorm {
-                        rows: t,
-                        cols: eb,
-                        group: ib.ssm.dims.head_dim,
-                        eps,
-                        scale: 1.0,
-                    };
-                    plan.push(n.build(gpu, &format!("{p} ssm_norm"), &a.y, nw, &a.yn)?);
-                    ssm = &a.yn;
-                }
+                let att = match &ib.attn_norm {
+                    Some(nw) => {
+                        Src::normed(&a.att, nw, ib.attn.dims.head_dim, eps).with_scratch(&a.att_n)
+                    }
+                    None => Src::plain(&a.att),
+                };
+                let ssm = match &ib.ssm_norm {
+                    Some(nw) => {
+                        Src::normed(&a.y, nw, ib.ssm.dims.head_dim, eps).with_scratch(&a.yn)
+                    }
+                    None => Src::plain(&a.y),
+                };
                 // Branch scalars and the subtract sign fold into the projections' alpha.
                 let sign = if ib.fusion == Fusion::Subtract {
                     -1.0
@@ -181,38 +272,60 @@ impl Session {
                         }
                     },
                 };
-                plan.push(ma.0.accumulate(alpha_a).build(
-                    gpu,
-                    &format!("{p} attn out + residual"),
-                    att,
-                    ma.1,
-                    &a.x,
-                )?);
-                plan.push(ms.0.accumulate(alpha_s).build(
-                    gpu,
-                    &format!("{p} ssm out + residual"),
-                    ssm,
-                    ms.1,
-                    &a.x,
-                )?);
+                let label = format!("{p} attn out + residual");
+                self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
+                let label = format!("{p} ssm out + residual");
+                self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
             }
         }
-        plan.push(norm.build(gpu, &format!("{p} ffn_norm"), &a.x, &b.ffn_norm, &a.h)?);
-        plan.push(Matmul::new(t, 2 * f, d).build(
-            gpu,
-            &format!("{p} gate|up"),
-            &a.h,
-            &b.gate_up,
-            &a.gu,
-        )?);
-        plan.push(SwiGlu { t, f }.build(gpu, &format!("{p} swiglu"), &a.gu, &a.act)?);
-        plan.push(Matmul::new(t, d, f).accumulate(1.0).build(
-            gpu,
-            &format!("{p} down + residual"),
-            &a.act,
-            &b.down,
-            &a.x,
-        )?);
+        self.ffn(plan, &p, b, t, d, f, eps)
+    }
+
+    /// x += down(silu(gate h) * up h), h = rms(x) * ffn_norm. One token: two matvecs (norm
+    /// and SwiGLU fused into the first); a chunk: norm, gate|up, SwiGLU, down.
+    #[allow(clippy::too_many_arguments)]
+    fn ffn(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        b: &BlockBufs,
+        t: usize,
+        d: usize,
+        f: usize,
+        eps: f32,
+    ) -> Result<()> {
+        let gpu = &self.model.gpu;
+        let a = &self.acts;
+        if t == 1 && Matvec::can_norm(d, d) {
+            let mv = Matvec {
+                norm: Some(FusedNorm { group: d, eps }),
+                glu: true,
+                w_f16: self.f16(),
+                ..Matvec::new(f, d)
+            };
+            let label = format!("{p} ffn_norm + gate|up + swiglu");
+            plan.push(mv.build(gpu, &label, &a.x, &b.gate_up, &b.ffn_norm, &a.act)?);
+        } else {
+            let norm = RmsNorm {
+                rows: t,
+                cols: d,
+                group: d,
+                eps,
+                scale: 1.0,
+            };
+            plan.push(norm.build(gpu, &format!("{p} ffn_norm"), &a.x, &b.ffn_norm, &a.h)?);
+            let gu = Matmul {
+                w_f16: self.f16(),
+                ..Matmul::new(t, 2 * f, d)
+            };
+            plan.push(gu.build(gpu, &format!("{p} gate|up"), &a.h, &b.gate_up, &a.gu)?);
+            plan.push(SwiGlu { t, f }.build(gpu, &format!("{p} swiglu"), &a.gu, &a.act)?);
+        }
+        let down = Matmul {
+            w_f16: self.f16(),
+            ..Matmul::new(t, d, f).accumulate(1.0)
+        };
+        plan.push(down.build(gpu, &format!("{p} down + residual"), &a.act, &b.down, &a.x)?);
         Ok(())
     }
 
@@ -224,6 +337,7 @@ impl Session {
         at: &AttnBufs,
         st: &LayerState,
         t: usize,
+        src: Src,
     ) -> Result<()> {
         let gpu = &self.model.gpu;
         let a = &self.acts;
@@ -235,13 +349,8 @@ impl Session {
         let Some((k_cache, v_cache, rows)) = &st.kv else {
             return Err(crate::GpuError::Unsupported(format!("{p}: no KV cache")));
         };
-        plan.push(Matmul::new(t, stride, cfg.d_model).build(
-            gpu,
-            &format!("{p} qkv"),
-            &a.h,
-            &at.qkv,
-            &a.qkv,
-        )?);
+        let qkv = Matmul::new(t, stride, cfg.d_model);
+        self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
         let rope = Rope {
             t,
             stride,
@@ -336,6 +445,7 @@ impl Session {
         m: &MambaBufs,
         st: &LayerState,
         t: usize,
+        src: Src,
     ) -> Result<()> {
         let gpu = &self.model.gpu;
         let a = &self.acts;
@@ -344,13 +454,15 @@ impl Session {
             return Err(crate::GpuError::Unsupported(format!("{p}: no SSM state")));
         };
         let ipd = dims.in_proj_dim();
-        plan.push(Matmul::new(t, ipd, self.model.config.d_model).build(
-            gpu,
+        let in_proj = Matmul::new(t, ipd, self.model.config.d_model);
+        self.linear(
+            plan,
             &format!("{p} in_proj"),
-            &a.h,
+            src,
+            in_proj,
             &m.in_proj,
             &a.proj,
-        )?);
+        )?;
         let conv = Conv1d {
             t,
             channels: dims.conv_dim(),
@@ -367,7 +479,8 @@ impl Session {
             conv_state,
             &a.xbc,
         )?);
-        plan.push(SsmScan { t, dims }.build(
+        // chunked SSD scan for a prefill, ssm_scan for a decode step (T = 1)
+        plan.extend(Ssd { t, dims }.build(
             gpu,
             &format!("{p} scan"),
             &a.proj,
@@ -375,6 +488,8 @@ impl Session {
             &m.heads,
             ssm_state,
             &a.y,
+            &a.ssd_states,
+            &a.ssd_dtc,
         )?);
         Ok(())
     }

@@ -13,7 +13,8 @@ use crate::dispatch::{encode, Dispatch};
 use crate::ops::argmax::Argmax;
 use crate::ops::attention::CacheLayout;
 use crate::ops::attention_split::{max_keys, splits_for};
-use crate::readback::{read_bytes, read_f32};
+use crate::ops::ssd::Ssd;
+use crate::readback::{read_bytes_after, read_f32};
 use crate::{GpuError, Result};
 
 /// Sizes a session preallocates for.
@@ -65,6 +66,10 @@ pub(crate) struct Acts {
     pub y: wgpu::Buffer,
     /// [cap, E] normed scan output.
     pub yn: wgpu::Buffer,
+    /// [ceil(cap / 32), H, P, N] chunked-scan scratch: per-chunk states (ops::ssd).
+    pub ssd_states: wgpu::Buffer,
+    /// [cap, H, 2] chunked-scan scratch: dt | within-chunk cumulative dt A (ops::ssd).
+    pub ssd_dtc: wgpu::Buffer,
     /// [cap, 2F] gate|up.
     pub gu: wgpu::Buffer,
     /// [cap, F] SwiGLU activation.
@@ -96,7 +101,9 @@ pub struct Session {
     plans: HashMap<(usize, bool), Vec<Dispatch>>,
     argmax: Dispatch,
     logits_staging: wgpu::Buffer,
-    token_staging: wgpu::Buffer,
+    /// Two 4-byte staging buffers: decode step i reads its token back through `[i % 2]`
+    /// while step i + 1 runs.
+    token_staging: [wgpu::Buffer; 2],
     /// `step_argmax` left its token in `tokens[0]`.
     token_on_gpu: bool,
 }
@@ -141,6 +148,18 @@ impl Session {
         let buf = |label: &str, floats: usize| {
             gpu.storage(label, (floats * 4) as u64, wgpu::BufferUsages::COPY_SRC)
         };
+        // chunked-scan scratch, the largest over the Mamba layers
+        let ssd = model
+            .weights
+            .blocks
+            .iter()
+            .filter_map(|b| match &b.mixer {
+                MixerBufs::Attention(_) => None,
+                MixerBufs::Mamba(m) => Some(m.dims),
+                MixerBufs::Intra(i) => Some(i.ssm.dims),
+            })
+            .map(|dims| Ssd { t: cap, dims }.scratch())
+            .fold((0, 0), |(s, c), x| (s.max(x.states), c.max(x.dtc)));
         let acts = Acts {
             tokens: buf("tokens", cap)?,
             pos: buf("pos", 4)?,
@@ -154,6 +173,8 @@ impl Session {
             xbc: buf("conv out", cap * conv_w)?,
             y: buf("scan out", cap * e_w)?,
             yn: buf("scan out normed", cap * e_w)?,
+            ssd_states: buf("chunked scan states", ssd.0)?,
+            ssd_dtc: buf("chunked scan dt | cum", ssd.1)?,
             gu: buf("gate|up", cap * 2 * f)?,
             act: buf("swiglu", cap * f)?,
             logits: buf("logits", cap * v)?,
@@ -202,7 +223,10 @@ impl Session {
         }
         let argmax = Argmax { n: v, off: 0 }.build(&gpu, "argmax", &acts.logits, &acts.tokens)?;
         let logits_staging = gpu.staging("logits staging", (cap * v * 4) as u64)?;
-        let token_staging = gpu.staging("token staging", 4)?;
+        let token_staging = [
+            gpu.staging("token staging 0", 4)?,
+            gpu.staging("token staging 1", 4)?,
+        ];
         gpu.check()?;
         Ok(Session {
             model,
@@ -267,11 +291,23 @@ impl Session {
     }
 
     /// Consume one token and return the greedy next token, computed on the GPU: only 4
-    /// bytes come back. `None` feeds the token the previous `step_argmax` left on the GPU.
+    /// bytes come back. `None` feeds the token the previous step left on the GPU.
     pub async fn step_argmax(&mut self, token: Option<u32>) -> Result<u32> {
+        let out = self.decode_greedy(token, 1).await?;
+        out.first()
+            .copied()
+            .ok_or_else(|| GpuError::Model(ModelError::Prompt("no token was decoded".into())))
+    }
+
+    /// Greedy decoding of `n` tokens with the argmax on the GPU: feeds `first` (`None`:
+    /// the token the previous step left on the GPU), then each token it produces, and
+    /// returns the `n` tokens produced (`n` tokens consumed; the last one stays on the GPU
+    /// for the next call). One submission per step; step i + 1 is submitted before step
+    /// i's 4-byte token is read back, so the GPU never waits for the host.
+    pub async fn decode_greedy(&mut self, first: Option<u32>, n: usize) -> Result<Vec<u32>> {
         let gpu = self.model.gpu.clone();
         gpu.check()?;
-        match token {
+        match first {
             Some(t) => {
                 self.check_tokens(&[t])?;
                 gpu.queue
@@ -280,13 +316,36 @@ impl Session {
             None if self.token_on_gpu => {}
             None => {
                 return Err(GpuError::Model(ModelError::Prompt(
-                    "step_argmax(None) needs a previous step_argmax".into(),
+                    "decoding from the GPU's token needs a previous decode step".into(),
                 )))
             }
         }
-        self.check_context(1)?;
-        self.write_pos()?;
+        self.check_context(n)?;
         self.ensure_plan(1, false)?;
+        let mut out = Vec::with_capacity(n);
+        let mut pending = None;
+        for i in 0..=n {
+            // submit step i, then read step i - 1's token while it runs
+            let next = if i < n {
+                Some(self.submit_decode_step(i % 2)?)
+            } else {
+                None
+            };
+            if let Some((j, idx)) = pending.take() {
+                let staging = &self.token_staging[j % 2];
+                let b = read_bytes_after(&gpu, staging, 4, Some(idx)).await?;
+                out.push(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            }
+            pending = next.map(|idx| (i, idx));
+        }
+        self.token_on_gpu = true;
+        Ok(out)
+    }
+
+    /// Encode and submit one decode step whose token lands in `token_staging[slot]`.
+    fn submit_decode_step(&mut self, slot: usize) -> Result<wgpu::SubmissionIndex> {
+        let gpu = &self.model.gpu;
+        self.write_pos()?;
         let mut enc = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -296,12 +355,10 @@ impl Session {
             encode(&mut enc, "decode step", plan);
         }
         encode(&mut enc, "argmax", std::slice::from_ref(&self.argmax));
-        enc.copy_buffer_to_buffer(&self.acts.tokens, 0, &self.token_staging, 0, Some(4));
-        gpu.queue.submit([enc.finish()]);
+        enc.copy_buffer_to_buffer(&self.acts.tokens, 0, &self.token_staging[slot], 0, Some(4));
+        let idx = gpu.queue.submit([enc.finish()]);
         self.pos += 1;
-        let bytes = read_bytes(&gpu, &self.token_staging, 4).await?;
-        self.token_on_gpu = true;
-        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        Ok(idx)
     }
 
     /// Native blocking forms of the async calls.
@@ -319,10 +376,31 @@ impl Session {
     pub fn step_blocking(&mut self, token: u32) -> Result<Vec<f32>> {
         pollster::block_on(self.step(token))
     }
+    /// See [`Session::profile_plan`].
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profile_plan_blocking(&mut self, t: usize) -> Result<crate::profile::Profile> {
+        pollster::block_on(self.profile_plan(t))
+    }
+    /// See [`Session::decode_greedy`].
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn decode_greedy_blocking(&mut self, first: Option<u32>, n: usize) -> Result<Vec<u32>> {
+        pollster::block_on(self.decode_greedy(first, n))
+    }
     /// See [`Session::step_argmax`].
     #[cfg(not(target_arch = "wasm32"))]
     pub fn step_argmax_blocking(&mut self, token: Option<u32>) -> Result<u32> {
         pollster::block_on(self.step_argmax(token))
+    }
+
+    /// GPU times of the plan for `t` tokens (1: a decode step), from timestamp queries,
+    /// at the current position. The plan runs twice on whatever the activations hold, so
+    /// the session's state is garbage afterwards: `reset` before using it again.
+    pub async fn profile_plan(&mut self, t: usize) -> Result<crate::profile::Profile> {
+        self.check_context(t)?;
+        self.write_pos()?;
+        self.ensure_plan(t, false)?;
+        let plan = self.plans.get(&(t, false)).map_or(&[][..], |p| &p[..]);
+        crate::profile::profile(&self.model.gpu, "profile", plan).await
     }
 
     /// Labels of the dispatches of one decode step, in order (for counting and docs).
@@ -349,6 +427,8 @@ impl Session {
             &a.xbc,
             &a.y,
             &a.yn,
+            &a.ssd_states,
+            &a.ssd_dtc,
             &a.gu,
             &a.act,
             &a.logits,
@@ -380,7 +460,7 @@ impl Session {
         r.other = a.tokens.size()
             + a.pos.size()
             + self.logits_staging.size()
-            + self.token_staging.size()
+            + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
             + params;
         r
     }

@@ -71,11 +71,26 @@ pub struct GpuWeights {
     pub head: wgpu::Buffer,
     /// Bytes uploaded (a tied head counted once).
     pub bytes: u64,
+    /// How the matrices are stored.
+    pub format: WeightFormat,
+}
+
+/// How the weight matrices (embedding, projections, head) are stored on the GPU; norms,
+/// conv and per-head parameters stay f32. Shaders read either as f32 and compute in f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// 4 bytes per weight: exactly the CPU engine's values.
+    #[default]
+    F32,
+    /// 2 bytes per weight, packed in pairs (WGSL `unpack2x16float`, core on every
+    /// adapter): half the memory; exact for checkpoints stored in f16.
+    F16,
 }
 
 struct Up<'g> {
     gpu: &'g Gpu,
     bytes: u64,
+    format: WeightFormat,
 }
 
 impl Up<'_> {
@@ -84,18 +99,43 @@ impl Up<'_> {
         self.gpu.upload(label, data)
     }
 
+    /// A weight matrix, in the upload format.
+    fn mat(&mut self, label: &str, data: &[f32]) -> Result<wgpu::Buffer> {
+        match self.format {
+            WeightFormat::F32 => self.put(label, data),
+            WeightFormat::F16 => {
+                let words: Vec<u32> = data
+                    .chunks(2)
+                    .map(|pair| {
+                        let lo = half::f16::from_f32(pair[0]).to_bits() as u32;
+                        let hi = pair.get(1).map_or(0, |&v| half::f16::from_f32(v).to_bits());
+                        lo | (hi as u32) << 16
+                    })
+                    .collect();
+                self.bytes += (data.len() * 2) as u64;
+                self.gpu.upload_words(label, &words)
+            }
+        }
+    }
+
     fn cat(&mut self, label: &str, parts: &[&Tensor]) -> Result<wgpu::Buffer> {
         let data: Vec<f32> = parts.iter().flat_map(|t| t.data.iter().copied()).collect();
         self.put(label, &data)
     }
 
+    /// Weight matrices stacked by rows, in the upload format.
+    fn cat_mat(&mut self, label: &str, parts: &[&Tensor]) -> Result<wgpu::Buffer> {
+        let data: Vec<f32> = parts.iter().flat_map(|t| t.data.iter().copied()).collect();
+        self.mat(label, &data)
+    }
+
     fn attn(&mut self, p: &str, w: &AttnWeights) -> Result<AttnBufs> {
         Ok(AttnBufs {
             dims: w.dims,
-            qkv: self.cat(&format!("{p}qkv"), &[&w.q_proj, &w.k_proj, &w.v_proj])?,
+            qkv: self.cat_mat(&format!("{p}qkv"), &[&w.q_proj, &w.k_proj, &w.v_proj])?,
             o: w.o_proj
                 .as_ref()
-                .map(|o| self.put(&format!("{p}o_proj"), &o.data))
+                .map(|o| self.mat(&format!("{p}o_proj"), &o.data))
                 .transpose()?,
         })
     }
@@ -110,7 +150,7 @@ impl Up<'_> {
         }
         Ok(MambaBufs {
             dims: w.dims,
-            in_proj: self.put(&format!("{p}in_proj"), &w.in_proj.data)?,
+            in_proj: self.mat(&format!("{p}in_proj"), &w.in_proj.data)?,
             conv_w: self.put(&format!("{p}conv1d.weight"), &w.conv_weight.data)?,
             conv_b: self.put(&format!("{p}conv1d.bias"), &w.conv_bias.data)?,
             heads: self.cat(
@@ -125,15 +165,15 @@ impl Up<'_> {
             out: w
                 .out_proj
                 .as_ref()
-                .map(|o| self.put(&format!("{p}out_proj"), &o.data))
+                .map(|o| self.mat(&format!("{p}out_proj"), &o.data))
                 .transpose()?,
         })
     }
 }
 
 impl GpuWeights {
-    /// Upload every tensor of `model`.
-    pub fn upload(gpu: &Gpu, model: &Model) -> Result<Self> {
+    /// Upload every tensor of `model`, the matrices in `format`.
+    pub fn upload(gpu: &Gpu, model: &Model, format: WeightFormat) -> Result<Self> {
         let cfg = model.config();
         let w = model.weights();
         if let Some(a) = &cfg.attention {
@@ -145,8 +185,12 @@ impl GpuWeights {
             }
         }
         let fusion = cfg.intra.as_ref().map_or(Fusion::Add, |i| i.fusion);
-        let mut up = Up { gpu, bytes: 0 };
-        let embed = up.put("embed_tokens", &w.embed_tokens.data)?;
+        let mut up = Up {
+            gpu,
+            bytes: 0,
+            format,
+        };
+        let embed = up.mat("embed_tokens", &w.embed_tokens.data)?;
         let mut blocks = Vec::with_capacity(w.blocks.len());
         for (i, b) in w.blocks.iter().enumerate() {
             let p = format!("layers.{i}.");
@@ -171,7 +215,7 @@ impl GpuWeights {
                     joint: iw
                         .out_proj
                         .as_ref()
-                        .map(|o| up.put(&format!("{p}out_proj"), &o.data))
+                        .map(|o| up.mat(&format!("{p}out_proj"), &o.data))
                         .transpose()?,
                     fusion,
                 })),
@@ -180,13 +224,13 @@ impl GpuWeights {
                 mixer_norm: up.put(&format!("{p}mixer_norm"), &b.mixer_norm.data)?,
                 mixer,
                 ffn_norm: up.put(&format!("{p}ffn_norm"), &b.ffn_norm.data)?,
-                gate_up: up.cat(&format!("{p}gate|up"), &[&b.gate_proj, &b.up_proj])?,
-                down: up.put(&format!("{p}down_proj"), &b.down_proj.data)?,
+                gate_up: up.cat_mat(&format!("{p}gate|up"), &[&b.gate_proj, &b.up_proj])?,
+                down: up.mat(&format!("{p}down_proj"), &b.down_proj.data)?,
             });
         }
         let norm_f = up.put("norm_f", &w.norm_f.data)?;
         let head = match &w.lm_head {
-            Some(h) => up.put("lm_head", &h.data)?,
+            Some(h) => up.mat("lm_head", &h.data)?,
             None => embed.clone(),
         };
         Ok(GpuWeights {
@@ -195,6 +239,7 @@ impl GpuWeights {
             norm_f,
             head,
             bytes: up.bytes,
+            format,
         })
     }
 }

@@ -70,7 +70,7 @@ impl Conv1d {
             &params,
             &[inp, w, b],
             &[state, out],
-            [groups(s.channels, 64), 1, 1],
+            [groups(s.channels, 64), groups(s.t, 16), 1],
         )
     }
 }

@@ -1,6 +1,6 @@
 //! Token embedding gather (shaders/embed.wgsl).
 
-use super::{need, u};
+use super::{need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
@@ -14,12 +14,14 @@ pub struct EmbedParams {
     pub _pad: u32,
 }
 
-/// tokens [T] (u32), table [V, D] -> x [T, D].
+/// tokens [T] (u32), table [V, D] (f32 or f16) -> x [T, D].
 #[derive(Debug, Clone, Copy)]
 pub struct Embed {
     pub t: usize,
     pub d: usize,
     pub vocab: usize,
+    /// The table holds packed f16 pairs instead of f32.
+    pub f16: bool,
 }
 
 impl Embed {
@@ -33,7 +35,7 @@ impl Embed {
         x: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         need(label, tokens, self.t, "tokens")?;
-        need(label, table, self.vocab * self.d, "table")?;
+        need_w(label, table, self.vocab * self.d, self.f16, "table")?;
         need(label, x, self.t * self.d, "x")?;
         let params = EmbedParams {
             t: u(label, self.t)?,
@@ -45,7 +47,7 @@ impl Embed {
             gpu,
             label,
             Kernel::Embed,
-            &[],
+            &[("W_F16", if self.f16 { 1.0 } else { 0.0 })],
             &params,
             &[tokens, table],
             &[x],

@@ -1,7 +1,8 @@
 //! `y (+)= alpha * x W^T` over sub-blocks (shaders/matmul.wgsl, tiled, for T > 1;
-//! shaders/matvec.wgsl for T = 1).
+//! [`Matvec`] (shaders/matvec.wgsl) for T = 1).
 
-use super::{ensure, need, u};
+use super::matvec::Matvec;
+use super::{ensure, need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
@@ -38,10 +39,9 @@ pub struct Matmul {
     pub alpha: f32,
     /// Add into y (fused residual add) instead of overwriting.
     pub accumulate: bool,
+    /// w holds packed f16 pairs instead of f32.
+    pub w_f16: bool,
 }
-
-/// Output rows per grid dimension of matvec.wgsl.
-const ROWS_PER_DIM: usize = 32768;
 
 impl Matmul {
     /// Dense, contiguous x [T, K], w [N, K] -> y [T, N].
@@ -58,6 +58,7 @@ impl Matmul {
             y_off: 0,
             alpha: 1.0,
             accumulate: false,
+            w_f16: false,
         }
     }
 
@@ -89,7 +90,13 @@ impl Matmul {
             || format!("offsets exceed strides: {s:?}"),
         )?;
         need(label, x, (s.t - 1) * s.x_stride + s.x_off + s.k, "x")?;
-        need(label, w, (s.n - 1) * s.w_stride + s.w_off + s.k, "w")?;
+        need_w(
+            label,
+            w,
+            (s.n - 1) * s.w_stride + s.w_off + s.k,
+            s.w_f16,
+            "w",
+        )?;
         need(label, y, (s.t - 1) * s.y_stride + s.y_off + s.n, "y")?;
         let params = MatmulParams {
             t: u(label, s.t)?,
@@ -106,24 +113,14 @@ impl Matmul {
         };
         let acc = ("ACCUMULATE", if s.accumulate { 1.0 } else { 0.0 });
         if s.t == 1 {
-            let grid = [s.n.min(ROWS_PER_DIM) as u32, groups(s.n, ROWS_PER_DIM), 1];
-            Dispatch::new(
-                gpu,
-                label,
-                Kernel::Matvec,
-                &[acc, ("WG", 64.0)],
-                &params,
-                &[x, w],
-                &[y],
-                grid,
-            )
+            Matvec::from(s).build(gpu, label, x, w, w, y)
         } else {
             let grid = [groups(s.n, 64), groups(s.t, 64), 1];
             Dispatch::new(
                 gpu,
                 label,
                 Kernel::Matmul,
-                &[acc],
+                &[acc, ("W_F16", if s.w_f16 { 1.0 } else { 0.0 })],
                 &params,
                 &[x, w],
                 &[y],

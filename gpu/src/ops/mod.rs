@@ -11,8 +11,10 @@ pub mod conv1d;
 pub mod embed;
 pub mod kv_store;
 pub mod matmul;
+pub mod matvec;
 pub mod rmsnorm;
 pub mod rope;
+pub mod ssd;
 pub mod ssm_scan;
 pub mod swiglu;
 
@@ -34,6 +36,18 @@ pub(crate) fn need(op: &str, buf: &wgpu::Buffer, floats: usize, what: &str) -> R
         });
     }
     Ok(())
+}
+
+/// Check that the weight buffer `buf` holds `elems` values, f32 or packed f16 pairs.
+pub(crate) fn need_w(
+    op: &str,
+    buf: &wgpu::Buffer,
+    elems: usize,
+    f16: bool,
+    what: &str,
+) -> Result<()> {
+    let words = if f16 { elems.div_ceil(2) } else { elems };
+    need(op, buf, words, what)
 }
 
 /// Fail with a shape error unless `ok`.

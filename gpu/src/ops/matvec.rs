@@ -1,0 +1,168 @@
+//! `y (+)= alpha * W norm(x)` for one token (shaders/matvec.wgsl): the decode form of
+//! [`Matmul`](super::matmul::Matmul), optionally with the RMSNorm before it and the SwiGLU
+//! gate after it fused in.
+
+use super::matmul::Matmul;
+use super::{ensure, need, need_w, u};
+use crate::dispatch::{groups, Dispatch};
+use crate::{Gpu, Kernel, Result};
+
+/// Mirrors `Params` of matvec.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct MatvecParams {
+    pub n: u32,
+    pub k: u32,
+    pub x_off: u32,
+    pub w_stride: u32,
+    pub w_off: u32,
+    pub y_off: u32,
+    pub alpha: f32,
+    pub eps: f32,
+}
+
+/// Longest x the shader stages in workgroup memory (a fused norm needs that).
+pub const MAX_K: usize = 2048;
+/// Most norm groups in one x.
+pub const MAX_GROUPS: usize = 256;
+/// Outputs per workgroup, workgroups per grid dimension.
+const ROWS: usize = 8;
+const WGS_PER_DIM: usize = 32768;
+
+/// RMSNorm of x before the product: groups of `group` channels, weight `g` [K].
+#[derive(Debug, Clone, Copy)]
+pub struct FusedNorm {
+    pub group: usize,
+    pub eps: f32,
+}
+
+/// x [x_off + K] (normalized), w [N, w_stride] (columns w_off..w_off+K; rows N..2N too
+/// with `glu`) -> y [y_off + N].
+#[derive(Debug, Clone, Copy)]
+pub struct Matvec {
+    pub n: usize,
+    pub k: usize,
+    pub x_off: usize,
+    pub w_stride: usize,
+    pub w_off: usize,
+    pub y_off: usize,
+    pub alpha: f32,
+    /// Add into y (fused residual add) instead of overwriting.
+    pub accumulate: bool,
+    pub norm: Option<FusedNorm>,
+    /// y = silu(W[..N] x) * W[N..2N] x.
+    pub glu: bool,
+    /// w holds packed f16 pairs instead of f32.
+    pub w_f16: bool,
+}
+
+impl From<Matmul> for Matvec {
+    /// The one-row product of `m` (its T and strides of x and y are not used).
+    fn from(m: Matmul) -> Self {
+        Matvec {
+            n: m.n,
+            k: m.k,
+            x_off: m.x_off,
+            w_stride: m.w_stride,
+            w_off: m.w_off,
+            y_off: m.y_off,
+            alpha: m.alpha,
+            accumulate: m.accumulate,
+            norm: None,
+            glu: false,
+            w_f16: m.w_f16,
+        }
+    }
+}
+
+impl Matvec {
+    /// Dense x [K], w [N, K] -> y [N].
+    pub fn new(n: usize, k: usize) -> Self {
+        Matvec {
+            n,
+            k,
+            x_off: 0,
+            w_stride: k,
+            w_off: 0,
+            y_off: 0,
+            alpha: 1.0,
+            accumulate: false,
+            norm: None,
+            glu: false,
+            w_f16: false,
+        }
+    }
+
+    /// Whether the shader can fuse an RMSNorm with groups of `group` over this K.
+    pub fn can_norm(k: usize, group: usize) -> bool {
+        group > 0 && k <= MAX_K && k.is_multiple_of(group) && k / group <= MAX_GROUPS
+    }
+
+    /// Check shapes and build the dispatch. `g` is the norm weight [K] (any buffer when
+    /// there is no norm).
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        x: &wgpu::Buffer,
+        w: &wgpu::Buffer,
+        g: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let s = *self;
+        ensure(s.n > 0 && s.k > 0, label, || format!("empty matvec {s:?}"))?;
+        ensure(s.w_off + s.k <= s.w_stride, label, || {
+            format!("w offset exceeds its stride: {s:?}")
+        })?;
+        let rows = if s.glu { 2 * s.n } else { s.n };
+        need(label, x, s.x_off + s.k, "x")?;
+        need_w(
+            label,
+            w,
+            (rows - 1) * s.w_stride + s.w_off + s.k,
+            s.w_f16,
+            "w",
+        )?;
+        need(label, y, s.y_off + s.n, "y")?;
+        let group = match s.norm {
+            Some(nm) => {
+                ensure(Self::can_norm(s.k, nm.group), label, || {
+                    format!(
+                        "fused norm needs K <= {MAX_K}, K % group == 0, <= {MAX_GROUPS} groups: {s:?}"
+                    )
+                })?;
+                need(label, g, s.k, "norm weight")?;
+                nm.group
+            }
+            None => 0,
+        };
+        let params = MatvecParams {
+            n: u(label, s.n)?,
+            k: u(label, s.k)?,
+            x_off: u(label, s.x_off)?,
+            w_stride: u(label, s.w_stride)?,
+            w_off: u(label, s.w_off)?,
+            y_off: u(label, s.y_off)?,
+            alpha: s.alpha,
+            eps: s.norm.map_or(0.0, |nm| nm.eps),
+        };
+        let wgs = s.n.div_ceil(ROWS);
+        let grid = [wgs.min(WGS_PER_DIM) as u32, groups(wgs, WGS_PER_DIM), 1];
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::Matvec,
+            &[
+                ("ACCUMULATE", flag(s.accumulate)),
+                ("NORM_GROUP", group as f64),
+                ("GLU", flag(s.glu)),
+                ("W_F16", flag(s.w_f16)),
+            ],
+            &params,
+            &[x, w, g],
+            &[y],
+            grid,
+        )
+    }
+}

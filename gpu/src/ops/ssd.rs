@@ -1,0 +1,156 @@
+//! The Mamba-2 scan + gate of a prefill in the chunked SSD form (shaders/ssd_chunk_state.wgsl,
+//! ssd_state_pass.wgsl, ssd_chunk_out.wgsl): chunks of [`SSD_CHUNK`] tokens run in parallel
+//! (their own end states, then their outputs) and only the state hand-off between chunks is
+//! sequential. Decode steps (T = 1) and shapes the kernels do not cover (P > 64) run the
+//! token-by-token [`SsmScan`] instead. Same inputs, outputs and state as [`SsmScan`], plus
+//! two scratch buffers ([`Ssd::scratch`]).
+
+use super::ssm_scan::SsmScan;
+use super::{ensure, need, u};
+use crate::dispatch::{groups, Dispatch};
+use crate::{Gpu, Kernel, Result};
+use hybrid_core::config::MambaDims;
+
+/// Tokens per chunk (`L` of the three shaders).
+pub const SSD_CHUNK: usize = 32;
+/// Largest head_dim P the chunked kernels handle (their x tiles are [L, 64]).
+pub const SSD_MAX_HEAD_DIM: usize = 64;
+
+/// Mirrors `Params` of ssd_chunk_state.wgsl, ssd_state_pass.wgsl and ssd_chunk_out.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SsdParams {
+    pub t: u32,
+    pub heads: u32,
+    pub head_dim: u32,
+    pub d_state: u32,
+    pub groups: u32,
+    pub proj_stride: u32,
+    pub dt_off: u32,
+    pub xbc_stride: u32,
+    pub n_chunks: u32,
+}
+
+/// Floats of the scratch buffers of one [`Ssd`] call (both 0 when it runs [`SsmScan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SsdScratch {
+    /// [n_chunks, H, P, N]: each chunk's own end state, then its carried-in state.
+    pub states: usize,
+    /// [T, H, 2]: dt (softplus applied) | within-chunk cumulative dt A.
+    pub dtc: usize,
+}
+
+/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> y [T, E]; state [H, P, N].
+#[derive(Debug, Clone, Copy)]
+pub struct Ssd {
+    pub t: usize,
+    pub dims: MambaDims,
+}
+
+impl Ssd {
+    /// True when the three chunked kernels run (T > 1 and P <= 64), false for [`SsmScan`].
+    pub fn chunked(&self) -> bool {
+        self.t > 1 && self.dims.head_dim <= SSD_MAX_HEAD_DIM
+    }
+
+    /// ceil(T / L).
+    pub fn n_chunks(&self) -> usize {
+        self.t.div_ceil(SSD_CHUNK)
+    }
+
+    /// Scratch this call needs (also enough for every shorter T with the same dims).
+    pub fn scratch(&self) -> SsdScratch {
+        if !self.chunked() {
+            return SsdScratch::default();
+        }
+        SsdScratch {
+            states: self.n_chunks() * self.dims.ssm_state_len(),
+            dtc: self.t * self.dims.n_heads * 2,
+        }
+    }
+
+    /// Check shapes and build the dispatches: ssd_chunk_state, ssd_state_pass, ssd_chunk_out,
+    /// or the single ssm_scan. `states` and `dtc` are scratch ([`Ssd::scratch`]; unused by
+    /// ssm_scan).
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        proj: &wgpu::Buffer,
+        xbc: &wgpu::Buffer,
+        heads: &wgpu::Buffer,
+        state: &wgpu::Buffer,
+        y: &wgpu::Buffer,
+        states: &wgpu::Buffer,
+        dtc: &wgpu::Buffer,
+    ) -> Result<Vec<Dispatch>> {
+        let m = self.dims;
+        let t = self.t;
+        if !self.chunked() {
+            let scan = SsmScan { t, dims: m };
+            return Ok(vec![scan.build(gpu, label, proj, xbc, heads, state, y)?]);
+        }
+        ensure(
+            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
+            label,
+            || "H % G != 0".into(),
+        )?;
+        ensure(m.head_dim > 0 && m.d_state > 0, label, || {
+            "P and N must be positive".into()
+        })?;
+        let scratch = self.scratch();
+        need(label, proj, t * m.in_proj_dim(), "proj")?;
+        need(label, xbc, t * m.conv_dim(), "xbc")?;
+        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
+        need(label, state, m.ssm_state_len(), "ssm state")?;
+        need(label, y, t * m.d_inner(), "y")?;
+        need(label, states, scratch.states, "chunk states scratch")?;
+        need(label, dtc, scratch.dtc, "dt | cum scratch")?;
+        let n_chunks = self.n_chunks();
+        let params = SsdParams {
+            t: u(label, t)?,
+            heads: u(label, m.n_heads)?,
+            head_dim: u(label, m.head_dim)?,
+            d_state: u(label, m.d_state)?,
+            groups: u(label, m.n_groups)?,
+            proj_stride: u(label, m.in_proj_dim())?,
+            dt_off: u(label, m.d_inner() + m.conv_dim())?,
+            xbc_stride: u(label, m.conv_dim())?,
+            n_chunks: u(label, n_chunks)?,
+        };
+        let per_chunk = [u(label, n_chunks)?, u(label, m.n_heads)?, 1];
+        Ok(vec![
+            Dispatch::new(
+                gpu,
+                format!("{label} chunk states"),
+                Kernel::SsdChunkState,
+                &[],
+                &params,
+                &[proj, xbc, heads],
+                &[states, dtc],
+                per_chunk,
+            )?,
+            Dispatch::new(
+                gpu,
+                format!("{label} state pass"),
+                Kernel::SsdStatePass,
+                &[],
+                &params,
+                &[dtc],
+                &[states, state],
+                [groups(m.ssm_state_len(), 256), 1, 1],
+            )?,
+            Dispatch::new(
+                gpu,
+                format!("{label} chunk out"),
+                Kernel::SsdChunkOut,
+                &[],
+                &params,
+                &[proj, xbc, heads, dtc, states],
+                &[y],
+                per_chunk,
+            )?,
+        ])
+    }
+}

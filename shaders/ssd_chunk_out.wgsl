@@ -1,0 +1,187 @@
+// ssd_chunk_out: step 3 of the chunked Mamba-2 (SSD) scan of a prefill: the outputs of
+// chunk c (tokens t0 = cL .. t0 + q, L = 32) of head h, from the chunk's own tokens and the
+// carried-in state S_in (ssd_state_pass), plus the gate:
+//   y[t, p] = sum_{s <= t} (C_t . B_s) exp(cum[t] - cum[s]) dt_s x[s, p]
+//           + exp(cum[t]) (C_t . S_in[p, :]) + D[h] x[t, p],
+//   out[t, h, p] = y[t, p] * silu(z[t, h, p]),
+// with dt and cum (the within-chunk cumulative dt A) from ssd_chunk_state, B, C of group
+// g = h / (H / G).
+// One workgroup of 256 threads per (chunk, head); thread lid owns row t = lid / 8 and the
+// 4 adjacent columns 4k .. 4k + 3, k = lid % 8 (tiles hold vec4, so one workgroup-memory
+// load serves 4 columns). Phase 1 runs over N in slices of 16: C^T, B^T and S_in^T slices
+// are staged (rows padded by one vec4 against bank conflicts) and each thread accumulates
+// C_t . B_s for its 4 columns s and C_t . S_in[p] for its 4 columns p (and p + 32 when
+// P > 32) in registers. Phase 2 reuses the same memory for the masked, decayed [L, L]
+// matrix G and the [L, 64] x tile, and each thread sums G[t, s] x[s, p] over s <= t for
+// its 4 (or 8) outputs, adds the carry and the skip term, gates and writes 4 adjacent
+// floats of y.
+// Needs P <= 64 (any N, any H, G).
+// Dispatch grid: (n_chunks, H, 1).
+
+struct Params {
+    t: u32,           // T: rows
+    heads: u32,       // H
+    head_dim: u32,    // P <= 64
+    d_state: u32,     // N
+    groups: u32,      // G
+    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    dt_off: u32,      // column of dt in the in_proj output (unused here)
+    xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+    n_chunks: u32,    // ceil(T / L)
+}
+
+const L: u32 = 32u;  // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
+const NS: u32 = 16u; // state columns per phase-1 slice
+const LV: u32 = 9u;  // vec4 per row of C^T, B^T and G: L / 4 + 1 (padding)
+const PV: u32 = 17u; // vec4 per row of S_in^T: 64 / 4 + 1 (padding)
+const XV: u32 = 16u; // vec4 per row of the x tile: 64 / 4
+// Phase 1 layout of `sm` (vec4 units): C^T [NS, LV] | B^T [NS, LV] | S_in^T [NS, PV]  (560).
+const C_AT: u32 = 0u;
+const B_AT: u32 = 144u; // NS * LV
+const S_AT: u32 = 288u; // 2 NS LV
+// Phase 2 layout of `sm`: G [L, LV] | x [L, XV]  (800).
+const G_AT: u32 = 0u;
+const X_AT: u32 = 288u; // L * LV
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> proj: array<f32>;       // [T, proj_stride]: z | xBC | dt
+@group(0) @binding(2) var<storage, read> xbc: array<f32>;        // [T, E + 2GN] after conv + SiLU
+@group(0) @binding(3) var<storage, read> head_p: array<f32>;     // [3, H]: dt_bias | A_log | D
+@group(0) @binding(4) var<storage, read> dtc: array<f32>;        // [T, H, 2]: dt | cum
+@group(0) @binding(5) var<storage, read> states: array<f32>;     // [n_chunks, H, P, N]: S_in per chunk
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;    // [T, E]: gated output
+
+var<workgroup> dt_s: array<f32, 32>;       // [L] dt
+var<workgroup> cum_s: array<f32, 32>;      // [L] cumulative dt A
+var<workgroup> sm: array<vec4<f32>, 800>;  // phase 1 / phase 2 tiles (layouts above)
+
+// Element `col` of the row starting at vec4 `row_at` of `sm`.
+fn sm_get(row_at: u32, col: u32) -> f32 {
+    return sm[row_at + col / 4u][col % 4u];
+}
+
+fn sm_set(row_at: u32, col: u32, v: f32) {
+    sm[row_at + col / 4u][col % 4u] = v;
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = wid.x;
+    let h = wid.y;
+    let t0 = c * L;
+    let q = min(L, p.t - t0);
+    let hd = p.head_dim;
+    let e = p.heads * hd;
+    let n = p.d_state;
+    let g = h / (p.heads / p.groups);
+    let b_off = e + g * n;
+    let c_off = e + p.groups * n + g * n;
+    let s_base = (c * p.heads + h) * hd * n;
+    let wide = hd > 32u; // the upper 32 channels exist
+    let p_rows = select(32u, 64u, wide);
+
+    if (lid < q) {
+        let o = ((t0 + lid) * p.heads + h) * 2u;
+        dt_s[lid] = dtc[o];
+        cum_s[lid] = dtc[o + 1u];
+    }
+
+    let t = lid / 8u;
+    let k = lid % 8u;
+    var cb = vec4<f32>(0.0);    // C_t . B_s, s = 4k + i
+    var cs_lo = vec4<f32>(0.0); // C_t . S_in[p], p = 4k + i
+    var cs_hi = vec4<f32>(0.0); // the same, p = 32 + 4k + i
+    for (var n0 = 0u; n0 < n; n0 += NS) {
+        workgroupBarrier();
+        for (var i = lid; i < L * NS; i += 256u) {
+            let r = i / NS;
+            let nn = i % NS;
+            var cv = 0.0;
+            var bv = 0.0;
+            if (r < q && n0 + nn < n) {
+                let row = (t0 + r) * p.xbc_stride + n0 + nn;
+                cv = xbc[row + c_off];
+                bv = xbc[row + b_off];
+            }
+            sm_set(C_AT + nn * LV, r, cv);
+            sm_set(B_AT + nn * LV, r, bv);
+        }
+        for (var i = lid; i < p_rows * NS; i += 256u) {
+            let pp = i / NS;
+            let nn = i % NS;
+            var sv = 0.0;
+            if (pp < hd && n0 + nn < n) {
+                sv = states[s_base + pp * n + n0 + nn];
+            }
+            sm_set(S_AT + nn * PV, pp, sv);
+        }
+        workgroupBarrier();
+        for (var nn = 0u; nn < NS; nn++) {
+            let cv = sm_get(C_AT + nn * LV, t);
+            cb += cv * sm[B_AT + nn * LV + k];
+            cs_lo += cv * sm[S_AT + nn * PV + k];
+            if (wide) {
+                cs_hi += cv * sm[S_AT + nn * PV + 8u + k];
+            }
+        }
+    }
+    workgroupBarrier();
+
+    // G[t, s] = (C_t . B_s) exp(cum[t] - cum[s]) dt_s for s <= t < q, else 0.
+    var gv = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        let s = 4u * k + i;
+        if (s <= t && t < q) {
+            gv[i] = cb[i] * exp(cum_s[t] - cum_s[s]) * dt_s[s];
+        }
+    }
+    sm[G_AT + t * LV + k] = gv;
+    for (var i = lid; i < L * XV; i += 256u) {
+        let r = i / XV;
+        let p0 = 4u * (i % XV);
+        var xv = vec4<f32>(0.0);
+        if (r < q && p0 < hd) {
+            let row = (t0 + r) * p.xbc_stride + h * hd;
+            for (var j = 0u; j < 4u; j++) {
+                if (p0 + j < hd) {
+                    xv[j] = xbc[row + p0 + j];
+                }
+            }
+        }
+        sm[X_AT + i] = xv;
+    }
+    workgroupBarrier();
+
+    if (t >= q) {
+        return;
+    }
+    var lo = vec4<f32>(0.0); // p = 4k + i
+    var hi = vec4<f32>(0.0); // p = 32 + 4k + i
+    for (var s = 0u; s <= t; s++) {
+        let w = sm_get(G_AT + t * LV, s);
+        lo += w * sm[X_AT + s * XV + k];
+        if (wide) {
+            hi += w * sm[X_AT + s * XV + 8u + k];
+        }
+    }
+    let carry = exp(cum_s[t]);
+    let d_skip = head_p[2u * p.heads + h];
+    let row = t0 + t;
+    put(row, h, 4u * k, lo + carry * cs_lo + d_skip * sm[X_AT + t * XV + k]);
+    if (wide) {
+        put(row, h, 32u + 4u * k, hi + carry * cs_hi + d_skip * sm[X_AT + t * XV + 8u + k]);
+    }
+}
+
+// out[row, h, p0 + i] = v[i] * silu(z[row, h, p0 + i]) for p0 + i < P.
+fn put(row: u32, h: u32, p0: u32, v: vec4<f32>) {
+    let hd = p.head_dim;
+    let zo = row * p.proj_stride + h * hd + p0;
+    let yo = row * p.heads * hd + h * hd + p0;
+    for (var i = 0u; i < 4u; i++) {
+        if (p0 + i < hd) {
+            let z = proj[zo + i];
+            y[yo + i] = v[i] * (z / (1.0 + exp(-z)));
+        }
+    }
+}

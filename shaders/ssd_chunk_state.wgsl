@@ -1,0 +1,150 @@
+// ssd_chunk_state: step 1 of the chunked Mamba-2 (SSD) scan of a prefill (shaders
+// ssd_chunk_state -> ssd_state_pass -> ssd_chunk_out). Per chunk c of L = 32 tokens
+// (the last one partial, q = min(L, T - cL) tokens) and head h:
+//   dt_s = softplus(dt_raw[s, h] + dt_bias[h]),  A = -exp(A_log[h]),
+//   cum[j] = sum_{s <= j} dt_s A                       (within the chunk),
+//   S_c[p, n] = sum_s exp(cum[q-1] - cum[s]) dt_s x[s, h, p] B[s, g, n],  g = h / (H / G):
+// the chunk's own end state (what the chunk adds to a zero state). dt and cum go to the
+// dtc scratch so that the other two kernels read them instead of recomputing them.
+// One workgroup of 256 threads per (chunk, head): W[s, p] = exp(cum[q-1] - cum[s]) dt_s x[s, p]
+// is staged once as a [L, 64] tile of vec4 (4 channels per load), B in slices of 32 state
+// columns ([L, 32] tile); thread (n = lid % 32, p4 = lid / 32) accumulates the 4 outputs
+// p = 4 p4 .. 4 p4 + 3 of the [P, 32] slice, and 4 more at p + 32 when P > 32.
+// Needs P <= 64 (any N, any H, G).
+// Dispatch grid: (n_chunks, H, 1).
+
+struct Params {
+    t: u32,           // T: rows
+    heads: u32,       // H
+    head_dim: u32,    // P <= 64
+    d_state: u32,     // N
+    groups: u32,      // G
+    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
+    xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+    n_chunks: u32,    // ceil(T / L)
+}
+
+const L: u32 = 32u;     // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
+const PV: u32 = 16u;    // vec4 per row of the W tile (64 channels)
+const NS: u32 = 32u;    // state columns per slice
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> proj: array<f32>;          // [T, proj_stride]: z | xBC | dt
+@group(0) @binding(2) var<storage, read> xbc: array<f32>;           // [T, E + 2GN] after conv + SiLU
+@group(0) @binding(3) var<storage, read> head_p: array<f32>;        // [3, H]: dt_bias | A_log | D
+@group(0) @binding(4) var<storage, read_write> states: array<f32>;  // [n_chunks, H, P, N]: S_c
+@group(0) @binding(5) var<storage, read_write> dtc: array<f32>;     // [T, H, 2]: dt | cum
+
+var<workgroup> dt_s: array<f32, 32>;     // [L] dt (0 past the end)
+var<workgroup> cum_s: array<f32, 32>;    // [L] cumulative dt A
+var<workgroup> w_s: array<vec4<f32>, 512>; // [L, 16] W[s, 4 v .. 4 v + 3]
+var<workgroup> b_s: array<f32, 1024>;    // [L, NS] B[s, n0 + n]
+
+fn softplus(v: f32) -> f32 {
+    if (v > 20.0) {
+        return v;
+    }
+    // log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
+    let u = exp(v);
+    let w = 1.0 + u;
+    if (w == 1.0) {
+        return u;
+    }
+    return log(w) * u / (w - 1.0);
+}
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let c = wid.x;
+    let h = wid.y;
+    let t0 = c * L;
+    let q = min(L, p.t - t0);
+    let hd = p.head_dim;
+    let e = p.heads * hd;
+    let n = p.d_state;
+    let g = h / (p.heads / p.groups);
+    let b_off = e + g * n;
+
+    // dt per token; the cumulative sum in token order (as the CPU's scan_chunked).
+    if (lid < L) {
+        var dt = 0.0;
+        if (lid < q) {
+            dt = softplus(proj[(t0 + lid) * p.proj_stride + p.dt_off + h] + head_p[h]);
+        }
+        dt_s[lid] = dt;
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+        let a = -exp(head_p[p.heads + h]);
+        var acc = 0.0;
+        for (var j = 0u; j < L; j++) {
+            acc += dt_s[j] * a;
+            cum_s[j] = acc;
+        }
+    }
+    workgroupBarrier();
+    if (lid < q) {
+        let o = ((t0 + lid) * p.heads + h) * 2u;
+        dtc[o] = dt_s[lid];
+        dtc[o + 1u] = cum_s[lid];
+    }
+    // cum is flat past the end, so cum[L-1] = cum[q-1].
+    let last = cum_s[L - 1u];
+    let x0 = h * hd;
+    for (var i = lid; i < L * PV; i += 256u) {
+        let s = i / PV;
+        let p0 = 4u * (i % PV);
+        var v = vec4<f32>(0.0);
+        if (s < q && p0 < hd) {
+            let wgt = exp(last - cum_s[s]) * dt_s[s];
+            let row = (t0 + s) * p.xbc_stride + x0;
+            for (var k = 0u; k < 4u; k++) {
+                if (p0 + k < hd) {
+                    v[k] = wgt * xbc[row + p0 + k];
+                }
+            }
+        }
+        w_s[i] = v;
+    }
+
+    let wide = hd > 32u; // the upper 32 channels exist
+    let nl = lid % NS;
+    let p4 = lid / NS;
+    let out0 = (c * p.heads + h) * hd * n;
+    for (var n0 = 0u; n0 < n; n0 += NS) {
+        workgroupBarrier();
+        for (var i = lid; i < L * NS; i += 256u) {
+            let s = i / NS;
+            let nn = n0 + i % NS;
+            var v = 0.0;
+            if (s < q && nn < n) {
+                v = xbc[(t0 + s) * p.xbc_stride + b_off + nn];
+            }
+            b_s[i] = v;
+        }
+        workgroupBarrier();
+        // channels 4 p4 + k in lo, 32 + 4 p4 + k in hi
+        var lo = vec4<f32>(0.0);
+        var hi = vec4<f32>(0.0);
+        for (var s = 0u; s < q; s++) {
+            let bv = b_s[s * NS + nl];
+            lo += w_s[s * PV + p4] * bv;
+            if (wide) {
+                hi += w_s[s * PV + 8u + p4] * bv;
+            }
+        }
+        let col = n0 + nl;
+        if (col < n) {
+            for (var k = 0u; k < 4u; k++) {
+                let pp = 4u * p4 + k;
+                if (pp < hd) {
+                    states[out0 + pp * n + col] = lo[k];
+                }
+                if (pp + 32u < hd) {
+                    states[out0 + (pp + 32u) * n + col] = hi[k];
+                }
+            }
+        }
+    }
+}
