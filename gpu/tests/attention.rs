@@ -230,3 +230,108 @@ fn attention_prefill_then_decode_with_cache() {
         }
     }
 }
+
+/// The prefill kernel across its tile boundaries: T around the 32-row blocks (with G = 2
+/// and G = 3 query heads per KV head, so blocks hold 16 or 10.7 positions), keys in the
+/// cache (pos0 > 0, the ring wrapped with a window), head_dim on the tiled path (4, 32,
+/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6) and the wide one (80),
+/// windows smaller than T with sinks. Rows go to a strided `out` whose padding must stay
+/// untouched.
+#[test]
+fn attention_prefill_tiles_match_reference() {
+    let Some(g) = gpu() else { return };
+    let mut worst = [0.0f32; 2]; // tiled, wide path
+    for (window, sinks) in [(None, 0), (Some(5), 2), (Some(40), 3), (Some(1), 0)] {
+        for (hq, hkv) in [(4, 2), (3, 1)] {
+            for dh in [4, 6, 32, 64, 80] {
+                for pos0 in [0, 37, 150] {
+                    for t in [1, 7, 33, 65, 130] {
+                        let (qd, kvd) = (hq * dh, hkv * dh);
+                        let stride = qd + 2 * kvd;
+                        let total = pos0 + t;
+                        let qkv = values(total * stride, 5 + dh as u64);
+                        let col = |off: usize, w: usize| -> Vec<f32> {
+                            qkv.chunks(stride)
+                                .flat_map(|r| r[off..off + w].to_vec())
+                                .collect()
+                        };
+                        let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                        let cfg = AttentionConfig {
+                            n_heads: hq,
+                            n_kv_heads: hkv,
+                            head_dim: dh,
+                            rope_theta: 1e4,
+                            window,
+                            sink_tokens: sinks,
+                        };
+                        let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+                        let layout = CacheLayout { window, sinks };
+                        let rows = layout.rows(total);
+                        let (kc, vc) = (
+                            up(&g, &vec![f32::NAN; rows * kvd]),
+                            up(&g, &vec![f32::NAN; rows * kvd]),
+                        );
+                        if pos0 > 0 {
+                            let b = up(&g, &qkv[..pos0 * stride]);
+                            let pos = up_u32(&g, &[0, 0, 0, 0]);
+                            let st = KvStore {
+                                t: pos0,
+                                stride,
+                                k_off: qd,
+                                v_off: qd + kvd,
+                                kv_dim: kvd,
+                                layout,
+                                cache_rows: rows,
+                            };
+                            let d = st.build(&g, "store", &pos, &b, &kc, &vc).expect("build");
+                            run(&g, "store", &[d]).expect("run");
+                        }
+                        let b = up(&g, &qkv[pos0 * stride..]);
+                        let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                        let out_stride = qd + 3;
+                        let out = up(&g, &vec![f32::NAN; t * out_stride]);
+                        let a = Attention {
+                            t,
+                            stride,
+                            k_off: qd,
+                            v_off: qd + kvd,
+                            n_heads: hq,
+                            n_kv_heads: hkv,
+                            head_dim: dh,
+                            layout,
+                            cache_rows: rows,
+                            out_stride,
+                        };
+                        let d = a
+                            .build(&g, "attn", &pos, &b, &kc, &vc, &out)
+                            .expect("build");
+                        run(&g, "attn", &[d]).expect("run");
+                        let got = down(&g, &out, t * out_stride);
+                        let case = format!(
+                            "window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} \
+                             pos0={pos0} t={t}"
+                        );
+                        assert!(
+                            got.chunks(out_stride)
+                                .all(|r| r[qd..].iter().all(|x| x.is_nan())),
+                            "{case}: wrote past the heads of a row"
+                        );
+                        let got: Vec<f32> = got
+                            .chunks(out_stride)
+                            .flat_map(|r| r[..qd].to_vec())
+                            .collect();
+                        assert!(got.iter().all(|x| x.is_finite()), "{case}: not finite");
+                        let e = rel_err(&got, &want);
+                        assert!(e < ATTN_TOL, "prefill attention {case}: {e:e}");
+                        let w = &mut worst[usize::from(dh > TILED_MAX_HEAD_DIM)];
+                        *w = w.max(e);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "prefill attention max rel err: tiled path {:e}, wide path {:e}",
+        worst[0], worst[1]
+    );
+}

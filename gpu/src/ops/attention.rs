@@ -1,9 +1,35 @@
 //! Causal GQA attention with optional sliding window + sinks, against the KV cache and the
-//! fresh rows of this call (shaders/attention.wgsl); serves prefill and decode.
+//! fresh rows of this call (shaders/attention.wgsl): the prefill kernel (any T >= 1).
+//! head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position, head) rows of
+//! one KV head per workgroup, K/V tiles staged in workgroup memory; wider heads run the
+//! one-row-per-workgroup path of the same shader.
 
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
+
+/// Widest head of the tiled path (its q and output live in registers as vec4).
+pub const TILED_MAX_HEAD_DIM: usize = 64;
+/// Rows ((position, query head) pairs of one KV head) per workgroup of the tiled path.
+pub const TILED_ROWS: usize = 32;
+/// Threads per row of the tiled path, each with its own keys of every tile.
+pub const TILED_SPLITS: usize = 8;
+
+/// Override constants of the tiled path for `head_dim`: DH4 = ceil(dh / 4) vec4 per head,
+/// R = ceil(DH4 / 8) rows of 8 vec4 per staged key, tiles of BK = 32 / R keys (K and V
+/// 4 KiB each), KPT = BK / SPLITS keys per thread and tile, WG = 32 * SPLITS threads
+/// ([`TILED_ROWS`] is the shader's BQ).
+fn tiled_constants(head_dim: usize) -> [(&'static str, f64); 5] {
+    let dh4 = head_dim.div_ceil(4);
+    let bk = 32 / dh4.div_ceil(8);
+    [
+        ("WIDE", 0.0),
+        ("WG", (TILED_ROWS * TILED_SPLITS) as f64),
+        ("DH4", dh4 as f64),
+        ("SPLITS", TILED_SPLITS as f64),
+        ("KPT", (bk / TILED_SPLITS) as f64),
+    ]
+}
 
 /// Mirrors `Params` of attention.wgsl.
 #[repr(C)]
@@ -77,9 +103,16 @@ impl Attention {
         out: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         let s = *self;
-        ensure(s.head_dim <= 256 && s.head_dim > 0, label, || {
-            format!("head_dim {} > 256", s.head_dim)
-        })?;
+        ensure(
+            s.t > 0 && s.head_dim <= 256 && s.head_dim > 0,
+            label,
+            || {
+                format!(
+                    "T = {}, head_dim = {}: want T >= 1, 1 <= head_dim <= 256",
+                    s.t, s.head_dim
+                )
+            },
+        )?;
         ensure(
             s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
             label,
@@ -117,12 +150,25 @@ impl Attention {
             out_stride: u(label, s.out_stride)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
         };
-        let grid = [u(label, s.n_heads)?, u(label, s.t)?, 1];
+        let tiled = tiled_constants(s.head_dim);
+        let (constants, grid): (&[(&'static str, f64)], _) = if s.head_dim <= TILED_MAX_HEAD_DIM {
+            let g = s.n_heads / s.n_kv_heads;
+            let rows = u(label, s.t * g)?;
+            (
+                &tiled,
+                [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32), 1],
+            )
+        } else {
+            (
+                &[("WIDE", 1.0), ("WG", 64.0)],
+                [u(label, s.n_heads)?, u(label, s.t)?, 1],
+            )
+        };
         Dispatch::new(
             gpu,
             label,
             Kernel::Attention,
-            &[],
+            constants,
             &params,
             &[pos, qkv, k_cache, v_cache],
             &[out],
