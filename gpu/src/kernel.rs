@@ -27,11 +27,15 @@ pub enum Kernel {
     Add,
     Embed,
     Argmax,
+    AttentionProbs,
+    SsmProbes,
+    SsmStateNorm,
+    RowNorm,
 }
 
 impl Kernel {
     /// Every kernel (for tests).
-    pub const ALL: [Kernel; 17] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::Matmul,
         Kernel::Matvec,
         Kernel::RmsNorm,
@@ -49,6 +53,10 @@ impl Kernel {
         Kernel::Add,
         Kernel::Embed,
         Kernel::Argmax,
+        Kernel::AttentionProbs,
+        Kernel::SsmProbes,
+        Kernel::SsmStateNorm,
+        Kernel::RowNorm,
     ];
 
     /// File name in `shaders/` (without `.wgsl`).
@@ -71,6 +79,10 @@ impl Kernel {
             Kernel::Add => "add",
             Kernel::Embed => "embed",
             Kernel::Argmax => "argmax",
+            Kernel::AttentionProbs => "attention_probs",
+            Kernel::SsmProbes => "ssm_probes",
+            Kernel::SsmStateNorm => "ssm_state_norm",
+            Kernel::RowNorm => "row_norm",
         }
     }
 
@@ -94,6 +106,10 @@ impl Kernel {
             Kernel::Add => include_str!("../../shaders/add.wgsl"),
             Kernel::Embed => include_str!("../../shaders/embed.wgsl"),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl"),
+            Kernel::AttentionProbs => include_str!("../../shaders/attention_probs.wgsl"),
+            Kernel::SsmProbes => include_str!("../../shaders/ssm_probes.wgsl"),
+            Kernel::SsmStateNorm => include_str!("../../shaders/ssm_state_norm.wgsl"),
+            Kernel::RowNorm => include_str!("../../shaders/row_norm.wgsl"),
         }
     }
 
@@ -112,10 +128,16 @@ impl Kernel {
             | Kernel::SwiGlu
             | Kernel::Add
             | Kernel::Argmax
-            | Kernel::AttentionCombine => (1, 1),
+            | Kernel::AttentionCombine
+            | Kernel::AttentionProbs
+            | Kernel::RowNorm => (1, 1),
             Kernel::Attention | Kernel::AttentionSplit => (4, 1),
             Kernel::KvStore => (2, 2),
-            Kernel::Conv1d | Kernel::SsmScan | Kernel::SsdChunkState => (3, 2),
+            Kernel::Conv1d
+            | Kernel::SsmScan
+            | Kernel::SsdChunkState
+            | Kernel::SsmProbes
+            | Kernel::SsmStateNorm => (3, 2),
             Kernel::SsdStatePass => (1, 2),
             Kernel::SsdChunkOut => (5, 1),
         }

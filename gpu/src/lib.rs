@@ -11,7 +11,8 @@
 //! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
 //! - [`profile`]: per-dispatch GPU times from timestamp queries (`hybrid bench --profile`).
 //! - [`model`]: [`GpuModel`] (weights on the GPU) and [`Session`] (KV cache, SSM and conv
-//!   state, preallocated activations; `prefill`, `step`, `step_argmax`).
+//!   state, preallocated activations; `prefill`, `step`, `step_argmax`, and
+//!   `prefill_probed` for the probes of one chunk).
 //!
 //! Conventions: binding 0 of every shader is a `Params` uniform mirrored by a
 //! `#[repr(C)]` Pod struct here, then read-only inputs, then outputs; specialization only

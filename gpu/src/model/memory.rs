@@ -15,6 +15,8 @@ pub struct MemoryReport {
     pub activations: u64,
     /// Staging buffers for readback, token/position buffers and params uniforms.
     pub other: u64,
+    /// Probe buffers, their scratch, staging and plans (0 until the first probed call).
+    pub probes: u64,
 }
 
 impl MemoryReport {
@@ -26,6 +28,7 @@ impl MemoryReport {
             + self.conv_state
             + self.activations
             + self.other
+            + self.probes
     }
     /// What the session itself holds (everything but the weights).
     pub fn session(&self) -> u64 {

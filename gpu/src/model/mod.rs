@@ -1,9 +1,11 @@
 //! The model on the GPU: [`GpuModel`] holds the weights, [`Session`] the per-conversation
 //! state (KV cache, SSM and conv state) and preallocated activations, and runs
-//! `prefill` / `step` / `step_argmax`, each chunk or step one command submission.
+//! `prefill` / `step` / `step_argmax`, each chunk or step one command submission, and
+//! `prefill_probed` (the probes of one chunk, as the CPU engine defines them).
 
 mod memory;
 mod plan;
+mod probes;
 mod session;
 mod weights;
 

@@ -1,9 +1,11 @@
 //! The forward pass as data: the list of dispatches for a chunk of T tokens, top to
 //! bottom, mirroring `hybrid_core::cpu::model`. Built once per (T, all_logits) and reused
-//! (the position comes from the `pos` buffer, not from the params).
+//! (the position comes from the `pos` buffer, not from the params). The probe plan
+//! (`probes`, see `super::probes`) is the same list with probe dispatches inserted.
 
 use hybrid_core::{Fusion, ModelConfig};
 
+use super::probes::{LayerProbeBufs, ProbeBufs};
 use super::session::{LayerState, Session};
 use super::weights::{AttnBufs, BlockBufs, MambaBufs, MixerBufs};
 use crate::dispatch::Dispatch;
@@ -64,8 +66,9 @@ impl<'a> Src<'a> {
 }
 
 impl Session {
-    /// Dispatches for T tokens; logits of every row (`all`) or of the last row only.
-    pub(crate) fn build_plan(&self, t: usize, all: bool) -> Result<Vec<Dispatch>> {
+    /// Dispatches for T tokens; logits of every row (`all`) or of the last row only; with
+    /// `probes`, the probe dispatches too (the probe buffers must exist).
+    pub(crate) fn build_plan(&self, t: usize, all: bool, probes: bool) -> Result<Vec<Dispatch>> {
         let gpu = &self.model.gpu;
         let cfg = &self.model.config;
         let w = &self.model.weights;
@@ -81,7 +84,12 @@ impl Session {
         };
         plan.push(embed.build(gpu, "embed", &a.tokens, &w.embed, &a.x)?);
         for (i, (b, st)) in w.blocks.iter().zip(&self.layers).enumerate() {
-            self.block(&mut plan, cfg, i, b, st, t)?;
+            let probe = if probes {
+                Some(self.probe_layer(i)?)
+            } else {
+                None
+            };
+            self.block(&mut plan, cfg, i, b, st, t, probe)?;
         }
         let src = Src::normed(&a.x, &w.norm_f, d, cfg.norm_eps).with_scratch(&a.h);
         let head = if all {
@@ -103,7 +111,7 @@ impl Session {
     }
 
     /// `y (+)= alpha * src W^T`, the norm of `src` fused in for one row (see [`Src`]).
-    fn linear(
+    pub(super) fn linear(
         &self,
         plan: &mut Vec<Dispatch>,
         label: &str,
@@ -152,6 +160,7 @@ impl Session {
     }
 
     /// One block: x += mixer(rms(x) * mixer_norm); x += ffn(rms(x) * ffn_norm).
+    #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -160,6 +169,7 @@ impl Session {
         b: &BlockBufs,
         st: &LayerState,
         t: usize,
+        probe: Option<(&ProbeBufs, &LayerProbeBufs)>,
     ) -> Result<()> {
         let gpu = &self.model.gpu;
         let a = &self.acts;
@@ -183,6 +193,9 @@ impl Session {
         match &b.mixer {
             MixerBufs::Attention(at) => {
                 self.attention(plan, &p, at, st, t, mixer_in)?;
+                if let Some((_, lp)) = probe {
+                    self.probe_attention(plan, &p, at, t, lp)?;
+                }
                 let qd = at.dims.q_dim();
                 if let Some(o) = &at.o {
                     let mm = Matmul::new(t, d, qd).accumulate(1.0);
@@ -198,6 +211,9 @@ impl Session {
             }
             MixerBufs::Mamba(m) => {
                 self.mamba(plan, &p, m, st, t, mixer_in)?;
+                if let Some((_, lp)) = probe {
+                    self.probe_mamba(plan, &p, m, t, lp)?;
+                }
                 let e = m.dims.d_inner();
                 if let Some(o) = &m.out {
                     let src = match &m.norm {
@@ -220,6 +236,10 @@ impl Session {
             MixerBufs::Intra(ib) => {
                 self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in)?;
                 self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
+                if let Some((_, lp)) = probe {
+                    self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, lp)?;
+                    self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, lp)?;
+                }
                 let (qa, eb) = (ib.attn.dims.q_dim(), ib.ssm.dims.d_inner());
                 let att = match &ib.attn_norm {
                     Some(nw) => {
@@ -276,6 +296,19 @@ impl Session {
                 self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
                 let label = format!("{p} ssm out + residual");
                 self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
+                if let Some((pb, _)) = probe {
+                    // each contribution on its own, with its scalar but not the sign
+                    let mm = Matmul {
+                        alpha: ib.attn_scale,
+                        ..ma.0
+                    };
+                    self.probe_branch(plan, &p, att, mm, ma.1, pb, i, 0)?;
+                    let mm = Matmul {
+                        alpha: ib.ssm_scale,
+                        ..ms.0
+                    };
+                    self.probe_branch(plan, &p, ssm, mm, ms.1, pb, i, 1)?;
+                }
             }
         }
         self.ffn(plan, &p, b, t, d, f, eps)

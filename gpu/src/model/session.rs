@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use hybrid_core::{Error as ModelError, LayerKind};
 
 use super::memory::MemoryReport;
+use super::probes::ProbeBufs;
 use super::weights::MixerBufs;
 use super::GpuModel;
 use crate::dispatch::{encode, Dispatch};
@@ -95,17 +96,19 @@ pub struct Session {
     pub(crate) layout: CacheLayout,
     /// Split-K splits per head of decode attention (grid sized for the most visible keys).
     pub(crate) splits: usize,
-    pos: usize,
+    pub(super) pos: usize,
     pub(crate) acts: Acts,
     pub(crate) layers: Vec<LayerState>,
     plans: HashMap<(usize, bool), Vec<Dispatch>>,
     argmax: Dispatch,
-    logits_staging: wgpu::Buffer,
+    pub(super) logits_staging: wgpu::Buffer,
     /// Two 4-byte staging buffers: decode step i reads its token back through `[i % 2]`
     /// while step i + 1 runs.
     token_staging: [wgpu::Buffer; 2],
     /// `step_argmax` left its token in `tokens[0]`.
-    token_on_gpu: bool,
+    pub(super) token_on_gpu: bool,
+    /// Probe buffers, staging and plans: `None` until the first probed call.
+    pub(super) probes: Option<ProbeBufs>,
 }
 
 impl Session {
@@ -211,10 +214,11 @@ impl Session {
                         (m.conv_state_len() * 4) as u64,
                         wgpu::BufferUsages::empty(),
                     )?,
+                    // COPY_SRC: probes run the recurrence on a copy of it
                     gpu.storage(
                         &format!("layers.{i} ssm state"),
                         (m.ssm_state_len() * 4) as u64,
-                        wgpu::BufferUsages::empty(),
+                        wgpu::BufferUsages::COPY_SRC,
                     )?,
                 )),
                 None => None,
@@ -241,6 +245,7 @@ impl Session {
             logits_staging,
             token_staging,
             token_on_gpu: false,
+            probes: None,
         })
     }
 
@@ -413,6 +418,16 @@ impl Session {
         Ok(plan.unwrap_or_default())
     }
 
+    /// Labels of the dispatches of a prefill of `t` tokens (last logits only), in order.
+    pub fn prefill_dispatches(&mut self, t: usize) -> Result<Vec<String>> {
+        self.ensure_plan(t, false)?;
+        let plan = self
+            .plans
+            .get(&(t, false))
+            .map(|p| p.iter().map(|d| d.label.clone()).collect());
+        Ok(plan.unwrap_or_default())
+    }
+
     /// Exact bytes on the GPU: weights, KV cache, SSM and conv state, activations, other.
     pub fn memory(&self) -> MemoryReport {
         let a = &self.acts;
@@ -439,6 +454,7 @@ impl Session {
         let mut r = MemoryReport {
             weights: self.model.weights.bytes,
             activations,
+            probes: self.probes.as_ref().map_or(0, |p| p.bytes()),
             ..Default::default()
         };
         for l in &self.layers {
@@ -465,7 +481,7 @@ impl Session {
         r
     }
 
-    fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
+    pub(super) fn check_tokens(&self, tokens: &[u32]) -> Result<()> {
         let v = self.model.config.vocab_size;
         if tokens.is_empty() {
             return Err(ModelError::Prompt("the prompt is empty: nothing to run".into()).into());
@@ -477,7 +493,7 @@ impl Session {
     }
 
     /// Full attention keeps every position: the cache must have room.
-    fn check_context(&self, tokens: usize) -> Result<()> {
+    pub(super) fn check_context(&self, tokens: usize) -> Result<()> {
         let cfg = &self.model.config;
         let full_attn = self.layout.window.is_none()
             && cfg
@@ -502,7 +518,7 @@ impl Session {
         Ok(())
     }
 
-    fn write_pos(&self) -> Result<()> {
+    pub(super) fn write_pos(&self) -> Result<()> {
         let p = [self.pos as u32, 0, 0, 0];
         self.model
             .gpu
@@ -516,7 +532,7 @@ impl Session {
             if self.plans.len() >= 16 {
                 self.plans.retain(|&(pt, pa), _| pt == 1 && !pa);
             }
-            let plan = self.build_plan(t, all)?;
+            let plan = self.build_plan(t, all, false)?;
             self.plans.insert((t, all), plan);
         }
         Ok(())

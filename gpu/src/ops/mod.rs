@@ -6,6 +6,7 @@ pub mod add;
 pub mod argmax;
 pub mod attention;
 pub mod attention_combine;
+pub mod attention_probs;
 pub mod attention_split;
 pub mod conv1d;
 pub mod embed;
@@ -14,7 +15,9 @@ pub mod matmul;
 pub mod matvec;
 pub mod rmsnorm;
 pub mod rope;
+pub mod row_norm;
 pub mod ssd;
+pub mod ssm_probes;
 pub mod ssm_scan;
 pub mod swiglu;
 

@@ -1,0 +1,86 @@
+//! Attention probabilities of a chunk run from position 0, for the probes
+//! (shaders/attention_probs.wgsl): softmax rows from the RoPE'd q and k in the qkv buffer,
+//! zeros where a key is not visible (causal, sliding window + sinks).
+
+use super::attention::CacheLayout;
+use super::{ensure, need, u};
+use crate::dispatch::Dispatch;
+use crate::{Gpu, Kernel, Result};
+
+/// Mirrors `Params` of attention_probs.wgsl.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct AttentionProbsParams {
+    pub t: u32,
+    pub stride: u32,
+    pub k_off: u32,
+    pub n_heads: u32,
+    pub n_kv_heads: u32,
+    pub head_dim: u32,
+    pub window: u32,
+    pub sinks: u32,
+    pub scale: f32,
+    pub _pad: [u32; 3],
+}
+
+/// qkv [T, stride] (q at column 0, k at `k_off`, RoPE applied, positions 0..T) ->
+/// probs [Hq, T, T].
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionProbs {
+    pub t: usize,
+    pub stride: usize,
+    pub k_off: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    /// Window and sinks (the visibility rule; no cache is read).
+    pub layout: CacheLayout,
+}
+
+impl AttentionProbs {
+    /// Check shapes and build the dispatch.
+    pub fn build(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        qkv: &wgpu::Buffer,
+        probs: &wgpu::Buffer,
+    ) -> Result<Dispatch> {
+        let s = *self;
+        ensure(s.t > 0 && s.head_dim > 0, label, || format!("empty: {s:?}"))?;
+        ensure(
+            s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
+            label,
+            || "Hq % Hkv != 0".into(),
+        )?;
+        ensure(
+            s.n_heads * s.head_dim <= s.k_off && s.k_off + s.n_kv_heads * s.head_dim <= s.stride,
+            label,
+            || format!("q/k exceed the row: {s:?}"),
+        )?;
+        need(label, qkv, s.t * s.stride, "qkv")?;
+        need(label, probs, s.n_heads * s.t * s.t, "probs")?;
+        let params = AttentionProbsParams {
+            t: u(label, s.t)?,
+            stride: u(label, s.stride)?,
+            k_off: u(label, s.k_off)?,
+            n_heads: u(label, s.n_heads)?,
+            n_kv_heads: u(label, s.n_kv_heads)?,
+            head_dim: u(label, s.head_dim)?,
+            window: u(label, s.layout.window.unwrap_or(0))?,
+            sinks: u(label, s.layout.sinks)?,
+            scale: 1.0 / (s.head_dim as f32).sqrt(),
+            _pad: [0; 3],
+        };
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::AttentionProbs,
+            &[],
+            &params,
+            &[qkv],
+            &[probs],
+            [u(label, s.t)?, u(label, s.n_heads)?, 1],
+        )
+    }
+}

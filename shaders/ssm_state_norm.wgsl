@@ -1,0 +1,82 @@
+// ssm_state_norm (probes): the Mamba-2 recurrence over a chunk on a copy of the SSM state,
+// recording the Frobenius norm of each head's state after every token:
+//   dt = softplus(dt_raw[t, h] + dt_bias[h]), A = -exp(A_log[h]),
+//   S[h, p, :] = exp(dt A) S[h, p, :] + dt x[t, h, p] B[t, g, :],   g = h / (H / G),
+//   norm[t, h] = ||S[h]||_F after token t.
+// `state` starts as a copy of the session's state (the caller copies it) and ends as the
+// state after the chunk; the session's own state is never bound here. One workgroup of
+// 64 threads per head: thread li owns elements li, li + 64, ... of S[h] (P * N floats),
+// updates them token by token, and the sums of squares meet in a tree reduction.
+// Dispatch grid: (H, 1, 1).
+
+struct Params {
+    t: u32,           // T: rows
+    heads: u32,       // H
+    head_dim: u32,    // P
+    d_state: u32,     // N
+    groups: u32,      // G
+    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
+    xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+}
+
+const WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> proj: array<f32>;         // [T, proj_stride]: z | xBC | dt
+@group(0) @binding(2) var<storage, read> xbc: array<f32>;          // [T, E + 2GN] after conv + SiLU
+@group(0) @binding(3) var<storage, read> head_p: array<f32>;       // [3, H]: dt_bias | A_log | D
+@group(0) @binding(4) var<storage, read_write> state: array<f32>;  // [H, P, N]: the copy
+@group(0) @binding(5) var<storage, read_write> norms: array<f32>;  // [T, H]
+
+var<workgroup> red: array<f32, 64>;
+
+fn softplus(v: f32) -> f32 {
+    if (v > 20.0) {
+        return v;
+    }
+    // log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
+    let u = exp(v);
+    let w = 1.0 + u;
+    if (w == 1.0) {
+        return u;
+    }
+    return log(w) * u / (w - 1.0);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let h = wid.x;
+    let e = p.heads * p.head_dim;
+    let n = p.d_state;
+    let size = p.head_dim * n;
+    let g = h / (p.heads / p.groups);
+    let b_off = e + g * n;
+    let a = -exp(head_p[p.heads + h]);
+    let s0 = h * size;
+    for (var t = 0u; t < p.t; t++) {
+        let dt = softplus(proj[t * p.proj_stride + p.dt_off + h] + head_p[h]);
+        let decay = exp(dt * a);
+        let row = t * p.xbc_stride;
+        var acc = 0.0;
+        for (var i = li; i < size; i += WG) {
+            let pi = i / n;
+            let xp = xbc[row + h * p.head_dim + pi];
+            let s = decay * state[s0 + i] + dt * xp * xbc[row + b_off + i % n];
+            state[s0 + i] = s;
+            acc += s * s;
+        }
+        red[li] = acc;
+        workgroupBarrier();
+        for (var w = WG / 2u; w > 0u; w = w / 2u) {
+            if (li < w) {
+                red[li] += red[li + w];
+            }
+            workgroupBarrier();
+        }
+        if (li == 0u) {
+            norms[t * p.heads + h] = sqrt(red[0]);
+        }
+        workgroupBarrier();
+    }
+}
