@@ -36,6 +36,8 @@ pub struct Analysis {
     pub layers: Vec<LayerView>,
     /// Measured memory of the state after the prompt.
     pub bytes: StateBytes,
+    /// The engine that computed the probes: "WebGPU" or "CPU".
+    pub engine: &'static str,
 }
 
 /// A token's text made visible for an axis label: spaces and control characters are
@@ -120,8 +122,9 @@ pub fn layer_views(probes: &Probes, kinds: &[LayerKind]) -> Result<Vec<LayerView
         .collect()
 }
 
-/// Encodes `prompt`, cuts it to [`MAX_PROBE_TOKENS`] and runs the probes.
-pub fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String> {
+/// Encodes `prompt`, cuts it to [`MAX_PROBE_TOKENS`] and runs the probes on the
+/// backend's engine.
+pub async fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String> {
     let tokenizer = backend.tokenizer().ok_or("this model has no tokenizer")?;
     let mut ids = tokenizer
         .encode(prompt)
@@ -131,7 +134,7 @@ pub fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String> {
     }
     let cut_from = (ids.len() > MAX_PROBE_TOKENS).then_some(ids.len());
     ids.truncate(MAX_PROBE_TOKENS);
-    let (probes, bytes) = backend.probe(&ids)?;
+    let (probes, bytes, engine) = backend.probe_async(&ids).await?;
     let layers = layer_views(&probes, &backend.config().layers)?;
     let labels = tokenizer
         .token_strings(&ids)
@@ -143,6 +146,7 @@ pub fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String> {
         cut_from,
         layers,
         bytes,
+        engine,
     })
 }
 
@@ -194,7 +198,8 @@ mod tests {
     #[test]
     fn analyzes_the_test_model() {
         let m = test_model();
-        let a = analyze(&m, "Hello, hybrid world").unwrap();
+        let a = pollster::block_on(analyze(&m, "Hello, hybrid world")).unwrap();
+        assert_eq!(a.engine, "CPU");
         assert_eq!(a.labels.len(), 19);
         assert_eq!(a.labels[6], "␣");
         assert_eq!(a.layers.len(), 4);
@@ -217,7 +222,7 @@ mod tests {
         assert!(imp > 0.0 && dtm > 0.0 && norm > 0.0);
         assert_eq!(a.cut_from, None);
         let long = "x".repeat(100);
-        let b = analyze(&m, &long).unwrap();
+        let b = pollster::block_on(analyze(&m, &long)).unwrap();
         assert_eq!((b.labels.len(), b.cut_from), (MAX_PROBE_TOKENS, Some(100)));
     }
 

@@ -197,6 +197,41 @@ impl Backend {
         }
     }
 
+    /// Runs `tokens` from an empty state with probes on, on this backend's engine (a GPU
+    /// probe that fails falls back to the CPU engine); returns the probes, the memory the
+    /// state holds afterwards and the engine that computed them.
+    pub async fn probe_async(
+        &self,
+        tokens: &[u32],
+    ) -> Result<(Probes, StateBytes, &'static str), String> {
+        if let Backend::Gpu { gpu, .. } = self {
+            let opts = SessionOptions {
+                max_context: tokens.len().max(1),
+                chunk: tokens.len().max(1),
+            };
+            let probed = match gpu.session(opts) {
+                Ok(mut s) => match s.prefill_probed(tokens).await {
+                    Ok((_, probes)) => {
+                        let m = s.memory();
+                        let bytes = StateBytes {
+                            kv_cache: m.kv_cache as usize,
+                            ssm_state: m.ssm_state as usize,
+                            conv_state: m.conv_state as usize,
+                        };
+                        Some((probes, bytes))
+                    }
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            if let Some((probes, bytes)) = probed {
+                return Ok((probes, bytes, "WebGPU"));
+            }
+        }
+        let (probes, bytes) = self.probe(tokens)?;
+        Ok((probes, bytes, "CPU"))
+    }
+
     /// Runs `tokens` from an empty state with probes on (on the CPU reference engine);
     /// returns the probes and the memory the state holds afterwards.
     pub fn probe(&self, tokens: &[u32]) -> Result<(Probes, StateBytes), String> {

@@ -5,7 +5,7 @@
 //! Scaling (speed and memory against context, measured live) and Architecture (design a
 //! layer plan). Models generate on the GPU engine (`hybrid_gpu` on WebGPU) where the
 //! browser offers it, else on the CPU engine (`hybrid_core` in wasm), behind the
-//! [`engine::Backend`] seam; probes and sweeps run on the CPU engine. Nothing the page fetches or the user types can panic it:
+//! [`engine::Backend`] seam; probes run on the same engine (the GPU falls back to the CPU on failure), sweeps on the CPU engine. Nothing the page fetches or the user types can panic it:
 //! failures end up as messages in the page.
 //!
 //! Plain modules (unit-tested natively): [`analysis`], [`arch`], [`charts`] (colormaps,

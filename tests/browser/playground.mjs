@@ -68,6 +68,9 @@ const { failed } = await runInModes('playground', async (mode) => {
     const [a, b] = s.models.map((m) => m.analysis);
     const T = a.tokens;
     check(T > 5 && b.tokens === T, `tokens: ${T} vs ${b.tokens}`);
+    // the probes run on the engine the page runs on: WebGPU when it has an adapter
+    const probeEngine = s.engine === 'gpu' ? 'WebGPU' : 'CPU';
+    check(a.engine === probeEngine && b.engine === probeEngine, `probes computed by ${a.engine} / ${b.engine}, page engine ${s.engine}`);
     check(a.attn_maps === 4 && a.implicit_maps === 24, `hybrid maps: ${JSON.stringify(a)}`);
     check(b.attn_maps === 0 && b.implicit_maps === 32, `Mamba maps: ${JSON.stringify(b)}`);
     check(close(a.attn_sum, 4 * T), `softmax rows sum to 1: attn_sum ${a.attn_sum}, expected ${4 * T}`);

@@ -25,7 +25,7 @@ impl Playground {
                 let Some(backend) = slot.backend.get_value() else {
                     continue;
                 };
-                match analysis::analyze(&backend, &prompt) {
+                match analysis::analyze(&backend, &prompt).await {
                     Ok(a) => {
                         slot.analysis.set(Some(Arc::new(a)));
                         slot.analysis_error.set(None);

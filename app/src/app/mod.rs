@@ -379,5 +379,6 @@ fn analysis_summary(a: &Analysis) -> serde_json::Value {
         "state_norm_sum": norm_sum,
         "branch_tokens": branch_tokens,
         "state_bytes": a.bytes.total(),
+        "engine": a.engine,
     })
 }

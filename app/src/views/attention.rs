@@ -173,9 +173,14 @@ fn model_column(
         (_, Some(e)) => view! { <p class="hint">{format!("No maps: {e}")}</p> }.into_any(),
         (None, None) => view! { <p class="hint">"Analyzing the prompt…"</p> }.into_any(),
         (Some(a), None) => {
-            let note = a.cut_from.map(|n| {
-                format!("The prompt has {n} tokens; the maps show the first {MAX_PROBE_TOKENS}.")
+            let cut = a.cut_from.map(|n| {
+                format!(" The prompt has {n} tokens; the maps show the first {MAX_PROBE_TOKENS}.")
             });
+            let note = format!(
+                "Computed by the {} engine.{}",
+                a.engine,
+                cut.unwrap_or_default()
+            );
             let layers = a
                 .layers
                 .iter()
@@ -220,7 +225,7 @@ pub fn AttentionView(app: Playground) -> impl IntoView {
     };
     view! {
         <section class="view" id="view-attention" aria-labelledby="tab-attention">
-            <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token. (Maps computed by the CPU reference engine.)" />
+            <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token." />
             <p class="hint">"Rows are the token doing the looking (query), columns the tokens it looks at (keys). Click a small map to enlarge that head."</p>
             {content}
         </section>

@@ -91,7 +91,8 @@ fn model_column(
                 })
                 .collect_view();
             if any {
-                layers.into_any()
+                let note = format!("Computed by the {} engine.", a.engine);
+                view! { <p class="note">{note}</p> {layers} }.into_any()
             } else {
                 view! { <p class="hint">"This model has no Mamba layers: nothing carries state except the KV cache."</p> }.into_any()
             }
@@ -202,7 +203,7 @@ pub fn StateView(app: Playground) -> impl IntoView {
     };
     view! {
         <section class="view" id="view-state" aria-labelledby="tab-state">
-            <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token. (Maps computed by the CPU reference engine.)" />
+            <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token." />
             {content}
         </section>
     }
