@@ -98,7 +98,7 @@ fn bench_tokens(model: &Model, n: usize) -> Vec<u32> {
     (0..n as u32).map(|i| (i * 7919 + 13) % v).collect()
 }
 
-/// The same measurement on the GPU engine: the best of two prefills, then `decode`
+/// The same measurement on the GPU engine: the best of `prefill_runs` prefills, then `decode`
 /// greedy steps with the argmax on the GPU, pipelined as generation runs them (step i + 1
 /// is submitted before step i's token is read), and `decode` more steps one at a time
 /// (submit, wait, read) for the unpipelined latency. `profile` adds timestamp-query times.
@@ -109,6 +109,7 @@ pub fn measure_gpu(
     decode: usize,
     chunk: usize,
     profile: bool,
+    prefill_runs: usize,
 ) -> Result<Row, hybrid_gpu::GpuError> {
     let decode = decode.max(1);
     let opts = hybrid_gpu::SessionOptions {
@@ -122,7 +123,7 @@ pub fn measure_gpu(
     s.decode_greedy_blocking(Some(0), 2)?;
     let mut prefill_ms = f64::INFINITY;
     let mut logits = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..prefill_runs.max(1) {
         s.reset()?;
         let t0 = Instant::now();
         logits = s.prefill_blocking(&tokens)?;

@@ -75,6 +75,9 @@ enum Cmd {
         /// GPU: also time each kernel with timestamp queries (where the adapter has them).
         #[arg(long)]
         profile: bool,
+        /// Prefills timed per point (the best is kept).
+        #[arg(long, default_value_t = 2)]
+        prefill_runs: usize,
         /// GPU weight matrices: f32, f16, or both (comma separated).
         #[arg(long, value_delimiter = ',', default_value = "f32")]
         weights: Vec<String>,
@@ -160,6 +163,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             backend,
             chunk,
             profile,
+            prefill_runs,
             weights,
         } => {
             let mut formats = Vec::new();
@@ -192,7 +196,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                         measured.push(bench::measure_cpu(&m, c, decode)?);
                     }
                     for gm in &gms {
-                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk, profile)?);
+                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk, profile, prefill_runs)?);
                     }
                     for row in measured {
                         eprintln!(
