@@ -2,34 +2,53 @@
 // query row (decode, T = 1) at absolute position pos0, with the visibility rules of
 // attention.wgsl (sliding window + sinks, cache slots incl. the ring, the fresh key of
 // this call from qkv). The n visible keys (sinks [0, n_a), then the window [lo, pos0])
-// are cut into `used` = clamp(ceil(n / 256), 1, splits) contiguous slices of
-// chunk = ceil(n / used) key indices; workgroup (h, j) runs the online softmax over
-// slice j and writes, for that head and split,
+// are cut into `used` = clamp(ceil(n / 32), 1, splits) contiguous slices of
+// chunk = ceil(n / used) key indices (at most 32 keys while the grid has enough splits);
+// split j of the heads of workgroup x runs the online softmax over slice j and writes,
+// for each of its query heads,
 //   m = max_i score_i,  l = sum_i exp(score_i - m),  o[d] = sum_i exp(score_i - m) v_i[d]
 // with score_i = q . k_i / sqrt(dh). The bounds come from pos on the GPU, so the grid is
-// sized once for the most keys a step can see; a split with an empty slice (j >= used)
-// writes the neutral partial m = -3e38, l = 0, o = 0. attention_combine.wgsl merges.
-// One workgroup of 64 threads per (head, split): each thread scores one key of a tile of
-// 64, then owns output dims d = lid + 64 r (r < 4, dh <= 256).
-// Dispatch grid: (Hq, splits, 1).
+// sized once for the most keys a step can see; a split with an empty slice writes the
+// neutral partial m = -3e38, l = 0, o = 0 and exits. attention_combine.wgsl merges.
+//
+// One workgroup of 256 threads per (group of heads_per_wg query heads of one KV head,
+// split): the K and V rows of its keys are read once for all those heads. A slice is
+// walked in tiles of `tile` keys (a power of two, tile * dh <= 1024: 32 keys up to
+// dh = 32, 4 at dh = 256):
+//   1. K and V of the tile go from registers to workgroup memory ([tile][dh | 1], odd
+//      row stride so the keys of a warp hit distinct banks, and [tile][dh]); thread li
+//      holds the elements li + 256 r (r < 4) of the flat tile, read coalesced with all
+//      8 loads in flight; the next tile's loads are issued right after, so they run
+//      under the math of this one;
+//   2. scores: one (head, key) per thread (heads_per_wg * tile <= 256), the q.k dot
+//      from workgroup memory (4 partial sums);
+//   3. each (head, key) thread takes the tile max of its head (over <= 32 scores in
+//      workgroup memory, 4 independent chains) and its probability exp(score - tile max);
+//   4. P.V: 256 / (heads_per_wg * dh) threads per output (head, d), each over every
+//      kq-th key of the tile (kq of them), with the sum of the probabilities;
+//   5. thread o < heads_per_wg * dh sums those parts and folds the tile into its
+//      running (m, l, o[d]) with the rescales exp(m_run - m_new), exp(m_tile - m_new).
+// Dispatch grid: (Hq / heads_per_wg, splits, 1).
 
 struct Params {
-    stride: u32,     // floats per row of qkv
-    k_off: u32,      // first column of k in qkv (q starts at column 0)
-    v_off: u32,      // first column of v in qkv
-    n_heads: u32,    // Hq
-    n_kv_heads: u32, // Hkv (Hq % Hkv == 0)
-    head_dim: u32,   // dh <= 256
-    window: u32,     // sliding window, 0 = full causal attention
-    sinks: u32,      // sink tokens (with a window)
-    ring: u32,       // cache rows after the sinks when windowed: max(window - 1, 1)
-    splits: u32,     // splits in the grid (the most a step uses)
-    scale: f32,      // 1 / sqrt(dh)
-    _pad: u32,
+    stride: u32,       // floats per row of qkv
+    k_off: u32,        // first column of k in qkv (q starts at column 0)
+    v_off: u32,        // first column of v in qkv
+    n_heads: u32,      // Hq
+    n_kv_heads: u32,   // Hkv (Hq % Hkv == 0)
+    head_dim: u32,     // dh <= 256
+    window: u32,       // sliding window, 0 = full causal attention
+    sinks: u32,        // sink tokens (with a window)
+    ring: u32,         // cache rows after the sinks when windowed: max(window - 1, 1)
+    splits: u32,       // splits in the grid (the most a step uses)
+    scale: f32,        // 1 / sqrt(dh)
+    heads_per_wg: u32, // query heads per workgroup: divides Hq / Hkv, <= 8, * dh <= 256
 }
 
-const TILE: u32 = 64u;
-const MIN_PER_SPLIT: u32 = 256u;
+const WG: u32 = 256u;
+const KEYS_PER_SPLIT: u32 = 32u;
+const MAX_TILE: u32 = 32u;
+const V_BUF: u32 = 1024u; // tile * dh <= V_BUF = 4 * WG: 4 elements per thread
 const NEG_BIG: f32 = -3.0e38;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,9 +58,22 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read> v_cache: array<f32>;      // [rows, Hkv*dh]
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;   // [Hq, splits, dh + 2]: o[dh] | m | l
 
-var<workgroup> q_s: array<f32, 256>;    // [dh] the query
-var<workgroup> score: array<f32, 64>;   // [TILE] scores, then probabilities
-var<workgroup> key_pos: array<u32, 64>; // [TILE] absolute key positions
+var<workgroup> q_s: array<f32, 256>;         // [heads_per_wg][dh] the queries
+var<workgroup> k_s: array<f32, 1056>;        // [tile][dh | 1] keys of the tile
+var<workgroup> v_s: array<f32, 1024>;        // [tile][dh] values of the tile
+var<workgroup> sc_s: array<f32, 256>;        // [heads_per_wg][tile] scores
+var<workgroup> p_s: array<f32, 256>;         // [heads_per_wg][tile] exp(score - tile max)
+var<workgroup> mt_s: array<f32, 8>;          // [heads_per_wg] tile max
+var<workgroup> pv_s: array<vec2<f32>, 256>;  // [kq][heads_per_wg * dh] (P.V, sum P) parts
+
+// Where the visible keys are: sinks [0, n_a), then the window from lo; pos0 is this call's.
+struct Keys {
+    lo: u32,
+    n_a: u32,
+    pos0: u32,
+    col0: u32, // column of this KV head in a cache row / in k, v of qkv
+    kvd: u32,  // floats per cache row
+}
 
 fn slot(s: u32) -> u32 {
     if (p.window == 0u || s < p.sinks) {
@@ -50,30 +82,26 @@ fn slot(s: u32) -> u32 {
     return p.sinks + (s - p.sinks) % p.ring;
 }
 
-// Element d of key (is_v = false) or value (is_v = true) at absolute position s, KV head kvh.
-fn kv(s: u32, pos0: u32, kvh: u32, d: u32, is_v: bool) -> f32 {
-    let col = kvh * p.head_dim + d;
-    if (s >= pos0) {
-        let off = select(p.k_off, p.v_off, is_v);
-        return qkv[(s - pos0) * p.stride + off + col];
+// (k, v)[d] of key start + t of the visible keys; past the tile's cnt keys (t >= cnt,
+// not stored) the last key's, so that every load is in bounds and none is skipped.
+fn fetch(ks: Keys, start: u32, cnt: u32, t: u32, d: u32) -> vec2<f32> {
+    let i = start + min(t, cnt - 1u);
+    let s = select(ks.lo + i - ks.n_a, i, i < ks.n_a);
+    let c = ks.col0 + d;
+    if (s >= ks.pos0) {
+        return vec2<f32>(qkv[p.k_off + c], qkv[p.v_off + c]);
     }
-    let idx = slot(s) * (p.n_kv_heads * p.head_dim) + col;
-    if (is_v) {
-        return v_cache[idx];
-    }
-    return k_cache[idx];
+    let a = slot(s) * ks.kvd + c;
+    return vec2<f32>(k_cache[a], v_cache[a]);
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(256, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let h = wid.x;
-    let j = wid.y;
-    let kvh = h / (p.n_heads / p.n_kv_heads);
     let dh = p.head_dim;
+    let hpw = p.heads_per_wg;
+    let h0 = wid.x * hpw;
+    let j = wid.y;
     let pos0 = pos[0];
-    for (var d = li; d < dh; d += TILE) {
-        q_s[d] = qkv[h * dh + d];
-    }
     // visible keys: sinks [0, n_a) then the window [lo, pos0]
     var lo = 0u;
     var n_a = 0u;
@@ -81,68 +109,194 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         lo = pos0 + 1u - p.window;
         n_a = min(p.sinks, lo);
     }
+    let kvh = h0 / (p.n_heads / p.n_kv_heads);
+    let ks = Keys(lo, n_a, pos0, kvh * dh, p.n_kv_heads * dh);
     let n = n_a + (pos0 - lo + 1u);
-    let used = clamp((n + MIN_PER_SPLIT - 1u) / MIN_PER_SPLIT, 1u, p.splits);
+    let used = clamp((n + KEYS_PER_SPLIT - 1u) / KEYS_PER_SPLIT, 1u, p.splits);
     let chunk = (n + used - 1u) / used;
     let i0 = min(j * chunk, n);
     let i1 = min(i0 + chunk, n);
-    var m = NEG_BIG;
+    if (i0 >= i1) {
+        // empty slice: the neutral partial of each head, and nothing else
+        let w = dh + 2u;
+        for (var i = li; i < hpw * w; i += WG) {
+            let hh = i / w;
+            let c = i - hh * w;
+            part[((h0 + hh) * p.splits + j) * w + c] = select(0.0, NEG_BIG, c == dh);
+        }
+        return;
+    }
+    // keys per tile: a power of two with tile * dh <= V_BUF
+    let tile = min(MAX_TILE, 1u << firstLeadingBit(V_BUF / dh));
+    let tile_log = firstLeadingBit(tile);
+    let kst = dh | 1u; // odd row stride of k_s
+    let n_q = hpw * dh;
+    let n_s = hpw * tile;
+    // tile elements of this thread: e = li + WG r -> (key t_r, dim d_r), stepped without
+    // further divisions
+    let t0 = li / dh;
+    let d0 = li - t0 * dh;
+    let st = WG / dh;
+    let sd = WG - st * dh;
+    let c1 = d0 + sd >= dh;
+    let t1 = t0 + st + select(0u, 1u, c1);
+    let d1 = select(d0 + sd, d0 + sd - dh, c1);
+    let c2 = d1 + sd >= dh;
+    let t2 = t1 + st + select(0u, 1u, c2);
+    let d2 = select(d1 + sd, d1 + sd - dh, c2);
+    let c3 = d2 + sd >= dh;
+    let t3 = t2 + st + select(0u, 1u, c3);
+    let d3 = select(d2 + sd, d2 + sd - dh, c3);
+    // step 2-3: (head, key) of this thread
+    let s_hh = li >> tile_log;
+    let s_t = li & (tile - 1u);
+    // step 4: output and key part of this thread
+    let kq = WG / n_q;
+    let pv_part = li / n_q;
+    let pv_o = li - pv_part * n_q;
+    let pv_hh = pv_o / dh;
+    let pv_d = pv_o - pv_hh * dh;
+    var acc = 0.0;
     var l = 0.0;
-    var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0);
-    workgroupBarrier();
-    for (var start = i0; start < i1; start += TILE) {
-        let i = start + li;
+    var m_run = NEG_BIG;
+    var x0 = vec2<f32>(0.0);
+    var x1 = vec2<f32>(0.0);
+    var x2 = vec2<f32>(0.0);
+    var x3 = vec2<f32>(0.0);
+    if (li < n_q) {
+        q_s[li] = qkv[h0 * dh + li];
+    }
+    {
+        let cnt = min(tile, i1 - i0);
+        x0 = fetch(ks, i0, cnt, t0, d0);
+        x1 = fetch(ks, i0, cnt, t1, d1);
+        x2 = fetch(ks, i0, cnt, t2, d2);
+        x3 = fetch(ks, i0, cnt, t3, d3);
+    }
+    for (var start = i0; start < i1; start += tile) {
+        let cnt = min(tile, i1 - start);
+        // 1. the tile to workgroup memory, then the next tile's loads
+        if (t0 < cnt) {
+            k_s[t0 * kst + d0] = x0.x;
+            v_s[t0 * dh + d0] = x0.y;
+        }
+        if (t1 < cnt) {
+            k_s[t1 * kst + d1] = x1.x;
+            v_s[t1 * dh + d1] = x1.y;
+        }
+        if (t2 < cnt) {
+            k_s[t2 * kst + d2] = x2.x;
+            v_s[t2 * dh + d2] = x2.y;
+        }
+        if (t3 < cnt) {
+            k_s[t3 * kst + d3] = x3.x;
+            v_s[t3 * dh + d3] = x3.y;
+        }
+        workgroupBarrier();
+        let nxt = start + tile;
+        if (nxt < i1) {
+            let cn = min(tile, i1 - nxt);
+            x0 = fetch(ks, nxt, cn, t0, d0);
+            x1 = fetch(ks, nxt, cn, t1, d1);
+            x2 = fetch(ks, nxt, cn, t2, d2);
+            x3 = fetch(ks, nxt, cn, t3, d3);
+        }
+        // 2. scores
         var sc = NEG_BIG;
-        var s = 0u;
-        if (i < i1) {
-            s = select(lo + i - n_a, i, i < n_a);
-            var dot = 0.0;
-            for (var d = 0u; d < dh; d++) {
-                dot += q_s[d] * kv(s, pos0, kvh, d, false);
-            }
-            sc = dot * p.scale;
-        }
-        score[li] = sc;
-        key_pos[li] = s;
-        workgroupBarrier();
-        let count = min(TILE, i1 - start);
-        var m_tile = NEG_BIG;
-        for (var t = 0u; t < count; t++) {
-            m_tile = max(m_tile, score[t]);
-        }
-        let m_new = max(m, m_tile);
-        let corr = exp(m - m_new);
-        workgroupBarrier();
-        if (li < count) {
-            score[li] = exp(sc - m_new);
-        }
-        workgroupBarrier();
-        l *= corr;
-        for (var r = 0u; r < 4u; r++) {
-            acc[r] *= corr;
-        }
-        for (var t = 0u; t < count; t++) {
-            let pt = score[t];
-            l += pt;
-            for (var r = 0u; r < 4u; r++) {
-                let d = li + TILE * r;
-                if (d < dh) {
-                    acc[r] += pt * kv(key_pos[t], pos0, kvh, d, true);
+        if (li < n_s) {
+            if (s_t < cnt) {
+                let qb = s_hh * dh;
+                let kb = s_t * kst;
+                var s0 = 0.0;
+                var s1 = 0.0;
+                var s2 = 0.0;
+                var s3 = 0.0;
+                var dd = 0u;
+                for (; dd + 4u <= dh; dd += 4u) {
+                    s0 += q_s[qb + dd] * k_s[kb + dd];
+                    s1 += q_s[qb + dd + 1u] * k_s[kb + dd + 1u];
+                    s2 += q_s[qb + dd + 2u] * k_s[kb + dd + 2u];
+                    s3 += q_s[qb + dd + 3u] * k_s[kb + dd + 3u];
                 }
+                for (; dd < dh; dd++) {
+                    s0 += q_s[qb + dd] * k_s[kb + dd];
+                }
+                sc = ((s0 + s1) + (s2 + s3)) * p.scale;
+            }
+            sc_s[li] = sc;
+        }
+        workgroupBarrier();
+        // 3. tile max per head, probabilities
+        if (li < n_s) {
+            // 4 independent chains over the tile (past cnt: -3e38)
+            let sb = s_hh << tile_log;
+            var m0 = sc_s[sb];
+            var m1 = NEG_BIG;
+            var m2 = NEG_BIG;
+            var m3 = NEG_BIG;
+            var t = 1u;
+            for (; t + 3u < cnt; t += 4u) {
+                m0 = max(m0, sc_s[sb + t]);
+                m1 = max(m1, sc_s[sb + t + 1u]);
+                m2 = max(m2, sc_s[sb + t + 2u]);
+                m3 = max(m3, sc_s[sb + t + 3u]);
+            }
+            for (; t < cnt; t++) {
+                m0 = max(m0, sc_s[sb + t]);
+            }
+            let m_t = max(max(m0, m1), max(m2, m3));
+            // keys past cnt: exp(-3e38 - m_t) = 0
+            p_s[li] = exp(sc - m_t);
+            if (s_t == 0u) {
+                mt_s[s_hh] = m_t;
             }
         }
-        m = m_new;
         workgroupBarrier();
-    }
-    let base = (h * p.splits + j) * (dh + 2u);
-    for (var r = 0u; r < 4u; r++) {
-        let d = li + TILE * r;
-        if (d < dh) {
-            part[base + d] = acc[r];
+        // 4. P.V parts
+        if (pv_part < kq) {
+            let pb = pv_hh << tile_log;
+            var a0 = 0.0;
+            var a1 = 0.0;
+            var l0 = 0.0;
+            var l1 = 0.0;
+            var t = pv_part;
+            for (; t + kq < cnt; t += 2u * kq) {
+                let p0 = p_s[pb + t];
+                let p1 = p_s[pb + t + kq];
+                a0 += p0 * v_s[t * dh + pv_d];
+                a1 += p1 * v_s[(t + kq) * dh + pv_d];
+                l0 += p0;
+                l1 += p1;
+            }
+            if (t < cnt) {
+                let p0 = p_s[pb + t];
+                a0 += p0 * v_s[t * dh + pv_d];
+                l0 += p0;
+            }
+            pv_s[li] = vec2<f32>(a0 + a1, l0 + l1);
+        }
+        workgroupBarrier();
+        // 5. fold the tile into the running softmax of output li
+        if (li < n_q) {
+            var al = pv_s[li];
+            for (var k = 1u; k < kq; k++) {
+                al += pv_s[k * n_q + li];
+            }
+            let m_t = mt_s[pv_hh];
+            let m_new = max(m_run, m_t);
+            let c_run = exp(m_run - m_new);
+            let c_t = exp(m_t - m_new);
+            acc = acc * c_run + al.x * c_t;
+            l = l * c_run + al.y * c_t;
+            m_run = m_new;
         }
     }
-    if (li == 0u) {
-        part[base + dh] = m;
-        part[base + dh + 1u] = l;
+    if (li < n_q) {
+        let base = ((h0 + pv_hh) * p.splits + j) * (dh + 2u);
+        part[base + pv_d] = acc;
+        if (pv_d == 0u) {
+            part[base + dh] = m_run;
+            part[base + dh + 1u] = l;
+        }
     }
 }

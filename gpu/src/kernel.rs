@@ -116,7 +116,14 @@ impl Kernel {
     /// Whether workgroup memory must start zeroed. Kernels that write every element they
     /// read skip the zeroing (it costs each workgroup a pass over its memory).
     pub fn zeroes_workgroup_memory(self) -> bool {
-        !matches!(self, Kernel::Matmul | Kernel::Matvec)
+        !matches!(
+            self,
+            Kernel::Matmul
+                | Kernel::Matvec
+                | Kernel::AttentionSplit
+                | Kernel::AttentionCombine
+                | Kernel::SsmScan
+        )
     }
 
     /// (read-only inputs, read-write outputs) after the params uniform.

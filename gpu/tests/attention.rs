@@ -62,14 +62,110 @@ fn attention_ref(
     out
 }
 
-/// Decode (T = 1) through split-K partials + combine at awkward contexts, the cache
-/// filled by KvStore (ring wrap-around included), against the reference; with the grid's
-/// split count of the session (sized for a max context of 1000) and with more splits
-/// than keys (neutral partials) or a single one.
+/// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
+/// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
+/// split count of `splits`, against the reference; q scaled by `q_gain` (peaked softmax
+/// when large). Returns the worst relative error.
+#[allow(clippy::too_many_arguments)]
+fn split_decode_case(
+    g: &hybrid_gpu::Gpu,
+    (window, sinks): (Option<usize>, usize),
+    (hq, hkv, dh): (usize, usize, usize),
+    ctx: usize,
+    max_ctx: usize,
+    splits: &[usize],
+    q_gain: f32,
+) -> f32 {
+    let (qd, kvd) = (hq * dh, hkv * dh);
+    let stride = qd + 2 * kvd;
+    let mut qkv = values(ctx * stride, 11 + dh as u64);
+    qkv.chunks_mut(stride)
+        .for_each(|r| r[..qd].iter_mut().for_each(|x| *x *= q_gain));
+    let col = |off: usize, w: usize| -> Vec<f32> {
+        qkv.chunks(stride)
+            .flat_map(|r| r[off..off + w].to_vec())
+            .collect()
+    };
+    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+    let cfg = AttentionConfig {
+        n_heads: hq,
+        n_kv_heads: hkv,
+        head_dim: dh,
+        rope_theta: 1e4,
+        window,
+        sink_tokens: sinks,
+    };
+    let pos0 = ctx - 1;
+    let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+    let layout = CacheLayout { window, sinks };
+    let rows = layout.rows(max_ctx);
+    let (kc, vc) = (
+        up(g, &vec![f32::NAN; rows * kvd]),
+        up(g, &vec![f32::NAN; rows * kvd]),
+    );
+    if pos0 > 0 {
+        let b = up(g, &qkv[..pos0 * stride]);
+        let pos = up_u32(g, &[0, 0, 0, 0]);
+        let st = KvStore {
+            t: pos0,
+            stride,
+            k_off: qd,
+            v_off: qd + kvd,
+            kv_dim: kvd,
+            layout,
+            cache_rows: rows,
+        };
+        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
+        run(g, "store", &[d]).expect("run");
+    }
+    let b = up(g, &qkv[pos0 * stride..]);
+    let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
+    let mut worst = 0.0f32;
+    for &splits in splits {
+        let sp = AttentionSplit {
+            stride,
+            k_off: qd,
+            v_off: qd + kvd,
+            n_heads: hq,
+            n_kv_heads: hkv,
+            head_dim: dh,
+            layout,
+            cache_rows: rows,
+            splits,
+        };
+        let part = up(g, &vec![f32::NAN; sp.partials_len()]);
+        let out = up(g, &vec![0.0; qd]);
+        let cb = AttentionCombine {
+            n_heads: hq,
+            head_dim: dh,
+            splits,
+        };
+        let ds = [
+            sp.build(g, "split", &pos, &b, &kc, &vc, &part)
+                .expect("build"),
+            cb.build(g, "combine", &part, &out).expect("build"),
+        ];
+        run(g, "split attn", &ds).expect("run");
+        let e = rel_err(&down(g, &out, qd), &want);
+        assert!(
+            e < ATTN_TOL,
+            "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} \
+             ctx={ctx} splits={splits} q_gain={q_gain}: {e:e}"
+        );
+        worst = worst.max(e);
+    }
+    worst
+}
+
+/// Decode (T = 1) through split-K partials + combine at awkward contexts, against the
+/// reference; with the grid's split count of the session (sized for a max context of
+/// 1000), with more splits than keys (neutral partials), a single one (slices of many
+/// tiles) or a few.
 #[test]
 fn attention_split_decode_matches_reference() {
     let Some(g) = gpu() else { return };
     let max_ctx = 1000;
+    let mut worst = 0.0f32;
     for (window, sinks) in [
         (None, 0),
         (Some(5), 2),
@@ -77,86 +173,55 @@ fn attention_split_decode_matches_reference() {
         (Some(40), 3),
         (Some(300), 4),
     ] {
-        for (hq, hkv, dh) in [(4, 2, 8), (2, 2, 66), (8, 1, 256)] {
+        for shape in [(4, 2, 8), (2, 2, 66), (8, 1, 256), (6, 2, 33)] {
             for ctx in [1, 7, 33, 130, 1000] {
-                let (qd, kvd) = (hq * dh, hkv * dh);
-                let stride = qd + 2 * kvd;
-                let qkv = values(ctx * stride, 11);
-                let col = |off: usize, w: usize| -> Vec<f32> {
-                    qkv.chunks(stride)
-                        .flat_map(|r| r[off..off + w].to_vec())
-                        .collect()
-                };
-                let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
-                let cfg = AttentionConfig {
-                    n_heads: hq,
-                    n_kv_heads: hkv,
-                    head_dim: dh,
-                    rope_theta: 1e4,
-                    window,
-                    sink_tokens: sinks,
-                };
-                let pos0 = ctx - 1;
-                let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
                 let layout = CacheLayout { window, sinks };
-                let rows = layout.rows(max_ctx);
-                let (kc, vc) = (
-                    up(&g, &vec![f32::NAN; rows * kvd]),
-                    up(&g, &vec![f32::NAN; rows * kvd]),
-                );
-                if pos0 > 0 {
-                    let b = up(&g, &qkv[..pos0 * stride]);
-                    let pos = up_u32(&g, &[0, 0, 0, 0]);
-                    let st = KvStore {
-                        t: pos0,
-                        stride,
-                        k_off: qd,
-                        v_off: qd + kvd,
-                        kv_dim: kvd,
-                        layout,
-                        cache_rows: rows,
-                    };
-                    let d = st.build(&g, "store", &pos, &b, &kc, &vc).expect("build");
-                    run(&g, "store", &[d]).expect("run");
-                }
-                let b = up(&g, &qkv[pos0 * stride..]);
-                let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
                 let session_splits = splits_for(max_keys(&layout, max_ctx));
-                for splits in [session_splits, 1, 3, MAX_SPLITS] {
-                    let sp = AttentionSplit {
-                        stride,
-                        k_off: qd,
-                        v_off: qd + kvd,
-                        n_heads: hq,
-                        n_kv_heads: hkv,
-                        head_dim: dh,
-                        layout,
-                        cache_rows: rows,
-                        splits,
-                    };
-                    let part = up(&g, &vec![f32::NAN; sp.partials_len()]);
-                    let out = up(&g, &vec![0.0; qd]);
-                    let cb = AttentionCombine {
-                        n_heads: hq,
-                        head_dim: dh,
-                        splits,
-                    };
-                    let ds = [
-                        sp.build(&g, "split", &pos, &b, &kc, &vc, &part)
-                            .expect("build"),
-                        cb.build(&g, "combine", &part, &out).expect("build"),
-                    ];
-                    run(&g, "split attn", &ds).expect("run");
-                    let e = rel_err(&down(&g, &out, qd), &want);
-                    assert!(
-                        e < ATTN_TOL,
-                        "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} \
-                         dh={dh} ctx={ctx} splits={splits}: {e:e}"
+                let e = split_decode_case(
+                    &g,
+                    (window, sinks),
+                    shape,
+                    ctx,
+                    max_ctx,
+                    &[session_splits, 1, 3, MAX_SPLITS],
+                    1.0,
+                );
+                worst = worst.max(e);
+            }
+        }
+    }
+    eprintln!("split-K decode attention max rel err: {worst:e}");
+}
+
+/// Many splits: contexts up to 2000 keys (the session's grid of 32-key slices, up to 64
+/// splits of ~31 keys; or 7 and 100 splits), full attention and a window with sinks (ring
+/// wrapped), peaked softmax (q x 6) so the running max and the merge weights matter.
+#[test]
+fn attention_split_decode_many_splits() {
+    let Some(g) = gpu() else { return };
+    let max_ctx = 2048;
+    let mut worst = 0.0f32;
+    for (window, sinks) in [(None, 0), (Some(1500), 5), (Some(700), 3)] {
+        for shape in [(8, 4, 32), (4, 1, 64), (6, 2, 66)] {
+            for ctx in [1000, 1999, 2000] {
+                let layout = CacheLayout { window, sinks };
+                let session_splits = splits_for(max_keys(&layout, max_ctx));
+                for q_gain in [1.0, 6.0] {
+                    let e = split_decode_case(
+                        &g,
+                        (window, sinks),
+                        shape,
+                        ctx,
+                        max_ctx,
+                        &[session_splits, 7, 100],
+                        q_gain,
                     );
+                    worst = worst.max(e);
                 }
             }
         }
     }
+    eprintln!("split-K decode attention, many splits: max rel err {worst:e}");
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Merge the split-K partials of [`AttentionSplit`](super::attention_split::AttentionSplit)
-//! into one output row, heads concatenated (shaders/attention_combine.wgsl).
+//! into one output row, heads concatenated (shaders/attention_combine.wgsl): a workgroup
+//! of 256 threads per head, parallel over the splits (at most [`MAX_SPLITS`]).
 
+use super::attention_split::MAX_SPLITS;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
@@ -36,7 +38,9 @@ impl AttentionCombine {
         ensure(s.head_dim <= 256 && s.head_dim > 0, label, || {
             format!("head_dim {} > 256", s.head_dim)
         })?;
-        ensure(s.splits > 0, label, || "no splits".into())?;
+        ensure((1..=MAX_SPLITS).contains(&s.splits), label, || {
+            format!("splits {} not in 1..={MAX_SPLITS}", s.splits)
+        })?;
         need(
             label,
             partials,

@@ -4,19 +4,31 @@
 //! them. Same visibility rules as [`Attention`](super::attention::Attention).
 //!
 //! The grid is sized once for the most keys a step can see (`max_keys`); the shader reads
-//! the position from the `pos` buffer, uses `clamp(ceil(n / 256), 1, splits)` slices of
-//! the n visible keys, and the splits beyond those write neutral partials (m = -3e38,
-//! l = 0, o = 0).
+//! the position from the `pos` buffer, uses `clamp(ceil(n / 32), 1, splits)` slices of
+//! the n visible keys (32 keys each while the grid has enough splits), and the splits
+//! beyond those write neutral partials (m = -3e38, l = 0, o = 0).
+//!
+//! A workgroup serves [`heads_per_wg`] query heads of one KV head (their K and V rows
+//! are read once) and one split: grid (Hq / heads_per_wg, splits).
 
 use super::attention::CacheLayout;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Most splits per head (grid y).
-pub const MAX_SPLITS: usize = 64;
-/// Keys per split the shader aims for (a split covers at least 64 keys once n >= 64).
-pub const KEYS_PER_SPLIT: usize = 256;
+/// Most splits per head (grid y; attention_combine.wgsl could merge up to 1024). On an
+/// H100 at 16K keys, 64-1024 splits cost about the same in attention_split (the slices
+/// of more than 32 keys are walked in 32-key tiles, the next one's loads in flight under
+/// the current one's math) while the merge gets dearer with more; 128 keeps 32-key
+/// slices up to 4096 keys.
+pub const MAX_SPLITS: usize = 128;
+/// Keys per split the shader aims for (`KEYS_PER_SPLIT` of attention_split.wgsl): a
+/// slice has at most 32 keys while n <= 32 * splits, else ceil(n / splits).
+pub const KEYS_PER_SPLIT: usize = 32;
+/// Most query heads per workgroup (`m_s` of attention_split.wgsl).
+pub const MAX_HEADS_PER_WG: usize = 8;
+/// Most floats of the queries of one workgroup (`q_s`): heads_per_wg * dh.
+pub const MAX_WG_QUERY: usize = 256;
 
 /// Mirrors `Params` of attention_split.wgsl.
 #[repr(C)]
@@ -33,11 +45,21 @@ pub struct AttentionSplitParams {
     pub ring: u32,
     pub splits: u32,
     pub scale: f32,
-    pub _pad: u32,
+    pub heads_per_wg: u32,
+}
+
+/// Query heads per workgroup for `group` query heads per KV head of dim `head_dim`: the
+/// largest divisor of `group` with at most [`MAX_HEADS_PER_WG`] heads and
+/// heads * head_dim <= [`MAX_WG_QUERY`] (1 when head_dim > 128).
+pub fn heads_per_wg(group: usize, head_dim: usize) -> usize {
+    (1..=group.min(MAX_HEADS_PER_WG))
+        .rev()
+        .find(|&k| group.is_multiple_of(k) && k * head_dim <= MAX_WG_QUERY)
+        .unwrap_or(1)
 }
 
 /// Splits in the grid for at most `max_keys` visible keys:
-/// clamp(ceil(max_keys / 256), 1, 64).
+/// clamp(ceil(max_keys / 32), 1, 128).
 pub fn splits_for(max_keys: usize) -> usize {
     max_keys.div_ceil(KEYS_PER_SPLIT).clamp(1, MAX_SPLITS)
 }
@@ -111,6 +133,7 @@ impl AttentionSplit {
         need(label, k_cache, s.cache_rows * kvd, "k cache")?;
         need(label, v_cache, s.cache_rows * kvd, "v cache")?;
         need(label, partials, s.partials_len(), "partials")?;
+        let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim);
         let params = AttentionSplitParams {
             stride: u(label, s.stride)?,
             k_off: u(label, s.k_off)?,
@@ -123,9 +146,9 @@ impl AttentionSplit {
             ring: u(label, s.layout.ring())?,
             splits: u(label, s.splits)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
-            _pad: 0,
+            heads_per_wg: u(label, hpw)?,
         };
-        let grid = [u(label, s.n_heads)?, u(label, s.splits)?, 1];
+        let grid = [u(label, s.n_heads / hpw)?, u(label, s.splits)?, 1];
         Dispatch::new(
             gpu,
             label,

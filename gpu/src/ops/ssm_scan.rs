@@ -1,9 +1,13 @@
-//! The Mamba-2 selective scan + gate, token by token (shaders/ssm_scan.wgsl).
+//! The Mamba-2 selective scan + gate, token by token (shaders/ssm_scan.wgsl): a workgroup
+//! of 64 threads per [`CHANNELS_PER_WG`] channels, 16 threads over the state dim of each.
 
 use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
+
+/// Channels (h, p) per workgroup (`CH` of ssm_scan.wgsl).
+pub const CHANNELS_PER_WG: usize = 4;
 
 /// Mirrors `Params` of ssm_scan.wgsl.
 #[repr(C)]
@@ -69,7 +73,7 @@ impl SsmScan {
             &params,
             &[proj, xbc, heads],
             &[state, y],
-            [groups(m.d_inner(), 64), 1, 1],
+            [groups(m.d_inner(), CHANNELS_PER_WG), 1, 1],
         )
     }
 }
