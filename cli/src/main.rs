@@ -196,7 +196,15 @@ fn run(cli: Cli) -> AnyResult<()> {
                         measured.push(bench::measure_cpu(&m, c, decode)?);
                     }
                     for gm in &gms {
-                        measured.push(bench::measure_gpu(gm, &m, c, decode, chunk, profile, prefill_runs)?);
+                        measured.push(bench::measure_gpu(
+                            gm,
+                            &m,
+                            c,
+                            decode,
+                            chunk,
+                            profile,
+                            prefill_runs,
+                        )?);
                     }
                     for row in measured {
                         eprintln!(
