@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{family_configs, fixture_names, fixtures_dir, gpu, rel_err};
+use common::{family_configs, fixture, fixture_names, fixtures_dir, gpu, rel_err};
 use hybrid_core::sample::argmax;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, LayerKind, Model};
@@ -18,24 +18,6 @@ const LOGIT_TOL: f32 = 1e-3;
 /// A prefill against T single steps on the GPU (same kernels, different T).
 const STEP_TOL: f32 = 1e-4;
 const GREEDY_STEPS: usize = 64;
-
-fn fixture(name: &str) -> (Model, Vec<u32>) {
-    let dir = fixtures_dir().join(name);
-    let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
-    let weights = std::fs::read(dir.join("model.safetensors")).expect("model.safetensors");
-    let golden = std::fs::read(dir.join("golden.safetensors")).expect("golden.safetensors");
-    let g = SafeTensors::deserialize(&golden).expect("golden");
-    let toks = g.tensor("tokens").expect("tokens");
-    let tokens = toks
-        .data()
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u32)
-        .collect();
-    (
-        Model::from_bytes(&cfg, &weights).expect("fixture loads"),
-        tokens,
-    )
-}
 
 fn cpu_all_logits(model: &Model, tokens: &[u32]) -> Vec<f32> {
     let mut st = model.new_state();

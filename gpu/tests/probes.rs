@@ -4,34 +4,15 @@
 
 mod common;
 
-use common::{family_configs, fixture_names, fixtures_dir, gpu, rel_err};
+use common::{family_configs, fixture, fixture_names, gpu, rel_err};
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, LayerKind, Model, Probes};
 use hybrid_gpu::{GpuError, GpuModel, SessionOptions};
-use safetensors::SafeTensors;
 
 /// Each probe against the CPU engine's: max |a - b| / max |b|.
 const PROBE_TOL: f32 = 1e-4;
 /// The probed call's logits against the CPU engine's (as in tests/models.rs).
 const LOGIT_TOL: f32 = 1e-3;
-
-fn fixture(name: &str) -> (Model, Vec<u32>) {
-    let dir = fixtures_dir().join(name);
-    let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
-    let weights = std::fs::read(dir.join("model.safetensors")).expect("model.safetensors");
-    let golden = std::fs::read(dir.join("golden.safetensors")).expect("golden.safetensors");
-    let g = SafeTensors::deserialize(&golden).expect("golden");
-    let toks = g.tensor("tokens").expect("tokens");
-    let tokens = toks
-        .data()
-        .chunks_exact(4)
-        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u32)
-        .collect();
-    (
-        Model::from_bytes(&cfg, &weights).expect("fixture loads"),
-        tokens,
-    )
-}
 
 fn opts(chunk: usize) -> SessionOptions {
     SessionOptions {

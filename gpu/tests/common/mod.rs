@@ -81,3 +81,22 @@ pub fn up_u32(g: &Gpu, data: &[u32]) -> wgpu::Buffer {
 pub fn down(g: &Gpu, b: &wgpu::Buffer, len: usize) -> Vec<f32> {
     pollster::block_on(hybrid_gpu::readback::download_f32(g, b, len)).expect("download")
 }
+
+/// A fixture model of tests/fixtures and its prompt (the twin's golden tokens).
+pub fn fixture(name: &str) -> (hybrid_core::Model, Vec<u32>) {
+    let dir = fixtures_dir().join(name);
+    let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
+    let weights = std::fs::read(dir.join("model.safetensors")).expect("model.safetensors");
+    let golden = std::fs::read(dir.join("golden.safetensors")).expect("golden.safetensors");
+    let g = safetensors::SafeTensors::deserialize(&golden).expect("golden");
+    let toks = g.tensor("tokens").expect("tokens");
+    let tokens = toks
+        .data()
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u32)
+        .collect();
+    (
+        hybrid_core::Model::from_bytes(&cfg, &weights).expect("fixture loads"),
+        tokens,
+    )
+}
