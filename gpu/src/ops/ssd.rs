@@ -5,7 +5,7 @@
 //! token-by-token [`SsmScan`] instead. Same inputs, outputs and state as [`SsmScan`], plus
 //! two scratch buffers ([`Ssd::scratch`]).
 
-use super::ssm_scan::SsmScan;
+use super::ssm_scan::{SsmScan, SsmScanParams};
 use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
@@ -20,14 +20,8 @@ pub const SSD_MAX_HEAD_DIM: usize = 64;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct SsdParams {
-    pub t: u32,
-    pub heads: u32,
-    pub head_dim: u32,
-    pub d_state: u32,
-    pub groups: u32,
-    pub proj_stride: u32,
-    pub dt_off: u32,
-    pub xbc_stride: u32,
+    /// The fields every scan shader shares (t .. xbc_stride), in the same order.
+    pub scan: SsmScanParams,
     pub n_chunks: u32,
 }
 
@@ -91,32 +85,18 @@ impl Ssd {
             let scan = SsmScan { t, dims: m };
             return Ok(vec![scan.build(gpu, label, proj, xbc, heads, state, y)?]);
         }
-        ensure(
-            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
-            label,
-            || "H % G != 0".into(),
-        )?;
         ensure(m.head_dim > 0 && m.d_state > 0, label, || {
             "P and N must be positive".into()
         })?;
+        let scan = SsmScanParams::checked(label, t, m, proj, xbc, heads)?;
         let scratch = self.scratch();
-        need(label, proj, t * m.in_proj_dim(), "proj")?;
-        need(label, xbc, t * m.conv_dim(), "xbc")?;
-        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
         need(label, state, m.ssm_state_len(), "ssm state")?;
         need(label, y, t * m.d_inner(), "y")?;
         need(label, states, scratch.states, "chunk states scratch")?;
         need(label, dtc, scratch.dtc, "dt | cum scratch")?;
         let n_chunks = self.n_chunks();
         let params = SsdParams {
-            t: u(label, t)?,
-            heads: u(label, m.n_heads)?,
-            head_dim: u(label, m.head_dim)?,
-            d_state: u(label, m.d_state)?,
-            groups: u(label, m.n_groups)?,
-            proj_stride: u(label, m.in_proj_dim())?,
-            dt_off: u(label, m.d_inner() + m.conv_dim())?,
-            xbc_stride: u(label, m.conv_dim())?,
+            scan,
             n_chunks: u(label, n_chunks)?,
         };
         let per_chunk = [u(label, n_chunks)?, u(label, m.n_heads)?, 1];

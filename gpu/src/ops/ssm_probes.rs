@@ -2,24 +2,14 @@
 //! the state norm after every token from the recurrence on a copy of the state
 //! (shaders/ssm_state_norm.wgsl). Same inputs as [`super::ssm_scan::SsmScan`].
 
+use super::ssm_scan::SsmScanParams;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
-/// Mirrors `Params` of ssm_probes.wgsl and ssm_state_norm.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SsmProbeParams {
-    pub t: u32,
-    pub heads: u32,
-    pub head_dim: u32,
-    pub d_state: u32,
-    pub groups: u32,
-    pub proj_stride: u32,
-    pub dt_off: u32,
-    pub xbc_stride: u32,
-}
+/// `Params` of ssm_probes.wgsl and ssm_state_norm.wgsl: the scan layout.
+pub type SsmProbeParams = SsmScanParams;
 
 /// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> the probes.
 #[derive(Debug, Clone, Copy)]
@@ -36,27 +26,8 @@ impl SsmProbes {
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
     ) -> Result<SsmProbeParams> {
-        let m = self.dims;
-        let t = self.t;
-        ensure(t > 0, label, || "T = 0".into())?;
-        ensure(
-            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
-            label,
-            || "H % G != 0".into(),
-        )?;
-        need(label, proj, t * m.in_proj_dim(), "proj")?;
-        need(label, xbc, t * m.conv_dim(), "xbc")?;
-        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
-        Ok(SsmProbeParams {
-            t: u(label, t)?,
-            heads: u(label, m.n_heads)?,
-            head_dim: u(label, m.head_dim)?,
-            d_state: u(label, m.d_state)?,
-            groups: u(label, m.n_groups)?,
-            proj_stride: u(label, m.in_proj_dim())?,
-            dt_off: u(label, m.d_inner() + m.conv_dim())?,
-            xbc_stride: u(label, m.conv_dim())?,
-        })
+        ensure(self.t > 0, label, || "T = 0".into())?;
+        SsmScanParams::checked(label, self.t, self.dims, proj, xbc, heads)
     }
 
     /// dt [T, H] (softplus applied) and the implicit attention [H, T, T].

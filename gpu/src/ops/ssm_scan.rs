@@ -23,6 +23,39 @@ pub struct SsmScanParams {
     pub xbc_stride: u32,
 }
 
+impl SsmScanParams {
+    /// The layout every Mamba-2 scan shader reads (ssm_scan, the SSD kernels, the probes),
+    /// after checking the shared inputs of T tokens: proj [T, 2E+2GN+H], xbc [T, E+2GN],
+    /// heads [3, H], and H % G == 0.
+    pub fn checked(
+        label: &str,
+        t: usize,
+        m: MambaDims,
+        proj: &wgpu::Buffer,
+        xbc: &wgpu::Buffer,
+        heads: &wgpu::Buffer,
+    ) -> Result<Self> {
+        ensure(
+            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
+            label,
+            || "H % G != 0".into(),
+        )?;
+        need(label, proj, t * m.in_proj_dim(), "proj")?;
+        need(label, xbc, t * m.conv_dim(), "xbc")?;
+        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
+        Ok(SsmScanParams {
+            t: u(label, t)?,
+            heads: u(label, m.n_heads)?,
+            head_dim: u(label, m.head_dim)?,
+            d_state: u(label, m.d_state)?,
+            groups: u(label, m.n_groups)?,
+            proj_stride: u(label, m.in_proj_dim())?,
+            dt_off: u(label, m.d_inner() + m.conv_dim())?,
+            xbc_stride: u(label, m.conv_dim())?,
+        })
+    }
+}
+
 /// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> y [T, E]; state [H, P, N].
 #[derive(Debug, Clone, Copy)]
 pub struct SsmScan {
@@ -45,26 +78,9 @@ impl SsmScan {
     ) -> Result<Dispatch> {
         let m = self.dims;
         let t = self.t;
-        ensure(
-            m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
-            label,
-            || "H % G != 0".into(),
-        )?;
-        need(label, proj, t * m.in_proj_dim(), "proj")?;
-        need(label, xbc, t * m.conv_dim(), "xbc")?;
-        need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
+        let params = SsmScanParams::checked(label, t, m, proj, xbc, heads)?;
         need(label, state, m.ssm_state_len(), "ssm state")?;
         need(label, y, t * m.d_inner(), "y")?;
-        let params = SsmScanParams {
-            t: u(label, t)?,
-            heads: u(label, m.n_heads)?,
-            head_dim: u(label, m.head_dim)?,
-            d_state: u(label, m.d_state)?,
-            groups: u(label, m.n_groups)?,
-            proj_stride: u(label, m.in_proj_dim())?,
-            dt_off: u(label, m.d_inner() + m.conv_dim())?,
-            xbc_stride: u(label, m.conv_dim())?,
-        };
         Dispatch::new(
             gpu,
             label,
