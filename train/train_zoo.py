@@ -65,7 +65,6 @@ Metrics are measured on the f16-rounded weights, the ones the engine loads.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -73,229 +72,31 @@ import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from hybrid_twin import AttentionConfig, Config, HybridLM, IntraConfig, MambaConfig, count_params  # noqa: E402
+from hybrid_twin import HybridLM, count_params  # noqa: E402
 import recall  # noqa: E402
 
-DATA = HERE / "data_prepared"
-FAMILIES = ("transformer", "mamba2", "inter", "intra", "intra-add", "intra-concat")
-TASKS = ("shakespeare", "recall")
+from zoo_data import DATA, RecallBatches, ShakespeareBatches, load_tokens  # noqa: E402,F401
+from zoo_models import (  # noqa: E402,F401  (FAMILIES, TASK_SPECS, ... are used as train_zoo.X too)
+    FAMILIES,
+    TASK_SPECS,
+    TASKS,
+    TaskSpec,
+    all_models,
+    cache_bytes,
+    make_config,
+    matched_zoo,
+    n_params,
+    task_spec,
+)
 PACK_LIMIT = 15_000_000  # bytes per tar
-
-
-# --------------------------------------------------------------------------------------
-# The zoo
-# --------------------------------------------------------------------------------------
-
-@dataclass
-class TaskSpec:
-    name: str
-    vocab_size: int
-    d_model: int
-    n_layers: int
-    base_ffn: int          # d_ffn of the Mamba-2 model, the reference for matching
-    seq_len: int           # training length
-    batch: int
-    steps: int
-    lr: float
-    warmup: int
-    eval_every: int = 0    # steps between validation checks for the best checkpoint (0: none)
-    curriculum: float = 0.0  # recall: fraction of training over which max n_pairs rises 8 -> 32
-
-
-TASK_SPECS = {
-    "shakespeare": TaskSpec("shakespeare", vocab_size=2048, d_model=128, n_layers=6, base_ffn=320,
-                            seq_len=256, batch=32, steps=1400, lr=2e-3, warmup=200, eval_every=100),
-    "recall": TaskSpec("recall", vocab_size=256, d_model=96, n_layers=4, base_ffn=256,
-                       seq_len=256, batch=32, steps=6000, lr=2e-3, warmup=300),
-}
-
-ATTN_HEAD_DIM, N_HEADS, N_KV_HEADS = 32, 4, 2
-MAMBA = dict(d_state=32, head_dim=32, expand=2, n_groups=1, conv_width=4)
-INTRA = {
-    "intra": dict(fusion="subtract", out_proj="separate"),
-    "intra-add": dict(fusion="add", out_proj="separate"),
-    "intra-concat": dict(fusion="concat", out_proj="joint"),
-}
-
-
-def layer_plan(family: str, n: int) -> list[str]:
-    if family == "transformer":
-        return ["attention"] * n
-    if family == "mamba2":
-        return ["mamba"] * n
-    mixed = "attention" if family == "inter" else "intra"
-    hybrid = set(range(1, n, 3))            # blocks 1, 4, 7, ..: never first, spread out
-    return [mixed if i in hybrid else "mamba" for i in range(n)]
-
-
-def make_config(task: TaskSpec, family: str, d_ffn: int, max_seq_len: int | None = None) -> Config:
-    layers = layer_plan(family, task.n_layers)
-    kinds = set(layers)
-    attn = AttentionConfig(n_heads=N_HEADS, n_kv_heads=N_KV_HEADS, head_dim=ATTN_HEAD_DIM) \
-        if kinds & {"attention", "intra"} else None
-    mamba = MambaConfig(**MAMBA) if kinds & {"mamba", "intra"} else None
-    intra = None
-    if "intra" in kinds:
-        mamba_heads = MAMBA["expand"] * task.d_model // MAMBA["head_dim"]
-        intra = IntraConfig(attn_heads=N_HEADS // 2, attn_kv_heads=N_KV_HEADS // 2,
-                            ssm_heads=mamba_heads // 2, branch_norm=True, branch_scalars=False,
-                            **INTRA[family])
-    return Config(vocab_size=task.vocab_size, d_model=task.d_model, d_ffn=d_ffn, layers=layers,
-                  max_seq_len=max_seq_len or task.seq_len, name=f"{task.name}-{family}",
-                  attention=attn, mamba=mamba, intra=intra)
-
-
-def n_params(cfg: Config) -> int:
-    with torch.device("meta"):
-        return count_params(HybridLM(cfg))
-
-
-def matched_zoo(task: TaskSpec, max_seq_len: int | None = None) -> dict[str, Config]:
-    """{family: Config} with d_ffn chosen so that every model has about the parameter count
-    of the Mamba-2 model with ``base_ffn``."""
-    ref = n_params(make_config(task, "mamba2", task.base_ffn))
-    zoo = {}
-    per_ffn = 3 * task.d_model * task.n_layers             # params per unit of d_ffn (SwiGLU)
-    for fam in FAMILIES:
-        base = n_params(make_config(task, fam, 16))
-        guess = 16 + round((ref - base) / per_ffn / 16) * 16
-        best = min((f for f in (guess - 16, guess, guess + 16) if f >= 16),
-                   key=lambda f: abs(n_params(make_config(task, fam, f)) - ref))
-        zoo[fam] = make_config(task, fam, best, max_seq_len)
-    return zoo
-
-
-def cache_bytes(cfg: Config, T: int) -> dict:
-    """Decoding cache at context T, f32: KV = 2*Hkv*dh*4 bytes per token per attention mixer
-    (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per Mamba mixer."""
-    kv_tok = state = 0
-    a, m = cfg.attention, cfg.mamba
-    keep = T if a is None or a.window is None else min(T, a.window)
-    for kind in cfg.layers:
-        if kind == "attention":
-            kv_tok += 2 * a.n_kv_heads * a.head_dim * 4
-        elif kind == "mamba":
-            H, E = cfg.mamba_heads, cfg.d_inner
-            state += H * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (E + 2 * m.n_groups * m.d_state) * 4
-        else:
-            i = cfg.intra
-            kv_tok += 2 * i.attn_kv_heads * a.head_dim * 4
-            Eb = i.ssm_heads * m.head_dim
-            state += i.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
-    return {"kv_bytes": kv_tok * keep, "state_bytes": state, "total_bytes": kv_tok * keep + state}
-
-
-def all_models(args) -> list[dict]:
-    """Every model of the run: {id, task, family, config}."""
-    out = []
-    for tname in args.tasks:
-        task = task_spec(tname, args)
-        for fam, cfg in matched_zoo(task).items():
-            if args.only and f"{tname}-{fam}" not in args.only and fam not in args.only:
-                continue
-            out.append({"id": f"{tname}-{fam}", "task": tname, "family": fam, "config": cfg})
-    return out
-
-
-def task_spec(name: str, args) -> TaskSpec:
-    t = copy.deepcopy(TASK_SPECS[name])
-    if args.smoke:
-        t.steps, t.warmup, t.batch, t.seq_len = 20, 5, 4, 64
-        t.eval_every = 10 if t.eval_every else 0
-    if args.steps:
-        t.steps = args.steps
-    t.batch = max(1, round(t.batch * args.batch_scale))
-    if args.lr:
-        t.lr = args.lr
-    if args.curriculum is not None and name == "recall":
-        t.curriculum = args.curriculum
-    return t
-
-
-# --------------------------------------------------------------------------------------
-# Data
-# --------------------------------------------------------------------------------------
-
-def load_tokens(split: str) -> np.ndarray:
-    path = DATA / "shakespeare" / f"{split}.bin"
-    if not path.exists():
-        raise SystemExit(f"{path} missing: run python3 train/data.py")
-    return np.fromfile(path, dtype=np.uint16).astype(np.int64)
-
-
-class ShakespeareBatches:
-    """Random windows of seq_len + 1 tokens of the training split."""
-
-    def __init__(self, batch: int, seq_len: int, device, gen: torch.Generator):
-        self.data = torch.from_numpy(load_tokens("train")).to(device)
-        self.batch, self.seq_len, self.gen = batch, seq_len, gen
-        self.arange = torch.arange(seq_len + 1, device=device)
-
-    def __call__(self):
-        starts = torch.randint(0, self.data.numel() - self.seq_len - 1, (self.batch,), generator=self.gen)
-        idx = starts.to(self.data.device)[:, None] + self.arange[None]
-        w = self.data[idx]
-        return w[:, :-1], w[:, 1:], None
-
-
-class RecallBatches:
-    """Recall sequences with the layout of recall.make_case, n_pairs ~ U[lo, hi] per sequence,
-    drawn with torch's generator (fast, vectorized; evaluation uses the exact SplitMix64 one).
-    Returns inputs, targets and the loss mask (True at the query-key positions)."""
-
-    def __init__(self, batch: int, seq_len: int, device, gen: torch.Generator, lo: int = 4, hi: int = 32,
-                 curriculum: float = 0.0, start_hi: int = 8, with_replacement: bool = True):
-        hi = min(hi, (seq_len - 2) // 4)
-        lo = min(lo, hi)
-        self.batch, self.L, self.device, self.gen, self.lo, self.hi = batch, seq_len, device, gen, lo, hi
-        self.curriculum, self.start_hi, self.cur_hi = curriculum, min(start_hi, hi), hi
-        self.with_replacement = with_replacement
-
-    def set_progress(self, progress: float):
-        """Curriculum: over the first ``curriculum`` fraction of training the largest n_pairs
-        drawn rises linearly from ``start_hi`` to ``hi``."""
-        if self.curriculum > 0:
-            f = min(1.0, progress / self.curriculum)
-            self.cur_hi = round(self.start_hi + f * (self.hi - self.start_hi))
-
-    def __call__(self):
-        B, L, g, K = self.batch, self.L, self.gen, self.hi
-        n = torch.randint(self.lo, self.cur_hi + 1, (B,), generator=g)                     # [B]
-        keys = torch.rand(B, recall.N_KEYS, generator=g).argsort(dim=1)[:, :K] + recall.KEYS[0]  # distinct, [B, K]
-        vals = torch.randint(*recall.VALUES, (B, K), generator=g)                         # [B, K]
-        j = torch.arange(K)[None].expand(B, K)
-        live = j < n[:, None]                                                             # pair j exists
-        if self.with_replacement:                                                         # query pair ~ U{0..n-1}, repeats allowed
-            order = (torch.rand(B, K, generator=g) * n[:, None]).long().clamp(max=K - 1)
-        else:                                                                             # a permutation of 0..n-1 first
-            order = torch.rand(B, K, generator=g).masked_fill(~live, 2.0).argsort(dim=1)
-        tok = torch.randint(*recall.FILLER, (B, L), generator=g)
-        tok[:, 0] = recall.BOS
-        b = torch.arange(B)[:, None].expand(B, K)
-        tok[b[live], (1 + 2 * j)[live]] = keys[live]
-        tok[b[live], (2 + 2 * j)[live]] = vals[live]
-        q0 = L - 2 * n                                                                    # first query position
-        tok[torch.arange(B), q0 - 1] = recall.SEP
-        qpos = q0[:, None] + 2 * j
-        qk = keys.gather(1, order)
-        qv = vals.gather(1, order)
-        tok[b[live], qpos[live]] = qk[live]
-        tok[b[live], (qpos + 1)[live]] = qv[live]
-        mask = torch.zeros(B, L, dtype=torch.bool)
-        mask[b[live], qpos[live]] = True
-        x = tok.to(self.device)
-        y = torch.cat([tok[:, 1:], torch.zeros(B, 1, dtype=tok.dtype)], dim=1).to(self.device)
-        return x, y, mask.to(self.device)
 
 
 # --------------------------------------------------------------------------------------
