@@ -42,7 +42,8 @@ Glossary (code name -> symbol in FORMAT.md / the papers)
 Tensor shapes in comments use B for batch (only where it cannot be confused with the
 SSM's B, which is written B_t or Bm in code), T for sequence length.
 
-Two implementations of the SSD scan are given: ``ssd_recurrent`` (the plain sequential
+Two implementations of the SSD scan are given (in twin_ssd.py; the config is in twin_config.py,
+both re-exported here): ``ssd_recurrent`` (the plain sequential
 recurrence, one token at a time, float32 or better: the ground truth used for fixtures
 and probes) and ``ssd_chunked`` (the chunked "state space dual" algorithm of Mamba-2,
 for training speed); ``check_ssd_agree`` and train/test_twin.py check that they agree.
@@ -50,12 +51,8 @@ for training speed); ``check_ssd_agree`` and train/test_twin.py check that they 
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -68,186 +65,16 @@ __all__ = [
     "init_weights_", "InferenceCache",
 ]
 
-LAYER_KINDS = ("attention", "mamba", "intra")
-# config.json keys without a documented default (docs/FORMAT.md); None = top level.
-REQUIRED = {
-    None: ("vocab_size", "d_model", "d_ffn", "layers", "max_seq_len"),
-    "attention": ("n_heads", "n_kv_heads", "head_dim"),
-    "mamba": ("d_state", "head_dim"),
-    "intra": ("attn_heads", "attn_kv_heads", "ssm_heads"),
-}
-FUSIONS = ("add", "subtract", "concat")
-OUT_PROJS = ("separate", "joint")
-
-
-# --------------------------------------------------------------------------------------
-# Config (config.json)
-# --------------------------------------------------------------------------------------
-
-@dataclass
-class AttentionConfig:
-    n_heads: int = 4
-    n_kv_heads: int = 2
-    head_dim: int = 16
-    rope_theta: float = 10000.0
-    window: Optional[int] = None  # None: full causal attention
-    sink_tokens: int = 0
-
-
-@dataclass
-class MambaConfig:
-    d_state: int = 16
-    head_dim: int = 16
-    expand: int = 2
-    n_groups: int = 1
-    conv_width: int = 4
-
-
-@dataclass
-class IntraConfig:
-    attn_heads: int = 2
-    attn_kv_heads: int = 1
-    ssm_heads: int = 4
-    fusion: str = "subtract"
-    branch_norm: bool = True
-    out_proj: str = "separate"
-    branch_scalars: bool = False
-
-
-def _sub_from_dict(cls, d: Optional[dict]):
-    if d is None:
-        return None
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(d) - names
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
-    return cls(**d)
-
-
-@dataclass
-class Config:
-    """The architecture, exactly the fields of config.json (docs/FORMAT.md)."""
-
-    vocab_size: int = 512
-    d_model: int = 64
-    d_ffn: int = 192
-    layers: list = field(default_factory=lambda: ["mamba", "attention", "mamba", "mamba"])
-    norm_eps: float = 1e-5
-    tie_embeddings: bool = True
-    max_seq_len: int = 256
-    name: Optional[str] = None
-    attention: Optional[AttentionConfig] = None
-    mamba: Optional[MambaConfig] = None
-    intra: Optional[IntraConfig] = None
-
-    def __post_init__(self):
-        # Fill the sections that the layer plan needs with their defaults.
-        kinds = set(self.layers)
-        if self.attention is None and kinds & {"attention", "intra"}:
-            self.attention = AttentionConfig()
-        if self.mamba is None and kinds & {"mamba", "intra"}:
-            self.mamba = MambaConfig()
-        if self.intra is None and "intra" in kinds:
-            self.intra = IntraConfig()
-        self.validate()
-
-    # -- derived sizes ------------------------------------------------------------------
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers)
-
-    @property
-    def d_inner(self) -> int:  # E
-        return self.mamba.expand * self.d_model
-
-    @property
-    def mamba_heads(self) -> int:  # H
-        return self.d_inner // self.mamba.head_dim
-
-    def validate(self) -> None:
-        for k in self.layers:
-            if k not in LAYER_KINDS:
-                raise ValueError(f"layers: unknown mixer {k!r}, expected one of {LAYER_KINDS}")
-        if self.attention is not None:
-            a = self.attention
-            if a.n_heads % a.n_kv_heads:
-                raise ValueError("attention: n_heads must be a multiple of n_kv_heads")
-            if a.head_dim % 2:
-                raise ValueError("attention: head_dim must be even (rotate-half RoPE)")
-            if a.window is not None and a.window < 1:
-                raise ValueError("attention: window must be >= 1 or null")
-        if self.mamba is not None:
-            m = self.mamba
-            if self.d_inner % m.head_dim:
-                raise ValueError("mamba: expand * d_model must be a multiple of head_dim")
-            if "mamba" in self.layers and self.mamba_heads % m.n_groups:
-                raise ValueError("mamba: heads (d_inner / head_dim) must be a multiple of n_groups")
-        if self.intra is not None and "intra" in self.layers:
-            i = self.intra
-            if i.attn_heads % i.attn_kv_heads:
-                raise ValueError("intra: attn_heads must be a multiple of attn_kv_heads")
-            if i.ssm_heads % self.mamba.n_groups:
-                raise ValueError("intra: ssm_heads must be a multiple of mamba.n_groups")
-            if i.fusion not in FUSIONS:
-                raise ValueError(f"intra: fusion must be one of {FUSIONS}")
-            if i.out_proj not in OUT_PROJS:
-                raise ValueError(f"intra: out_proj must be one of {OUT_PROJS}")
-            if i.fusion == "concat" and i.out_proj != "joint":
-                raise ValueError('intra: fusion "concat" requires out_proj "joint"')
-            if i.out_proj == "joint" and i.fusion != "concat":
-                if i.attn_heads * self.attention.head_dim != i.ssm_heads * self.mamba.head_dim:
-                    raise ValueError("intra: joint add/subtract needs attn_heads*head_dim == ssm_heads*mamba.head_dim")
-
-    # -- json ---------------------------------------------------------------------------
-    @classmethod
-    def from_dict(cls, d: dict) -> "Config":
-        """Strict reading of config.json: unknown keys, missing required keys and missing
-        sections are errors; documented defaults fill the rest."""
-        d = dict(d)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"config: unknown keys {sorted(unknown)}")
-        missing = [k for k in REQUIRED[None] if k not in d]
-        kinds = set(d.get("layers", []))
-        need = {"attention": kinds & {"attention", "intra"}, "mamba": kinds & {"mamba", "intra"},
-                "intra": kinds & {"intra"}}
-        for sec, used in need.items():
-            if used and d.get(sec) is None:
-                missing.append(sec)
-            elif used:
-                missing += [f"{sec}.{k}" for k in REQUIRED[sec] if k not in d[sec]]
-        if missing:
-            raise ValueError(f"config: missing required keys {missing}")
-        d["attention"] = _sub_from_dict(AttentionConfig, d.get("attention"))
-        d["mamba"] = _sub_from_dict(MambaConfig, d.get("mamba"))
-        d["intra"] = _sub_from_dict(IntraConfig, d.get("intra"))
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        """All fields written out explicitly; sections the layer plan does not use are omitted."""
-        kinds = set(self.layers)
-        out: dict[str, Any] = {}
-        if self.name is not None:
-            out["name"] = self.name
-        out.update(vocab_size=self.vocab_size, d_model=self.d_model, d_ffn=self.d_ffn,
-                   norm_eps=self.norm_eps, tie_embeddings=self.tie_embeddings,
-                   max_seq_len=self.max_seq_len, layers=list(self.layers))
-        if kinds & {"attention", "intra"}:
-            out["attention"] = dataclasses.asdict(self.attention)
-        if kinds & {"mamba", "intra"}:
-            out["mamba"] = dataclasses.asdict(self.mamba)
-        if "intra" in kinds:
-            out["intra"] = dataclasses.asdict(self.intra)
-        return out
-
-    @classmethod
-    def load(cls, path) -> "Config":
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-    def save(self, path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
+from twin_config import (  # noqa: E402,F401  (re-exported: the twin's public names)
+    FUSIONS,
+    LAYER_KINDS,
+    OUT_PROJS,
+    REQUIRED,
+    AttentionConfig,
+    Config,
+    IntraConfig,
+    MambaConfig,
+)
 
 # --------------------------------------------------------------------------------------
 # Small pieces
@@ -379,144 +206,13 @@ class Attention(nn.Module):
         return self.o_proj(out), probes
 
 
-# --------------------------------------------------------------------------------------
-# Mamba-2 (SSD)
-# --------------------------------------------------------------------------------------
-
-def segsum(x: torch.Tensor) -> torch.Tensor:
-    """Stable segment sum. x [..., T] -> [..., T, T] with out[..., t, s] = sum_{r=s+1..t} x[r]
-    for s <= t and -inf above the diagonal, so exp(segsum(dt*A)) is the SSD decay mask L."""
-    T = x.shape[-1]
-    x = x[..., None].expand(*x.shape, T)                            # [..., T(r), T(s)]
-    strict = torch.tril(torch.ones(T, T, dtype=torch.bool, device=x.device), -1)
-    x = x.masked_fill(~strict, 0)                                   # keep r > s
-    out = torch.cumsum(x, dim=-2)                                   # sum over r <= t
-    lower = torch.tril(torch.ones(T, T, dtype=torch.bool, device=x.device), 0)
-    return out.masked_fill(~lower, float("-inf"))
-
-
-def _expand_groups(Bm: torch.Tensor, H: int) -> torch.Tensor:
-    """[B, T, G, N] -> [B, T, H, N]: head h uses group h // (H/G)."""
-    G = Bm.shape[2]
-    return Bm.repeat_interleave(H // G, dim=2)
-
-
-def ssd_recurrent(x, dt, A, Bm, C, D, state=None, return_states: bool = False):
-    """The plain sequential SSD recurrence (ground truth).
-
-    x [B, T, H, P], dt [B, T, H] (already softplus'd), A [H] (negative), Bm, C [B, T, G, N],
-    D [H], state [B, H, P, N] or None.
-    Per head:  S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T ;  y_t = S_t C_t + D x_t.
-    Returns y [B, T, H, P], final state [B, H, P, N] and, if asked, all states [B, T, H, P, N].
-    Computes in at least float32."""
-    in_dtype = x.dtype
-    dtype = torch.promote_types(x.dtype, torch.float32)
-    x, dt, A, Bm, C, D = (t.to(dtype) for t in (x, dt, A, Bm, C, D))
-    Bsz, T, H, P = x.shape
-    N = Bm.shape[-1]
-    Bh, Ch = _expand_groups(Bm, H), _expand_groups(C, H)            # [B, T, H, N]
-    S = x.new_zeros(Bsz, H, P, N) if state is None else state.to(dtype)
-    ys, states = [], []
-    for t in range(T):
-        dA = torch.exp(dt[:, t] * A)                                # a_t, [B, H]
-        dBx = (dt[:, t, :, None] * x[:, t])[..., None] * Bh[:, t, :, None, :]  # dt x B^T, [B, H, P, N]
-        S = dA[:, :, None, None] * S + dBx                          # [B, H, P, N]
-        y = (S @ Ch[:, t, :, :, None])[..., 0] + D[:, None] * x[:, t]  # S C + D x, [B, H, P]
-        ys.append(y)
-        if return_states:
-            states.append(S)
-    y = torch.stack(ys, dim=1).to(in_dtype)                         # [B, T, H, P]
-    out = (y, S)
-    if return_states:
-        out = out + (torch.stack(states, dim=1),)                   # [B, T, H, P, N]
-    return out
-
-
-def ssd_chunked(x, dt, A, Bm, C, D, chunk_size: int = 64, state=None):
-    """Chunked SSD (Mamba-2's "ssd_minimal_discrete", generalized to any T and to groups).
-
-    Same arguments and results as ``ssd_recurrent`` (y [B, T, H, P], final state [B, H, P, N]).
-    Within a chunk the output is the quadratic "attention" form (L o C B^T) (dt x); between
-    chunks states are passed on with the chunk's total decay. T is zero-padded at the end to
-    a multiple of ``chunk_size`` (padded steps have dt = 0: no decay, no input)."""
-    in_dtype = x.dtype
-    dtype = torch.promote_types(x.dtype, torch.float32)
-    x, dt, A, Bm, C, D = (t.to(dtype) for t in (x, dt, A, Bm, C, D))
-    Bsz, T, H, P = x.shape
-    Q = chunk_size
-    pad = (-T) % Q
-    Bh, Ch = _expand_groups(Bm, H), _expand_groups(C, H)            # [B, T, H, N]
-    X = x * dt[..., None]                                           # dt x, [B, T, H, P]
-    Adt = dt * A                                                    # log a_t, [B, T, H]
-    if pad:
-        X = F.pad(X, (0, 0, 0, 0, 0, pad))
-        Adt = F.pad(Adt, (0, 0, 0, pad))
-        Bh = F.pad(Bh, (0, 0, 0, 0, 0, pad))
-        Ch = F.pad(Ch, (0, 0, 0, 0, 0, pad))
-    nc = (T + pad) // Q
-    # chunks: c = chunk index, l / s = positions inside a chunk
-    X = X.view(Bsz, nc, Q, H, P)
-    Bc = Bh.view(Bsz, nc, Q, H, -1)
-    Cc = Ch.view(Bsz, nc, Q, H, -1)
-    Ac = Adt.view(Bsz, nc, Q, H).permute(0, 3, 1, 2)                # [B, H, c, l]
-    A_cum = torch.cumsum(Ac, dim=-1)                                # [B, H, c, l]
-
-    # 1. intra-chunk (diagonal blocks): y = (L o C B^T) X
-    L = torch.exp(segsum(Ac))                                       # [B, H, c, l, s]
-    Y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Cc, Bc, L, X)
-
-    # 2. state at the end of each chunk from that chunk's inputs alone
-    decay_states = torch.exp(A_cum[..., -1:] - A_cum)               # [B, H, c, l]
-    states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bc, decay_states, X)  # [B, c, H, P, N]
-
-    # 3. pass states across chunks (a recurrence over chunks, written as one matmul)
-    if state is None:
-        state = x.new_zeros(Bsz, H, P, Bh.shape[-1])
-    states = torch.cat([state.to(dtype)[:, None], states], dim=1)   # [B, c+1, H, P, N]
-    decay_chunk = torch.exp(segsum(F.pad(A_cum[..., -1], (1, 0))))  # [B, H, c+1, c+1]
-    new_states = torch.einsum("bhzc,bchpn->bzhpn", decay_chunk, states)
-    states, final_state = new_states[:, :-1], new_states[:, -1]     # [B, c, H, P, N], [B, H, P, N]
-
-    # 4. contribution of the state entering each chunk: y += decay * C S
-    state_decay_out = torch.exp(A_cum)                              # [B, H, c, l]
-    Y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", Cc, states, state_decay_out)
-
-    y = (Y_diag + Y_off).reshape(Bsz, nc * Q, H, P)[:, :T]
-    y = y + D[:, None] * x                                          # skip
-    return y.to(in_dtype), final_state
-
-
-def implicit_attention(dt, A, Bm, C):
-    """Mamba-2's implicit attention matrix for batch element 0.
-
-    dt [T, H], A [H], Bm, C [T, G, N] -> M [H, T, T],
-    M[h, t, s] = (C_t . B_s) * dt_s * exp(sum_{r=s+1..t} dt_r A) for s <= t, else 0.
-    Then y_t = sum_s M[t, s] x_s + D x_t."""
-    H = dt.shape[-1]
-    Bh, Ch = _expand_groups(Bm[None], H)[0], _expand_groups(C[None], H)[0]  # [T, H, N]
-    CB = torch.einsum("thn,shn->hts", Ch, Bh)                       # [H, T, T]
-    L = torch.exp(segsum((dt * A).transpose(0, 1)))                 # [H, T, T], 0 above diagonal
-    return CB * L * dt.transpose(0, 1)[:, None, :]
-
-
-def check_ssd_agree(T: int = 21, chunk_sizes=(4, 7, 8, 21, 32), H: int = 4, P: int = 8,
-                    G: int = 2, N: int = 16, seed: int = 0, dtype=torch.float64) -> float:
-    """Random inputs through ssd_recurrent and ssd_chunked; returns the largest difference
-    (outputs and final states) over the given chunk sizes."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(2, T, H, P, generator=g, dtype=dtype)
-    dt = F.softplus(torch.randn(2, T, H, generator=g, dtype=dtype) - 1)
-    A = -torch.rand(H, generator=g, dtype=dtype) * 4 - 0.5
-    Bm = torch.randn(2, T, G, N, generator=g, dtype=dtype)
-    C = torch.randn(2, T, G, N, generator=g, dtype=dtype)
-    D = torch.randn(H, generator=g, dtype=dtype)
-    s0 = torch.randn(2, H, P, N, generator=g, dtype=dtype)
-    y_ref, s_ref = ssd_recurrent(x, dt, A, Bm, C, D, state=s0)
-    worst = 0.0
-    for q in chunk_sizes:
-        y, s = ssd_chunked(x, dt, A, Bm, C, D, chunk_size=q, state=s0)
-        worst = max(worst, (y - y_ref).abs().max().item(), (s - s_ref).abs().max().item())
-    return worst
+from twin_ssd import (  # noqa: E402,F401  (Mamba2 calls these through this module's names)
+    check_ssd_agree,
+    implicit_attention,
+    segsum,
+    ssd_chunked,
+    ssd_recurrent,
+)
 
 
 class Mamba2(nn.Module):
