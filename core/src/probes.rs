@@ -1,7 +1,18 @@
 //! Probes: what the engine records for the views (docs/FORMAT.md, "Probes").
 //! All matrices are row-major f32; T = tokens of the probed call.
+//!
+//! A data module: the engines (`cpu`, and `hybrid-gpu`) import it, it imports no engine.
 
-use crate::cpu::mamba::MambaTrace;
+/// Per-token quantities the probes read (filled only when asked).
+#[derive(Debug, Clone, Default)]
+pub struct MambaTrace {
+    /// dt after softplus, [T, H].
+    pub dt: Vec<f32>,
+    /// Frobenius norm of S_h after each token, [T, H].
+    pub state_norm: Vec<f32>,
+    /// Implicit attention `L o (C B^T)` scaled by dt, [H, T, T].
+    pub implicit_attn: Vec<f32>,
+}
 
 /// Probes of one block; fields are `None` where they don't apply.
 #[derive(Debug, Clone, Default)]

@@ -7,6 +7,7 @@
 
 use super::ops::{matmul, silu, softplus};
 use crate::config::MambaDims;
+pub use crate::probes::MambaTrace;
 use crate::weights::MambaWeights;
 
 /// Recurrent state of one Mamba mixer.
@@ -39,17 +40,6 @@ pub enum Scan {
     Recurrent,
     /// Chunked SSD with this chunk length.
     Chunked(usize),
-}
-
-/// Per-token quantities the probes read (filled only when asked).
-#[derive(Debug, Clone, Default)]
-pub struct MambaTrace {
-    /// dt after softplus, [T, H].
-    pub dt: Vec<f32>,
-    /// Frobenius norm of S_h after each token, [T, H].
-    pub state_norm: Vec<f32>,
-    /// Implicit attention `L o (C B^T)` scaled by dt, [H, T, T].
-    pub implicit_attn: Vec<f32>,
 }
 
 /// Run the mixer over `u` [T, D]; returns `y * silu(z)` [T, E] (before any norm and
