@@ -31,6 +31,14 @@ pub enum Error {
     /// The checkpoint holds tensors the config does not explain (config and weights disagree).
     #[error("model.safetensors: {count} unexpected tensor(s) for this config, e.g. `{example}`: does config.json match the weights?")]
     UnexpectedTensors { count: usize, example: String },
+    /// A tensor holds NaN or infinite values: the model would print garbage.
+    #[error("model.safetensors: tensor `{name}` holds {count} non-finite value(s), the first ({first}) at flat index {index}")]
+    NonFinite {
+        name: String,
+        count: usize,
+        index: usize,
+        first: f32,
+    },
     /// A token id outside the vocabulary.
     #[error("token id {id} is outside the vocabulary (size {vocab})")]
     TokenOutOfRange { id: u32, vocab: usize },

@@ -38,6 +38,7 @@
 pub mod config;
 pub mod cpu;
 pub mod error;
+pub mod header;
 pub mod probes;
 pub mod sample;
 pub mod tasks;

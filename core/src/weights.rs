@@ -124,6 +124,7 @@ impl Weights {
 
     /// Read and check a safetensors file against `cfg`.
     pub fn load(cfg: &ModelConfig, bytes: &[u8]) -> Result<Self> {
+        crate::header::check(bytes)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Safetensors(e.to_string()))?;
         Self::build(cfg, Source::File(st))
     }
@@ -273,6 +274,14 @@ impl Reader<'_> {
             name: name.to_string(),
             found: format!("{:?}", view.dtype()),
         })?;
+        if let Some(index) = data.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite {
+                name: name.to_string(),
+                count: data.iter().filter(|x| !x.is_finite()).count(),
+                index,
+                first: data[index],
+            });
+        }
         self.taken.insert(name.to_string());
         Ok(Tensor {
             shape: expected.to_vec(),

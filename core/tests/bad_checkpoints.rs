@@ -153,3 +153,47 @@ fn bad_tokens_and_empty_prompts_are_errors() {
     ));
     assert_eq!(st.pos, 0, "a rejected call leaves the state untouched");
 }
+
+#[test]
+fn non_finite_weights_name_the_tensor() {
+    let (cfg, w) = fixture("transformer");
+    let w = rewrite(&w, |n, d, s, mut b| {
+        if n == "layers.2.mixer.k_proj.weight" {
+            // f32: the third value becomes NaN, the fifth +inf
+            b[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+            b[16..20].copy_from_slice(&f32::INFINITY.to_le_bytes());
+        }
+        Some((d, s, b))
+    });
+    let e = load_err(&cfg, &w);
+    assert!(
+        matches!(&e, Error::NonFinite { name, count: 2, index: 2, .. } if name == "layers.2.mixer.k_proj.weight"),
+        "{e}"
+    );
+}
+
+#[test]
+fn truncation_and_duplicate_names_are_named_plainly() {
+    let (cfg, w) = fixture("mamba2");
+    let e = load_err(&cfg, &w[..w.len() - 100]).to_string();
+    assert!(e.contains("truncated") && e.contains("tensor data"), "{e}");
+    // the same tensor entry twice in the JSON header (same length, so offsets still hold)
+    let n = u64::from_le_bytes(w[..8].try_into().expect("8 bytes")) as usize;
+    let header = std::str::from_utf8(&w[8..8 + n]).expect("utf8 header");
+    let first = header.find("\"norm_f.weight\"").expect("norm_f entry");
+    let other = header.find("\"embed_tokens.weight\"").expect("embed entry");
+    assert_eq!(
+        "\"norm_f.weight\"".len(),
+        "\"embed_tokens.weight\"".len() - 6
+    );
+    // rename embed_tokens.weight to norm_f.weight padded with spaces inside the JSON
+    let mut h = header.as_bytes().to_vec();
+    let renamed = b"\"norm_f.weight\"      ";
+    h[other..other + renamed.len()].copy_from_slice(renamed);
+    assert!(first != other);
+    let mut dup = w[..8].to_vec();
+    dup.extend_from_slice(&h);
+    dup.extend_from_slice(&w[8 + n..]);
+    let e = load_err(&cfg, &dup).to_string();
+    assert!(e.contains("`norm_f.weight` twice"), "{e}");
+}

@@ -5,7 +5,7 @@
 //!   a file names (in `use` lines or inline), resolved to the deepest module file that
 //!   exists. A module reaching its own ancestor (a child using `super::Type`, the crate
 //!   root's re-exports) is the normal facade pattern and is not an edge.
-//! - `core`'s data modules (config, weights, probes, sample, tasks, tokenizer, error)
+//! - `core`'s data modules (config, weights, header, probes, sample, tasks, tokenizer, error)
 //!   import no engine: the engines (`core/src/cpu`, `hybrid-gpu`) import them.
 //!
 //! The parser is deliberately small: it reads paths, not Rust syntax, which is enough for
@@ -286,6 +286,7 @@ fn core_data_modules_import_no_engine() {
         "tasks",
         "tokenizer",
         "error",
+        "header",
     ];
     let mut bad = Vec::new();
     for (m, to) in &g {

@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod keys;
+mod validate;
+
+pub use validate::Limits;
+
 /// Which mixer a block runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -198,11 +203,20 @@ impl MambaDims {
 /// Bytes per f32.
 pub const F32_BYTES: usize = 4;
 
+/// A u64 count as usize, saturating where usize is narrower (wasm32).
+fn to_usize(x: u64) -> usize {
+    usize::try_from(x).unwrap_or(usize::MAX)
+}
+
 impl ModelConfig {
-    /// Parse and validate `config.json`.
+    /// Parse and validate `config.json`: unknown keys are refused (with the nearest
+    /// known key suggested), then every constraint of [`Self::validate`].
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
-        let cfg: ModelConfig =
+        let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| Error::ConfigSyntax(e.to_string()))?;
+        keys::check_known(&value)?;
+        let cfg: ModelConfig =
+            serde_json::from_value(value).map_err(|e| Error::ConfigSyntax(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -216,121 +230,6 @@ impl ModelConfig {
     /// A display name.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or("model")
-    }
-
-    /// Check every constraint of docs/FORMAT.md.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        if self.vocab_size == 0 || self.d_model == 0 || self.d_ffn == 0 {
-            return bad("vocab_size, d_model and d_ffn must be positive".into());
-        }
-        if self.layers.is_empty() {
-            return bad("`layers` is empty".into());
-        }
-        if self.norm_eps.is_nan() || self.norm_eps <= 0.0 {
-            return bad("norm_eps must be positive".into());
-        }
-        let has = |k: LayerKind| self.layers.contains(&k);
-        let needs_attn = has(LayerKind::Attention) || has(LayerKind::Intra);
-        let needs_mamba = has(LayerKind::Mamba) || has(LayerKind::Intra);
-        if needs_attn {
-            let Some(a) = &self.attention else {
-                return bad("layers use attention but the `attention` section is missing".into());
-            };
-            if a.n_heads == 0 || a.n_kv_heads == 0 || a.head_dim == 0 {
-                return bad("attention: n_heads, n_kv_heads and head_dim must be positive".into());
-            }
-            if !a.head_dim.is_multiple_of(2) {
-                return bad(format!(
-                    "attention.head_dim = {} must be even (rotate-half RoPE)",
-                    a.head_dim
-                ));
-            }
-            if !a.n_heads.is_multiple_of(a.n_kv_heads) {
-                return bad(format!(
-                    "attention.n_heads = {} is not a multiple of n_kv_heads = {}",
-                    a.n_heads, a.n_kv_heads
-                ));
-            }
-            if a.window == Some(0) {
-                return bad("attention.window must be at least 1 (or null)".into());
-            }
-            if a.rope_theta.is_nan() || a.rope_theta <= 0.0 {
-                return bad("attention.rope_theta must be positive".into());
-            }
-        }
-        if needs_mamba {
-            let Some(m) = &self.mamba else {
-                return bad("layers use Mamba but the `mamba` section is missing".into());
-            };
-            if m.d_state == 0 || m.head_dim == 0 || m.expand == 0 || m.n_groups == 0 {
-                return bad(
-                    "mamba: d_state, head_dim, expand and n_groups must be positive".into(),
-                );
-            }
-            if m.conv_width == 0 {
-                return bad("mamba.conv_width must be at least 1".into());
-            }
-            let e = m.expand * self.d_model;
-            if has(LayerKind::Mamba) {
-                if !e.is_multiple_of(m.head_dim) {
-                    return bad(format!(
-                        "mamba: d_inner = expand * d_model = {e} is not a multiple of head_dim = {}",
-                        m.head_dim
-                    ));
-                }
-                if !(e / m.head_dim).is_multiple_of(m.n_groups) {
-                    return bad(format!(
-                        "mamba: {} heads are not a multiple of n_groups = {}",
-                        e / m.head_dim,
-                        m.n_groups
-                    ));
-                }
-            }
-        }
-        if has(LayerKind::Intra) {
-            let Some(i) = &self.intra else {
-                return bad("layers use intra blocks but the `intra` section is missing".into());
-            };
-            let m = self.mamba.as_ref().map(|m| m.n_groups).unwrap_or(1);
-            if i.attn_heads == 0 || i.attn_kv_heads == 0 || i.ssm_heads == 0 {
-                return bad(
-                    "intra: attn_heads, attn_kv_heads and ssm_heads must be positive".into(),
-                );
-            }
-            if !i.attn_heads.is_multiple_of(i.attn_kv_heads) {
-                return bad(format!(
-                    "intra.attn_heads = {} is not a multiple of attn_kv_heads = {}",
-                    i.attn_heads, i.attn_kv_heads
-                ));
-            }
-            if !i.ssm_heads.is_multiple_of(m) {
-                return bad(format!(
-                    "intra.ssm_heads = {} is not a multiple of mamba.n_groups = {m}",
-                    i.ssm_heads
-                ));
-            }
-            if i.fusion == Fusion::Concat && i.out_proj == OutProj::Separate {
-                return bad(
-                    "intra: fusion \"concat\" needs out_proj \"joint\" (separate projections of a concat are an add)"
-                        .into(),
-                );
-            }
-            if let (Some(a), Some(d)) = (self.intra_attn_dims(), self.intra_mamba_dims()) {
-                if i.out_proj == OutProj::Joint
-                    && i.fusion != Fusion::Concat
-                    && a.q_dim() != d.d_inner()
-                {
-                    return bad(format!(
-                        "intra: joint {:?} fusion needs equal branch widths, got attention {} and Mamba {}",
-                        i.fusion,
-                        a.q_dim(),
-                        d.d_inner()
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Attention sizes of an attention block.
@@ -378,48 +277,71 @@ impl ModelConfig {
 
     /// Parameters of block `i` (mixer, FFN and both norms).
     pub fn block_params(&self, i: usize) -> usize {
-        let d = self.d_model;
-        let common = 2 * d + 3 * d * self.d_ffn;
-        let attn = |a: AttnDims| d * (a.q_dim() + 2 * a.kv_dim());
-        let mamba =
-            |m: MambaDims| d * m.in_proj_dim() + m.conv_dim() * (m.conv_width + 1) + 3 * m.n_heads;
+        to_usize(self.block_params_u64(i))
+    }
+
+    /// All parameters (embedding counted once when tied).
+    pub fn param_count(&self) -> usize {
+        to_usize(self.param_count_u64())
+    }
+
+    /// [`Self::block_params`] counted in u64 (exact within [`Limits`] on every platform;
+    /// saturating beyond).
+    pub fn block_params_u64(&self, i: usize) -> u64 {
+        let n = |x: usize| x as u64;
+        let d = n(self.d_model);
+        let common = (3 * d).saturating_mul(n(self.d_ffn)).saturating_add(2 * d);
+        let attn = |a: AttnDims| d.saturating_mul(n(a.q_dim()) + 2 * n(a.kv_dim()));
+        let mamba = |m: MambaDims| {
+            d.saturating_mul(n(m.in_proj_dim()))
+                .saturating_add(n(m.conv_dim()) * n(m.conv_width + 1))
+                .saturating_add(3 * n(m.n_heads))
+        };
         let mixer = match self.layers.get(i) {
-            Some(LayerKind::Attention) => self.attn_dims().map_or(0, |a| attn(a) + a.q_dim() * d),
-            Some(LayerKind::Mamba) => self
-                .mamba_dims()
-                .map_or(0, |m| mamba(m) + m.d_inner() + m.d_inner() * d),
+            Some(LayerKind::Attention) => self
+                .attn_dims()
+                .map_or(0, |a| attn(a).saturating_add(n(a.q_dim()) * d)),
+            Some(LayerKind::Mamba) => self.mamba_dims().map_or(0, |m| {
+                mamba(m)
+                    .saturating_add(n(m.d_inner()))
+                    .saturating_add(n(m.d_inner()).saturating_mul(d))
+            }),
             Some(LayerKind::Intra) => match (
                 self.intra.as_ref(),
                 self.intra_attn_dims(),
                 self.intra_mamba_dims(),
             ) {
                 (Some(i), Some(a), Some(m)) => {
-                    let (qa, eb) = (a.q_dim(), m.d_inner());
+                    let (qa, eb) = (n(a.q_dim()), n(m.d_inner()));
                     let norms = if i.branch_norm { qa + eb } else { 0 };
                     let scalars = if i.branch_scalars { 2 } else { 0 };
                     let out = match (i.out_proj, i.fusion) {
-                        (OutProj::Separate, _) => d * (qa + eb),
-                        (OutProj::Joint, Fusion::Concat) => d * (qa + eb),
-                        (OutProj::Joint, _) => d * qa,
+                        (OutProj::Separate, _) => d.saturating_mul(qa + eb),
+                        (OutProj::Joint, Fusion::Concat) => d.saturating_mul(qa + eb),
+                        (OutProj::Joint, _) => d.saturating_mul(qa),
                     };
-                    attn(a) + mamba(m) + norms + scalars + out
+                    attn(a)
+                        .saturating_add(mamba(m))
+                        .saturating_add(norms + scalars)
+                        .saturating_add(out)
                 }
                 _ => 0,
             },
             None => 0,
         };
-        common + mixer
+        common.saturating_add(mixer)
     }
 
-    /// All parameters (embedding counted once when tied).
-    pub fn param_count(&self) -> usize {
-        let blocks: usize = (0..self.layers.len()).map(|i| self.block_params(i)).sum();
-        let head = if self.tie_embeddings {
-            0
-        } else {
-            self.vocab_size * self.d_model
-        };
-        self.vocab_size * self.d_model + blocks + self.d_model + head
+    /// [`Self::param_count`] counted in u64.
+    pub fn param_count_u64(&self) -> u64 {
+        let blocks = (0..self.layers.len())
+            .map(|i| self.block_params_u64(i))
+            .fold(0u64, u64::saturating_add);
+        let vd = (self.vocab_size as u64).saturating_mul(self.d_model as u64);
+        let head = if self.tie_embeddings { 0 } else { vd };
+        vd.saturating_add(blocks)
+            .saturating_add(self.d_model as u64)
+            .saturating_add(head)
     }
 
     /// Attention dims of block `i` if it holds attention.
@@ -457,14 +379,15 @@ impl ModelConfig {
             .as_ref()
             .and_then(|a| a.window.map(|w| (w, a)))
         {
-            Some((w, a)) => t.min(a.sink_tokens + w - 1),
+            Some((w, a)) => t.min(a.sink_tokens.saturating_add(w - 1)),
             None => t,
         }
     }
 
     /// KV-cache bytes held after `t` tokens (f32, all layers).
     pub fn kv_cache_bytes(&self, t: usize) -> usize {
-        self.kv_positions(t) * self.kv_bytes_per_token()
+        self.kv_positions(t)
+            .saturating_mul(self.kv_bytes_per_token())
     }
 
     /// SSM state bytes (f32, all layers): H * P * N per Mamba mixer; constant in context.
@@ -485,7 +408,8 @@ impl ModelConfig {
 
     /// Everything a decode session keeps at context `t`: KV cache + SSM + conv state.
     pub fn cache_bytes(&self, t: usize) -> usize {
-        self.kv_cache_bytes(t) + self.ssm_state_bytes() + self.conv_state_bytes()
+        self.kv_cache_bytes(t)
+            .saturating_add(self.ssm_state_bytes() + self.conv_state_bytes())
     }
 
     /// Forward FLOPs (multiply-add = 2) to decode one token at context length `t`:
@@ -493,16 +417,17 @@ impl ModelConfig {
     /// element-wise work are ignored (they are O(D) per token).
     pub fn flops_per_token(&self, t: usize) -> usize {
         let d = self.d_model;
-        let mut f = 2 * d * self.vocab_size;
+        let mut f = (2 * d).saturating_mul(self.vocab_size);
         for i in 0..self.layers.len() {
-            let block = self.block_params(i) - 2 * d;
-            f += 2 * block;
+            let block = self.block_params(i).saturating_sub(2 * d);
+            f = f.saturating_add(block.saturating_mul(2));
             if let Some(a) = self.block_attn(i) {
                 // keys visible to the new token: the kept ones plus itself
-                f += 4 * a.q_dim() * (self.kv_positions(t) + 1);
+                let keys = self.kv_positions(t).saturating_add(1);
+                f = f.saturating_add((4 * a.q_dim()).saturating_mul(keys));
             }
             if let Some(m) = self.block_mamba(i) {
-                f += 6 * m.ssm_state_len();
+                f = f.saturating_add(m.ssm_state_len().saturating_mul(6));
             }
         }
         f
