@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use hybrid_core::weights::Weights;
-use hybrid_core::{Model, ModelConfig};
+use hybrid_core::Model;
 use serde::Serialize;
 
 /// One measured point.
@@ -51,7 +51,7 @@ pub fn load_any(path: &Path) -> Result<Model, Box<dyn std::error::Error>> {
     if path.is_dir() {
         return super::load_model(path);
     }
-    let cfg = ModelConfig::from_json(&super::read(path)?)?;
+    let cfg = super::read_config(path)?;
     let w = Weights::random(&cfg, 0)?;
     Ok(Model::new(cfg, w))
 }

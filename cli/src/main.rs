@@ -1,11 +1,14 @@
 //! `hybrid`: generate text, inspect a checkpoint, and score recall, on the CPU engine.
 
 mod bench;
+mod input;
 mod inspect;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use input::{check_memory, cpu_run_bytes, read_file, AnyResult};
 
 use clap::{Parser, Subcommand};
 use hybrid_core::tasks::recall;
@@ -27,8 +30,12 @@ enum Cmd {
     /// Generate text from a model folder (config.json, model.safetensors, tokenizer.json).
     Generate {
         model: PathBuf,
-        #[arg(short, long, default_value = "")]
-        prompt: String,
+        /// The prompt text.
+        #[arg(short, long)]
+        prompt: Option<String>,
+        /// Read the prompt from this file (`-`: standard input).
+        #[arg(long)]
+        prompt_file: Option<PathBuf>,
         /// Tokens to generate.
         #[arg(short = 'n', long, default_value_t = 100)]
         max_tokens: usize,
@@ -103,16 +110,49 @@ fn main() {
     }
 }
 
-type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+/// Largest context `inspect` reports sizes for.
+const MAX_INSPECT_CONTEXT: u64 = 1 << 40;
 
-fn read(path: &Path) -> AnyResult<Vec<u8>> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()).into())
+/// Read and parse a `config.json`, naming the file in errors.
+fn read_config(path: &Path) -> AnyResult<ModelConfig> {
+    let bytes = read_file(path, "config", input::MAX_CONFIG_BYTES)?;
+    ModelConfig::from_json(&bytes).map_err(|e| {
+        let e = e.to_string();
+        let e = e.strip_prefix("config.json: ").unwrap_or(&e);
+        format!("{}: {e}", path.display()).into()
+    })
 }
 
+/// Load a model folder, checking the memory the f32 weights need before reading them.
 fn load_model(dir: &Path) -> AnyResult<Model> {
-    let cfg = read(&dir.join("config.json"))?;
-    let weights = read(&dir.join("model.safetensors"))?;
-    Ok(Model::from_bytes(&cfg, &weights)?)
+    let cfg_path = dir.join("config.json");
+    let cfg = read_config(&cfg_path)?;
+    let w_path = dir.join("model.safetensors");
+    let file_len = std::fs::metadata(&w_path)
+        .map_err(|e| format!("weights: {}: {e}", w_path.display()))?
+        .len();
+    check_memory(
+        &format!("loading {}", w_path.display()),
+        file_len.saturating_add(cfg.param_count_u64().saturating_mul(4)),
+    )?;
+    let weights = read_file(&w_path, "weights", u64::MAX)?;
+    let cfg_bytes = read_file(&cfg_path, "config", input::MAX_CONFIG_BYTES)?;
+    Model::from_bytes(&cfg_bytes, &weights).map_err(|e| format!("{}: {e}", dir.display()).into())
+}
+
+/// Load a folder's `tokenizer.json`, naming the file in errors.
+fn load_tokenizer(dir: &Path) -> AnyResult<Tokenizer> {
+    let path = dir.join("tokenizer.json");
+    let bytes = read_file(&path, "tokenizer", input::MAX_TOKENIZER_BYTES)?;
+    Tokenizer::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+/// Refuse a zero where a count of at least one is needed.
+fn at_least_one(flag: &str, v: usize) -> AnyResult<()> {
+    if v == 0 {
+        return Err(format!("{flag} must be at least 1").into());
+    }
+    Ok(())
 }
 
 fn run(cli: Cli) -> AnyResult<()> {
@@ -120,38 +160,61 @@ fn run(cli: Cli) -> AnyResult<()> {
         Cmd::Generate {
             model,
             prompt,
+            prompt_file,
             max_tokens,
             temperature,
             top_k,
             top_p,
             seed,
         } => {
-            let m = load_model(&model)?;
-            let tok = Tokenizer::from_bytes(&read(&model.join("tokenizer.json"))?)?;
-            let mut ids = tok.encode(&prompt)?;
-            if ids.is_empty() {
-                ids.push(0);
-            }
             let params = SamplingParams {
                 temperature,
                 top_k,
                 top_p,
                 seed,
             };
+            params.validate()?;
+            let prompt = input::prompt(prompt, prompt_file.as_deref())?;
+            let m = load_model(&model)?;
+            let tok = load_tokenizer(&model)?;
+            let mut ids = tok.encode(&prompt)?;
+            if ids.is_empty() {
+                ids.push(0);
+            }
+            let total = ids.len().saturating_add(max_tokens);
+            check_memory(
+                &format!("{} prompt tokens + {max_tokens} generated", ids.len()),
+                cpu_run_bytes(m.config(), total, ids.len(), false),
+            )?;
             generate(&m, &tok, &ids, max_tokens, params)
         }
         Cmd::Inspect { model, context } => {
+            if context as u64 > MAX_INSPECT_CONTEXT {
+                return Err(format!(
+                    "--context {context} is over {MAX_INSPECT_CONTEXT} tokens (2^40): the sizes would not mean anything"
+                )
+                .into());
+            }
             let (path, dir) = if model.is_dir() {
                 (model.join("config.json"), Some(model.clone()))
             } else {
                 (model, None)
             };
-            let cfg = ModelConfig::from_json(&read(&path)?)?;
+            let cfg = read_config(&path)?;
             print!("{}", inspect::report(&cfg, context));
             // A folder's weights are checked tensor by tensor against the config.
-            if let Some(dir) = dir.filter(|d| d.join("model.safetensors").exists()) {
-                load_model(&dir)?;
-                println!("model.safetensors: every tensor present with the expected shape");
+            match dir {
+                Some(dir) if dir.join("model.safetensors").exists() => {
+                    load_model(&dir)?;
+                    println!(
+                        "model.safetensors: every tensor present with the expected shape, all values finite"
+                    );
+                }
+                Some(dir) => println!(
+                    "model.safetensors: not in {}: the weights were not checked",
+                    dir.display()
+                ),
+                None => {}
             }
             Ok(())
         }
@@ -166,6 +229,22 @@ fn run(cli: Cli) -> AnyResult<()> {
             prefill_runs,
             weights,
         } => {
+            at_least_one("--decode", decode)?;
+            at_least_one("--chunk", chunk)?;
+            at_least_one("--prefill-runs", prefill_runs)?;
+            if contexts.contains(&0) {
+                return Err("--contexts: every context length must be at least 1".into());
+            }
+            if let Some(b) = backend
+                .iter()
+                .find(|b| !["cpu", "gpu"].contains(&b.as_str()))
+            {
+                return Err(format!("--backend: `{b}`? (cpu, gpu, or cpu,gpu)").into());
+            }
+            // fail on a bad --json path now, not after the whole run
+            if let Some(p) = &json {
+                std::fs::File::create(p).map_err(|e| format!("--json {}: {e}", p.display()))?;
+            }
             let mut formats = Vec::new();
             for w in &weights {
                 formats.push(match w.as_str() {
@@ -184,6 +263,14 @@ fn run(cli: Cli) -> AnyResult<()> {
             let mut rows = Vec::new();
             for path in &models {
                 let m = bench::load_any(path)?;
+                if backend.iter().any(|b| b == "cpu") {
+                    for &c in &contexts {
+                        check_memory(
+                            &format!("{} at {c} tokens (CPU)", path.display()),
+                            cpu_run_bytes(m.config(), c.saturating_add(decode), c, false),
+                        )?;
+                    }
+                }
                 let mut gms = Vec::new();
                 if let Some(g) = &gpu {
                     for &f in &formats {
@@ -218,7 +305,8 @@ fn run(cli: Cli) -> AnyResult<()> {
             print!("{}", bench::table(&rows));
             print!("{}", bench::profile_tables(&rows));
             if let Some(p) = json {
-                std::fs::write(&p, serde_json::to_string_pretty(&rows)?)?;
+                std::fs::write(&p, serde_json::to_string_pretty(&rows)?)
+                    .map_err(|e| format!("--json {}: {e}", p.display()))?;
             }
             Ok(())
         }
@@ -229,7 +317,14 @@ fn run(cli: Cli) -> AnyResult<()> {
             cases,
             seed,
         } => {
+            at_least_one("--cases", cases)?;
             let m = load_model(&model)?;
+            // the cases' tokens, and one case's forward with logits at every position
+            let tokens = (cases as u64).saturating_mul(len as u64).saturating_mul(4);
+            check_memory(
+                &format!("{cases} recall cases of {len} tokens"),
+                tokens.saturating_add(cpu_run_bytes(m.config(), len, len, true)),
+            )?;
             let batch = recall::make_batch(seed, cases, pairs, len)?;
             let mut total = 0.0;
             for case in &batch {
@@ -263,19 +358,18 @@ fn generate(
     let t0 = Instant::now();
     let mut logits = m.prefill(&mut state, ids)?;
     let prefill = t0.elapsed();
-    let mut out: Vec<u32> = Vec::new();
-    let mut shown = 0;
+    let mut generated = 0;
     let mut stdout = std::io::stdout();
     print!("{}", tok.decode(ids)?);
+    // the text that became final at each token (byte-level tokens may split characters)
+    let mut stream = tok.stream();
     let t1 = Instant::now();
     for _ in 0..max_tokens {
         let next = sampler.sample(&logits);
-        out.push(next);
-        // print the text that became complete (byte-level tokens may split characters)
-        let text = tok.decode(&out)?;
-        if !text.ends_with('\u{FFFD}') {
-            print!("{}", &text[shown.min(text.len())..]);
-            shown = text.len();
+        generated += 1;
+        let piece = stream.push(next)?;
+        if !piece.is_empty() {
+            print!("{piece}");
             stdout.flush()?;
         }
         logits = m.step(&mut state, next)?;
@@ -286,8 +380,8 @@ fn generate(
         "prefill {} tokens in {:.1} ms; decode {} tokens at {:.1} tokens/s; cache {} bytes",
         ids.len(),
         prefill.as_secs_f64() * 1e3,
-        out.len(),
-        out.len() as f64 / decode.as_secs_f64().max(1e-9),
+        generated,
+        generated as f64 / decode.as_secs_f64().max(1e-9),
         state.bytes().total()
     );
     Ok(())

@@ -45,6 +45,9 @@ pub enum Error {
     /// A prompt that is empty or too long for the session.
     #[error("{0}")]
     Prompt(String),
+    /// Sampling settings out of their range.
+    #[error("sampling: {0}")]
+    Sampling(String),
     /// The tokenizer file or an encode/decode call failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),

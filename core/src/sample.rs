@@ -26,6 +26,37 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
+    /// Most tokens `top_k` may keep (above the largest vocabulary of docs/FORMAT.md's limits
+    /// it would mean nothing).
+    pub const MAX_TOP_K: usize = crate::config::Limits::VOCAB;
+
+    /// Refuse settings that would sample something other than what they say: a NaN,
+    /// infinite or negative temperature, a top-p outside (0, 1], an absurd top-k.
+    /// The error names the setting and its allowed range.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Sampling(m));
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return bad(format!(
+                "temperature = {} must be a finite number >= 0 (0 = greedy)",
+                self.temperature
+            ));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad(format!(
+                "top_p = {} must be in (0, 1] (1 = off)",
+                self.top_p
+            ));
+        }
+        if self.top_k > Self::MAX_TOP_K {
+            return bad(format!(
+                "top_k = {} is over {} (0 = off)",
+                self.top_k,
+                Self::MAX_TOP_K
+            ));
+        }
+        Ok(())
+    }
+
     /// Greedy decoding.
     pub fn greedy() -> Self {
         SamplingParams {
@@ -145,6 +176,56 @@ impl Sampler {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invalid_settings_are_named() {
+        use super::SamplingParams;
+        let ok = SamplingParams::default();
+        assert!(ok.validate().is_ok());
+        assert!(SamplingParams::greedy().validate().is_ok());
+        for (p, key) in [
+            (
+                SamplingParams {
+                    temperature: f32::NAN,
+                    ..ok
+                },
+                "temperature",
+            ),
+            (
+                SamplingParams {
+                    temperature: -1.0,
+                    ..ok
+                },
+                "temperature",
+            ),
+            (
+                SamplingParams {
+                    temperature: f32::INFINITY,
+                    ..ok
+                },
+                "temperature",
+            ),
+            (SamplingParams { top_p: 0.0, ..ok }, "top_p"),
+            (SamplingParams { top_p: 1.5, ..ok }, "top_p"),
+            (
+                SamplingParams {
+                    top_p: f32::NAN,
+                    ..ok
+                },
+                "top_p",
+            ),
+            (
+                SamplingParams {
+                    top_k: usize::MAX,
+                    ..ok
+                },
+                "top_k",
+            ),
+        ] {
+            let e = p.validate().expect_err("invalid").to_string();
+            assert!(e.contains(key), "{e}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,58 @@
+//! Streaming detokenization: the pieces add up to the whole decode, nothing panics on
+//! ids that split characters or that the tokenizer does not know.
+
+use std::path::PathBuf;
+
+use hybrid_core::sample::Rng;
+use hybrid_core::Tokenizer;
+
+fn tokenizer(model: &str) -> Tokenizer {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(model)
+        .join("tokenizer.json");
+    Tokenizer::from_bytes(&std::fs::read(&p).expect("tokenizer.json")).expect("parses")
+}
+
+fn streamed(tok: &Tokenizer, ids: &[u32]) -> String {
+    let mut s = tok.stream();
+    ids.iter()
+        .map(|&id| s.push(id).expect("push"))
+        .collect::<String>()
+}
+
+#[test]
+fn pieces_add_up_to_the_whole_text() {
+    let text = "O Romeo, Romeo! wherefore art thou Romeo?\nDeny thy father — and refuse thy name; «ça» 日本 🎭.";
+    let tok = tokenizer("shakespeare-transformer");
+    let ids = tok.encode(text).expect("encode");
+    assert!(ids.len() > 20);
+    assert_eq!(streamed(&tok, &ids), tok.decode(&ids).expect("decode"));
+    assert_eq!(tok.decode(&ids).expect("decode"), text);
+    // the recall models' word-level tokenizer (it cannot encode free text)
+    let tok = tokenizer("recall-transformer");
+    let ids: Vec<u32> = (0..tok.vocab_size() as u32).rev().collect();
+    assert_eq!(streamed(&tok, &ids), tok.decode(&ids).expect("decode"));
+}
+
+#[test]
+fn random_ids_stream_without_panics_and_unknown_ids_are_visible() {
+    let tok = tokenizer("shakespeare-transformer");
+    let v = tok.vocab_size() as u64;
+    let mut rng = Rng::new(7);
+    for _ in 0..20 {
+        let ids: Vec<u32> = (0..200).map(|_| (rng.next_u64() % v) as u32).collect();
+        let whole = tok.decode(&ids).expect("decode");
+        let s = streamed(&tok, &ids);
+        if !whole.contains('\u{FFFD}') {
+            assert_eq!(s, whole);
+        }
+    }
+    let unknown = v as u32 + 5;
+    let text = tok.decode(&[unknown]).expect("decode");
+    assert_eq!(text, format!("<id {unknown}>"));
+    let ids = tok.encode("to be").expect("encode");
+    let mut with = ids.clone();
+    with.push(unknown);
+    assert!(streamed(&tok, &with).ends_with(&format!("<id {unknown}>")));
+}
