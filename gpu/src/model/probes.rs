@@ -5,7 +5,7 @@
 //! This module owns the buffers the probe dispatches write (sized for the session's chunk,
 //! allocated on the first probed call), their copy into one staging buffer and the
 //! unpacking of what comes back into `hybrid_core::Probes`. The probe dispatches
-//! themselves are the plan's probe hooks (`super::plan`): the same plan builder with
+//! themselves are the plan's probe hooks (`plan/probe.rs`): the same plan builder with
 //! these buffers given. The state norms run the recurrence on a copy of the session's
 //! SSM state, copied in the same submission before the plan ([`ProbeBufs::copy_states`]),
 //! so the session's state advances only through the normal scan.

@@ -1,5 +1,5 @@
 //! The probes of one chunk run from position 0: the same plan builder with the probe
-//! hooks on (`super::super::plan`), the probe buffers of `super::super::probes`.
+//! hooks on (`model/plan/probe.rs`), writing the probe buffers of `model/probes.rs`.
 
 use hybrid_core::{Error as ModelError, Probes};
 
