@@ -52,6 +52,17 @@ pub enum MixerBufs {
     Intra(Box<IntraBufs>),
 }
 
+impl MixerBufs {
+    /// The attention and Mamba-2 dims of this mixer (both for an intra block).
+    pub fn dims(&self) -> (Option<AttnDims>, Option<MambaDims>) {
+        match self {
+            MixerBufs::Attention(a) => (Some(a.dims), None),
+            MixerBufs::Mamba(m) => (None, Some(m.dims)),
+            MixerBufs::Intra(i) => (Some(i.attn.dims), Some(i.ssm.dims)),
+        }
+    }
+}
+
 /// One block: norms, mixer, SwiGLU (gate_up [2F, D], down [D, F]).
 #[derive(Debug)]
 pub struct BlockBufs {

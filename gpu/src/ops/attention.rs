@@ -4,6 +4,7 @@
 //! one KV head per workgroup, K/V tiles staged in workgroup memory; wider heads run the
 //! one-row-per-workgroup path of the same shader.
 
+use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
@@ -90,6 +91,20 @@ pub struct Attention {
 }
 
 impl Attention {
+    /// What it reads of qkv and the caches.
+    fn qkv(&self) -> QkvLayout {
+        QkvLayout {
+            rows: self.t,
+            stride: self.stride,
+            q_heads: self.n_heads,
+            kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim,
+            k_off: self.k_off,
+            v_off: Some(self.v_off),
+            cache_rows: Some(self.cache_rows),
+        }
+    }
+
     /// Check shapes and build the dispatch.
     #[allow(clippy::too_many_arguments)]
     pub fn build(
@@ -113,23 +128,8 @@ impl Attention {
                 )
             },
         )?;
-        ensure(
-            s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
-            label,
-            || "Hq % Hkv != 0".into(),
-        )?;
-        let kvd = s.n_kv_heads * s.head_dim;
-        ensure(
-            s.n_heads * s.head_dim <= s.k_off
-                && s.k_off + kvd <= s.stride
-                && s.v_off + kvd <= s.stride,
-            label,
-            || format!("q/k/v exceed the row: {s:?}"),
-        )?;
+        s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
-        need(label, qkv, s.t * s.stride, "qkv")?;
-        need(label, k_cache, s.cache_rows * kvd, "k cache")?;
-        need(label, v_cache, s.cache_rows * kvd, "v cache")?;
         need(
             label,
             out,

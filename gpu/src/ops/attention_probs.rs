@@ -3,6 +3,7 @@
 //! zeros where a key is not visible (causal, sliding window + sinks).
 
 use super::attention::CacheLayout;
+use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
@@ -38,6 +39,20 @@ pub struct AttentionProbs {
 }
 
 impl AttentionProbs {
+    /// What it reads of qkv (q and k; no cache).
+    fn qkv(&self) -> QkvLayout {
+        QkvLayout {
+            rows: self.t,
+            stride: self.stride,
+            q_heads: self.n_heads,
+            kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim,
+            k_off: self.k_off,
+            v_off: None,
+            cache_rows: None,
+        }
+    }
+
     /// Check shapes and build the dispatch.
     pub fn build(
         &self,
@@ -48,17 +63,7 @@ impl AttentionProbs {
     ) -> Result<Dispatch> {
         let s = *self;
         ensure(s.t > 0 && s.head_dim > 0, label, || format!("empty: {s:?}"))?;
-        ensure(
-            s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
-            label,
-            || "Hq % Hkv != 0".into(),
-        )?;
-        ensure(
-            s.n_heads * s.head_dim <= s.k_off && s.k_off + s.n_kv_heads * s.head_dim <= s.stride,
-            label,
-            || format!("q/k exceed the row: {s:?}"),
-        )?;
-        need(label, qkv, s.t * s.stride, "qkv")?;
+        s.qkv().check(label, &s, qkv, None)?;
         need(label, probs, s.n_heads * s.t * s.t, "probs")?;
         let params = AttentionProbsParams {
             t: u(label, s.t)?,

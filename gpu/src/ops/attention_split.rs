@@ -12,6 +12,7 @@
 //! are read once) and one split: grid (Hq / heads_per_wg, splits).
 
 use super::attention::CacheLayout;
+use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
@@ -91,6 +92,20 @@ pub struct AttentionSplit {
 }
 
 impl AttentionSplit {
+    /// What it reads of qkv (one row) and the caches.
+    fn qkv(&self) -> QkvLayout {
+        QkvLayout {
+            rows: 1,
+            stride: self.stride,
+            q_heads: self.n_heads,
+            kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim,
+            k_off: self.k_off,
+            v_off: Some(self.v_off),
+            cache_rows: Some(self.cache_rows),
+        }
+    }
+
     /// Floats of the partials buffer: Hq * splits * (dh + 2).
     pub fn partials_len(&self) -> usize {
         self.n_heads * self.splits * (self.head_dim + 2)
@@ -112,26 +127,11 @@ impl AttentionSplit {
         ensure(s.head_dim <= 256 && s.head_dim > 0, label, || {
             format!("head_dim {} > 256", s.head_dim)
         })?;
-        ensure(
-            s.n_kv_heads > 0 && s.n_heads.is_multiple_of(s.n_kv_heads),
-            label,
-            || "Hq % Hkv != 0".into(),
-        )?;
         ensure((1..=MAX_SPLITS).contains(&s.splits), label, || {
             format!("splits {} not in 1..={MAX_SPLITS}", s.splits)
         })?;
-        let kvd = s.n_kv_heads * s.head_dim;
-        ensure(
-            s.n_heads * s.head_dim <= s.k_off
-                && s.k_off + kvd <= s.stride
-                && s.v_off + kvd <= s.stride,
-            label,
-            || format!("q/k/v exceed the row: {s:?}"),
-        )?;
+        s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
-        need(label, qkv, s.stride, "qkv")?;
-        need(label, k_cache, s.cache_rows * kvd, "k cache")?;
-        need(label, v_cache, s.cache_rows * kvd, "v cache")?;
         need(label, partials, s.partials_len(), "partials")?;
         let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim);
         let params = AttentionSplitParams {

@@ -1,7 +1,8 @@
 //! Append this call's k, v rows to the KV cache (shaders/kv_store.wgsl), after attention.
 
 use super::attention::CacheLayout;
-use super::{ensure, need, u};
+use super::qkv::QkvLayout;
+use super::{need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
@@ -32,6 +33,20 @@ pub struct KvStore {
 }
 
 impl KvStore {
+    /// What it reads of qkv (k and v, as one head of kv_dim) and writes of the caches.
+    fn qkv(&self) -> QkvLayout {
+        QkvLayout {
+            rows: self.t,
+            stride: self.stride,
+            q_heads: 0,
+            kv_heads: 1,
+            head_dim: self.kv_dim,
+            k_off: self.k_off,
+            v_off: Some(self.v_off),
+            cache_rows: Some(self.cache_rows),
+        }
+    }
+
     /// Check shapes and build the dispatch.
     pub fn build(
         &self,
@@ -43,15 +58,8 @@ impl KvStore {
         v: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         let s = *self;
-        ensure(
-            s.k_off + s.kv_dim <= s.stride && s.v_off + s.kv_dim <= s.stride,
-            label,
-            || format!("k/v exceed the row: {s:?}"),
-        )?;
+        s.qkv().check(label, &s, qkv, Some((k, v)))?;
         need(label, pos, 1, "pos")?;
-        need(label, qkv, s.t * s.stride, "qkv")?;
-        need(label, k, s.cache_rows * s.kv_dim, "k cache")?;
-        need(label, v, s.cache_rows * s.kv_dim, "v cache")?;
         let params = KvStoreParams {
             t: u(label, s.t)?,
             stride: u(label, s.stride)?,

@@ -1,7 +1,7 @@
-//! `y (+)= alpha * x W^T` over sub-blocks (shaders/matmul.wgsl, tiled, for T > 1;
-//! [`Matvec`] (shaders/matvec.wgsl) for T = 1).
+//! `y (+)= alpha * x W^T` over sub-blocks (shaders/matmul.wgsl, tiled, any T). The plan
+//! runs one-row products (decode) as a [`Matvec`](super::matvec::Matvec) instead
+//! (`model::plan::Phase`).
 
-use super::matvec::Matvec;
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
@@ -112,20 +112,16 @@ impl Matmul {
             _pad: [0; 2],
         };
         let acc = ("ACCUMULATE", if s.accumulate { 1.0 } else { 0.0 });
-        if s.t == 1 {
-            Matvec::from(s).build(gpu, label, x, w, w, y)
-        } else {
-            let grid = [groups(s.n, 64), groups(s.t, 64), 1];
-            Dispatch::new(
-                gpu,
-                label,
-                Kernel::Matmul,
-                &[acc, ("W_F16", if s.w_f16 { 1.0 } else { 0.0 })],
-                &params,
-                &[x, w],
-                &[y],
-                grid,
-            )
-        }
+        let grid = [groups(s.n, 64), groups(s.t, 64), 1];
+        Dispatch::new(
+            gpu,
+            label,
+            Kernel::Matmul,
+            &[acc, ("W_F16", if s.w_f16 { 1.0 } else { 0.0 })],
+            &params,
+            &[x, w],
+            &[y],
+            grid,
+        )
     }
 }

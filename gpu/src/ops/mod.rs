@@ -13,6 +13,7 @@ pub mod embed;
 pub mod kv_store;
 pub mod matmul;
 pub mod matvec;
+mod qkv;
 pub mod rmsnorm;
 pub mod rope;
 pub mod row_norm;

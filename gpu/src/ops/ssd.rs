@@ -1,9 +1,11 @@
 //! The Mamba-2 scan + gate of a prefill in the chunked SSD form (shaders/ssd_chunk_state.wgsl,
 //! ssd_state_pass.wgsl, ssd_chunk_out.wgsl): chunks of [`SSD_CHUNK`] tokens run in parallel
 //! (their own end states, then their outputs) and only the state hand-off between chunks is
-//! sequential. Decode steps (T = 1) and shapes the kernels do not cover (P > 64) run the
-//! token-by-token [`SsmScan`] instead. Same inputs, outputs and state as [`SsmScan`], plus
-//! two scratch buffers ([`Ssd::scratch`]).
+//! sequential. Shapes the kernels do not cover (P > 64) run the token-by-token [`SsmScan`]
+//! instead, and so does T = 1: the plan itself runs decode steps as [`SsmScan`]
+//! (`model::plan::Phase`); `Ssd` keeps accepting T = 1 for callers that do not choose.
+//! Same inputs, outputs and state as [`SsmScan`], plus two scratch buffers
+//! ([`Ssd::scratch`]).
 
 use super::ssm_scan::{SsmScan, SsmScanParams};
 use super::{ensure, need, u};

@@ -1,0 +1,217 @@
+//! What a session allocates once: the activations of one chunk ([`Acts`], declared by one
+//! table from which both the allocation and the memory accounting follow) and the state
+//! of every block ([`LayerState`]: KV cache, conv and SSM state).
+
+use hybrid_core::ModelConfig;
+
+use super::weights::GpuWeights;
+use crate::ops::attention::CacheLayout;
+use crate::ops::ssd::{Ssd, SsdScratch};
+use crate::{Gpu, Result};
+
+/// How [`MemoryReport`](super::MemoryReport) counts a buffer of [`Acts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `activations`: what one chunk computes.
+    Activation,
+    /// `other`: token ids and the position, the inputs of a call.
+    Input,
+}
+
+/// What the activations are sized for: a chunk of `cap` tokens and, per kind of layer,
+/// the widest one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sizes {
+    /// Tokens per chunk.
+    pub cap: usize,
+    /// D: residual width.
+    pub d: usize,
+    /// F: FFN width.
+    pub f: usize,
+    /// V: vocabulary.
+    pub v: usize,
+    /// Hq*dh + 2 Hkv*dh: a fused q|k|v row.
+    pub qkv: usize,
+    /// Hq*dh: the attention heads of one row.
+    pub q: usize,
+    /// Hq * (dh + 2): the split-K partials of one split.
+    pub part: usize,
+    /// Split-K splits per head of decode attention.
+    pub splits: usize,
+    /// 2E + 2GN + H: an in_proj row.
+    pub in_proj: usize,
+    /// E + 2GN: a conv row.
+    pub conv: usize,
+    /// E: a scan row.
+    pub inner: usize,
+    /// The chunked scan's scratch for `cap` tokens.
+    pub ssd: SsdScratch,
+}
+
+impl Sizes {
+    /// The sizes of `cfg` with weights `w`, chunks of `cap` tokens, `splits` splits.
+    pub fn of(cfg: &ModelConfig, w: &GpuWeights, cap: usize, splits: usize) -> Self {
+        let mut s = Sizes {
+            cap,
+            d: cfg.d_model,
+            f: cfg.d_ffn,
+            v: cfg.vocab_size,
+            splits,
+            ..Default::default()
+        };
+        for b in &w.blocks {
+            let (a, m) = b.mixer.dims();
+            if let Some(a) = a {
+                s.qkv = s.qkv.max(a.q_dim() + 2 * a.kv_dim());
+                s.q = s.q.max(a.q_dim());
+                s.part = s.part.max(a.n_heads * (a.head_dim + 2));
+            }
+            if let Some(m) = m {
+                s.in_proj = s.in_proj.max(m.in_proj_dim());
+                s.conv = s.conv.max(m.conv_dim());
+                s.inner = s.inner.max(m.d_inner());
+                // chunked-scan scratch, the largest over the Mamba layers
+                let x = Ssd { t: cap, dims: m }.scratch();
+                s.ssd.states = s.ssd.states.max(x.states);
+                s.ssd.dtc = s.ssd.dtc.max(x.dtc);
+            }
+        }
+        s
+    }
+}
+
+/// Declares [`Acts`] from one table of `field: kind, label, |sizes| floats;` rows: the
+/// struct, its allocation and its byte count by [`Kind`] all follow from the table, so a
+/// new activation buffer is one row.
+macro_rules! acts {
+    ($( $(#[$doc:meta])* $field:ident: $kind:ident, $label:literal, |$s:ident| $floats:expr; )*) => {
+        /// Activations for one chunk of `cap` tokens. Shapes are per row; widths are the
+        /// largest over the layers.
+        #[derive(Debug)]
+        pub(crate) struct Acts {
+            $( $(#[$doc])* pub $field: wgpu::Buffer, )*
+        }
+
+        impl Acts {
+            /// Allocate every buffer of the table, in its order (COPY_SRC: any of them
+            /// can be read back).
+            pub(crate) fn new(gpu: &Gpu, sizes: &Sizes) -> Result<Self> {
+                Ok(Acts {
+                    $( $field: {
+                        let $s = sizes;
+                        let bytes = (($floats) * 4) as u64;
+                        gpu.storage($label, bytes, wgpu::BufferUsages::COPY_SRC)?
+                    }, )*
+                })
+            }
+
+            /// Bytes of the buffers the table counts as `kind`.
+            pub(crate) fn bytes(&self, kind: Kind) -> u64 {
+                let mut n = 0;
+                $( if Kind::$kind == kind { n += self.$field.size(); } )*
+                n
+            }
+        }
+    };
+}
+
+acts! {
+    /// [cap] u32 token ids (row 0 also receives `step_argmax`'s token).
+    tokens: Input, "tokens", |s| s.cap;
+    /// [4] u32: pos0 of the current call.
+    pos: Input, "pos", |_s| 4;
+    /// [cap, D] residual stream.
+    x: Activation, "x (residual)", |s| s.cap * s.d;
+    /// [cap, D] normed residual.
+    h: Activation, "h (normed)", |s| s.cap * s.d;
+    /// [cap, Hq*dh + 2 Hkv*dh] fused q|k|v.
+    qkv: Activation, "qkv", |s| s.cap * s.qkv;
+    /// [cap, Hq*dh] attention heads.
+    att: Activation, "attention heads", |s| s.cap * s.q;
+    /// [cap, Hq*dh] normed attention branch (intra).
+    att_n: Activation, "attention heads normed", |s| s.cap * s.q;
+    /// [Hq, splits, dh + 2] split-K attention partials of a decode step (o | m | l).
+    att_part: Activation, "attention split partials", |s| (s.splits * s.part).max(1);
+    /// [cap, 2E + 2GN + H] in_proj output.
+    proj: Activation, "in_proj out", |s| s.cap * s.in_proj;
+    /// [cap, E + 2GN] conv output.
+    xbc: Activation, "conv out", |s| s.cap * s.conv;
+    /// [cap, E] gated scan output.
+    y: Activation, "scan out", |s| s.cap * s.inner;
+    /// [cap, E] normed scan output.
+    yn: Activation, "scan out normed", |s| s.cap * s.inner;
+    /// [ceil(cap / 32), H, P, N] chunked-scan scratch: per-chunk states (ops::ssd).
+    ssd_states: Activation, "chunked scan states", |s| s.ssd.states;
+    /// [cap, H, 2] chunked-scan scratch: dt | within-chunk cumulative dt A (ops::ssd).
+    ssd_dtc: Activation, "chunked scan dt | cum", |s| s.ssd.dtc;
+    /// [cap, 2F] gate|up.
+    gu: Activation, "gate|up", |s| s.cap * 2 * s.f;
+    /// [cap, F] SwiGLU activation.
+    act: Activation, "swiglu", |s| s.cap * s.f;
+    /// [cap, V] logits.
+    logits: Activation, "logits", |s| s.cap * s.v;
+}
+
+/// Per-block state buffers.
+#[derive(Debug)]
+pub(crate) struct LayerState {
+    /// K and V caches [rows, Hkv*dh] and their row count.
+    pub kv: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
+    /// Conv state [W-1, C] and SSM state [H, P, N].
+    pub ssm: Option<(wgpu::Buffer, wgpu::Buffer)>,
+}
+
+impl LayerState {
+    /// The state of every block of `w`: a KV cache with the rows `layout` needs for
+    /// `max_context` tokens where there is attention, conv and SSM state where there is
+    /// a Mamba mixer.
+    pub fn alloc(
+        gpu: &Gpu,
+        w: &GpuWeights,
+        layout: CacheLayout,
+        max_context: usize,
+    ) -> Result<Vec<Self>> {
+        let mut layers = Vec::with_capacity(w.blocks.len());
+        for (i, b) in w.blocks.iter().enumerate() {
+            let (a, m) = b.mixer.dims();
+            let kv = match a {
+                Some(a) => {
+                    let rows = layout.rows(max_context).max(1);
+                    let bytes = (rows * a.kv_dim() * 4) as u64;
+                    let none = wgpu::BufferUsages::empty();
+                    let k = gpu.storage(&format!("layers.{i} k cache"), bytes, none)?;
+                    let v = gpu.storage(&format!("layers.{i} v cache"), bytes, none)?;
+                    Some((k, v, rows))
+                }
+                None => None,
+            };
+            let ssm = match m {
+                Some(m) => Some((
+                    gpu.storage(
+                        &format!("layers.{i} conv state"),
+                        (m.conv_state_len() * 4) as u64,
+                        wgpu::BufferUsages::empty(),
+                    )?,
+                    // COPY_SRC: probes run the recurrence on a copy of it
+                    gpu.storage(
+                        &format!("layers.{i} ssm state"),
+                        (m.ssm_state_len() * 4) as u64,
+                        wgpu::BufferUsages::COPY_SRC,
+                    )?,
+                )),
+                None => None,
+            };
+            layers.push(LayerState { kv, ssm });
+        }
+        Ok(layers)
+    }
+
+    /// Zero the conv and SSM state (the KV cache needs no clearing: rows are written
+    /// before they are read).
+    pub fn clear(&self, enc: &mut wgpu::CommandEncoder) {
+        if let Some((conv, ssm)) = &self.ssm {
+            enc.clear_buffer(conv, 0, None);
+            enc.clear_buffer(ssm, 0, None);
+        }
+    }
+}

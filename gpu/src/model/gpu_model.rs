@@ -1,0 +1,54 @@
+//! [`GpuModel`]: the weights of a model on the GPU, shared by its sessions.
+
+use std::sync::Arc;
+
+use hybrid_core::{Model, ModelConfig};
+
+use super::weights::{GpuWeights, WeightFormat};
+use crate::{Gpu, Result};
+
+/// A model whose weights live on the GPU (storage buffers; matrices f32 or f16).
+#[derive(Debug, Clone)]
+pub struct GpuModel {
+    pub(crate) gpu: Arc<Gpu>,
+    pub(crate) config: ModelConfig,
+    pub(crate) weights: Arc<GpuWeights>,
+}
+
+impl GpuModel {
+    /// Upload the weights of a loaded (and validated) model, as f32.
+    pub fn new(gpu: Arc<Gpu>, model: &Model) -> Result<Self> {
+        Self::with_format(gpu, model, WeightFormat::F32)
+    }
+
+    /// Upload the weights with the matrices stored in `format`.
+    pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
+        let weights = GpuWeights::upload(&gpu, model, format)?;
+        gpu.check()?;
+        Ok(GpuModel {
+            gpu,
+            config: model.config().clone(),
+            weights: Arc::new(weights),
+        })
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// The device.
+    pub fn gpu(&self) -> &Arc<Gpu> {
+        &self.gpu
+    }
+
+    /// How the weight matrices are stored.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.weights.format
+    }
+
+    /// Bytes of weights on the GPU.
+    pub fn weight_bytes(&self) -> u64 {
+        self.weights.bytes
+    }
+}

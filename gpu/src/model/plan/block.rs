@@ -1,0 +1,108 @@
+//! One block: x += mixer(rms(x) * mixer_norm); x += ffn(rms(x) * ffn_norm).
+
+use super::linear::Src;
+use super::{Phase, Planner};
+use crate::dispatch::Dispatch;
+use crate::model::acts::LayerState;
+use crate::model::weights::{BlockBufs, MixerBufs};
+use crate::ops::matmul::Matmul;
+use crate::ops::matvec::{FusedNorm, Matvec};
+use crate::ops::rmsnorm::RmsNorm;
+use crate::ops::swiglu::SwiGlu;
+use crate::Result;
+
+impl Planner<'_> {
+    /// Block `i` with weights `b` and state `st`, for T tokens.
+    pub(super) fn block(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        i: usize,
+        b: &BlockBufs,
+        st: &LayerState,
+        t: usize,
+    ) -> Result<()> {
+        let a = self.acts;
+        let (d, eps) = (self.config.d_model, self.config.norm_eps);
+        let p = format!("layers.{i}");
+        // The mixer's projections (two in an intra block) share the normed input: for a
+        // chunk it is computed once into `h`, for one token each matvec recomputes it.
+        let mixer_in = if Phase::of(t).fuses_norm(d, d) {
+            Src::normed(&a.x, &b.mixer_norm, d, eps)
+        } else {
+            let norm = RmsNorm {
+                rows: t,
+                cols: d,
+                group: d,
+                eps,
+                scale: 1.0,
+            };
+            let label = format!("{p} mixer_norm");
+            plan.push(norm.build(self.gpu, &label, &a.x, &b.mixer_norm, &a.h)?);
+            Src::plain(&a.h)
+        };
+        match &b.mixer {
+            MixerBufs::Attention(at) => {
+                self.attention(plan, &p, at, st, t, mixer_in)?;
+                self.probe_attention(plan, &p, at, t, i)?;
+                if let Some(o) = &at.o {
+                    let mm = Matmul::new(t, d, at.dims.q_dim()).accumulate(1.0);
+                    let label = format!("{p} o_proj + residual");
+                    self.linear(plan, &label, Src::plain(&a.att), mm, o, &a.x)?;
+                }
+            }
+            MixerBufs::Mamba(m) => {
+                self.mamba(plan, &p, m, st, t, mixer_in)?;
+                self.probe_mamba(plan, &p, m, t, i)?;
+                let e = m.dims.d_inner();
+                if let Some(o) = &m.out {
+                    let src = match &m.norm {
+                        Some(nw) => {
+                            Src::normed(&a.y, nw, e / m.dims.n_groups, eps).with_scratch(&a.yn)
+                        }
+                        None => Src::plain(&a.y),
+                    };
+                    let mm = Matmul::new(t, d, e).accumulate(1.0);
+                    let label = format!("{p} gated norm + out_proj + residual");
+                    self.linear(plan, &label, src, mm, o, &a.x)?;
+                }
+            }
+            MixerBufs::Intra(ib) => self.intra(plan, &p, i, ib, st, t, mixer_in)?,
+        }
+        self.ffn(plan, &p, b, t)
+    }
+
+    /// x += down(silu(gate h) * up h), h = rms(x) * ffn_norm. One token: two matvecs (norm
+    /// and SwiGLU fused into the first); a chunk: norm, gate|up, SwiGLU, down.
+    fn ffn(&self, plan: &mut Vec<Dispatch>, p: &str, b: &BlockBufs, t: usize) -> Result<()> {
+        let a = self.acts;
+        let (d, f, eps) = (self.config.d_model, self.config.d_ffn, self.config.norm_eps);
+        if Phase::of(t).fuses_norm(d, d) {
+            let mv = Matvec {
+                norm: Some(FusedNorm { group: d, eps }),
+                glu: true,
+                w_f16: self.f16(),
+                ..Matvec::new(f, d)
+            };
+            let label = format!("{p} ffn_norm + gate|up + swiglu");
+            plan.push(mv.build(self.gpu, &label, &a.x, &b.gate_up, &b.ffn_norm, &a.act)?);
+        } else {
+            let norm = RmsNorm {
+                rows: t,
+                cols: d,
+                group: d,
+                eps,
+                scale: 1.0,
+            };
+            let label = format!("{p} ffn_norm");
+            plan.push(norm.build(self.gpu, &label, &a.x, &b.ffn_norm, &a.h)?);
+            let gu = Matmul::new(t, 2 * f, d);
+            let label = format!("{p} gate|up");
+            self.linear(plan, &label, Src::plain(&a.h), gu, &b.gate_up, &a.gu)?;
+            let label = format!("{p} swiglu");
+            plan.push(SwiGlu { t, f }.build(self.gpu, &label, &a.gu, &a.act)?);
+        }
+        let down = Matmul::new(t, d, f).accumulate(1.0);
+        let label = format!("{p} down + residual");
+        self.linear(plan, &label, Src::plain(&a.act), down, &b.down, &a.x)
+    }
+}

@@ -1,0 +1,96 @@
+//! The intra block's mixer: attention and Mamba-2 branches on the same normed input, each
+//! branch normed, scaled and fused into the residual through its output projection.
+
+use hybrid_core::Fusion;
+
+use super::linear::Src;
+use super::Planner;
+use crate::dispatch::Dispatch;
+use crate::model::acts::LayerState;
+use crate::model::weights::IntraBufs;
+use crate::ops::matmul::Matmul;
+use crate::{GpuError, Result};
+
+impl Planner<'_> {
+    /// Both branches (`{p} attn`, `{p} ssm`), their probes, then
+    /// x += alpha_a out_a(norm(att)) +- alpha_s out_s(norm(y)).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn intra(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        i: usize,
+        ib: &IntraBufs,
+        st: &LayerState,
+        t: usize,
+        mixer_in: Src,
+    ) -> Result<()> {
+        let a = self.acts;
+        let (d, eps) = (self.config.d_model, self.config.norm_eps);
+        self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in)?;
+        self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
+        self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
+        self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;
+        let (qa, eb) = (ib.attn.dims.q_dim(), ib.ssm.dims.d_inner());
+        let att = match &ib.attn_norm {
+            Some(nw) => Src::normed(&a.att, nw, ib.attn.dims.head_dim, eps).with_scratch(&a.att_n),
+            None => Src::plain(&a.att),
+        };
+        let ssm = match &ib.ssm_norm {
+            Some(nw) => Src::normed(&a.y, nw, ib.ssm.dims.head_dim, eps).with_scratch(&a.yn),
+            None => Src::plain(&a.y),
+        };
+        // Branch scalars and the subtract sign fold into the projections' alpha.
+        let sign = if ib.fusion == Fusion::Subtract {
+            -1.0
+        } else {
+            1.0
+        };
+        let (alpha_a, alpha_s) = (ib.attn_scale, sign * ib.ssm_scale);
+        let (ma, ms) = match (&ib.joint, ib.fusion) {
+            // [D, Ha*dh + E_b]: each branch through its block of columns
+            (Some(j), Fusion::Concat) => (
+                (
+                    Matmul {
+                        w_stride: qa + eb,
+                        ..Matmul::new(t, d, qa)
+                    },
+                    j,
+                ),
+                (
+                    Matmul {
+                        w_stride: qa + eb,
+                        w_off: qa,
+                        ..Matmul::new(t, d, eb)
+                    },
+                    j,
+                ),
+            ),
+            // out_proj(a +- s) = out_proj(a) +- out_proj(s)
+            (Some(j), _) => ((Matmul::new(t, d, qa), j), (Matmul::new(t, d, eb), j)),
+            (None, _) => match (&ib.attn.o, &ib.ssm.out) {
+                (Some(o), Some(so)) => ((Matmul::new(t, d, qa), o), (Matmul::new(t, d, eb), so)),
+                _ => {
+                    return Err(GpuError::Unsupported(format!(
+                        "{p}: intra block without output projections"
+                    )))
+                }
+            },
+        };
+        let label = format!("{p} attn out + residual");
+        self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
+        let label = format!("{p} ssm out + residual");
+        self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
+        // each contribution on its own, with its scalar but not the sign
+        let mm = Matmul {
+            alpha: ib.attn_scale,
+            ..ma.0
+        };
+        self.probe_branch(plan, p, att, mm, ma.1, i, 0)?;
+        let mm = Matmul {
+            alpha: ib.ssm_scale,
+            ..ms.0
+        };
+        self.probe_branch(plan, p, ssm, mm, ms.1, i, 1)
+    }
+}

@@ -1,0 +1,177 @@
+//! The two mixers: attention (q|k|v, RoPE, attention, KV append) and the Mamba-2 mixer
+//! (in_proj, conv, scan + gate), each writing its branch output (`att`, `y`) for the
+//! output projection that follows.
+
+use hybrid_core::config::AttnDims;
+
+use super::linear::Src;
+use super::{Phase, Planner};
+use crate::dispatch::Dispatch;
+use crate::model::acts::LayerState;
+use crate::model::weights::{AttnBufs, MambaBufs};
+use crate::ops::attention::Attention;
+use crate::ops::attention_combine::AttentionCombine;
+use crate::ops::attention_split::AttentionSplit;
+use crate::ops::conv1d::Conv1d;
+use crate::ops::kv_store::KvStore;
+use crate::ops::matmul::Matmul;
+use crate::ops::rope::Rope;
+use crate::ops::ssd::Ssd;
+use crate::ops::ssm_scan::SsmScan;
+use crate::{GpuError, Result};
+
+/// The fused q|k|v row of `dims`: (stride, k_off, v_off) = (Hq*dh + 2 Hkv*dh, Hq*dh,
+/// Hq*dh + Hkv*dh).
+pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
+    let (qd, kvd) = (dims.q_dim(), dims.kv_dim());
+    (qd + 2 * kvd, qd, qd + kvd)
+}
+
+impl Planner<'_> {
+    /// q|k|v projection, RoPE, attention into `att`, then the KV cache append.
+    pub(super) fn attention(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        at: &AttnBufs,
+        st: &LayerState,
+        t: usize,
+        src: Src,
+    ) -> Result<()> {
+        let gpu = self.gpu;
+        let a = self.acts;
+        let cfg = self.config;
+        let theta = cfg.attention.as_ref().map_or(10000.0, |c| c.rope_theta);
+        let dims = at.dims;
+        let (stride, k_off, v_off) = qkv_row(dims);
+        let Some((k_cache, v_cache, rows)) = &st.kv else {
+            return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
+        };
+        let qkv = Matmul::new(t, stride, cfg.d_model);
+        self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
+        let rope = Rope {
+            t,
+            stride,
+            n_q: dims.n_heads,
+            n_k: dims.n_kv_heads,
+            k_off,
+            head_dim: dims.head_dim,
+            theta,
+        };
+        plan.push(rope.build(gpu, &format!("{p} rope"), &a.pos, &a.qkv)?);
+        match Phase::of(t) {
+            Phase::Decode => {
+                // split-K partials over slices of the visible keys, then the merge
+                let split = AttentionSplit {
+                    stride,
+                    k_off,
+                    v_off,
+                    n_heads: dims.n_heads,
+                    n_kv_heads: dims.n_kv_heads,
+                    head_dim: dims.head_dim,
+                    layout: self.layout,
+                    cache_rows: *rows,
+                    splits: self.splits,
+                };
+                let label = format!("{p} attention split");
+                let part = &a.att_part;
+                plan.push(split.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, part)?);
+                let combine = AttentionCombine {
+                    n_heads: dims.n_heads,
+                    head_dim: dims.head_dim,
+                    splits: self.splits,
+                };
+                let label = format!("{p} attention combine");
+                plan.push(combine.build(gpu, &label, &a.att_part, &a.att)?);
+            }
+            Phase::Prefill => {
+                let attn = Attention {
+                    t,
+                    stride,
+                    k_off,
+                    v_off,
+                    n_heads: dims.n_heads,
+                    n_kv_heads: dims.n_kv_heads,
+                    head_dim: dims.head_dim,
+                    layout: self.layout,
+                    cache_rows: *rows,
+                    out_stride: dims.q_dim(),
+                };
+                let label = format!("{p} attention");
+                plan.push(attn.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, &a.att)?);
+            }
+        }
+        let store = KvStore {
+            t,
+            stride,
+            k_off,
+            v_off,
+            kv_dim: dims.kv_dim(),
+            layout: self.layout,
+            cache_rows: *rows,
+        };
+        let label = format!("{p} kv store");
+        plan.push(store.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache)?);
+        Ok(())
+    }
+
+    /// in_proj, conv + SiLU, scan + gate into `y`.
+    pub(super) fn mamba(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        m: &MambaBufs,
+        st: &LayerState,
+        t: usize,
+        src: Src,
+    ) -> Result<()> {
+        let gpu = self.gpu;
+        let a = self.acts;
+        let dims = m.dims;
+        let Some((conv_state, ssm_state)) = &st.ssm else {
+            return Err(GpuError::Unsupported(format!("{p}: no SSM state")));
+        };
+        let ipd = dims.in_proj_dim();
+        let in_proj = Matmul::new(t, ipd, self.config.d_model);
+        self.linear(
+            plan,
+            &format!("{p} in_proj"),
+            src,
+            in_proj,
+            &m.in_proj,
+            &a.proj,
+        )?;
+        let conv = Conv1d {
+            t,
+            channels: dims.conv_dim(),
+            width: dims.conv_width,
+            in_stride: ipd,
+            in_off: dims.d_inner(),
+        };
+        let label = format!("{p} conv1d");
+        let (w, b) = (&m.conv_w, &m.conv_b);
+        plan.push(conv.build(gpu, &label, &a.proj, w, b, conv_state, &a.xbc)?);
+        let label = format!("{p} scan");
+        match Phase::of(t) {
+            // the recurrence, one token
+            Phase::Decode => {
+                let scan = SsmScan { t, dims };
+                let (proj, xbc, y) = (&a.proj, &a.xbc, &a.y);
+                plan.push(scan.build(gpu, &label, proj, xbc, &m.heads, ssm_state, y)?);
+            }
+            // the chunked SSD form (itself the recurrence where its kernels do not fit)
+            Phase::Prefill => plan.extend(Ssd { t, dims }.build(
+                gpu,
+                &label,
+                &a.proj,
+                &a.xbc,
+                &m.heads,
+                ssm_state,
+                &a.y,
+                &a.ssd_states,
+                &a.ssd_dtc,
+            )?),
+        }
+        Ok(())
+    }
+}
