@@ -126,3 +126,48 @@ def test_training_step_runs():
     loss = tz.forward_loss(model, x, y, mask)
     loss.backward()
     assert torch.isfinite(loss) and abs(loss.item() - np.log(256)) < 0.5
+
+
+def test_recall_curriculum_stages():
+    task = tz.task_spec("recall", tz.parse_args(["--tasks", "recall"]))
+    assert task.recipe == "atlas" and task.stages[-1][0] == task.seq_len
+    assert all(4 * hi + 2 <= L and lo <= hi for (L, lo, hi, _cap) in task.stages)
+    cur = tz.RecallCurriculum(task, "cpu", torch.Generator().manual_seed(0))
+    seen = []
+    for (L, lo, hi, cap) in task.stages:
+        x, y, mask = cur()
+        assert x.shape == (task.batch * task.seq_len // L, L)                 # same tokens per step
+        n = mask.sum(1)
+        assert int(n.min()) >= lo and int(n.max()) <= hi
+        seen.append(L)
+        assert not cur.update(0.0, loss=0.0)                                 # too few steps in the stage
+        cur.steps_in_stage = cur.MIN_STEPS
+        assert not cur.update(0.0, loss=10.0)                                # loss too high, before the cap
+        moved = cur.update(0.0, loss=0.0)
+        assert moved == (cap is not None)
+    assert seen == [L for (L, *_rest) in task.stages] and cur.stage == len(task.stages) - 1
+    cur2 = tz.RecallCurriculum(task, "cpu", torch.Generator().manual_seed(0))
+    assert cur2.update(task.stages[0][3]) and cur2.stage == 1                 # the cap moves it on
+    old = tz.task_spec("recall", tz.parse_args(["--tasks", "recall", "--recall-recipe", "zoo"]))
+    assert (old.batch, old.steps, old.weight_decay, old.stages, old.dev_every) == (32, 6000, 0.1, (), 0)
+
+
+def test_seeds_and_splits():
+    args = tz.parse_args(["--tasks", "recall", "--seeds", "0", "1", "2", "--only", "transformer", "intra"])
+    ms = tz.all_models(args)
+    assert [m["id"] for m in ms] == [f"recall-{f}-s{s}" for f in ("transformer", "intra") for s in (0, 1, 2)]
+    assert [m["seed"] for m in ms] == [0, 1, 2, 0, 1, 2]
+    old = tz.all_models(tz.parse_args(["--tasks", "recall", "--only", "mamba2", "--seed", "5"]))
+    assert [(m["id"], m["seed"]) for m in old] == [("recall-mamba2", 5)]
+    dev = {tz.dev_seed(n, 256) for n in tz.DEV_PAIRS}
+    test = {tz.test_seed(n, L) for n in tz.TEST_PAIRS for L in (256, 512, 1024)}
+    assert not dev & test and len(test) == 15
+
+
+def test_recall_accuracy_matches_the_definition():
+    task = tz.TASK_SPECS["recall"]
+    model = HybridLM(tz.matched_zoo(task)["transformer"]).eval()
+    t, q = tz.recall_cases(3, 4, 4, 32)
+    with torch.no_grad():
+        logits = model(t)
+    assert tz.recall_accuracy(model, t, q, "cpu", batch=3) == recall.accuracy(logits, t.tolist(), q.tolist())

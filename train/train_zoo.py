@@ -26,30 +26,41 @@ Tasks:
   training length) in buckets of 32, to show length extrapolation. The checkpoint kept is the
   one with the best loss on a fixed subset of validation windows, checked during training.
 - ``recall``: multi-query associative recall (train/recall.py), vocab 256, d_model 96, 4
-  layers, trained on sequences of 256 tokens with n_pairs drawn uniformly from [4, 32] for each
-  sequence; the loss is on the answer positions only (at each query key, predicting its
+  layers, trained up to sequences of 256 tokens with n_pairs drawn uniformly from [4, 32] for
+  each sequence, after a curriculum (recipe "atlas", the default; ``--recall-recipe zoo`` is
+  the first zoo's, with no curriculum): 32 tokens / 2-7 pairs, then 64 / 4-15, 128 / 4-16 and
+  256 / 4-32, each stage left once the training loss is below 0.25 (or at 30/45/60% of the
+  schedule), the batch scaled so that every step holds 128 x 256 tokens. Without the short
+  first stage the Transformer never learned the task (issue #16; docs/FINDINGS.md). The
+  checkpoint kept is the one with the best mean accuracy on a dev split (recall.make_batch,
+  4/8/16/32 pairs at 256 tokens, 128 cases each, seeds 500000000 + 1000 * n_pairs + seq_len),
+  checked every 250 steps. The loss is on the answer positions only (at each query key, predicting its
   value; every other target is random by construction). Training batches come from a fast
   torch generator of the same layout, with one difference: the training queries pick their
   pair *with replacement*. With every pair queried exactly once (the evaluation's definition)
   models got stuck in a shortcut: predict a context value not yet queried, which is always
   right at the last query and gives ~2/n accuracy with no key matching at all (measured on an
   H100 run: the transformer at 0.53/0.34/0.21 for 4/8/16 pairs, 64/64 last queries right).
-  Repeated queries make that shortcut worthless. Evaluation uses recall.make_batch
-  (SplitMix64, the engine's definition) with seed ``1000 * n_pairs + seq_len``, 256 cases
-  each: accuracy vs n_pairs in {4, 8, 16, 32, 48} at 256 tokens, and vs seq_len in
-  {128, 256, 512, 1024} at 16 pairs (past the training length).
+  Repeated queries make that shortcut worthless. The test split uses recall.make_batch
+  (SplitMix64, the engine's definition) with seed ``1000 * n_pairs + seq_len``, 512 cases
+  each: a grid of n_pairs {4, 8, 16, 32, 64} x seq_len {256, 512, 1024} (1x, 2x and 4x the
+  training length; 64 pairs do not fit in 256 tokens).
 
-Training: AdamW (betas 0.9/0.95, weight decay 0.1 on matrices), linear warmup then cosine to
-10% of the peak, lr 2e-3; Shakespeare 1400 steps of 32 x 256 tokens (11.5M tokens, ~6.7
-epochs: past ~1200 steps the validation loss rises), recall 6000 steps of 32 x 256. bf16
+Training: AdamW (betas 0.9/0.95, weight decay 0.1 on matrices; recall: 0.01), linear warmup
+then cosine to 10% of the peak, lr 2e-3; Shakespeare 1400 steps of 32 x 256 tokens (11.5M
+tokens, ~6.7 epochs: past ~1200 steps the validation loss rises), recall up to 20000 steps of
+128 x 256 tokens (in practice the wall-clock budget ends it first). bf16
 autocast on CUDA, the chunked SSD scan (kept in f32), and on CUDA the whole step (forward,
-backward, clip, AdamW) replayed from a CUDA graph: 5x faster than eager for these models.
+backward, clip, AdamW) replayed from a CUDA graph: 5x faster than eager for these models
+(captured again when a curriculum stage changes the batch shape).
 The schedule's progress is max(step / steps, elapsed / budget), so a model that runs out of
 its wall-clock budget (``--minutes``) still ends its cosine; the steps reached are in
 metrics.json. Twelve processes share the GPU by time-slicing: about as fast in total as one
 model alone, but CPU-side work (start-up, data, evaluation) overlaps.
 Everything is seeded (model init and data order; all models of a task see the same data);
-a run that stops on the wall-clock budget depends on the machine's speed.
+a run that stops on the wall-clock budget depends on the machine's speed. ``--seeds 0 1 2``
+trains every model once per seed (ids ``<task>-<family>-s<seed>``); with several GPUs the
+workers are spread over them round-robin (``--gpus``, ``--first-gpu``).
 
 Resuming: each worker saves its state (model, optimizer, step, clock, curves, RNG) to
 ``<out>/_state/<id>.pt`` about every minute and when training ends; a rerun continues from
@@ -83,9 +94,10 @@ sys.path.insert(0, str(HERE))
 from hybrid_twin import HybridLM, count_params  # noqa: E402
 import recall  # noqa: E402
 
-from zoo_data import DATA, RecallBatches, ShakespeareBatches, load_tokens  # noqa: E402,F401
+from zoo_data import DATA, RecallBatches, RecallCurriculum, ShakespeareBatches, load_tokens  # noqa: E402,F401
 from zoo_models import (  # noqa: E402,F401  (FAMILIES, TASK_SPECS, ... are used as train_zoo.X too)
     FAMILIES,
+    RECALL_RECIPES,
     TASK_SPECS,
     TASKS,
     TaskSpec,
@@ -97,6 +109,48 @@ from zoo_models import (  # noqa: E402,F401  (FAMILIES, TASK_SPECS, ... are used
     task_spec,
 )
 PACK_LIMIT = 15_000_000  # bytes per tar
+
+# Recall evaluation splits, all drawn with recall.make_batch (SplitMix64, the engine's
+# definition); training batches come from torch's generator, so neither split is trained on.
+# dev (picks the kept checkpoint during training): n_pairs DEV_PAIRS at the training length,
+# DEV_CASES cases each, seed DEV_SEED_BASE + 1000 * n + L. test (reported): n_pairs TEST_PAIRS
+# x seq_len (1, 2, 4) x the training length, TEST_CASES cases each, seed 1000 * n + L (the
+# first zoo's evaluation seeds).
+DEV_PAIRS = (4, 8, 16, 32)
+DEV_CASES = 128
+DEV_SEED_BASE = 500_000_000
+TEST_PAIRS = (4, 8, 16, 32, 64)
+TEST_LEN_FACTORS = (1, 2, 4)
+TEST_CASES = 512
+
+
+def dev_seed(n_pairs: int, seq_len: int) -> int:
+    return DEV_SEED_BASE + 1000 * n_pairs + seq_len
+
+
+def test_seed(n_pairs: int, seq_len: int) -> int:
+    return 1000 * n_pairs + seq_len
+
+
+def recall_cases(seed: int, count: int, n_pairs: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """recall.make_batch as tensors: tokens [count, seq_len], query positions [count, n_pairs]."""
+    toks, qs = recall.make_batch(seed, count, n_pairs, seq_len)
+    return torch.tensor(toks), torch.tensor(qs)
+
+
+@torch.no_grad()
+def recall_accuracy(model, toks: torch.Tensor, qs: torch.Tensor, device, batch: int = 64,
+                    autocast: bool = False) -> float:
+    """recall.accuracy over the cases: fraction of query positions p where
+    argmax(logits[p]) == tokens[p + 1]."""
+    hit = 0
+    for i in range(0, len(toks), batch):
+        x = toks[i:i + batch].to(device)
+        q = qs[i:i + batch].to(device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+            pred = model(x, ssd="chunked", chunk_size=64).argmax(-1)       # [b, T]
+        hit += int((pred.gather(1, q) == x.gather(1, q + 1)).sum())
+    return hit / max(qs.numel(), 1)
 
 
 # --------------------------------------------------------------------------------------
@@ -110,10 +164,10 @@ def lr_at(step: int, progress: float, task: TaskSpec) -> float:
     return task.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def make_optimizer(model, lr, cuda: bool, capturable: bool = False):
+def make_optimizer(model, lr, cuda: bool, capturable: bool = False, weight_decay: float = 0.1):
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": other, "weight_decay": 0.0}]
     kw = {"fused": True, "capturable": capturable} if cuda else {}
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8, **kw)
 
@@ -166,6 +220,12 @@ class Stepper:
         else:
             for g in self.opt.param_groups:
                 g["lr"] = lr
+        if self.graph is not None and x.shape != self.sx.shape:
+            # a new batch shape (the next curriculum stage): drop the graph, warm up on the
+            # new shape eagerly, then capture again
+            torch.cuda.synchronize()
+            self.graph = self.sx = self.sy = self.sm = self.sloss = None
+            self.warm = 0
         if self.graph is not None:
             self.sx.copy_(x)
             self.sy.copy_(y)
@@ -258,22 +318,19 @@ class Worker:
 
     def run(self):
         a, task, cfg = self.args, self.task, self.cfg
-        torch.manual_seed(a.seed)
+        seed = self.spec["seed"]
+        torch.manual_seed(seed)
         if self.cuda:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
             fp32_ssd_scan()
         model = HybridLM(cfg).to(self.device)
         use_graph = self.cuda and not a.eager
-        opt = make_optimizer(model, task.lr, self.cuda, capturable=use_graph)
-        gen = torch.Generator().manual_seed(a.seed + 1)
-        if task.name == "shakespeare":
-            batches = ShakespeareBatches(task.batch, task.seq_len, self.device, gen)
-        else:
-            batches = RecallBatches(task.batch, task.seq_len, self.device, gen, curriculum=task.curriculum,
-                                    with_replacement=not a.permuted_queries)
+        opt = make_optimizer(model, task.lr, self.cuda, capturable=use_graph, weight_decay=task.weight_decay)
+        gen = torch.Generator().manual_seed(seed + 1)
         st = {"step": 0, "elapsed": 0.0, "curve": [], "val_curve": [], "best_val": None,
-              "best_step": None, "best_model": None, "tokens": 0, "done": False}
+              "best_step": None, "best_model": None, "tokens": 0, "done": False,
+              "stage": 0, "steps_in_stage": 0, "stage_log": [], "dev_curve": [], "best_dev": None}
         if self.state_path.exists():
             saved = torch.load(self.state_path, map_location=self.device, weights_only=False)
             model.load_state_dict(saved["model"])
@@ -281,10 +338,22 @@ class Worker:
             gen.set_state(saved["gen"])
             st = saved["st"]
             self.log(f"resumed at step {st['step']} ({st['elapsed']:.0f} s trained)")
+        cur = None                                            # the recall curriculum, if any
+        if task.name == "shakespeare":
+            batches = ShakespeareBatches(task.batch, task.seq_len, self.device, gen)
+        elif task.stages:
+            batches = cur = RecallCurriculum(task, self.device, gen, with_replacement=not a.permuted_queries,
+                                             stage=st["stage"], steps_in_stage=st["steps_in_stage"])
+            if not st["stage_log"]:
+                st["stage_log"].append([0, 0, cur.describe()])
+            self.log(f"curriculum at {cur.describe()}")
+        else:
+            batches = RecallBatches(task.batch, task.seq_len, self.device, gen, curriculum=task.curriculum,
+                                    with_replacement=not a.permuted_queries)
+        dev = self.dev_cases() if (task.name == "recall" and task.dev_every) else None
         stepper = Stepper(model, opt, self.cuda, use_graph, self.log)
         budget = a.minutes * 60.0
         val_sub = val_windows(task.seq_len, limit=8 if a.smoke else 64) if task.eval_every else None
-        n_tok = task.batch * task.seq_len
         t0, last_save = time.time() - st["elapsed"], time.time()
         loss_acc, loss_n = torch.zeros((), device=self.device), 0
         curve_every = 5 if a.smoke else 50
@@ -297,12 +366,14 @@ class Worker:
                 st["stopped_by"] = "steps" if st["step"] >= task.steps else "wall-clock budget"
                 break
             lr = lr_at(st["step"], progress, task)
+            if cur is not None and cur.update(progress):
+                self.stage_changed(cur, st, "progress cap")
             if hasattr(batches, "set_progress"):
                 batches.set_progress(progress)
             x, y, mask = batches()
             loss = stepper(x, y, mask, lr)
             st["step"] += 1
-            st["tokens"] += n_tok
+            st["tokens"] += x.numel()
             loss_acc += loss
             loss_n += 1
             if st["step"] % curve_every == 0 or st["step"] == task.steps:
@@ -313,6 +384,10 @@ class Worker:
                 loss_acc.zero_()
                 loss_n = 0
                 self.write_progress(st, lr, task)
+                if cur is not None and cur.update(progress, mean):
+                    self.stage_changed(cur, st, f"loss {mean:.3f} < {task.advance_loss}")
+            if dev is not None and st["step"] % task.dev_every == 0:
+                self.dev_check(model, dev, st, cur)
             if task.eval_every and (st["step"] % task.eval_every == 0 or st["step"] == task.steps):
                 model.eval()
                 v = token_losses(model, val_sub, self.device).mean().item()
@@ -322,8 +397,14 @@ class Worker:
                     st["best_val"], st["best_step"] = v, st["step"]
                     st["best_model"] = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
             if time.time() - last_save > a.save_every:
+                if cur is not None:
+                    st["stage"], st["steps_in_stage"] = cur.stage, cur.steps_in_stage
                 self.save_state(model, opt, gen, st)
                 last_save = time.time()
+        if dev is not None and (not st["dev_curve"] or st["dev_curve"][-1][0] != st["step"]):
+            self.dev_check(model, dev, st, cur)                 # the last step is a candidate too
+        if cur is not None:
+            st["stage"], st["steps_in_stage"] = cur.stage, cur.steps_in_stage
         st["elapsed"] = time.time() - t0
         st["graph"] = stepper.graph is not None
         self.save_state(model, opt, gen, st)
@@ -332,6 +413,27 @@ class Worker:
         if st["best_model"] is not None:
             model.load_state_dict(st["best_model"])
         self.finish(model, st)
+
+    def stage_changed(self, cur, st, why: str):
+        st["stage_log"].append([st["step"], cur.stage, cur.describe(), why])
+        self.log(f"step {st['step']}: {cur.describe()} ({why})")
+
+    # -- the recall dev split: picks the kept checkpoint ------------------------------
+    def dev_cases(self) -> dict:
+        count = 8 if self.args.smoke else DEV_CASES
+        L = self.task.seq_len
+        return {n: recall_cases(dev_seed(n, L), count, n, L) for n in DEV_PAIRS if 4 * n + 2 <= L}
+
+    def dev_check(self, model, dev: dict, st: dict, cur):
+        model.eval()
+        accs = {str(n): round(recall_accuracy(model, t, q, self.device, autocast=self.cuda), 4)
+                for n, (t, q) in dev.items()}
+        model.train()
+        mean = round(sum(accs.values()) / len(accs), 4)
+        st["dev_curve"].append([st["step"], cur.stage if cur is not None else 0, mean, accs])
+        if st["best_dev"] is None or mean >= st["best_dev"]:           # ties: the later step
+            st["best_dev"], st["best_step"] = mean, st["step"]
+            st["best_model"] = {k: t.detach().to("cpu", copy=True) for k, t in model.state_dict().items()}
 
     def write_progress(self, st, lr, task):
         p = {"step": st["step"], "steps": task.steps, "elapsed": round(st["elapsed"], 1),
@@ -360,8 +462,8 @@ class Worker:
                 "batch": task.batch, "seq_len": task.seq_len, "tokens_seen": st["tokens"],
                 "wall_seconds": round(st["elapsed"], 1), "lr": task.lr, "warmup": task.warmup,
                 "schedule": "linear warmup, cosine to 0.1x; progress = max(step/steps, time/budget)",
-                "optimizer": "AdamW betas (0.9, 0.95), wd 0.1 on matrices, grad clip 1.0",
-                "precision": "bf16 autocast" if self.cuda else "f32", "seed": a.seed,
+                "optimizer": f"AdamW betas (0.9, 0.95), wd {task.weight_decay} on matrices, grad clip 1.0",
+                "precision": "bf16 autocast" if self.cuda else "f32", "seed": self.spec["seed"],
                 "cuda_graph": bool(st.get("graph")),
                 "device": torch.cuda.get_device_name() if self.cuda else "cpu",
                 "budget_minutes": a.minutes, "smoke": a.smoke,
@@ -375,13 +477,33 @@ class Worker:
             metrics["training"]["kept"] = "the step with the best loss on 64 validation windows"
             metrics.update(self.eval_shakespeare(model))
         else:
-            metrics["training"]["loss_on"] = "answer positions only (predicting the value at each query key)"
-            metrics["training"]["n_pairs"] = [4, 32]
-            metrics["training"]["queries"] = ("each pair queried once, random order" if a.permuted_queries
-                                              else "query pairs drawn with replacement (evaluation: each once)")
-            metrics["training"]["curriculum"] = (
-                f"max n_pairs rises linearly from 8 to 32 over the first {task.curriculum:.0%} of training"
-                if task.curriculum > 0 else "none")
+            tr = metrics["training"]
+            tr["recipe"] = task.recipe
+            tr["loss_on"] = "answer positions only (predicting the value at each query key)"
+            tr["n_pairs"] = [4, 32]
+            tr["queries"] = ("each pair queried once, random order" if a.permuted_queries
+                             else "query pairs drawn with replacement (evaluation: each once)")
+            if task.stages:
+                tr["curriculum"] = {
+                    "stages": [{"seq_len": L, "n_pairs": [lo, hi], "batch": max(1, task.batch * task.seq_len // L),
+                                "until_progress": cap} for (L, lo, hi, cap) in task.stages],
+                    "advance": f"when the training loss (mean of 50 steps) < {task.advance_loss}, "
+                               f"at least {RecallCurriculum.MIN_STEPS} steps into the stage, or at its cap",
+                    "log": st["stage_log"]}
+            else:
+                tr["curriculum"] = (
+                    f"max n_pairs rises linearly from 8 to 32 over the first {task.curriculum:.0%} of training"
+                    if task.curriculum > 0 else "none")
+            if task.dev_every:
+                tr["dev"] = {"pairs": list(DEV_PAIRS), "seq_len": task.seq_len,
+                             "cases": 8 if a.smoke else DEV_CASES, "seed": f"{DEV_SEED_BASE} + 1000 * n_pairs + seq_len",
+                             "every": task.dev_every, "autocast": "bf16" if self.cuda else "none",
+                             "curve": st["dev_curve"]}
+                tr["kept_step"] = st["best_step"]
+                tr["kept_dev_acc"] = st["best_dev"]
+                tr["kept"] = "the step with the best mean dev accuracy (ties: the later step)"
+            else:
+                tr["kept"] = "the last step"
             metrics.update(self.eval_recall(model))
         metrics["eval_seconds"] = round(time.time() - t_eval, 1)
         save_checkpoint(model, self.out, dtype="f16")
@@ -429,26 +551,25 @@ class Worker:
 
     @torch.no_grad()
     def eval_recall(self, model) -> dict:
-        count = 16 if self.args.smoke else 256
-
-        def acc(n_pairs, L):
-            seed = 1000 * n_pairs + L
-            toks, qs = recall.make_batch(seed, count, n_pairs, L)
-            hit = total = 0
-            for i in range(0, count, 64):
-                x = torch.tensor(toks[i:i + 64], device=self.device)
-                pred = model(x, ssd="chunked").argmax(-1).cpu()
-                q = torch.tensor(qs[i:i + 64])
-                got = pred.gather(1, q)
-                want = torch.tensor(toks[i:i + 64]).gather(1, q + 1)
-                hit += int((got == want).sum())
-                total += q.numel()
-            return round(hit / total, 4)
-
+        """The test grid: accuracy for n_pairs in TEST_PAIRS x seq_len in (1, 2, 4) x the
+        training length, recall.make_batch cases (the engine's definition) with the test seeds;
+        None where the case does not fit (4 * n_pairs + 2 > seq_len)."""
+        count = 16 if self.args.smoke else TEST_CASES
+        T = self.task.seq_len
+        lens = [T * k for k in TEST_LEN_FACTORS]
+        grid = {}
+        for L in lens:
+            grid[str(L)] = {}
+            for n in TEST_PAIRS:
+                if 4 * n + 2 > L:
+                    grid[str(L)][str(n)] = None
+                    continue
+                t, q = recall_cases(test_seed(n, L), count, n, L)
+                grid[str(L)][str(n)] = round(recall_accuracy(model, t, q, self.device), 4)
         return {"recall": {
-            "cases": count, "seed": "1000 * n_pairs + seq_len",
-            "by_n_pairs": {"seq_len": 256, "acc": {str(n): acc(n, 256) for n in (4, 8, 16, 32, 48)}},
-            "by_seq_len": {"n_pairs": 16, "acc": {str(L): acc(16, L) for L in (128, 256, 512, 1024)}},
+            "split": "test", "cases": count, "seed": "1000 * n_pairs + seq_len",
+            "compute": "f32 (f16-rounded weights)", "train_len": T,
+            "grid": grid,                                      # grid[seq_len][n_pairs]
         }}
 
 
@@ -459,9 +580,10 @@ def summary_line(m: dict) -> str:
         s += (f", val loss {m['val']['loss']:.3f} (ppl {m['val']['perplexity']:.1f}), "
               f"loss <256 {lp['mean_in_train_len']:.3f} / 256-1024 {lp['mean_beyond']:.3f}")
     if "recall" in m:
-        r = m["recall"]
-        s += (", acc by pairs " + " ".join(f"{k}:{v:.2f}" for k, v in r["by_n_pairs"]["acc"].items())
-              + " | by len " + " ".join(f"{k}:{v:.2f}" for k, v in r["by_seq_len"]["acc"].items()))
+        for L, row in m["recall"]["grid"].items():
+            s += f" | @{L} " + " ".join(f"{n}:{'-' if v is None else f'{v:.2f}'}" for n, v in row.items())
+        if m["training"].get("kept_step") is not None and "dev" in m["training"]:
+            s += f" | kept step {m['training']['kept_step']} (dev {m['training']['kept_dev_acc']:.3f})"
     return s
 
 
@@ -500,7 +622,9 @@ def run_workers(models: list[dict], args) -> list[str]:
     fam_order = {"intra-concat": 0, "intra": 1, "intra-add": 2, "mamba2": 3, "inter": 4, "transformer": 5}
     todo.sort(key=lambda m: (order[m["task"]], fam_order[m["family"]]))
     (args.out / "_state").mkdir(parents=True, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 2) // max(1, min(args.jobs, len(todo) or 1)))
+    threads = args.threads or max(1, (os.cpu_count() or 2) // max(1, min(args.jobs, len(todo) or 1)))
+    n_gpus = args.gpus if args.gpus else (torch.cuda.device_count() if torch.cuda.is_available() and not args.cpu else 0)
+    launched = 0
     running: list[tuple[dict, subprocess.Popen, object]] = []
     failed = []
     t_start, last_status = time.time(), time.time()
@@ -515,9 +639,18 @@ def run_workers(models: list[dict], args) -> list[str]:
             cmd += ["--curriculum", str(args.curriculum)] if args.curriculum is not None else []
             cmd += ["--permuted-queries"] * args.permuted_queries
             cmd += ["--steps", str(args.steps)] if args.steps else []
+            cmd += ["--seeds", *map(str, args.seeds)] if args.seeds else []
+            cmd += ["--recall-recipe", args.recall_recipe] if args.recall_recipe else []
+            cmd += ["--wd", str(args.wd)] if args.wd is not None else []
             env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+            where = ""
+            if n_gpus > 1:                                   # spread the workers over the GPUs
+                gpu = (launched + args.first_gpu) % n_gpus
+                env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+                where = f" on GPU {gpu}"
+            launched += 1
             running.append((m, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-            print(f"[{time.time() - t_start:5.0f} s] started {m['id']}", flush=True)
+            print(f"[{time.time() - t_start:5.0f} s] started {m['id']}{where}", flush=True)
         time.sleep(0.5)
         for item in list(running):
             m, p, log = item
@@ -609,6 +742,15 @@ def parse_args(argv=None):
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     ap.add_argument("--only", nargs="+", default=None, help="model ids or family names")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="train every model once per seed (ids get -s<seed>); overrides --seed")
+    ap.add_argument("--recall-recipe", choices=sorted(RECALL_RECIPES), default=None,
+                    help="recall training recipe (default: atlas; zoo: the first zoo's)")
+    ap.add_argument("--gpus", type=int, default=0,
+                    help="spread the workers over this many GPUs (default: all visible)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads per worker (default: cores / jobs)")
+    ap.add_argument("--first-gpu", type=int, default=0, help="GPU of the first worker (then round-robin)")
+    ap.add_argument("--wd", type=float, default=None, help="AdamW weight decay on matrices (default: the recipe's)")
     ap.add_argument("--smoke", action="store_true", help="20 steps, batch 4 x 64 tokens, small evals")
     ap.add_argument("--eager", action="store_true", help="no CUDA graph: launch every kernel from Python")
     ap.add_argument("--batch-scale", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -644,7 +786,9 @@ def main(argv=None):
     print_table(models)
     if args.list:
         return
-    for p in (DATA / "shakespeare" / "train.bin", DATA / "shakespeare" / "tokenizer.json", DATA / "recall" / "tokenizer.json"):
+    need = {"shakespeare": (DATA / "shakespeare" / "train.bin", DATA / "shakespeare" / "tokenizer.json"),
+            "recall": (DATA / "recall" / "tokenizer.json",)}
+    for p in (p for t in args.tasks for p in need[t]):
         if not p.exists():
             raise SystemExit(f"{p} missing: run python3 train/data.py")
     args.out.mkdir(parents=True, exist_ok=True)

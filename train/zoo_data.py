@@ -86,3 +86,48 @@ class RecallBatches:
         x = tok.to(self.device)
         y = torch.cat([tok[:, 1:], torch.zeros(B, 1, dtype=tok.dtype)], dim=1).to(self.device)
         return x, y, mask.to(self.device)
+
+
+class RecallCurriculum:
+    """The "atlas" recall recipe's curriculum: ``task.stages`` = ((seq_len, lo, hi, cap), ..),
+    one RecallBatches per stage (batch * task.seq_len / seq_len sequences, so every step holds
+    the same number of tokens). Training starts on stage 0 and moves on (never back) once the
+    training loss is below ``task.advance_loss`` (after at least ``MIN_STEPS`` steps in the
+    stage) or the schedule's progress reaches the stage's cap. The task itself is unchanged:
+    every stage draws the layout of recall.make_case, only shorter and with fewer pairs."""
+
+    MIN_STEPS = 100
+
+    def __init__(self, task, device, gen: torch.Generator, with_replacement: bool = True,
+                 stage: int = 0, steps_in_stage: int = 0):
+        self.batches = [RecallBatches(max(1, task.batch * task.seq_len // L), L, device, gen, lo=lo, hi=hi,
+                                      with_replacement=with_replacement)
+                        for (L, lo, hi, _cap) in task.stages]
+        self.caps = [cap for (_L, _lo, _hi, cap) in task.stages]
+        self.advance_loss = task.advance_loss
+        self.stage, self.steps_in_stage = stage, steps_in_stage
+
+    @property
+    def current(self) -> RecallBatches:
+        return self.batches[self.stage]
+
+    def describe(self, i: int | None = None) -> str:
+        b = self.batches[self.stage if i is None else i]
+        return f"stage {self.stage if i is None else i}: {b.batch} x {b.L} tokens, n_pairs {b.lo}-{b.hi}"
+
+    def update(self, progress: float, loss: float | None = None) -> bool:
+        """Advance to the next stage if its time has come; True if it did."""
+        if self.stage + 1 >= len(self.batches):
+            return False
+        cap = self.caps[self.stage]
+        by_cap = cap is not None and progress >= cap
+        by_loss = (loss is not None and self.steps_in_stage >= self.MIN_STEPS and loss < self.advance_loss)
+        if by_cap or by_loss:
+            self.stage += 1
+            self.steps_in_stage = 0
+            return True
+        return False
+
+    def __call__(self):
+        self.steps_in_stage += 1
+        return self.current()
