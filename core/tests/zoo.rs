@@ -56,7 +56,7 @@ fn default_prompt(dir: &Path) -> &'static str {
 
 #[test]
 fn zoo_greedy_outputs_match_golden() {
-    let bless = std::env::var("HYBRID_BLESS").is_ok();
+    let bless = std::env::var("HYBRID_BLESS").as_deref() == Ok("1");
     let dirs = zoo();
     assert!(
         dirs.len() >= 12,
@@ -98,8 +98,9 @@ fn zoo_greedy_outputs_match_golden() {
     }
 }
 
-/// The engine reproduces the training script's recall metric on the bundled models: the
-/// intra hybrid recalls (metrics.json: 97% at 16 pairs), the Transformer does not (9%).
+/// The engine reproduces the training script's recall metric on the bundled models
+/// (metrics.json, test split): the Transformer and the intra hybrid recall, the Mamba-2
+/// as trained does not.
 #[test]
 fn recall_zoo_accuracy_matches_its_metrics() {
     use hybrid_core::tasks::recall;
@@ -124,12 +125,27 @@ fn recall_zoo_accuracy_matches_its_metrics() {
             .sum();
         total / cases.len() as f32
     };
-    let intra = score("recall-intra");
-    let transformer = score("recall-transformer");
-    println!("recall at 16 pairs, 256 tokens: intra {intra:.3}, transformer {transformer:.3}");
-    assert!(intra > 0.9, "recall-intra accuracy {intra}");
-    assert!(
-        transformer < 0.3,
-        "recall-transformer accuracy {transformer}"
-    );
+    // the training script's test-split accuracy at 16 pairs, 256 tokens (512 cases)
+    let trained = |id: &str| -> f32 {
+        let p = models_dir().join(id).join("metrics.json");
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&p).expect("metrics.json")).expect("json");
+        m["recall"]["grid"]["256"]["16"]
+            .as_f64()
+            .expect("grid 256/16") as f32
+    };
+    for id in ["recall-transformer", "recall-mamba2", "recall-intra"] {
+        let (ours, theirs) = (score(id), trained(id));
+        println!(
+            "{id}: recall at 16 pairs, 256 tokens: engine {ours:.3}, metrics.json {theirs:.3}"
+        );
+        // 16 cases here (about 256 queries) against 512 there: binomial noise < 0.05
+        assert!(
+            (ours - theirs).abs() < 0.1,
+            "{id}: engine {ours} vs metrics.json {theirs}"
+        );
+    }
+    // attention solves the task within the training length, Mamba-2 (as trained) does not
+    assert!(score("recall-transformer") > 0.9);
+    assert!(score("recall-mamba2") < 0.3);
 }
