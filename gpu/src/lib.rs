@@ -6,7 +6,8 @@
 //! lavapipe in tests) and in the browser (WebGPU).
 //!
 //! - [`device`]: adapter + device setup ([`Gpu`]), shared by everything else.
-//! - [`kernel`]: the shaders, their binding layouts and the pipeline cache.
+//! - [`kernel`]: the kernel table: every shader and its bindings, in one row each.
+//! - [`pipeline`]: the pipeline cache (one pipeline per kernel + override constants).
 //! - [`dispatch`]: one recorded dispatch (pipeline, bind group, params, grid).
 //! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
 //! - [`profile`]: per-dispatch GPU times from timestamp queries (`hybrid bench --profile`).
@@ -24,6 +25,7 @@ pub mod error;
 pub mod kernel;
 pub mod model;
 pub mod ops;
+pub mod pipeline;
 pub mod profile;
 pub mod readback;
 
