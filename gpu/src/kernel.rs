@@ -91,6 +91,7 @@ macro_rules! kernel_table {
         }
     };
 }
+pub(crate) use kernel_table;
 
 /// Generates [`Kernel`] and its lookups from the rows (ignores `params` and `consts`).
 macro_rules! kernel_enum {

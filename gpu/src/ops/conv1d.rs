@@ -4,16 +4,16 @@ use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of conv1d.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct Conv1dParams {
-    pub t: u32,
-    pub channels: u32,
-    pub width: u32,
-    pub in_stride: u32,
-    pub in_off: u32,
-    pub _pad: [u32; 3],
+crate::params::params! {
+    /// Mirrors `Params` of conv1d.wgsl.
+    pub struct Conv1dParams {
+        pub t: u32,
+        pub channels: u32,
+        pub width: u32,
+        pub in_stride: u32,
+        pub in_off: u32,
+        pub _pad: [u32; 3],
+    }
 }
 
 /// Input columns in_off..in_off+C of [T, in_stride] -> out [T, C]; state [W-1, C].

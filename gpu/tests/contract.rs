@@ -1,0 +1,204 @@
+//! The Shader <-> Rust contract, read from each shader through naga (no GPU needed):
+//! - each kernel's `Params` uniform at `@group(0) @binding(0)` against its Rust mirror
+//!   (the `params` column of the kernel table), member by member: name, byte offset,
+//!   type, and the struct's size as naga lays it out for the uniform;
+//! - the bindings against `Kernel::bindings`: the uniform, then read-only storage inputs,
+//!   then read-write storage outputs, nothing else.
+
+use hybrid_gpu::params::{flatten, Field, Scalar, Ty};
+use hybrid_gpu::Kernel;
+
+fn module(k: Kernel) -> naga::Module {
+    let src = k.source();
+    naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("{}: {}", k.name(), e.emit_to_string(src)))
+}
+
+/// The WGSL type of a uniform member in the terms of `Ty` (vecN as an array of N).
+fn wgsl_ty(m: &naga::Module, ty: naga::Handle<naga::Type>) -> Result<Ty, String> {
+    let scalar = |s: naga::Scalar| match (s.kind, s.width) {
+        (naga::ScalarKind::Uint, 4) => Ok(Scalar::U32),
+        (naga::ScalarKind::Sint, 4) => Ok(Scalar::I32),
+        (naga::ScalarKind::Float, 4) => Ok(Scalar::F32),
+        other => Err(format!("unsupported scalar {other:?}")),
+    };
+    match &m.types[ty].inner {
+        naga::TypeInner::Scalar(s) => Ok(Ty::Scalar(scalar(*s)?)),
+        naga::TypeInner::Vector { size, scalar: s } => Ok(Ty::Array(scalar(*s)?, *size as usize)),
+        other => Err(format!("unsupported member type {other:?}")),
+    }
+}
+
+/// One named member of a uniform: (name, byte offset, type).
+type Member = (String, usize, Ty);
+
+/// The members of the WGSL struct `ty` with nested structs inlined, and its size.
+fn wgsl_members(
+    m: &naga::Module,
+    ty: naga::Handle<naga::Type>,
+    base: usize,
+    out: &mut Vec<Member>,
+) -> Result<usize, String> {
+    let naga::TypeInner::Struct { members, span } = &m.types[ty].inner else {
+        return Err("binding 0 is not a struct".into());
+    };
+    for mb in members {
+        let name = mb.name.clone().unwrap_or_default();
+        let offset = base + mb.offset as usize;
+        if let naga::TypeInner::Struct { .. } = m.types[mb.ty].inner {
+            wgsl_members(m, mb.ty, offset, out)?;
+        } else {
+            out.push((
+                name.clone(),
+                offset,
+                wgsl_ty(m, mb.ty).map_err(|e| format!("`{name}`: {e}"))?,
+            ));
+        }
+    }
+    Ok(*span as usize)
+}
+
+fn is_pad(name: &str) -> bool {
+    name.starts_with("_pad")
+}
+
+fn show(ty: Ty) -> String {
+    match ty {
+        Ty::Scalar(s) => format!("{s:?}").to_lowercase(),
+        Ty::Array(s, n) => format!("{n} x {}", format!("{s:?}").to_lowercase()),
+        Ty::Struct(_) => "struct".into(),
+    }
+}
+
+/// Every difference between the shader's `Params` and the Rust mirror of kernel `k`.
+fn params_mismatches(k: Kernel) -> Vec<String> {
+    let m = module(k);
+    let mirror = k.params_mirror();
+    let rust_ty = mirror.rust.replace("$crate :: ", "").replace(" :: ", "::");
+    let at = |what: String| format!("{} ({}.wgsl vs {rust_ty}): {what}", k.name(), k.name());
+    let Some(uniform) = m.global_variables.iter().find_map(|(_, g)| {
+        let b = g.binding.as_ref()?;
+        (b.group == 0 && b.binding == 0).then_some(g)
+    }) else {
+        return vec![at("no @group(0) @binding(0)".into())];
+    };
+    let mut errs = Vec::new();
+    if uniform.space != naga::AddressSpace::Uniform {
+        errs.push(at(format!(
+            "binding 0 is in {:?}, not uniform",
+            uniform.space
+        )));
+    }
+    if m.types[uniform.ty].name.as_deref() != Some("Params") {
+        errs.push(at(format!(
+            "binding 0 has type {:?}, not Params",
+            m.types[uniform.ty].name
+        )));
+    }
+    let mut wgsl = Vec::new();
+    let span = match wgsl_members(&m, uniform.ty, 0, &mut wgsl) {
+        Ok(s) => s,
+        Err(e) => return vec![at(e)],
+    };
+    let rust: Vec<Member> = flatten(mirror.fields, 0)
+        .into_iter()
+        .map(|f: Field| (f.name.to_string(), f.offset, f.ty))
+        .collect();
+    let named =
+        |v: Vec<Member>| -> Vec<Member> { v.into_iter().filter(|(n, ..)| !is_pad(n)).collect() };
+    let (wgsl, rust) = (named(wgsl), named(rust));
+    for i in 0..wgsl.len().max(rust.len()) {
+        match (wgsl.get(i), rust.get(i)) {
+            (Some(w), Some(r)) if w == r => {}
+            (Some((wn, wo, wt)), Some((rn, ro, rt))) => errs.push(at(format!(
+                "member {i}: WGSL `{wn}` at byte {wo} ({}) vs Rust `{rn}` at byte {ro} ({})",
+                show(*wt),
+                show(*rt)
+            ))),
+            (Some((wn, wo, _)), None) => errs.push(at(format!(
+                "member {i}: WGSL `{wn}` at byte {wo} has no Rust member"
+            ))),
+            (None, Some((rn, ro, _))) => errs.push(at(format!(
+                "member {i}: Rust `{rn}` at byte {ro} has no WGSL member"
+            ))),
+            (None, None) => {}
+        }
+    }
+    if span != mirror.size {
+        errs.push(at(format!(
+            "size: WGSL {span} bytes vs Rust {} bytes",
+            mirror.size
+        )));
+    }
+    errs
+}
+
+#[test]
+fn params_mirrors_match_the_shaders() {
+    let errs: Vec<String> = Kernel::ALL
+        .iter()
+        .flat_map(|&k| params_mismatches(k))
+        .collect();
+    assert!(
+        errs.is_empty(),
+        "Params mirrors differ from the shaders:\n{}",
+        errs.join("\n")
+    );
+}
+
+fn describe(space: Option<naga::AddressSpace>) -> &'static str {
+    use naga::{AddressSpace as A, StorageAccess as S};
+    match space {
+        None => "nothing",
+        Some(A::Uniform) => "a uniform",
+        Some(A::Storage { access }) if access == S::LOAD => "read-only storage",
+        Some(A::Storage { access }) if access == S::LOAD | S::STORE => "read-write storage",
+        Some(_) => "another kind of binding",
+    }
+}
+
+#[test]
+fn bindings_match_the_kernel_table() {
+    use naga::{AddressSpace as A, StorageAccess as S};
+    let mut errs = Vec::new();
+    for k in Kernel::ALL {
+        let m = module(k);
+        let (inputs, outputs) = k.bindings();
+        let mut found = std::collections::BTreeMap::new();
+        for (_, g) in m.global_variables.iter() {
+            if let Some(b) = &g.binding {
+                if b.group != 0 {
+                    errs.push(format!("{}: a binding in group {}", k.name(), b.group));
+                }
+                found.insert(b.binding, g.space);
+            }
+        }
+        let want = |b: u32| match b as usize {
+            0 => Some(A::Uniform),
+            b if b <= inputs => Some(A::Storage { access: S::LOAD }),
+            b if b <= inputs + outputs => Some(A::Storage {
+                access: S::LOAD | S::STORE,
+            }),
+            _ => None,
+        };
+        let last = found
+            .keys()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max((inputs + outputs) as u32);
+        for b in 0..=last {
+            let (have, want) = (found.get(&b).copied(), want(b));
+            if have != want {
+                errs.push(format!(
+                    "{}: binding {b} is {} in the shader, {} in the kernel table \
+                     ({inputs} inputs, {outputs} outputs)",
+                    k.name(),
+                    describe(have),
+                    describe(want)
+                ));
+            }
+        }
+    }
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
