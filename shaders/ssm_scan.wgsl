@@ -34,8 +34,10 @@ const CH: u32 = 4u;     // channels per workgroup
 
 var<workgroup> red: array<f32, 64>; // [CH][LANES] partial S . C
 
-// softplus without branches (so the loads around it stay in one block):
-// v for v > 20, else log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
+// softplus without branches (so the loads around it stay in one block), as the CPU
+// engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
+// accurate when e^v is tiny. Copied into ssm_scan, ssd_chunk_state, ssm_probes and
+// ssm_state_norm (WGSL has no includes); gpu/tests/contract.rs holds the copies equal.
 fn softplus(v: f32) -> f32 {
     let u = exp(min(v, 20.0));
     let w = 1.0 + u;

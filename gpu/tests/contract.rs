@@ -3,7 +3,8 @@
 //!   (the `params` column of the kernel table), member by member: name, byte offset,
 //!   type, and the struct's size as naga lays it out for the uniform;
 //! - the bindings against `Kernel::bindings`: the uniform, then read-only storage inputs,
-//!   then read-write storage outputs, nothing else.
+//!   then read-write storage outputs, nothing else;
+//! - helpers copied into several shaders are identical copies.
 
 use hybrid_gpu::params::{flatten, Field, Scalar, Ty};
 use hybrid_gpu::Kernel;
@@ -201,4 +202,106 @@ fn bindings_match_the_kernel_table() {
         }
     }
     assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+// WGSL has no includes: a helper that several shaders need is copied into each, and
+// this list plus the test below hold the copies textually identical (a copy changed in
+// one file fails until every copy agrees).
+const SHARED: &[(&str, &[&str])] = &[
+    // the layout every Mamba-2 scan shader reads (Rust: ops::ssm_scan::ScanParams)
+    (
+        "struct Params",
+        &[
+            "ssm_scan",
+            "ssd_chunk_state",
+            "ssd_state_pass",
+            "ssd_chunk_out",
+            "ssm_probes",
+            "ssm_state_norm",
+        ],
+    ),
+    // as the CPU engine's softplus (threshold 20, log1p)
+    (
+        "fn softplus",
+        &[
+            "ssm_scan",
+            "ssd_chunk_state",
+            "ssm_probes",
+            "ssm_state_norm",
+        ],
+    ),
+    // KV cache row of position s (sinks, then a ring)
+    ("fn slot", &["attention", "attention_split"]),
+    // weight i, f32 or packed f16
+    ("fn wt", &["matmul", "matvec", "embed"]),
+];
+
+/// The text of `decl` ("fn name" / "struct Name") in `src`: its first line through the
+/// first line that is just "}".
+fn helper(src: &str, decl: &str) -> Option<String> {
+    let start = src
+        .lines()
+        .position(|l| l.starts_with(&format!("{decl}(")) || l.starts_with(&format!("{decl} {{")))?;
+    let lines: Vec<&str> = src.lines().skip(start).collect();
+    let end = lines.iter().position(|l| *l == "}")?;
+    Some(lines[..=end].join("\n"))
+}
+
+fn source(file: &str) -> &'static str {
+    Kernel::ALL
+        .into_iter()
+        .find(|k| k.name() == file)
+        .unwrap_or_else(|| panic!("no kernel {file}"))
+        .source()
+}
+
+#[test]
+fn shared_helpers_are_identical_copies() {
+    let mut errs = Vec::new();
+    for &(decl, files) in SHARED {
+        let first = helper(source(files[0]), decl)
+            .unwrap_or_else(|| panic!("{}.wgsl has no `{decl}`", files[0]));
+        for &f in &files[1..] {
+            match helper(source(f), decl) {
+                Some(text) if text == first => {}
+                Some(text) => errs.push(format!(
+                    "`{decl}` of {f}.wgsl differs from {}.wgsl:\n{text}\n--- vs ---\n{first}",
+                    files[0]
+                )),
+                None => errs.push(format!("{f}.wgsl has no `{decl}`")),
+            }
+        }
+        // A function of a shared name elsewhere is a copy nobody listed.
+        if decl.starts_with("fn ") {
+            for k in Kernel::ALL {
+                if !files.contains(&k.name()) && helper(k.source(), decl).is_some() {
+                    errs.push(format!(
+                        "{}.wgsl has `{decl}` but is not in its SHARED list",
+                        k.name()
+                    ));
+                }
+            }
+        }
+    }
+    // And an identical function in two shaders must be listed (so that it stays identical).
+    let mut seen: Vec<(String, &str, String)> = Vec::new();
+    for k in Kernel::ALL {
+        for line in k.source().lines().filter(|l| l.starts_with("fn ")) {
+            let name = line[3..].split('(').next().unwrap_or("").to_string();
+            let decl = format!("fn {name}");
+            let Some(text) = helper(k.source(), &decl) else {
+                continue;
+            };
+            for (n, other, t) in &seen {
+                if *n == name && *t == text && !SHARED.iter().any(|(d, _)| *d == decl) {
+                    errs.push(format!(
+                        "`{decl}` is copied in {other}.wgsl and {}.wgsl: list it in SHARED",
+                        k.name()
+                    ));
+                }
+            }
+            seen.push((name, k.name(), text));
+        }
+    }
+    assert!(errs.is_empty(), "{}", errs.join("\n\n"));
 }
