@@ -20,7 +20,8 @@ struct Params {
     n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
-const L: u32 = 32u; // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
+// Chunk length: SSD_CHUNK of gpu/src/ops/ssd.rs (gpu/tests/contract.rs holds them equal).
+const L: u32 = 32u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dtc: array<f32>;           // [T, H, 2]: dt | cum

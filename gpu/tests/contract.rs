@@ -4,6 +4,7 @@
 //!   type, and the struct's size as naga lays it out for the uniform;
 //! - the bindings against `Kernel::bindings`: the uniform, then read-only storage inputs,
 //!   then read-write storage outputs, nothing else;
+//! - WGSL `const`s that copy a Rust constant (the `consts` column) against it;
 //! - helpers copied into several shaders are identical copies.
 
 use hybrid_gpu::params::{flatten, Field, Scalar, Ty};
@@ -201,6 +202,48 @@ fn bindings_match_the_kernel_table() {
             }
         }
     }
+    assert!(errs.is_empty(), "{}", errs.join("\n"));
+}
+
+/// The value of the WGSL `const` `name` of `m` (naga folds const expressions to literals).
+fn wgsl_const(m: &naga::Module, name: &str) -> Option<u64> {
+    let (_, c) = m
+        .constants
+        .iter()
+        .find(|(_, c)| c.name.as_deref() == Some(name))?;
+    match m.global_expressions[c.init] {
+        naga::Expression::Literal(naga::Literal::U32(v)) => Some(v as u64),
+        naga::Expression::Literal(naga::Literal::I32(v)) => u64::try_from(v).ok(),
+        naga::Expression::Literal(naga::Literal::AbstractInt(v)) => u64::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+#[test]
+fn shared_consts_match_rust() {
+    let mut errs = Vec::new();
+    let mut checked = 0;
+    for k in Kernel::ALL {
+        let m = module(k);
+        for &(name, rust) in k.shared_consts() {
+            checked += 1;
+            match wgsl_const(&m, name) {
+                Some(v) if v == rust => {}
+                Some(v) => errs.push(format!(
+                    "{}.wgsl: const {name} = {v}, Rust has {rust}",
+                    k.name()
+                )),
+                None => errs.push(format!(
+                    "{}.wgsl: no integer const {name} (Rust has {rust})",
+                    k.name()
+                )),
+            }
+        }
+    }
+    assert!(
+        checked >= 10,
+        "the kernel table lists only {checked} shared consts"
+    );
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
 

@@ -1,12 +1,12 @@
 //! The Mamba-2 selective scan + gate, token by token (shaders/ssm_scan.wgsl): a workgroup
-//! of 64 threads per [`CHANNELS_PER_WG`] channels, 16 threads over the state dim of each.
+//! of 16 threads per channel over the state dim, [`CHANNELS_PER_WG`] channels (64 threads).
 
 use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
-/// Channels (h, p) per workgroup (`CH` of ssm_scan.wgsl).
+/// Channels (h, p) per workgroup: sets the override `CH` of ssm_scan.wgsl (16 threads each).
 pub const CHANNELS_PER_WG: usize = 4;
 
 crate::params::params! {
@@ -106,7 +106,7 @@ impl SsmScan {
             gpu,
             label,
             Kernel::SsmScan,
-            &[],
+            &[("CH", CHANNELS_PER_WG as f64)],
             &params,
             &[proj, xbc, heads],
             &[state, y],
