@@ -20,8 +20,9 @@
 //!   `prefill_probed` for the probes of one chunk).
 //!
 //! Conventions: binding 0 of every shader is a `Params` uniform mirrored by a
-//! `#[repr(C)]` Pod struct here, then read-only inputs, then outputs; specialization only
-//! through WGSL `override` constants; every buffer and pipeline is labelled.
+//! `#[repr(C)]` Pod struct here (made by `params!`), then read-only inputs, then outputs;
+//! specialization only through WGSL `override` constants; every buffer and pipeline is
+//! labelled. `gpu/tests/contract.rs` holds the shaders and their Rust side in agreement.
 
 pub mod contract;
 pub mod device;
