@@ -62,7 +62,7 @@ override DH4: u32 = 8u;      // tiled: vec4 per head, ceil(dh / 4) <= 16
 override SPLITS: u32 = 8u;   // tiled: threads per row, each with its own keys of a tile (<= 8)
 override KPT: u32 = 4u;      // tiled: keys per thread per tile; BK = KPT * SPLITS, BK * R <= 32
 
-const BQ: u32 = 32u;          // tiled: rows per workgroup
+const BQ: u32 = 32u;          // tiled: rows per workgroup (TILED_ROWS of ops/attention.rs)
 const V_ROW: u32 = 32u;       // tiled: the V tile's first row in kv_s
 const TILE: u32 = 64u;        // wide: keys per tile
 const NEG_BIG: f32 = -3.0e38;

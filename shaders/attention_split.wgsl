@@ -46,6 +46,10 @@ struct Params {
 }
 
 const WG: u32 = 256u;
+// MAX_HEADS and MAX_Q equal MAX_HEADS_PER_WG and MAX_WG_QUERY, KEYS_PER_SPLIT its namesake,
+// of gpu/src/ops/attention_split.rs (gpu/tests/contract.rs holds them equal).
+const MAX_HEADS: u32 = 8u; // heads_per_wg <= MAX_HEADS
+const MAX_Q: u32 = 256u;   // heads_per_wg * dh <= MAX_Q
 const KEYS_PER_SPLIT: u32 = 32u;
 const MAX_TILE: u32 = 32u;
 const V_BUF: u32 = 1024u; // tile * dh <= V_BUF = 4 * WG: 4 elements per thread
@@ -58,12 +62,12 @@ const NEG_BIG: f32 = -3.0e38;
 @group(0) @binding(4) var<storage, read> v_cache: array<f32>;      // [rows, Hkv*dh]
 @group(0) @binding(5) var<storage, read_write> part: array<f32>;   // [Hq, splits, dh + 2]: o[dh] | m | l
 
-var<workgroup> q_s: array<f32, 256>;         // [heads_per_wg][dh] the queries
+var<workgroup> q_s: array<f32, MAX_Q>;       // [heads_per_wg][dh] the queries
 var<workgroup> k_s: array<f32, 1056>;        // [tile][dh | 1] keys of the tile
 var<workgroup> v_s: array<f32, 1024>;        // [tile][dh] values of the tile
 var<workgroup> sc_s: array<f32, 256>;        // [heads_per_wg][tile] scores
 var<workgroup> p_s: array<f32, 256>;         // [heads_per_wg][tile] exp(score - tile max)
-var<workgroup> mt_s: array<f32, 8>;          // [heads_per_wg] tile max
+var<workgroup> mt_s: array<f32, MAX_HEADS>;  // [heads_per_wg] tile max
 var<workgroup> pv_s: array<vec2<f32>, 256>;  // [kq][heads_per_wg * dh] (P.V, sum P) parts
 
 // Where the visible keys are: sinks [0, n_a), then the window from lo; pos0 is this call's.

@@ -1,11 +1,11 @@
 // conv1d: Mamba-2's causal depthwise conv + SiLU over the x|B|C channels, with conv state:
 //   ext = [state (W-1 rows); in rows], out[t, c] = silu(b[c] + sum_{k<W} w[c, k] ext[t + k, c]),
 //   then state = the last W-1 rows of ext.
-// A workgroup of 64 channels x 4 row lanes covers a block of 16 rows (each thread 4 rows),
-// all outputs in parallel. Only row block 0 reads the old state (rows t < W-1 <= 7 need
-// it): it stages it in workgroup memory first and writes the new state last, so no other
-// workgroup touches the state of its channels.
-// Dispatch grid: (ceil(C / 64), ceil(T / 16), 1).
+// A workgroup of CH = 64 channels x 4 row lanes covers a block of ROWS = 16 rows (each
+// thread 4 rows), all outputs in parallel. Only row block 0 reads the old state (rows
+// t < W-1 <= 7 need it): it stages it in workgroup memory first and writes the new state
+// last, so no other workgroup touches the state of its channels.
+// Dispatch grid: (ceil(C / CH), ceil(T / ROWS), 1).
 
 struct Params {
     t: u32,         // T: rows
@@ -18,7 +18,11 @@ struct Params {
     _pad2: u32,
 }
 
-const MAX_W: u32 = 8u;
+// Set from gpu/src/ops/conv1d.rs (MAX_WIDTH, CHANNELS_PER_WG, ROWS_PER_WG); no defaults,
+// so Rust is their one source.
+override MAX_W: u32; // widest conv (8)
+override CH: u32;    // channels per workgroup (64)
+override ROWS: u32;  // rows per workgroup (16)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;         // [T, in_stride]
@@ -27,11 +31,10 @@ const MAX_W: u32 = 8u;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>; // [W-1, C], oldest first
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;   // [T, C]
 
-const CH: u32 = 64u; // channels per workgroup
 const LANES: u32 = 4u; // row lanes per workgroup
-const ROWS: u32 = 16u; // rows per workgroup
+override OLD_N: u32 = (MAX_W - 1u) * CH; // sizes `old` (a named override, as attention.wgsl's)
 
-var<workgroup> old: array<f32, 448>; // [MAX_W - 1][CH]: the old state (row block 0)
+var<workgroup> old: array<f32, OLD_N>; // [MAX_W - 1][CH]: the old state (row block 0)
 
 // ext[e, c] for channel c (local index cl): the old state for e < W-1, else input row e - (W-1).
 fn ext(e: u32, c: u32, cl: u32) -> f32 {
@@ -42,7 +45,7 @@ fn ext(e: u32, c: u32, cl: u32) -> f32 {
     return inp[(e - wl) * p.in_stride + p.in_off + c];
 }
 
-@compute @workgroup_size(64, 4, 1)
+@compute @workgroup_size(CH, LANES, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let cl = lid.x;
     let c = wid.x * CH + cl;

@@ -1,4 +1,4 @@
-// embed: x[t, d] = table[tokens[t], d], the token embedding gather (ids >= V read row V-1;
+// embed: x[t, d] = w[tokens[t], d], the token embedding gather (ids >= V read row V-1;
 // the host rejects them before they get here).
 // Dispatch grid: (ceil(T * D / 64), 1, 1).
 
@@ -15,16 +15,16 @@ override W_F16: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;  // [T]
-@group(0) @binding(2) var<storage, read> table: array<u32>;   // [V, D] f32 or f16 (W_F16)
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [V, D] the table, f32 or f16 (W_F16)
 @group(0) @binding(3) var<storage, read_write> x: array<f32>; // [T, D]
 
-// Element i of `table` as f32.
+// Element i of `w` as f32.
 fn wt(i: u32) -> f32 {
     if (W_F16) {
-        let pair = unpack2x16float(table[i / 2u]);
+        let pair = unpack2x16float(w[i / 2u]);
         return select(pair.x, pair.y, (i & 1u) == 1u);
     }
-    return bitcast<f32>(table[i]);
+    return bitcast<f32>(w[i]);
 }
 
 @compute @workgroup_size(64, 1, 1)

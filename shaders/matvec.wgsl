@@ -34,6 +34,8 @@ override GLU: bool = false;
 // pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
 override W_F16: bool = false;
 
+// MAX_K, ROWS and WGS_PER_DIM equal their namesakes in gpu/src/ops/matvec.rs
+// (gpu/tests/contract.rs holds them equal).
 const WG: u32 = 256u;
 const LANES: u32 = 32u; // threads per output row
 const ROWS: u32 = 8u; // WG / LANES

@@ -21,27 +21,31 @@
 struct Params {
     t: u32,           // T: rows
     heads: u32,       // H
-    head_dim: u32,    // P <= 64
+    head_dim: u32,    // P (<= 64 in the chunked SSD kernels)
     d_state: u32,     // N
     groups: u32,      // G
-    proj_stride: u32, // floats per row of in_proj output (z at column 0)
-    dt_off: u32,      // column of dt in the in_proj output (unused here)
+    proj_stride: u32, // floats per row of the in_proj output (z at column 0)
+    dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
     xbc_stride: u32,  // floats per row of the conv output (x | B | C)
-    n_chunks: u32,    // ceil(T / L)
+    n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
-const L: u32 = 32u;  // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
-const NS: u32 = 16u; // state columns per phase-1 slice
-const LV: u32 = 9u;  // vec4 per row of C^T, B^T and G: L / 4 + 1 (padding)
-const PV: u32 = 17u; // vec4 per row of S_in^T: 64 / 4 + 1 (padding)
-const XV: u32 = 16u; // vec4 per row of the x tile: 64 / 4
+// L and MAX_P equal SSD_CHUNK and SSD_MAX_HEAD_DIM of gpu/src/ops/ssd.rs (the thread
+// mapping is built for them, so they stay consts; gpu/tests/contract.rs holds them equal).
+const L: u32 = 32u;          // chunk length
+const MAX_P: u32 = 64u;      // largest head_dim P
+const NS: u32 = 16u;         // state columns per phase-1 slice
+const LV: u32 = L / 4u + 1u; // vec4 per row of C^T, B^T and G (9, one of padding)
+const PV: u32 = MAX_P / 4u + 1u; // vec4 per row of S_in^T (17, one of padding)
+const XV: u32 = MAX_P / 4u;  // vec4 per row of the x tile (16)
 // Phase 1 layout of `sm` (vec4 units): C^T [NS, LV] | B^T [NS, LV] | S_in^T [NS, PV]  (560).
 const C_AT: u32 = 0u;
-const B_AT: u32 = 144u; // NS * LV
-const S_AT: u32 = 288u; // 2 NS LV
+const B_AT: u32 = NS * LV;      // 144
+const S_AT: u32 = 2u * NS * LV; // 288
 // Phase 2 layout of `sm`: G [L, LV] | x [L, XV]  (800).
 const G_AT: u32 = 0u;
-const X_AT: u32 = 288u; // L * LV
+const X_AT: u32 = L * LV;       // 288
+const SM_LEN: u32 = X_AT + L * XV; // 800 (phase 2 is the larger)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> proj: array<f32>;       // [T, proj_stride]: z | xBC | dt
@@ -51,9 +55,9 @@ const X_AT: u32 = 288u; // L * LV
 @group(0) @binding(5) var<storage, read> states: array<f32>;     // [n_chunks, H, P, N]: S_in per chunk
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;    // [T, E]: gated output
 
-var<workgroup> dt_s: array<f32, 32>;       // [L] dt
-var<workgroup> cum_s: array<f32, 32>;      // [L] cumulative dt A
-var<workgroup> sm: array<vec4<f32>, 800>;  // phase 1 / phase 2 tiles (layouts above)
+var<workgroup> dt_s: array<f32, L>;          // [L] dt
+var<workgroup> cum_s: array<f32, L>;         // [L] cumulative dt A
+var<workgroup> sm: array<vec4<f32>, SM_LEN>; // phase 1 / phase 2 tiles (layouts above)
 
 // Element `col` of the row starting at vec4 `row_at` of `sm`.
 fn sm_get(row_at: u32, col: u32) -> f32 {

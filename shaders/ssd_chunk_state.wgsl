@@ -16,18 +16,21 @@
 struct Params {
     t: u32,           // T: rows
     heads: u32,       // H
-    head_dim: u32,    // P <= 64
+    head_dim: u32,    // P (<= 64 in the chunked SSD kernels)
     d_state: u32,     // N
     groups: u32,      // G
-    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    proj_stride: u32, // floats per row of the in_proj output (z at column 0)
     dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
     xbc_stride: u32,  // floats per row of the conv output (x | B | C)
-    n_chunks: u32,    // ceil(T / L)
+    n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
-const L: u32 = 32u;     // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
-const PV: u32 = 16u;    // vec4 per row of the W tile (64 channels)
-const NS: u32 = 32u;    // state columns per slice
+// L and MAX_P equal SSD_CHUNK and SSD_MAX_HEAD_DIM of gpu/src/ops/ssd.rs (the thread
+// mapping is built for them, so they stay consts; gpu/tests/contract.rs holds them equal).
+const L: u32 = 32u;         // chunk length
+const MAX_P: u32 = 64u;     // largest head_dim P
+const PV: u32 = MAX_P / 4u; // vec4 per row of the W tile (16)
+const NS: u32 = 32u;        // state columns per slice
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> proj: array<f32>;          // [T, proj_stride]: z | xBC | dt
@@ -36,22 +39,20 @@ const NS: u32 = 32u;    // state columns per slice
 @group(0) @binding(4) var<storage, read_write> states: array<f32>;  // [n_chunks, H, P, N]: S_c
 @group(0) @binding(5) var<storage, read_write> dtc: array<f32>;     // [T, H, 2]: dt | cum
 
-var<workgroup> dt_s: array<f32, 32>;     // [L] dt (0 past the end)
-var<workgroup> cum_s: array<f32, 32>;    // [L] cumulative dt A
-var<workgroup> w_s: array<vec4<f32>, 512>; // [L, 16] W[s, 4 v .. 4 v + 3]
-var<workgroup> b_s: array<f32, 1024>;    // [L, NS] B[s, n0 + n]
+var<workgroup> dt_s: array<f32, L>;           // [L] dt (0 past the end)
+var<workgroup> cum_s: array<f32, L>;          // [L] cumulative dt A
+var<workgroup> w_s: array<vec4<f32>, L * PV>; // [L, PV] W[s, 4 v .. 4 v + 3]
+var<workgroup> b_s: array<f32, L * NS>;       // [L, NS] B[s, n0 + n]
 
+// softplus without branches (so the loads around it stay in one block), as the CPU
+// engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
+// accurate when e^v is tiny. Copied into ssm_scan, ssd_chunk_state, ssm_probes and
+// ssm_state_norm (WGSL has no includes); gpu/tests/contract.rs holds the copies equal.
 fn softplus(v: f32) -> f32 {
-    if (v > 20.0) {
-        return v;
-    }
-    // log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
-    let u = exp(v);
+    let u = exp(min(v, 20.0));
     let w = 1.0 + u;
-    if (w == 1.0) {
-        return u;
-    }
-    return log(w) * u / (w - 1.0);
+    let r = select(log(w) * u / (w - 1.0), u, w == 1.0);
+    return select(r, v, v > 20.0);
 }
 
 @compute @workgroup_size(256, 1, 1)

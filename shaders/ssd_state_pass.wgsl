@@ -11,16 +11,17 @@
 struct Params {
     t: u32,           // T: rows
     heads: u32,       // H
-    head_dim: u32,    // P
+    head_dim: u32,    // P (<= 64 in the chunked SSD kernels)
     d_state: u32,     // N
     groups: u32,      // G
-    proj_stride: u32, // floats per row of in_proj output (unused here)
-    dt_off: u32,      // column of dt in the in_proj output (unused here)
-    xbc_stride: u32,  // floats per row of the conv output (unused here)
-    n_chunks: u32,    // ceil(T / L)
+    proj_stride: u32, // floats per row of the in_proj output (z at column 0)
+    dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
+    xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+    n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
-const L: u32 = 32u; // chunk length (gpu/src/ops/ssd.rs: SSD_CHUNK)
+// Chunk length: SSD_CHUNK of gpu/src/ops/ssd.rs (gpu/tests/contract.rs holds them equal).
+const L: u32 = 32u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dtc: array<f32>;           // [T, H, 2]: dt | cum

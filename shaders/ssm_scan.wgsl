@@ -2,23 +2,24 @@
 //   dt = softplus(dt_raw + dt_bias[h]), A = -exp(A_log[h]),
 //   S[h, p, :] = exp(dt A) S[h, p, :] + dt x[t, h, p] B[t, g, :],
 //   y[t, h, p] = (S[h, p, :] . C[t, g, :] + D[h] x[t, h, p]) * silu(z[t, h, p]),  g = h / (H / G).
-// A workgroup of 64 threads owns 4 channels (h, p) (flat index over H * P); 16 lanes per
-// channel split its state row S[h, p, :] (N floats, kept in the state buffer): lane k
-// owns entries k + 16 i and updates them 4 at a time (12 loads in flight), adding its
-// part of S . C; a tree over the 16 lanes in workgroup memory gives y. The tokens run in
+// A workgroup of CH * 16 = 64 threads owns CH = 4 channels (h, p) (flat index over H * P);
+// 16 lanes per channel split its state row S[h, p, :] (N floats, kept in the state
+// buffer): lane k owns entries k + 16 i and updates them 4 at a time (12 loads in flight),
+// adding its part of S . C; a tree over the 16 lanes in workgroup memory gives y. The tokens run in
 // order. A decode step (T = 1) with N <= 64 takes a path without loops, so that every
 // load of the step is issued at once.
-// Dispatch grid: (ceil(H * P / 4), 1, 1).
+// Dispatch grid: (ceil(H * P / CH), 1, 1).
 
 struct Params {
     t: u32,           // T: rows
     heads: u32,       // H
-    head_dim: u32,    // P
+    head_dim: u32,    // P (<= 64 in the chunked SSD kernels)
     d_state: u32,     // N
     groups: u32,      // G
-    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    proj_stride: u32, // floats per row of the in_proj output (z at column 0)
     dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
     xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+    n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,12 +30,17 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;     // [T, E]: gated output
 
 const LANES: u32 = 16u; // threads per channel
-const CH: u32 = 4u;     // channels per workgroup
+// Channels per workgroup (4), set from gpu/src/ops/ssm_scan.rs (CHANNELS_PER_WG); no
+// default, so Rust is its one source.
+override CH: u32;
+override RED_N: u32 = CH * LANES; // sizes `red` (a named override, as attention.wgsl's)
 
-var<workgroup> red: array<f32, 64>; // [CH][LANES] partial S . C
+var<workgroup> red: array<f32, RED_N>; // [CH][LANES] partial S . C
 
-// softplus without branches (so the loads around it stay in one block):
-// v for v > 20, else log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
+// softplus without branches (so the loads around it stay in one block), as the CPU
+// engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
+// accurate when e^v is tiny. Copied into ssm_scan, ssd_chunk_state, ssm_probes and
+// ssm_state_norm (WGSL has no includes); gpu/tests/contract.rs holds the copies equal.
 fn softplus(v: f32) -> f32 {
     let u = exp(min(v, 20.0));
     let w = 1.0 + u;
@@ -94,7 +100,7 @@ fn lane_sum(li: u32, lane: u32) {
     }
 }
 
-@compute @workgroup_size(64, 1, 1)
+@compute @workgroup_size(CH * LANES, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let e = p.heads * p.head_dim;
     let lane = li % LANES;

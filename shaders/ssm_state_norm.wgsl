@@ -12,12 +12,13 @@
 struct Params {
     t: u32,           // T: rows
     heads: u32,       // H
-    head_dim: u32,    // P
+    head_dim: u32,    // P (<= 64 in the chunked SSD kernels)
     d_state: u32,     // N
     groups: u32,      // G
-    proj_stride: u32, // floats per row of in_proj output (z at column 0)
+    proj_stride: u32, // floats per row of the in_proj output (z at column 0)
     dt_off: u32,      // column of dt in the in_proj output (2E + 2GN)
     xbc_stride: u32,  // floats per row of the conv output (x | B | C)
+    n_chunks: u32,    // ceil(T / L) in the chunked SSD kernels, else 0 (unused)
 }
 
 const WG: u32 = 64u;
@@ -31,17 +32,15 @@ const WG: u32 = 64u;
 
 var<workgroup> red: array<f32, 64>;
 
+// softplus without branches (so the loads around it stay in one block), as the CPU
+// engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
+// accurate when e^v is tiny. Copied into ssm_scan, ssd_chunk_state, ssm_probes and
+// ssm_state_norm (WGSL has no includes); gpu/tests/contract.rs holds the copies equal.
 fn softplus(v: f32) -> f32 {
-    if (v > 20.0) {
-        return v;
-    }
-    // log1p(e^v) with Kahan's trick, accurate when e^v is tiny.
-    let u = exp(v);
+    let u = exp(min(v, 20.0));
     let w = 1.0 + u;
-    if (w == 1.0) {
-        return u;
-    }
-    return log(w) * u / (w - 1.0);
+    let r = select(log(w) * u / (w - 1.0), u, w == 1.0);
+    return select(r, v, v > 20.0);
 }
 
 @compute @workgroup_size(64, 1, 1)

@@ -3,7 +3,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::{GpuError, Result};
-use crate::kernel::PipelineCache;
+use crate::kernel::Kernel;
+use crate::pipeline::{Pipeline, PipelineCache};
 
 /// An open GPU: adapter info, device, queue, the pipeline cache, and the first error
 /// wgpu reported outside an error scope (checked after each submission).
@@ -80,6 +81,12 @@ impl Gpu {
             errors,
             lost,
         })
+    }
+
+    /// The pipeline of `kernel` specialized with `constants` (WGSL `override` name, value),
+    /// compiled on first use (the device's [`PipelineCache`]).
+    pub fn pipeline(&self, kernel: Kernel, constants: &[(&'static str, f64)]) -> Arc<Pipeline> {
+        self.pipelines.get(&self.device, kernel, constants)
     }
 
     /// [`Gpu::new`], blocking (native only).

@@ -7,7 +7,8 @@ use wgpu::util::DeviceExt;
 
 use crate::device::Gpu;
 use crate::error::{GpuError, Result};
-use crate::kernel::{Kernel, Pipeline};
+use crate::kernel::Kernel;
+use crate::pipeline::Pipeline;
 
 /// A ready-to-encode dispatch.
 #[derive(Debug)]

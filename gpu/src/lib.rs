@@ -6,7 +6,12 @@
 //! lavapipe in tests) and in the browser (WebGPU).
 //!
 //! - [`device`]: adapter + device setup ([`Gpu`]), shared by everything else.
-//! - [`kernel`]: the shaders, their binding layouts and the pipeline cache.
+//! - [`kernel`]: the kernel table: every shader, its bindings and its `Params` mirror, in
+//!   one row each.
+//! - [`params`]: the `params!` macro: each shader's `Params` uniform mirrored in Rust
+//!   with its member list; [`contract`]: each kernel's mirror and the WGSL consts that copy
+//!   a Rust constant (checked against the shaders by `gpu/tests/contract.rs`).
+//! - [`pipeline`]: the pipeline cache (one pipeline per kernel + override constants).
 //! - [`dispatch`]: one recorded dispatch (pipeline, bind group, params, grid).
 //! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
 //! - [`profile`]: per-dispatch GPU times from timestamp queries (`hybrid bench --profile`).
@@ -15,15 +20,19 @@
 //!   `prefill_probed` for the probes of one chunk).
 //!
 //! Conventions: binding 0 of every shader is a `Params` uniform mirrored by a
-//! `#[repr(C)]` Pod struct here, then read-only inputs, then outputs; specialization only
-//! through WGSL `override` constants; every buffer and pipeline is labelled.
+//! `#[repr(C)]` Pod struct here (made by `params!`), then read-only inputs, then outputs;
+//! specialization only through WGSL `override` constants; every buffer and pipeline is
+//! labelled. `gpu/tests/contract.rs` holds the shaders and their Rust side in agreement.
 
+pub mod contract;
 pub mod device;
 pub mod dispatch;
 pub mod error;
 pub mod kernel;
 pub mod model;
 pub mod ops;
+pub mod params;
+pub mod pipeline;
 pub mod profile;
 pub mod readback;
 

@@ -4,13 +4,13 @@ use super::{need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of add.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AddParams {
-    pub len: u32,
-    pub alpha: f32,
-    pub _pad: [u32; 2],
+crate::params::params! {
+    /// Mirrors `Params` of add.wgsl.
+    pub struct AddParams {
+        pub len: u32,
+        pub alpha: f32,
+        pub _pad: [u32; 2],
+    }
 }
 
 /// y [len] += alpha * x [len].

@@ -4,13 +4,13 @@ use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of argmax.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ArgmaxParams {
-    pub n: u32,
-    pub off: u32,
-    pub _pad: [u32; 2],
+crate::params::params! {
+    /// Mirrors `Params` of argmax.wgsl.
+    pub struct ArgmaxParams {
+        pub n: u32,
+        pub off: u32,
+        pub _pad: [u32; 2],
+    }
 }
 
 /// logits [off + n] -> out [1] (u32), ties to the lowest index.

@@ -32,22 +32,22 @@ fn tiled_constants(head_dim: usize) -> [(&'static str, f64); 5] {
     ]
 }
 
-/// Mirrors `Params` of attention.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AttentionParams {
-    pub t: u32,
-    pub stride: u32,
-    pub k_off: u32,
-    pub v_off: u32,
-    pub n_heads: u32,
-    pub n_kv_heads: u32,
-    pub head_dim: u32,
-    pub window: u32,
-    pub sinks: u32,
-    pub ring: u32,
-    pub out_stride: u32,
-    pub scale: f32,
+crate::params::params! {
+    /// Mirrors `Params` of attention.wgsl.
+    pub struct AttentionParams {
+        pub t: u32,
+        pub stride: u32,
+        pub k_off: u32,
+        pub v_off: u32,
+        pub n_heads: u32,
+        pub n_kv_heads: u32,
+        pub head_dim: u32,
+        pub window: u32,
+        pub sinks: u32,
+        pub ring: u32,
+        pub out_stride: u32,
+        pub scale: f32,
+    }
 }
 
 /// Where the KV cache keeps position s: s, or with a window a ring after the sinks.

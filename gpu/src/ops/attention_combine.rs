@@ -7,14 +7,14 @@ use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of attention_combine.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AttentionCombineParams {
-    pub n_heads: u32,
-    pub head_dim: u32,
-    pub splits: u32,
-    pub _pad: u32,
+crate::params::params! {
+    /// Mirrors `Params` of attention_combine.wgsl.
+    pub struct AttentionCombineParams {
+        pub n_heads: u32,
+        pub head_dim: u32,
+        pub splits: u32,
+        pub _pad: u32,
+    }
 }
 
 /// partials [Hq, splits, dh + 2] -> out [1, Hq*dh].

@@ -8,20 +8,20 @@ use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of attention_probs.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AttentionProbsParams {
-    pub t: u32,
-    pub stride: u32,
-    pub k_off: u32,
-    pub n_heads: u32,
-    pub n_kv_heads: u32,
-    pub head_dim: u32,
-    pub window: u32,
-    pub sinks: u32,
-    pub scale: f32,
-    pub _pad: [u32; 3],
+crate::params::params! {
+    /// Mirrors `Params` of attention_probs.wgsl.
+    pub struct AttentionProbsParams {
+        pub t: u32,
+        pub stride: u32,
+        pub k_off: u32,
+        pub n_heads: u32,
+        pub n_kv_heads: u32,
+        pub head_dim: u32,
+        pub window: u32,
+        pub sinks: u32,
+        pub scale: f32,
+        pub _pad: [u32; 3],
+    }
 }
 
 /// qkv [T, stride] (q at column 0, k at `k_off`, RoPE applied, positions 0..T) ->

@@ -31,22 +31,22 @@ pub const MAX_HEADS_PER_WG: usize = 8;
 /// Most floats of the queries of one workgroup (`q_s`): heads_per_wg * dh.
 pub const MAX_WG_QUERY: usize = 256;
 
-/// Mirrors `Params` of attention_split.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct AttentionSplitParams {
-    pub stride: u32,
-    pub k_off: u32,
-    pub v_off: u32,
-    pub n_heads: u32,
-    pub n_kv_heads: u32,
-    pub head_dim: u32,
-    pub window: u32,
-    pub sinks: u32,
-    pub ring: u32,
-    pub splits: u32,
-    pub scale: f32,
-    pub heads_per_wg: u32,
+crate::params::params! {
+    /// Mirrors `Params` of attention_split.wgsl.
+    pub struct AttentionSplitParams {
+        pub stride: u32,
+        pub k_off: u32,
+        pub v_off: u32,
+        pub n_heads: u32,
+        pub n_kv_heads: u32,
+        pub head_dim: u32,
+        pub window: u32,
+        pub sinks: u32,
+        pub ring: u32,
+        pub splits: u32,
+        pub scale: f32,
+        pub heads_per_wg: u32,
+    }
 }
 
 /// Query heads per workgroup for `group` query heads per KV head of dim `head_dim`: the

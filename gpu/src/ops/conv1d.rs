@@ -4,16 +4,16 @@ use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of conv1d.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct Conv1dParams {
-    pub t: u32,
-    pub channels: u32,
-    pub width: u32,
-    pub in_stride: u32,
-    pub in_off: u32,
-    pub _pad: [u32; 3],
+crate::params::params! {
+    /// Mirrors `Params` of conv1d.wgsl.
+    pub struct Conv1dParams {
+        pub t: u32,
+        pub channels: u32,
+        pub width: u32,
+        pub in_stride: u32,
+        pub in_off: u32,
+        pub _pad: [u32; 3],
+    }
 }
 
 /// Input columns in_off..in_off+C of [T, in_stride] -> out [T, C]; state [W-1, C].
@@ -26,8 +26,12 @@ pub struct Conv1d {
     pub in_off: usize,
 }
 
-/// Widest conv the shader handles.
+/// Widest conv the shader handles (sets its override `MAX_W`).
 pub const MAX_WIDTH: usize = 8;
+/// Channels per workgroup (sets the override `CH` of conv1d.wgsl).
+pub const CHANNELS_PER_WG: usize = 64;
+/// Rows per workgroup (sets the override `ROWS` of conv1d.wgsl).
+pub const ROWS_PER_WG: usize = 16;
 
 impl Conv1d {
     /// Check shapes and build the dispatch: w [C, W], b [C].
@@ -66,11 +70,19 @@ impl Conv1d {
             gpu,
             label,
             Kernel::Conv1d,
-            &[],
+            &[
+                ("MAX_W", MAX_WIDTH as f64),
+                ("CH", CHANNELS_PER_WG as f64),
+                ("ROWS", ROWS_PER_WG as f64),
+            ],
             &params,
             &[inp, w, b],
             &[state, out],
-            [groups(s.channels, 64), groups(s.t, 16), 1],
+            [
+                groups(s.channels, CHANNELS_PER_WG),
+                groups(s.t, ROWS_PER_WG),
+                1,
+            ],
         )
     }
 }

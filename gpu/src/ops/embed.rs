@@ -4,14 +4,14 @@ use super::{need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of embed.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct EmbedParams {
-    pub t: u32,
-    pub d: u32,
-    pub vocab: u32,
-    pub _pad: u32,
+crate::params::params! {
+    /// Mirrors `Params` of embed.wgsl.
+    pub struct EmbedParams {
+        pub t: u32,
+        pub d: u32,
+        pub vocab: u32,
+        pub _pad: u32,
+    }
 }
 
 /// tokens [T] (u32), table [V, D] (f32 or f16) -> x [T, D].

@@ -6,18 +6,18 @@ use super::{need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of kv_store.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct KvStoreParams {
-    pub t: u32,
-    pub stride: u32,
-    pub k_off: u32,
-    pub v_off: u32,
-    pub kv_dim: u32,
-    pub window: u32,
-    pub sinks: u32,
-    pub ring: u32,
+crate::params::params! {
+    /// Mirrors `Params` of kv_store.wgsl.
+    pub struct KvStoreParams {
+        pub t: u32,
+        pub stride: u32,
+        pub k_off: u32,
+        pub v_off: u32,
+        pub kv_dim: u32,
+        pub window: u32,
+        pub sinks: u32,
+        pub ring: u32,
+    }
 }
 
 /// k, v columns of qkv [T, stride] -> cache rows [cache_rows, kv_dim].

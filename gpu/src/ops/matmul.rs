@@ -6,21 +6,21 @@ use super::{ensure, need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of matmul.wgsl / matvec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct MatmulParams {
-    pub t: u32,
-    pub n: u32,
-    pub k: u32,
-    pub x_stride: u32,
-    pub x_off: u32,
-    pub w_stride: u32,
-    pub w_off: u32,
-    pub y_stride: u32,
-    pub y_off: u32,
-    pub alpha: f32,
-    pub _pad: [u32; 2],
+crate::params::params! {
+    /// Mirrors `Params` of matmul.wgsl / matvec.wgsl.
+    pub struct MatmulParams {
+        pub t: u32,
+        pub n: u32,
+        pub k: u32,
+        pub x_stride: u32,
+        pub x_off: u32,
+        pub w_stride: u32,
+        pub w_off: u32,
+        pub y_stride: u32,
+        pub y_off: u32,
+        pub alpha: f32,
+        pub _pad: [u32; 2],
+    }
 }
 
 /// A linear map: x [T, x_stride] (columns x_off..x_off+K), w [N, w_stride] (columns

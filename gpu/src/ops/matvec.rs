@@ -7,27 +7,28 @@ use super::{ensure, need, need_w, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of matvec.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct MatvecParams {
-    pub n: u32,
-    pub k: u32,
-    pub x_off: u32,
-    pub w_stride: u32,
-    pub w_off: u32,
-    pub y_off: u32,
-    pub alpha: f32,
-    pub eps: f32,
+crate::params::params! {
+    /// Mirrors `Params` of matvec.wgsl.
+    pub struct MatvecParams {
+        pub n: u32,
+        pub k: u32,
+        pub x_off: u32,
+        pub w_stride: u32,
+        pub w_off: u32,
+        pub y_off: u32,
+        pub alpha: f32,
+        pub eps: f32,
+    }
 }
 
 /// Longest x the shader stages in workgroup memory (a fused norm needs that).
 pub const MAX_K: usize = 2048;
 /// Most norm groups in one x.
 pub const MAX_GROUPS: usize = 256;
-/// Outputs per workgroup, workgroups per grid dimension.
-const ROWS: usize = 8;
-const WGS_PER_DIM: usize = 32768;
+/// Outputs per workgroup (`ROWS` of matvec.wgsl).
+pub const ROWS: usize = 8;
+/// Workgroups per grid dimension (`WGS_PER_DIM` of matvec.wgsl).
+pub const WGS_PER_DIM: usize = 32768;
 
 /// RMSNorm of x before the product: groups of `group` channels, weight `g` [K].
 #[derive(Debug, Clone, Copy)]

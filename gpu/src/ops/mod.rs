@@ -1,6 +1,7 @@
 //! One constructor per op: it checks that the buffers fit the shapes, takes the cached
 //! pipeline and builds the bind group ([`Dispatch`]). Each op mirrors its shader's
-//! `Params` uniform as a `#[repr(C)]` Pod struct.
+//! `Params` uniform as a `params!` struct (a `#[repr(C)]` Pod struct with its member list,
+//! checked against the shader by `gpu/tests/contract.rs`).
 
 pub mod add;
 pub mod argmax;

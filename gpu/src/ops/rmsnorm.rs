@@ -5,16 +5,16 @@ use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of rmsnorm.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct RmsNormParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub group: u32,
-    pub eps: f32,
-    pub scale: f32,
-    pub _pad: [u32; 3],
+crate::params::params! {
+    /// Mirrors `Params` of rmsnorm.wgsl.
+    pub struct RmsNormParams {
+        pub rows: u32,
+        pub cols: u32,
+        pub group: u32,
+        pub eps: f32,
+        pub scale: f32,
+        pub _pad: [u32; 3],
+    }
 }
 
 /// out [rows, cols] = rms_per_group(x) * w * scale.

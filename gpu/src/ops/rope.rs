@@ -4,18 +4,18 @@ use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of rope.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct RopeParams {
-    pub t: u32,
-    pub stride: u32,
-    pub n_q: u32,
-    pub n_k: u32,
-    pub k_off: u32,
-    pub head_dim: u32,
-    pub theta: f32,
-    pub _pad: u32,
+crate::params::params! {
+    /// Mirrors `Params` of rope.wgsl.
+    pub struct RopeParams {
+        pub t: u32,
+        pub stride: u32,
+        pub n_q: u32,
+        pub n_k: u32,
+        pub k_off: u32,
+        pub head_dim: u32,
+        pub theta: f32,
+        pub _pad: u32,
+    }
 }
 
 /// qkv [T, stride]: q heads at column 0, k heads at `k_off`; positions pos[0] + t.

@@ -5,14 +5,14 @@ use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of row_norm.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct RowNormParams {
-    pub rows: u32,
-    pub cols: u32,
-    pub out_stride: u32,
-    pub out_off: u32,
+crate::params::params! {
+    /// Mirrors `Params` of row_norm.wgsl.
+    pub struct RowNormParams {
+        pub rows: u32,
+        pub cols: u32,
+        pub out_stride: u32,
+        pub out_off: u32,
+    }
 }
 
 /// x [rows, cols] -> out[r * out_stride + out_off] = ||x[r, :]||.

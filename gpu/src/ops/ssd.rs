@@ -18,14 +18,10 @@ pub const SSD_CHUNK: usize = 32;
 /// Largest head_dim P the chunked kernels handle (their x tiles are [L, 64]).
 pub const SSD_MAX_HEAD_DIM: usize = 64;
 
-/// Mirrors `Params` of ssd_chunk_state.wgsl, ssd_state_pass.wgsl and ssd_chunk_out.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SsdParams {
-    /// The fields every scan shader shares (t .. xbc_stride), in the same order.
-    pub scan: SsmScanParams,
-    pub n_chunks: u32,
-}
+/// Mirrors `Params` of ssd_chunk_state.wgsl, ssd_state_pass.wgsl and ssd_chunk_out.wgsl:
+/// the `Params` every Mamba-2 scan shader shares (the scan layout t .. xbc_stride, then
+/// n_chunks).
+pub type SsdParams = super::ssm_scan::ScanParams;
 
 /// Floats of the scratch buffers of one [`Ssd`] call (both 0 when it runs [`SsmScan`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,14 +2,15 @@
 //! the state norm after every token from the recurrence on a copy of the state
 //! (shaders/ssm_state_norm.wgsl). Same inputs as [`super::ssm_scan::SsmScan`].
 
-use super::ssm_scan::SsmScanParams;
+use super::ssm_scan::{ScanParams, SsmScanParams};
 use super::{ensure, need, u};
 use crate::dispatch::Dispatch;
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
-/// `Params` of ssm_probes.wgsl and ssm_state_norm.wgsl: the scan layout.
-pub type SsmProbeParams = SsmScanParams;
+/// `Params` of ssm_probes.wgsl and ssm_state_norm.wgsl: the scan layout ([`ScanParams`],
+/// `n_chunks` unused).
+pub type SsmProbeParams = ScanParams;
 
 /// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> the probes.
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +28,7 @@ impl SsmProbes {
         heads: &wgpu::Buffer,
     ) -> Result<SsmProbeParams> {
         ensure(self.t > 0, label, || "T = 0".into())?;
-        SsmScanParams::checked(label, self.t, self.dims, proj, xbc, heads)
+        SsmScanParams::checked(label, self.t, self.dims, proj, xbc, heads).map(ScanParams::from)
     }
 
     /// dt [T, H] (softplus applied) and the implicit attention [H, T, T].

@@ -1,26 +1,47 @@
 //! The Mamba-2 selective scan + gate, token by token (shaders/ssm_scan.wgsl): a workgroup
-//! of 64 threads per [`CHANNELS_PER_WG`] channels, 16 threads over the state dim of each.
+//! of 16 threads per channel over the state dim, [`CHANNELS_PER_WG`] channels (64 threads).
 
 use super::{ensure, need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
-/// Channels (h, p) per workgroup (`CH` of ssm_scan.wgsl).
+/// Channels (h, p) per workgroup: sets the override `CH` of ssm_scan.wgsl (16 threads each).
 pub const CHANNELS_PER_WG: usize = 4;
 
-/// Mirrors `Params` of ssm_scan.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SsmScanParams {
-    pub t: u32,
-    pub heads: u32,
-    pub head_dim: u32,
-    pub d_state: u32,
-    pub groups: u32,
-    pub proj_stride: u32,
-    pub dt_off: u32,
-    pub xbc_stride: u32,
+crate::params::params! {
+    /// The scan layout every Mamba-2 scan shader reads (t .. xbc_stride, the head of
+    /// [`ScanParams`]), made by [`SsmScanParams::checked`].
+    pub struct SsmScanParams {
+        pub t: u32,
+        pub heads: u32,
+        pub head_dim: u32,
+        pub d_state: u32,
+        pub groups: u32,
+        pub proj_stride: u32,
+        pub dt_off: u32,
+        pub xbc_stride: u32,
+    }
+}
+
+crate::params::params! {
+    /// Mirrors `Params` of every Mamba-2 scan shader: ssm_scan.wgsl, ssd_chunk_state.wgsl,
+    /// ssd_state_pass.wgsl, ssd_chunk_out.wgsl, ssm_probes.wgsl and ssm_state_norm.wgsl
+    /// (one struct, copied identically into the six files; gpu/tests/contract.rs holds
+    /// the copies equal).
+    pub struct ScanParams {
+        /// The scan layout (t .. xbc_stride).
+        pub scan: SsmScanParams,
+        /// ceil(T / L) for the chunked SSD kernels; 0 for the others (they do not read it).
+        pub n_chunks: u32,
+    }
+}
+
+impl From<SsmScanParams> for ScanParams {
+    /// The params of a kernel that does not read `n_chunks`.
+    fn from(scan: SsmScanParams) -> Self {
+        ScanParams { scan, n_chunks: 0 }
+    }
 }
 
 impl SsmScanParams {
@@ -78,14 +99,14 @@ impl SsmScan {
     ) -> Result<Dispatch> {
         let m = self.dims;
         let t = self.t;
-        let params = SsmScanParams::checked(label, t, m, proj, xbc, heads)?;
+        let params = ScanParams::from(SsmScanParams::checked(label, t, m, proj, xbc, heads)?);
         need(label, state, m.ssm_state_len(), "ssm state")?;
         need(label, y, t * m.d_inner(), "y")?;
         Dispatch::new(
             gpu,
             label,
             Kernel::SsmScan,
-            &[],
+            &[("CH", CHANNELS_PER_WG as f64)],
             &params,
             &[proj, xbc, heads],
             &[state, y],

@@ -4,13 +4,13 @@ use super::{need, u};
 use crate::dispatch::{groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
-/// Mirrors `Params` of swiglu.wgsl.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct SwiGluParams {
-    pub t: u32,
-    pub f: u32,
-    pub _pad: [u32; 2],
+crate::params::params! {
+    /// Mirrors `Params` of swiglu.wgsl.
+    pub struct SwiGluParams {
+        pub t: u32,
+        pub f: u32,
+        pub _pad: [u32; 2],
+    }
 }
 
 /// gu [T, 2F] -> act [T, F].
