@@ -9,7 +9,9 @@
 //!   import no engine: the engines (`core/src/cpu`, `hybrid-gpu`) import them.
 //!
 //! The parser is deliberately small: it reads paths, not Rust syntax, which is enough for
-//! the code's own style (no glob re-exports across siblings, no macros naming modules).
+//! the code's own style (no glob re-exports across siblings). Paths written `$crate::` in
+//! a macro body belong to the module where the macro expands (e.g. the kernel table's
+//! `params` column, expanded only in `gpu/src/contract.rs`), so they are not edges here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -74,7 +76,9 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let start_ok = i == 0 || !(is_ident(bytes[i - 1]) || bytes[i - 1] == b':');
+        // `$crate::` in a macro body resolves where the macro expands, not here
+        let start_ok =
+            i == 0 || !(is_ident(bytes[i - 1]) || bytes[i - 1] == b':' || bytes[i - 1] == b'$');
         let head = ["crate::", "super::", "self::"]
             .into_iter()
             .find(|h| bytes[i..].starts_with(h.as_bytes()));
