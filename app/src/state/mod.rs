@@ -11,14 +11,15 @@
 //! | `messages` | [`Messages`] | the one error channel (keyed by origin) and the notice |
 //!
 //! What changes state: `loading`, `opened` and `generate` ([`Actions`]: load, pick, add,
-//! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`]. `status` publishes
-//! `window.__hybrid_status` and the URL hash; `page` bundles the parts ([`Page`]).
+//! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`].
+//! `status` publishes `window.__hybrid_status` and the URL hash; `page` bundles the parts
+//! ([`Page`]).
 //!
 //! Imports between these modules go one way: `run`, `messages`, `ui`, `models`,
 //! `engine_choice` import none of the others; `generation` imports `models`, `run`;
 //! `analysis` imports `models`, `ui`; `sweep` imports `models`, `messages`, `run`;
 //! `loading` imports `engine_choice`, `generation`, `messages`, `models`; `generate` and
-//! `opened` import `loading` and those; `page` imports all of the state parts and `loading`;
+//! `opened` import `loading` and those; `page` imports the state parts and `loading`;
 //! `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
 
 mod analysis;
