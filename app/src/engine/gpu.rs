@@ -13,6 +13,9 @@ pub struct GpuEngine(Arc<Gpu>);
 impl GpuEngine {
     /// Opens the GPU engine (WebGPU in the browser, any adapter natively); the error says
     /// why not, for the page's badge.
+    // `GpuModel::new` takes an `Arc<Gpu>`; in wasm32 the WebGPU handles are not `Send`,
+    // and the page has one thread.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub async fn open() -> Result<Self, String> {
         Gpu::new()
             .await
