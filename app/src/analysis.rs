@@ -2,10 +2,8 @@
 //! prompt: per-head attention maps, Mamba's implicit attention, dt and state norms as
 //! [heads x tokens] matrices, and the intra blocks' per-token branch contributions.
 
-use hybrid_core::{LayerKind, Probes, StateBytes};
-
 use crate::charts::heatmap::Matrix;
-use crate::engine::Backend;
+use crate::engine::{Backend, LayerKind, Probes, StateBytes};
 
 /// Longest prompt the maps show (T x T cells per head).
 pub const MAX_PROBE_TOKENS: usize = 64;
@@ -193,7 +191,7 @@ pub fn shared_maxima(all: &[&Analysis]) -> (f32, f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::tests::test_model;
+    use crate::generation::tests::test_model;
 
     #[test]
     fn analyzes_the_test_model() {

@@ -2,9 +2,8 @@
 //! and the paper's 1B-class ones, analytic only), editing a layer plan, and the numbers
 //! derived from a config (parameters, cache at a context, FLOPs per token).
 
-use hybrid_core::{
-    config::{AttentionConfig, IntraConfig, MambaConfig},
-    Fusion, LayerKind, ModelConfig, OutProj,
+use crate::engine::{
+    AttentionConfig, Fusion, IntraConfig, LayerKind, MambaConfig, ModelConfig, OutProj,
 };
 
 /// A bundled config.

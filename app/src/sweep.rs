@@ -2,9 +2,7 @@
 //! order, and a [`Job`] that measures one pair in small pieces so the page can yield
 //! between them. Also the analytic memory lines from a config.
 
-use hybrid_core::ModelConfig;
-
-use crate::engine::{Backend, Session};
+use crate::engine::{Backend, ModelConfig, Session};
 
 /// Context lengths the user can sweep up to.
 pub const LENGTHS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
@@ -175,7 +173,7 @@ pub fn export_rows(points: &[Point]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::tests::test_model;
+    use crate::generation::tests::test_model;
 
     #[test]
     fn plans_short_contexts_first() {

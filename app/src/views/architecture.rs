@@ -1,14 +1,13 @@
 //! Architecture: the layer plan drawn as a stack, editable; parameters, cache and FLOPs
 //! update live from the config's formulas; "Send to Scaling" times it with random weights.
 
-use hybrid_core::{Fusion, LayerKind, ModelConfig};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::Playground;
 use crate::arch::{self, PRESETS};
 use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
-use crate::engine::Backend;
+use crate::engine::{Backend, Fusion, LayerKind, ModelConfig};
+use crate::state::{SweepState, Ui};
 use crate::views::common::Caption;
 
 /// Largest designed model the page will run with random weights.
@@ -22,9 +21,9 @@ fn kind_label(k: LayerKind) -> &'static str {
     }
 }
 
-/// The Architecture view.
+/// The Architecture view: edit a layer plan, read its numbers, send it to Scaling.
 #[component]
-pub fn ArchitectureView(app: Playground) -> impl IntoView {
+pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
     let draft = RwSignal::new(arch::preset("playground-inter").ok());
     let preset_id = RwSignal::new("playground-inter".to_string());
     let context = RwSignal::new("8192".to_string());
@@ -104,10 +103,9 @@ pub fn ArchitectureView(app: Playground) -> impl IntoView {
         let name = format!("Designed: {} (random weights)", plan_name(&cfg));
         match Backend::cpu_random(&name, cfg, 0) {
             Ok(b) => {
-                app.designed.backend.set_value(Some(std::rc::Rc::new(b)));
-                app.designed.name.set(Some(name));
-                app.view.set("scaling".into());
-                spawn_local(app.run_sweep());
+                sweep.design(name, b);
+                ui.view.set("scaling".into());
+                spawn_local(sweep.run());
             }
             Err(e) => message.set(Some(e)),
         }

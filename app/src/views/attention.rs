@@ -1,18 +1,16 @@
 //! Attention: where each token looks. Softmax attention maps per head, Mamba's implicit
 //! attention drawn the same way, and the intra blocks' per-token branch contributions.
 
-use std::sync::Arc;
-
-use hybrid_core::LayerKind;
 use leptos::prelude::*;
 
 use crate::analysis::{self, Analysis, LayerView, MAX_PROBE_TOKENS};
-use crate::app::{Playground, Slot};
 use crate::charts::canvas::{Heatmap, Hover, Legend};
 use crate::charts::colormap::ColorScale;
 use crate::charts::heatmap::Matrix;
 use crate::charts::scale::fmt_num;
-use crate::views::common::Caption;
+use crate::engine::LayerKind;
+use crate::state::{AnalysisState, Maps, Models, Slot};
+use crate::views::common::{analysis_body, Caption};
 
 const BIG: u32 = 420;
 const SMALL: u32 = 64;
@@ -158,38 +156,30 @@ fn layer_block(
 
 /// One model's column of layers.
 fn model_column(
-    app: Playground,
+    models: Models,
     slot: Slot,
-    a: Option<Arc<Analysis>>,
+    maps: Maps,
     scales: (ColorScale, ColorScale),
 ) -> impl IntoView {
-    let name = slot
-        .key
-        .get()
-        .map(|k| app.model_name(&k))
-        .unwrap_or_default();
+    let name = models.slot_name(slot);
     let sfx = slot.suffix();
-    let body = match (a, slot.analysis_error.get()) {
-        (_, Some(e)) => view! { <p class="hint">{format!("No maps: {e}")}</p> }.into_any(),
-        (None, None) => view! { <p class="hint">"Analyzing the prompt…"</p> }.into_any(),
-        (Some(a), None) => {
-            let cut = a.cut_from.map(|n| {
-                format!(" The prompt has {n} tokens; the maps show the first {MAX_PROBE_TOKENS}.")
-            });
-            let note = format!(
-                "Computed by the {} engine.{}",
-                a.engine,
-                cut.unwrap_or_default()
-            );
-            let layers = a
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| layer_block(i, l, &a, scales.0, scales.1, &sfx))
-                .collect_view();
-            view! { <p class="note">{note}</p> {layers} }.into_any()
-        }
-    };
+    let body = analysis_body(maps, "No maps", move |a| {
+        let cut = a.cut_from.map(|n| {
+            format!(" The prompt has {n} tokens; the maps show the first {MAX_PROBE_TOKENS}.")
+        });
+        let note = format!(
+            "Computed by the {} engine.{}",
+            a.engine,
+            cut.unwrap_or_default()
+        );
+        let layers = a
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| layer_block(i, l, &a, scales.0, scales.1, &sfx))
+            .collect_view();
+        view! { <p class="note">{note}</p> {layers} }
+    });
     view! {
         <div class="column">
             <h3 class="model-name">{name}</h3>
@@ -198,13 +188,18 @@ fn model_column(
     }
 }
 
-/// The Attention view.
+/// The Attention view: the maps of every model, on shared color scales. A
+/// [`Transition`] keeps the maps drawn while the prompt is analyzed again.
 #[component]
-pub fn AttentionView(app: Playground) -> impl IntoView {
+pub fn AttentionView(models: Models, analysis: AnalysisState) -> impl IntoView {
     let content = move || {
-        let slots = app.active();
-        let analyses: Vec<Option<Arc<Analysis>>> = slots.iter().map(|s| s.analysis.get()).collect();
-        let present: Vec<&Analysis> = analyses.iter().flatten().map(|a| a.as_ref()).collect();
+        let slots = models.active();
+        let maps: Vec<Maps> = slots.iter().map(|s| analysis.get(s.index)).collect();
+        let present: Vec<&Analysis> = maps
+            .iter()
+            .filter_map(|m| m.as_ref()?.as_ref().ok())
+            .map(|a| a.as_ref())
+            .collect();
         let (imp_max, _, _) = analysis::shared_maxima(&present);
         let attn_scale = ColorScale::Sequential { max: 1.0 };
         let imp_scale = ColorScale::Diverging {
@@ -212,8 +207,8 @@ pub fn AttentionView(app: Playground) -> impl IntoView {
         };
         let columns = slots
             .into_iter()
-            .zip(analyses)
-            .map(|(s, a)| model_column(app, s, a, (attn_scale, imp_scale)))
+            .zip(maps)
+            .map(|(s, m)| model_column(models, s, m, (attn_scale, imp_scale)))
             .collect_view();
         view! {
             <div class="legends">
@@ -227,7 +222,7 @@ pub fn AttentionView(app: Playground) -> impl IntoView {
         <section class="view" id="view-attention" aria-labelledby="tab-attention">
             <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token." />
             <p class="hint">"Rows are the token doing the looking (query), columns the tokens it looks at (keys). Click a small map to enlarge that head."</p>
-            {content}
+            <Transition fallback=|| view! { <p class="hint">"Analyzing the prompt…"</p> }>{content}</Transition>
         </section>
     }
 }

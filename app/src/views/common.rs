@@ -1,11 +1,16 @@
 //! Controls shared by the views: the model slots, the prompt, load progress, small fields.
 
+use std::sync::Arc;
+
+use leptos::error::Errors;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::app::{LoadState, Playground, Slot, MAX_MODELS};
+use crate::analysis::Analysis;
+
 use crate::catalog::MODEL_FILES;
+use crate::state::{Actions, LoadState, Maps, Slot, MAX_MODELS};
 use crate::web;
 
 fn megabytes(bytes: u64) -> String {
@@ -47,12 +52,7 @@ pub fn NumberField(
 #[component]
 pub fn LoadStatus(which: Slot) -> impl IntoView {
     let slot = which;
-    let marker = move || match slot.load.get() {
-        LoadState::Idle => "idle",
-        LoadState::Loading { .. } => "loading",
-        LoadState::Ready(_) => "ready",
-        LoadState::Failed(_) => "error",
-    };
+    let marker = move || slot.load.get().marker();
     let body = move || match slot.load.get() {
         LoadState::Idle => view! { <p class="hint">"Loading the model list…"</p> }.into_any(),
         LoadState::Loading {
@@ -93,14 +93,18 @@ pub fn LoadStatus(which: Slot) -> impl IntoView {
 
 /// The model picker of one slot.
 #[component]
-fn SlotPicker(app: Playground, which: Slot) -> impl IntoView {
+fn SlotPicker(actions: Actions, which: Slot) -> impl IntoView {
+    let Actions {
+        models, generation, ..
+    } = actions;
+    let busy = move || generation.busy(models);
     let slot = which;
     let i = slot.index;
     let id = format!("model{}", slot.suffix());
     let description = move || {
         let key = slot.key.get()?;
-        app.models
-            .get()
+        models
+            .entries()
             .into_iter()
             .find(|m| m.id == key)
             .map(|m| m.description)
@@ -113,19 +117,19 @@ fn SlotPicker(app: Playground, which: Slot) -> impl IntoView {
                     class="icon"
                     title="Remove this model from the comparison"
                     aria-label=format!("Remove model {}", i + 1)
-                    hidden=move || { app.count.get() <= 1 }
-                    disabled=move || app.busy()
-                    on:click=move |_| app.remove_slot(i)
+                    hidden=move || { models.count.get() <= 1 }
+                    disabled=busy
+                    on:click=move |_| actions.remove_slot(i)
                 >"×"</button>
             </div>
             <select
                 id=id
-                disabled=move || app.busy() || app.models.get().is_empty()
-                on:change=move |ev| app.select(i, event_target_value(&ev))
+                disabled=move || busy() || models.entries().is_empty()
+                on:change=move |ev| actions.select(i, event_target_value(&ev))
             >
                 {move || {
-                    app.models
-                        .get()
+                    models
+                        .entries()
                         .into_iter()
                         .map(|m| {
                             let mid = m.id.clone();
@@ -143,11 +147,16 @@ fn SlotPicker(app: Playground, which: Slot) -> impl IntoView {
 
 /// Models and prompt, shared by all views.
 #[component]
-pub fn ModelsAndPrompt(app: Playground) -> impl IntoView {
+pub fn ModelsAndPrompt(actions: Actions) -> impl IntoView {
+    let Actions {
+        models, generation, ..
+    } = actions;
+    let busy = move || generation.busy(models);
     let slots = move || {
-        app.active()
+        models
+            .active()
             .into_iter()
-            .map(|slot| view! { <SlotPicker app=app which=slot /> })
+            .map(|slot| view! { <SlotPicker actions=actions which=slot /> })
             .collect_view()
     };
     let open_files = move |ev: leptos::ev::Event| {
@@ -159,8 +168,8 @@ pub fn ModelsAndPrompt(app: Playground) -> impl IntoView {
         };
         spawn_local(async move {
             match web::read_files(&input).await {
-                Ok(files) => app.add_user_model(files),
-                Err(e) => app.drop_error.set(Some(e)),
+                Ok(files) => actions.add_user_model(files),
+                Err(e) => actions.checkpoint_failed(e),
             }
             input.set_value("");
         });
@@ -171,8 +180,8 @@ pub fn ModelsAndPrompt(app: Playground) -> impl IntoView {
             <div class="buttons wrap">
                 <button
                     id="add-model"
-                    disabled=move || { app.count.get() >= MAX_MODELS || app.busy() || app.models.get().is_empty() }
-                    on:click=move |_| app.add_slot()
+                    disabled=move || { models.count.get() >= MAX_MODELS || busy() || models.entries().is_empty() }
+                    on:click=move |_| actions.add_slot()
                 >"+ Compare another model"</button>
                 <label class="file-button" title="config.json, model.safetensors and tokenizer.json (docs/FORMAT.md)">
                     "Open your checkpoint…"
@@ -183,15 +192,55 @@ pub fn ModelsAndPrompt(app: Playground) -> impl IntoView {
             <textarea
                 id="prompt"
                 rows="3"
-                prop:value=move || app.prompt.get()
-                on:input=move |ev| app.prompt.set(event_target_value(&ev))
+                prop:value=move || generation.prompt.get()
+                on:input=move |ev| generation.prompt.set(event_target_value(&ev))
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) && app.any_ready() && !app.busy() {
+                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) && models.any_ready() && !busy() {
                         ev.prevent_default();
-                        spawn_local(app.generate());
+                        spawn_local(actions.generate());
                     }
                 }
             ></textarea>
         </section>
     }
+}
+
+/// Why a model has no maps, as an error [`ErrorBoundary`] can catch.
+#[derive(Clone, Debug)]
+pub struct NoAnalysis(pub String);
+
+impl std::fmt::Display for NoAnalysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoAnalysis {}
+
+/// A model's analysis drawn by `body`: "Analyzing the prompt…" before there is one, and
+/// when it failed, an [`ErrorBoundary`] shows "`prefix`: why" in its place.
+pub fn analysis_body<V>(
+    maps: Maps,
+    prefix: &'static str,
+    body: impl FnOnce(Arc<Analysis>) -> V,
+) -> AnyView
+where
+    V: IntoView + Send + 'static,
+{
+    let Some(result) = maps else {
+        return view! { <p class="hint">"Analyzing the prompt…"</p> }.into_any();
+    };
+    let shown = result.map(body).map_err(NoAnalysis);
+    let fallback = move |errors: ArcRwSignal<Errors>| {
+        let text = move || {
+            errors.with(|e| {
+                e.iter()
+                    .map(|(_, why)| format!("{prefix}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        };
+        view! { <p class="hint">{text}</p> }
+    };
+    view! { <ErrorBoundary fallback=fallback>{shown}</ErrorBoundary> }.into_any()
 }

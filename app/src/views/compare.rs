@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{FormFields, Playground, RunState, Slot};
 use crate::charts::scale::fmt_bytes;
+use crate::state::{Actions, ErrorKey, FormFields, Messages, Models, Output, Slot};
 use crate::views::common::{Caption, NumberField};
 
 /// Max new tokens, temperature, top-k, top-p and seed.
@@ -28,26 +28,21 @@ fn SamplingControls(form: FormFields, disabled: Signal<bool>) -> impl IntoView {
     }
 }
 
-/// One model's output column.
+/// One model's output column: its text streaming in, and its stats.
 #[component]
-fn OutputColumn(app: Playground, which: Slot) -> impl IntoView {
+fn OutputColumn(models: Models, messages: Messages, which: Slot, output: Output) -> impl IntoView {
     let slot = which;
     let sfx = slot.suffix();
-    let name = move || {
-        slot.key
-            .get()
-            .map(|k| app.model_name(&k))
-            .unwrap_or_default()
-    };
+    let name = move || models.slot_name(slot);
     let marker = move || {
-        if slot.index == 0 && app.run_error.get().is_some() {
+        if slot.index == 0 && messages.has(ErrorKey::Run) {
             "error"
         } else {
-            slot.run.get().marker()
+            output.run.get().marker()
         }
     };
     let stats_line = move || {
-        let s = slot.stats.get();
+        let s = output.stats.get();
         if s.prompt_tokens == 0 {
             return String::new();
         }
@@ -69,8 +64,8 @@ fn OutputColumn(app: Playground, which: Slot) -> impl IntoView {
         <div class="column">
             <h3 class="model-name">{name}</h3>
             <pre id=format!("output{sfx}") class="output" data-state=marker
-                data-backend=move || slot.stats.get().engine aria-live="polite">
-                {move || slot.output.get()}
+                data-backend=move || output.stats.get().engine aria-live="polite">
+                {move || output.text.get()}
             </pre>
             <p id=format!("stats{sfx}") class="hint">{stats_line}</p>
         </div>
@@ -79,30 +74,40 @@ fn OutputColumn(app: Playground, which: Slot) -> impl IntoView {
 
 /// The Compare view.
 #[component]
-pub fn CompareView(app: Playground) -> impl IntoView {
-    let can_generate = move || app.any_ready() && !app.busy();
+pub fn CompareView(actions: Actions) -> impl IntoView {
+    let Actions {
+        models,
+        generation,
+        messages,
+        ..
+    } = actions;
+    let busy = move || generation.busy(models);
+    let can_generate = move || models.any_ready() && !busy();
     let columns = move || {
-        app.active()
+        models
+            .active()
             .into_iter()
-            .map(|slot| view! { <OutputColumn app=app which=slot /> })
+            .map(|slot| {
+                let output = generation.outputs[slot.index];
+                view! { <OutputColumn models=models messages=messages which=slot output=output /> }
+            })
             .collect_view()
     };
     let stop_all = move |_| {
-        app.stop.set_value(true);
+        generation.stop.set_value(true);
     };
-    let _ = RunState::Idle;
     view! {
         <section class="view" id="view-compare" aria-labelledby="tab-compare">
             <Caption text="Same prompt, same settings, several models: watch how their text, speed and memory differ." />
             <div class="compare-grid">
                 <div class="panel">
-                    <SamplingControls form=app.form disabled=Signal::derive(move || app.busy()) />
+                    <SamplingControls form=generation.form disabled=Signal::derive(busy) />
                     <div class="buttons">
                         <button id="generate" class="primary" disabled=move || !can_generate()
-                            on:click=move |_| spawn_local(app.generate())>
+                            on:click=move |_| spawn_local(actions.generate())>
                             "Generate"
                         </button>
-                        <button id="stop" disabled=move || !app.busy() on:click=stop_all>"Stop"</button>
+                        <button id="stop" disabled=move || !busy() on:click=stop_all>"Stop"</button>
                     </div>
                     <p class="hint">"Ctrl+Enter in the prompt generates too."</p>
                 </div>

@@ -4,5 +4,6 @@ pub mod architecture;
 pub mod attention;
 pub mod common;
 pub mod compare;
+pub mod header;
 pub mod scaling;
 pub mod state;

@@ -4,12 +4,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::app::{Playground, RunState};
 use crate::arch;
 use crate::charts::plot::Series;
 use crate::charts::scale::{fmt_bytes, fmt_ms, fmt_tokens};
 use crate::charts::svg::{color, LineChart};
+use crate::engine::ModelConfig;
 use crate::export;
+use crate::state::{GenerationState, Models, RunState, SweepState};
 use crate::sweep::{self, Point, ANALYTIC_MAX, LENGTHS};
 use crate::views::common::Caption;
 
@@ -38,11 +39,11 @@ fn measured(points: &[Point], f: fn(&Point) -> f64) -> Vec<Series> {
 }
 
 /// Analytic memory lines: compared models and the paper's 1B-class configs.
-fn memory_series(app: Playground, points: &[Point]) -> (Vec<Series>, Vec<Vec<String>>) {
+fn memory_series(sweep: SweepState, points: &[Point]) -> (Vec<Series>, Vec<Vec<String>>) {
     let mut series = measured(points, |p| p.state_bytes as f64);
     let mut rows = Vec::new();
-    let mut configs: Vec<(String, hybrid_core::ModelConfig)> = app
-        .sweep_models()
+    let mut configs: Vec<(String, ModelConfig)> = sweep
+        .models()
         .into_iter()
         .map(|(n, b)| (n, b.config().clone()))
         .collect();
@@ -63,13 +64,20 @@ fn memory_series(app: Playground, points: &[Point]) -> (Vec<Series>, Vec<Vec<Str
     (series, rows)
 }
 
-/// The Scaling view.
+/// The Scaling view: the sweep's controls, its three charts, and the data to download.
 #[component]
-pub fn ScalingView(app: Playground) -> impl IntoView {
-    let sw = app.sweep;
-    let running = move || sw.run.get() == RunState::Running;
-    let can_run =
-        move || !running() && !app.busy() && (app.any_ready() || app.designed.name.get().is_some());
+pub fn ScalingView(
+    models: Models,
+    generation: GenerationState,
+    sweep: SweepState,
+) -> impl IntoView {
+    let sw = sweep;
+    let running = move || sw.running();
+    let can_run = move || {
+        !running()
+            && !generation.busy(models)
+            && (models.any_ready() || sw.designed.name.get().is_some())
+    };
     let status = move || match sw.run.get() {
         RunState::Idle => "Not measured yet.".to_string(),
         RunState::Running => format!("Measuring {}…", sw.current.get()),
@@ -81,7 +89,7 @@ pub fn ScalingView(app: Playground) -> impl IntoView {
         let points = sw.points.get();
         let prefill = measured(&points, |p| p.prefill_ms);
         let decode = measured(&points, |p| p.decode_ms_per_token);
-        let (memory, mem_rows) = memory_series(app, &points);
+        let (memory, mem_rows) = memory_series(sw, &points);
         let rows = sweep::export_rows(&points);
         let csv = export::data_url("text/csv", &export::csv(&sweep::EXPORT_HEADERS, &rows));
         let json = export::data_url(
@@ -121,13 +129,13 @@ pub fn ScalingView(app: Playground) -> impl IntoView {
         }
     };
     let models_line = move || {
-        let mut names: Vec<String> = app
+        let mut names: Vec<String> = models
             .active()
             .iter()
             .filter(|s| s.ready())
-            .filter_map(|s| s.key.get().map(|k| app.model_name(&k)))
+            .filter_map(|s| s.key.get().map(|k| models.model_name(&k)))
             .collect();
-        if let Some(d) = app.designed.name.get() {
+        if let Some(d) = sw.designed.name.get() {
             names.push(d);
         }
         format!("Models measured: {}", names.join(", "))
@@ -148,7 +156,7 @@ pub fn ScalingView(app: Playground) -> impl IntoView {
                 </label>
                 <div class="buttons">
                     <button id="sweep-run" class="primary" disabled=move || !can_run()
-                        on:click=move |_| spawn_local(app.run_sweep())>"Measure on this machine"</button>
+                        on:click=move |_| spawn_local(sw.run())>"Measure on this machine"</button>
                     <button id="sweep-cancel" disabled=move || !running()
                         on:click=move |_| sw.cancel.set_value(true)>"Cancel"</button>
                 </div>

@@ -2,18 +2,16 @@
 //! per head and token, a token scrubber, and memory: the KV cache grows with the
 //! context, the SSM state does not.
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
 
 use crate::analysis::{self, Analysis};
-use crate::app::{Playground, Slot};
 use crate::charts::canvas::{Heatmap, Legend};
 use crate::charts::colormap::ColorScale;
 use crate::charts::plot::Series;
 use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
 use crate::charts::svg::{color, LineChart};
-use crate::views::common::Caption;
+use crate::state::{AnalysisState, Maps, Models, Slot};
+use crate::views::common::{analysis_body, Caption};
 
 const W: u32 = 420;
 
@@ -33,25 +31,20 @@ fn column_stats(m: &crate::charts::heatmap::Matrix, t: usize) -> Option<(f32, f3
     Some((mean, min, max))
 }
 
+/// One model's column: state norm and dt per Mamba layer, with the scrubbed token's
+/// numbers.
 fn model_column(
-    app: Playground,
+    models: Models,
     slot: Slot,
-    a: Option<Arc<Analysis>>,
+    maps: Maps,
     scales: (ColorScale, ColorScale),
     token: RwSignal<usize>,
 ) -> impl IntoView {
-    let name = slot
-        .key
-        .get()
-        .map(|k| app.model_name(&k))
-        .unwrap_or_default();
+    let name = models.slot_name(slot);
     let sfx = slot.suffix();
-    let body = match (a, slot.analysis_error.get()) {
-        (_, Some(e)) => view! { <p class="hint">{format!("No state: {e}")}</p> }.into_any(),
-        (None, None) => view! { <p class="hint">"Analyzing the prompt…"</p> }.into_any(),
-        (Some(a), None) => {
-            let mut any = false;
-            let layers = a
+    let body = analysis_body(maps, "No state", move |a| {
+        let mut any = false;
+        let layers = a
                 .layers
                 .iter()
                 .enumerate()
@@ -90,14 +83,13 @@ fn model_column(
                     })
                 })
                 .collect_view();
-            if any {
-                let note = format!("Computed by the {} engine.", a.engine);
-                view! { <p class="note">{note}</p> {layers} }.into_any()
-            } else {
-                view! { <p class="hint">"This model has no Mamba layers: nothing carries state except the KV cache."</p> }.into_any()
-            }
+        if any {
+            let note = format!("Computed by the {} engine.", a.engine);
+            view! { <p class="note">{note}</p> {layers} }.into_any()
+        } else {
+            view! { <p class="hint">"This model has no Mamba layers: nothing carries state except the KV cache."</p> }.into_any()
         }
-    };
+    });
     view! {
         <div class="column">
             <h3 class="model-name">{name}</h3>
@@ -107,17 +99,13 @@ fn model_column(
 }
 
 /// KV cache vs SSM state against context: analytic lines plus the measured state.
-fn memory_chart(app: Playground) -> impl IntoView {
+fn memory_chart(models: Models, analysis: AnalysisState) -> impl IntoView {
     let mut series = Vec::new();
-    for (i, slot) in app.active().into_iter().enumerate() {
+    for (i, slot) in models.active().into_iter().enumerate() {
         let Some(backend) = slot.backend.get_value() else {
             continue;
         };
-        let name = slot
-            .key
-            .get()
-            .map(|k| app.model_name(&k))
-            .unwrap_or_default();
+        let name = models.slot_name(slot);
         let cfg = backend.config();
         let lengths = crate::sweep::analytic_lengths(4096);
         let kv: Vec<(f64, f64)> = lengths
@@ -141,7 +129,7 @@ fn memory_chart(app: Playground) -> impl IntoView {
                 analytic: true,
             });
         }
-        if let Some(a) = slot.analysis.get() {
+        if let Some(a) = analysis.analysis(slot.index) {
             series.push(Series {
                 name: format!("{name}: state after the prompt"),
                 color: color(i),
@@ -160,14 +148,20 @@ fn memory_chart(app: Playground) -> impl IntoView {
     }
 }
 
-/// The State view.
+/// The State view: every model's Mamba state on shared scales, a token scrubber, and
+/// the memory chart. A [`Transition`] keeps them drawn while the prompt is analyzed
+/// again.
 #[component]
-pub fn StateView(app: Playground) -> impl IntoView {
+pub fn StateView(models: Models, analysis: AnalysisState) -> impl IntoView {
     let token = RwSignal::new(0usize);
     let content = move || {
-        let slots = app.active();
-        let analyses: Vec<Option<Arc<Analysis>>> = slots.iter().map(|s| s.analysis.get()).collect();
-        let present: Vec<&Analysis> = analyses.iter().flatten().map(|a| a.as_ref()).collect();
+        let slots = models.active();
+        let maps: Vec<Maps> = slots.iter().map(|s| analysis.get(s.index)).collect();
+        let present: Vec<&Analysis> = maps
+            .iter()
+            .filter_map(|m| m.as_ref()?.as_ref().ok())
+            .map(|a| a.as_ref())
+            .collect();
         let (_, dt_max, norm_max) = analysis::shared_maxima(&present);
         let longest = present.iter().map(|a| a.labels.len()).max().unwrap_or(1);
         let scales = (
@@ -180,8 +174,8 @@ pub fn StateView(app: Playground) -> impl IntoView {
         );
         let columns = slots
             .into_iter()
-            .zip(analyses)
-            .map(|(s, a)| model_column(app, s, a, scales, token))
+            .zip(maps)
+            .map(|(s, m)| model_column(models, s, m, scales, token))
             .collect_view();
         view! {
             <div class="scrubber">
@@ -197,14 +191,14 @@ pub fn StateView(app: Playground) -> impl IntoView {
             </div>
             <div class="state-grid">
                 <div class="columns">{columns}</div>
-                {memory_chart(app)}
+                {memory_chart(models, analysis)}
             </div>
         }
     };
     view! {
         <section class="view" id="view-state" aria-labelledby="tab-state">
             <Caption text="A Mamba layer carries a fixed-size state: its norm changes with each token, but its size never grows. The KV cache grows with every token." />
-            {content}
+            <Transition fallback=|| view! { <p class="hint">"Analyzing the prompt…"</p> }>{content}</Transition>
         </section>
     }
 }

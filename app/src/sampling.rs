@@ -1,6 +1,6 @@
-//! The sampling controls: text fields parsed into [`hybrid_core::SamplingParams`].
+//! The sampling controls: text fields parsed into [`SamplingParams`].
 
-use hybrid_core::SamplingParams;
+use crate::engine::SamplingParams;
 
 /// Largest number of new tokens the page generates in one go.
 pub const MAX_NEW_TOKENS_LIMIT: usize = 4096;

@@ -1,44 +1,56 @@
-//! Generation: runs every ready model side by side in time slices, streaming text and stats.
+//! Generation: runs every ready model side by side in time slices, streaming text and
+//! stats into each slot's [`Output`].
+//!
+//! Hand-written, not a resource: a run streams partial results many times a second,
+//! is cancelled by "Stop" between tokens, interleaves up to four models, and may move
+//! the page to the CPU engine half-way; a resource yields one value per run.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use super::{show, Playground, RunState, Slot, Stats, SLICE_MS};
+use super::generation::{Output, Stats};
+use super::loading::Actions;
+use super::messages::ErrorKey;
+use super::models::Slot;
+use super::run::{RunState, SLICE_MS};
 use crate::engine::Backend;
-use crate::session::Generation;
+use crate::generation::Generation;
 use crate::web;
 
-impl Playground {
+impl Actions {
     /// Generates with every ready model side by side, yielding every [`SLICE_MS`].
     pub async fn generate(self) {
-        if self
-            .active_untracked()
+        let gen = self.generation;
+        let outputs = |s: Slot| gen.outputs[s.index];
+        let active = self.models.active_untracked();
+        if active
             .iter()
-            .any(|s| s.run.get_untracked() == RunState::Running)
+            .any(|s| outputs(*s).run.get_untracked() == RunState::Running)
         {
             return;
         }
-        self.run_error.set(None);
-        let sampling = match self.form.snapshot().parse() {
+        self.messages.clear(ErrorKey::Run);
+        let sampling = match gen.form.snapshot().parse() {
             Ok(s) => s,
-            Err(e) => return self.run_error.set(Some(e)),
+            Err(e) => return self.run_failed(e),
         };
-        let prompt = self.prompt.get_untracked();
-        self.stop.set_value(false);
-        let slots: Vec<(Slot, Rc<Backend>)> = self
-            .active_untracked()
+        let prompt = gen.prompt.get_untracked();
+        gen.stop.set_value(false);
+        let slots: Vec<(Slot, Rc<Backend>)> = active
             .into_iter()
             .filter_map(|s| s.backend.get_value().map(|b| (s, b)))
             .collect();
         if slots.is_empty() {
-            return self.run_error.set(Some("no model is loaded yet".into()));
+            return self.run_failed("no model is loaded yet".into());
         }
         for (s, _) in &slots {
-            s.output.set(String::new());
-            s.ids.set(Vec::new());
-            s.stats.set(Stats::default());
-            s.run.set(RunState::Running);
+            let out = outputs(*s);
+            out.text.set(String::new());
+            out.ids.set(Vec::new());
+            out.stats.set(Stats::default());
+            out.run.set(RunState::Running);
+            self.messages.clear(ErrorKey::Generate(s.index));
         }
         web::yield_to_browser().await;
 
@@ -57,10 +69,10 @@ impl Playground {
                         ssm_bytes: b.ssm_state + b.conv_state,
                         ..Stats::default()
                     };
-                    s.stats.set(stats);
+                    outputs(s).stats.set(stats);
                     runs.push((s, g, stats));
                 }
-                Err(e) => s.run.set(RunState::Failed(e)),
+                Err(e) => self.finish(s, RunState::Failed(e)),
             }
             web::yield_to_browser().await;
         }
@@ -68,7 +80,7 @@ impl Playground {
         // Decode round-robin, one token per model per turn.
         let mut slice_start = web::now_ms();
         while !runs.is_empty() {
-            let stopping = self.stop.get_value();
+            let stopping = gen.stop.get_value();
             let mut finished = Vec::new();
             for (k, (_, g, stats)) in runs.iter_mut().enumerate() {
                 if stopping {
@@ -90,7 +102,7 @@ impl Playground {
             if slice_over || !finished.is_empty() {
                 for (slot, g, stats) in runs.iter() {
                     // A decode error here shows again, as the run's outcome, when it ends.
-                    let _ = show(*slot, g, *stats);
+                    let _ = show(outputs(*slot), g, *stats);
                 }
             }
             for (k, outcome) in finished.into_iter().rev() {
@@ -98,11 +110,11 @@ impl Playground {
                 if let Some(why) = g.fell_back() {
                     self.gpu_failed(why);
                 }
-                let outcome = match (show(slot, &g, stats), outcome) {
+                let outcome = match (show(outputs(slot), &g, stats), outcome) {
                     (Err(e), RunState::Done | RunState::Stopped) => RunState::Failed(e),
                     (_, o) => o,
                 };
-                slot.run.set(outcome);
+                self.finish(slot, outcome);
             }
             if slice_over {
                 web::yield_to_browser().await;
@@ -110,4 +122,36 @@ impl Playground {
             }
         }
     }
+
+    /// A generation that could not start.
+    fn run_failed(self, e: String) {
+        self.messages
+            .report(ErrorKey::Run, format!("Generation stopped: {e}"));
+    }
+
+    /// Ends slot `slot`'s run with `outcome`, reporting a failure.
+    fn finish(self, slot: Slot, outcome: RunState) {
+        if let RunState::Failed(e) = &outcome {
+            let name = untrack(|| self.models.slot_name(slot));
+            self.messages.report(
+                ErrorKey::Generate(slot.index),
+                format!("Generation stopped ({name}): {e}"),
+            );
+        }
+        self.generation.outputs[slot.index].run.set(outcome);
+    }
+}
+
+/// Puts a model's text so far into the page.
+fn show(out: Output, g: &Generation, stats: Stats) -> Result<(), String> {
+    let text = g.text()?;
+    let b = g.state_bytes();
+    out.text.set(text);
+    out.ids.set(g.generated().to_vec());
+    out.stats.set(Stats {
+        kv_bytes: b.kv_cache,
+        ssm_bytes: b.ssm_state + b.conv_state,
+        ..stats
+    });
+    Ok(())
 }

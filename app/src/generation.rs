@@ -1,65 +1,11 @@
-//! A loaded model and one generation run over it: plain Rust on top of `hybrid_core`,
-//! independent of the page so it can be tested natively.
+//! One generation run over a [`Backend`]: prefill, then one sampled token at a time,
+//! moving to the CPU engine if the GPU fails. Plain Rust, independent of the page so it
+//! can be tested natively.
 
 use std::rc::Rc;
 
-use hybrid_core::{Model, Sampler, Tokenizer};
-
-use crate::engine::{Backend, Session};
-
-use crate::params::Sampling;
-
-/// A model and its tokenizer, ready to generate.
-pub struct LoadedModel {
-    pub id: String,
-    pub model: Model,
-    /// `None` for designed architectures with random weights (timing only).
-    pub tokenizer: Option<Tokenizer>,
-}
-
-impl LoadedModel {
-    /// Builds the model from the bytes of its three files; errors say which file is wrong.
-    pub fn from_files(
-        id: &str,
-        config: &[u8],
-        weights: &[u8],
-        tokenizer: &[u8],
-    ) -> Result<Self, String> {
-        let model = Model::from_bytes(config, weights)
-            .map_err(|e| format!("model files of {id:?}: {e}"))?;
-        let tokenizer = Tokenizer::from_bytes(tokenizer)
-            .map_err(|e| format!("tokenizer.json of {id:?}: {e}"))?;
-        let (tokens, vocab) = (tokenizer.vocab_size(), model.config().vocab_size);
-        if tokens > vocab {
-            return Err(format!(
-                "tokenizer.json of {id:?} has {tokens} tokens but the model's vocabulary has only {vocab}"
-            ));
-        }
-        Ok(LoadedModel {
-            id: id.to_string(),
-            model,
-            tokenizer: Some(tokenizer),
-        })
-    }
-
-    /// One line for the page: name, family plan and size.
-    pub fn summary(&self) -> String {
-        let cfg = self.model.config();
-        let name = cfg.name.clone().unwrap_or_else(|| self.id.clone());
-        let params = cfg.param_count() as f64;
-        let size = if params >= 1e6 {
-            format!("{:.1}M", params / 1e6)
-        } else {
-            format!("{:.1}K", params / 1e3)
-        };
-        format!(
-            "{name}: {size} parameters, {} layers, d_model {}, vocab {}",
-            cfg.layers.len(),
-            cfg.d_model,
-            cfg.vocab_size
-        )
-    }
-}
+use crate::engine::{Backend, Sampler, Session, StateBytes};
+use crate::sampling::Sampling;
 
 /// One generation: the prompt is prefilled on creation, then [`Generation::next_token`]
 /// makes one token at a time. On a GPU backend the model runs on the GPU and sampling
@@ -147,7 +93,7 @@ impl Generation {
     }
 
     /// Memory the state holds now (KV cache, SSM and conv states), measured.
-    pub fn state_bytes(&self) -> hybrid_core::StateBytes {
+    pub fn state_bytes(&self) -> StateBytes {
         self.session.bytes()
     }
 
@@ -197,7 +143,8 @@ impl Generation {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::params::SamplingForm;
+    use crate::engine::{GpuEngine, LoadedModel};
+    use crate::sampling::SamplingForm;
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -331,12 +278,12 @@ pub(crate) mod tests {
     /// same greedy tokens as the CPU engine; skipped without an adapter.
     #[test]
     fn gpu_backend_generates_the_cpu_tokens() {
-        let gpu = match hybrid_gpu::Gpu::new_blocking() {
-            Ok(g) => std::sync::Arc::new(g),
+        let gpu = match GpuEngine::open_blocking() {
+            Ok(g) => g,
             Err(e) => return eprintln!("skipped: {e}"),
         };
         let cpu = test_model();
-        let on_gpu = Rc::new(now(cpu.to_gpu(gpu)).unwrap());
+        let on_gpu = Rc::new(now(cpu.to_gpu(&gpu)).unwrap());
         assert!(on_gpu.is_gpu());
         let prompt = "The hybrid model reads: ";
         let mut a = now(Generation::start(cpu, prompt, greedy("32"))).unwrap();

@@ -1,0 +1,55 @@
+//! A model and its tokenizer, built from the bytes of its three files.
+
+use hybrid_core::{Model, Tokenizer};
+
+/// A model and its tokenizer, ready to generate.
+pub struct LoadedModel {
+    pub id: String,
+    pub model: Model,
+    /// `None` for designed architectures with random weights (timing only).
+    pub tokenizer: Option<Tokenizer>,
+}
+
+impl LoadedModel {
+    /// Builds the model from the bytes of its three files; errors say which file is wrong.
+    pub fn from_files(
+        id: &str,
+        config: &[u8],
+        weights: &[u8],
+        tokenizer: &[u8],
+    ) -> Result<Self, String> {
+        let model = Model::from_bytes(config, weights)
+            .map_err(|e| format!("model files of {id:?}: {e}"))?;
+        let tokenizer = Tokenizer::from_bytes(tokenizer)
+            .map_err(|e| format!("tokenizer.json of {id:?}: {e}"))?;
+        let (tokens, vocab) = (tokenizer.vocab_size(), model.config().vocab_size);
+        if tokens > vocab {
+            return Err(format!(
+                "tokenizer.json of {id:?} has {tokens} tokens but the model's vocabulary has only {vocab}"
+            ));
+        }
+        Ok(LoadedModel {
+            id: id.to_string(),
+            model,
+            tokenizer: Some(tokenizer),
+        })
+    }
+
+    /// One line for the page: name, family plan and size.
+    pub fn summary(&self) -> String {
+        let cfg = self.model.config();
+        let name = cfg.name.clone().unwrap_or_else(|| self.id.clone());
+        let params = cfg.param_count() as f64;
+        let size = if params >= 1e6 {
+            format!("{:.1}M", params / 1e6)
+        } else {
+            format!("{:.1}K", params / 1e3)
+        };
+        format!(
+            "{name}: {size} parameters, {} layers, d_model {}, vocab {}",
+            cfg.layers.len(),
+            cfg.d_model,
+            cfg.vocab_size
+        )
+    }
+}

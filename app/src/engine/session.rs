@@ -1,0 +1,148 @@
+//! Running a model: a [`Session`] (one sequence's KV caches, conv and SSM states) on the
+//! CPU or the GPU engine, fed prompt chunks and decode steps, and probed runs for the
+//! Attention and State views.
+
+use hybrid_core::{ForwardOptions, Probes, State, StateBytes};
+use hybrid_gpu::SessionOptions;
+
+use super::backend::{Backend, GPU_CHUNK};
+
+/// The running state of one sequence on a backend (KV caches, conv and SSM states).
+pub enum Session {
+    Cpu(State),
+    Gpu(Box<hybrid_gpu::Session>),
+}
+
+impl Session {
+    /// Memory the state holds now, measured (on the GPU: the buffers allocated, the KV
+    /// cache preallocated for the session's context).
+    pub fn bytes(&self) -> StateBytes {
+        match self {
+            Session::Cpu(s) => s.bytes(),
+            Session::Gpu(s) => {
+                let m = s.memory();
+                StateBytes {
+                    kv_cache: m.kv_cache as usize,
+                    ssm_state: m.ssm_state as usize,
+                    conv_state: m.conv_state as usize,
+                }
+            }
+        }
+    }
+
+    /// Tokens consumed so far.
+    pub fn position(&self) -> usize {
+        match self {
+            Session::Cpu(s) => s.pos,
+            Session::Gpu(s) => s.pos(),
+        }
+    }
+
+    /// Whether this session runs on the GPU.
+    pub fn on_gpu(&self) -> bool {
+        matches!(self, Session::Gpu(_))
+    }
+}
+
+impl Backend {
+    /// An empty session on the CPU reference engine (any backend; [`Backend::feed`]).
+    pub fn new_session(&self) -> Session {
+        Session::Cpu(self.loaded().model.new_state())
+    }
+
+    /// An empty session on this backend's engine, for up to `max_context` tokens
+    /// (run it with [`Backend::feed_async`]).
+    pub fn open_session(&self, max_context: usize) -> Result<Session, String> {
+        match self {
+            Backend::Cpu(_) => Ok(self.new_session()),
+            Backend::Gpu { gpu, .. } => gpu
+                .session(SessionOptions {
+                    max_context: max_context.max(1),
+                    chunk: max_context.clamp(1, GPU_CHUNK),
+                })
+                .map(|s| Session::Gpu(Box::new(s)))
+                .map_err(|e| format!("GPU session: {e}")),
+        }
+    }
+
+    /// Runs `tokens` through the model from a CPU `session`; returns the last token's
+    /// logits. A GPU session needs [`Backend::feed_async`].
+    pub fn feed(&self, session: &mut Session, tokens: &[u32]) -> Result<Vec<f32>, String> {
+        match session {
+            Session::Cpu(s) => self
+                .loaded()
+                .model
+                .prefill(s, tokens)
+                .map_err(|e| e.to_string()),
+            Session::Gpu(_) => Err("a GPU session runs asynchronously (feed_async)".into()),
+        }
+    }
+
+    /// Runs `tokens` through the model from `session` on its engine; returns the last
+    /// token's logits.
+    pub async fn feed_async(
+        &self,
+        session: &mut Session,
+        tokens: &[u32],
+    ) -> Result<Vec<f32>, String> {
+        match session {
+            Session::Cpu(_) => self.feed(session, tokens),
+            Session::Gpu(s) => s.prefill(tokens).await.map_err(|e| format!("GPU: {e}")),
+        }
+    }
+
+    /// Runs `tokens` from an empty state with probes on, on this backend's engine (a GPU
+    /// probe that fails falls back to the CPU engine); returns the probes, the memory the
+    /// state holds afterwards and the engine that computed them.
+    pub async fn probe_async(
+        &self,
+        tokens: &[u32],
+    ) -> Result<(Probes, StateBytes, &'static str), String> {
+        if let Backend::Gpu { gpu, .. } = self {
+            let opts = SessionOptions {
+                max_context: tokens.len().max(1),
+                chunk: tokens.len().max(1),
+            };
+            let probed = match gpu.session(opts) {
+                Ok(mut s) => match s.prefill_probed(tokens).await {
+                    Ok((_, probes)) => {
+                        let m = s.memory();
+                        let bytes = StateBytes {
+                            kv_cache: m.kv_cache as usize,
+                            ssm_state: m.ssm_state as usize,
+                            conv_state: m.conv_state as usize,
+                        };
+                        Some((probes, bytes))
+                    }
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            if let Some((probes, bytes)) = probed {
+                return Ok((probes, bytes, "WebGPU"));
+            }
+        }
+        let (probes, bytes) = self.probe(tokens)?;
+        Ok((probes, bytes, "CPU"))
+    }
+
+    /// Runs `tokens` from an empty state with probes on (on the CPU reference engine);
+    /// returns the probes and the memory the state holds afterwards.
+    pub fn probe(&self, tokens: &[u32]) -> Result<(Probes, StateBytes), String> {
+        let m = self.loaded();
+        let mut state = m.model.new_state();
+        let out = m
+            .model
+            .forward(
+                &mut state,
+                tokens,
+                ForwardOptions {
+                    probes: true,
+                    ..ForwardOptions::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let probes = out.probes.ok_or("the engine returned no probes")?;
+        Ok((probes, state.bytes()))
+    }
+}

@@ -1,0 +1,92 @@
+//! The page's top: the engine badge, the large-text and theme toggles, and the error list.
+
+use leptos::prelude::*;
+
+use crate::state::{EngineChoice, EngineState, Messages, Ui};
+use crate::web::{self, WebGpu};
+
+/// Which engine generates: "WebGPU: <adapter>", or the CPU engine and why not the GPU;
+/// a button switches between them (`#backend=cpu` in the link, then a reload).
+#[component]
+pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
+    let webgpu = engine.webgpu;
+    let marker = move || match webgpu.get() {
+        WebGpu::Checking => "checking",
+        WebGpu::Available(_) => "yes",
+        WebGpu::Missing(_) => "no",
+    };
+    let title = move || match engine.state.get() {
+        EngineState::Checking => "Engine: checking…".to_string(),
+        EngineState::Gpu(adapter) => format!("WebGPU: {adapter}"),
+        EngineState::Cpu(_) => "Engine: CPU (wasm)".to_string(),
+    };
+    let detail = move || match engine.state.get() {
+        EngineState::Checking => "looking for WebGPU…".to_string(),
+        EngineState::Gpu(_) => "generation runs on the GPU".to_string(),
+        EngineState::Cpu(why) => why,
+    };
+    let toggle_label = move || {
+        if engine.force_cpu.get() {
+            "Use WebGPU"
+        } else {
+            "Use CPU"
+        }
+    };
+    let show_toggle =
+        move || engine.force_cpu.get() || matches!(engine.state.get(), EngineState::Gpu(_));
+    let toggle = move |_| {
+        engine.force_cpu.update(|f| *f = !*f);
+        // The hash effect writes `backend=cpu` (or drops it); a reload picks the engine.
+        request_animation_frame(web::reload);
+    };
+    view! {
+        <div id="backend-badge" class="badge" data-webgpu=marker
+            data-backend=move || engine.state.get().marker() role="status">
+            <strong>{title}</strong>
+            " — "
+            <span class="badge-detail">{detail}</span>
+            <Show when=show_toggle>
+                <button id="toggle-backend" class="badge-toggle" on:click=toggle>{toggle_label}</button>
+            </Show>
+        </div>
+    }
+}
+
+/// "Large text" (the projector mode) and the theme: system, dark, light.
+#[component]
+pub fn ThemeToggles(ui: Ui) -> impl IntoView {
+    view! {
+        <div class="toggles">
+            <button id="toggle-large" aria-pressed=move || ui.large.get().to_string()
+                on:click=move |_| ui.large.update(|l| *l = !*l)>"Large text"</button>
+            <button id="toggle-theme" title="Light, dark or follow the system"
+                on:click=move |_| ui.theme.update(|t| *t = match t.as_deref() {
+                    None => Some("dark".into()),
+                    Some("dark") => Some("light".into()),
+                    _ => None,
+                })>
+                {move || match ui.theme.get().as_deref() {
+                    Some("dark") => "Theme: dark",
+                    Some("light") => "Theme: light",
+                    _ => "Theme: system",
+                }}
+            </button>
+        </div>
+    }
+}
+
+/// Every error in the page (the one error channel), each in its own alert.
+#[component]
+pub fn ErrorList(messages: Messages) -> impl IntoView {
+    view! {
+        <div class="errors">
+            {move || {
+                messages
+                    .all()
+                    .into_iter()
+                    .map(|m| view! { <p class="error" role="alert" data-testid="error">{m}</p> })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
