@@ -36,7 +36,7 @@
 // Wide path (WIDE = true, any dh <= 256, WG = 64): one workgroup per (head, query row)
 // looping over tiles of 64 keys with an online softmax; each thread scores one key of a
 // tile, then owns output dims d = lid + 64 r (r < 4).
-// Dispatch grid: (Hq, T, 1).
+// Dispatch grid: (Hq, T, 1). Both grids are folded past the device limit.
 //
 // Each path sizes only its own workgroup arrays through overrides (the other path's shrink
 // to one element), so the wide path keeps the occupancy of a 1.5 KiB workgroup.
@@ -361,7 +361,7 @@ fn put(e: u32, x: vec4<f32>) {
     }
 }
 
-fn tiled(wid: vec3<u32>, li: u32) {
+fn tiled(wid: vec2<u32>, li: u32) {
     let dh = p.head_dim;
     let g = p.n_heads / p.n_kv_heads;
     let kvh = wid.x;
@@ -462,7 +462,7 @@ fn tiled(wid: vec3<u32>, li: u32) {
     }
 }
 
-fn wide(wid: vec3<u32>, li: u32) {
+fn wide(wid: vec2<u32>, li: u32) {
     let h = wid.x;
     let row = wid.y;
     let kvh = h / (p.n_heads / p.n_kv_heads);
@@ -536,11 +536,31 @@ fn wide(wid: vec3<u32>, li: u32) {
     }
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    // the logical grid: (Hkv, ceil(T G / BQ)) tiled, (Hq, T) wide; folded past the device
+    // limit
+    var n_x = p.n_kv_heads;
+    var n_y = (p.t * (p.n_heads / p.n_kv_heads) + BQ - 1u) / BQ;
     if (WIDE) {
-        wide(wid, li);
+        n_x = p.n_heads;
+        n_y = p.t;
+    }
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let g = vec2<u32>(wg % n_x, wg / n_x);
+    if (WIDE) {
+        wide(g, li);
     } else {
-        tiled(wid, li);
+        tiled(g, li);
     }
 }

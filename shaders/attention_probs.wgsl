@@ -6,7 +6,7 @@
 // One workgroup of 64 threads per (query row, head): thread li scores keys li, li + 64, ...
 // into its own entries of the output row (the row is its scratch), the row's max and then
 // its sum meet in workgroup memory (tree reductions), and each thread divides its entries by the sum.
-// Dispatch grid: (T, Hq, 1).
+// Dispatch grid: (T, Hq, 1), folded past the device limit.
 
 struct Params {
     t: u32,          // T: query rows = keys (positions 0..T)
@@ -36,10 +36,24 @@ fn sees(t: u32, s: u32) -> bool {
     return s <= t && (p.window == 0u || t - s < p.window || s < p.sinks);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let t = wid.x;
-    let h = wid.y;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.t;
+    let n_y = p.n_heads;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let t = wg % n_x;
+    let h = wg / n_x;
     let dh = p.head_dim;
     let kvh = h / (p.n_heads / p.n_kv_heads);
     let q0 = t * p.stride + h * dh;

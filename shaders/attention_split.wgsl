@@ -28,7 +28,7 @@
 //      kq-th key of the tile (kq of them), with the sum of the probabilities;
 //   5. thread o < heads_per_wg * dh sums those parts and folds the tile into its
 //      running (m, l, o[d]) with the rescales exp(m_run - m_new), exp(m_tile - m_new).
-// Dispatch grid: (Hq / heads_per_wg, splits, 1).
+// Dispatch grid: (Hq / heads_per_wg, splits, 1), folded past the device limit.
 
 struct Params {
     stride: u32,       // floats per row of qkv
@@ -99,12 +99,26 @@ fn fetch(ks: Keys, start: u32, cnt: u32, t: u32, d: u32) -> vec2<f32> {
     return vec2<f32>(k_cache[a], v_cache[a]);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.n_heads / p.heads_per_wg;
+    let n_y = p.splits;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
     let dh = p.head_dim;
     let hpw = p.heads_per_wg;
-    let h0 = wid.x * hpw;
-    let j = wid.y;
+    let h0 = (wg % n_x) * hpw;
+    let j = wg / n_x;
     let pos0 = pos[0];
     // visible keys: sinks [0, n_a) then the window [lo, pos0]
     var lo = 0u;

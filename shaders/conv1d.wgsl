@@ -5,7 +5,7 @@
 // thread 4 rows), all outputs in parallel. Only row block 0 reads the old state (rows
 // t < W-1 <= 7 need it): it stages it in workgroup memory first and writes the new state
 // last, so no other workgroup touches the state of its channels.
-// Dispatch grid: (ceil(C / CH), ceil(T / ROWS), 1).
+// Dispatch grid: (ceil(C / CH), ceil(T / ROWS), 1), folded past the device limit.
 
 struct Params {
     t: u32,         // T: rows
@@ -45,12 +45,28 @@ fn ext(e: u32, c: u32, cl: u32) -> f32 {
     return inp[(e - wl) * p.in_stride + p.in_off + c];
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(CH, LANES, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = max((p.channels + CH - 1u) / CH, 1u);
+    let n_y = max((p.t + ROWS - 1u) / ROWS, 1u);
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let gx = wg % n_x; // channel block
+    let gy = wg / n_x; // row block
     let cl = lid.x;
-    let c = wid.x * CH + cl;
+    let c = gx * CH + cl;
     let wl = p.width - 1u;
-    let first = wid.y == 0u;
+    let first = gy == 0u;
     if (first && c < p.channels) {
         for (var k = lid.y; k < wl; k += LANES) {
             old[k * CH + cl] = state[k * p.channels + c];
@@ -59,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
     if (c < p.channels) {
         for (var r = lid.y; r < ROWS; r += LANES) {
-            let t = wid.y * ROWS + r;
+            let t = gy * ROWS + r;
             if (t < p.t) {
                 var acc = b[c];
                 for (var k = 0u; k < p.width; k++) {

@@ -1,6 +1,6 @@
 // embed: x[t, d] = w[tokens[t], d], the token embedding gather (ids >= V read row V-1;
 // the host rejects them before they get here).
-// Dispatch grid: (ceil(T * D / 64), 1, 1).
+// Dispatch grid: (ceil(T * D / 64), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,     // T: tokens
@@ -27,9 +27,16 @@ fn wt(i: u32) -> f32 {
     return bitcast<f32>(w[i]);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let idx = gid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let idx = wg_index(wid, nwg) * 64u + li;
     if (idx >= p.t * p.d) {
         return;
     }

@@ -4,7 +4,7 @@
 // sink) or sinks + (s - sinks) % ring (a ring of max(w - 1, 1) rows).
 // Runs after attention (which reads the fresh rows from qkv, so a ring slot is overwritten
 // only once no query of this call needs its old key). One thread per (t, channel).
-// Dispatch grid: (ceil(T * Hkv*dh / 64), 1, 1).
+// Dispatch grid: (ceil(T * Hkv*dh / 64), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,      // T: rows
@@ -23,9 +23,16 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> k_cache: array<f32>; // [rows, kv_dim]
 @group(0) @binding(4) var<storage, read_write> v_cache: array<f32>; // [rows, kv_dim]
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let idx = gid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let idx = wg_index(wid, nwg) * 64u + li;
     if (idx >= p.t * p.kv_dim) {
         return;
     }

@@ -8,7 +8,7 @@
 // thread's 4 rows / 4 columns are one vec4), starts fetching the next step's tiles into
 // registers, then each thread does 16 x 16 FMAs from two vec4 loads per k. No
 // dynamically indexed private arrays (they would spill).
-// Dispatch grid: (ceil(N / 64), ceil(T / 64), 1).
+// Dispatch grid: (ceil(N / 64), ceil(T / 64), 1), folded past the device limit.
 
 struct Params {
     t: u32,        // T: rows of x and y
@@ -114,11 +114,24 @@ fn store(t: u32, n: u32, v: vec4<f32>) {
     }
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(16, 16, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-    let n0 = wid.x * BN;
-    let t0 = wid.y * BM;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = max((p.n + BN - 1u) / BN, 1u);
+    let n_y = max((p.t + BM - 1u) / BM, 1u);
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let n0 = (wg % n_x) * BN;
+    let t0 = (wg / n_x) * BM;
     var acc0 = vec4<f32>(0.0); // row t0 + 4 ty + 0, columns n0 + 4 tx .. +3
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);

@@ -10,8 +10,8 @@
 // (consecutive threads read consecutive weights), then a tree reduction per row. x
 // (normalized when NORM_GROUP > 0) is staged once in workgroup memory for all 8 rows
 // when K <= MAX_K (the norm needs that); 11 KiB of workgroup memory.
-// Dispatch grid: (min(G, 32768), ceil(G / 32768), 1) with G = ceil(N / 8);
-// rows of workgroup i = wid.x + wid.y * 32768 are 8 i .. 8 i + 7.
+// Dispatch grid: (G, 1, 1) with G = ceil(N / 8), folded past the device limit; rows of
+// workgroup i = wg_index(wid, nwg) are 8 i .. 8 i + 7.
 
 struct Params {
     n: u32,        // N: outputs
@@ -34,13 +34,12 @@ override GLU: bool = false;
 // pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
 override W_F16: bool = false;
 
-// MAX_K, ROWS and WGS_PER_DIM equal their namesakes in gpu/src/ops/matvec.rs
+// MAX_K and ROWS equal their namesakes in gpu/src/ops/matvec.rs
 // (gpu/tests/contract.rs holds them equal).
 const WG: u32 = 256u;
 const LANES: u32 = 32u; // threads per output row
 const ROWS: u32 = 8u; // WG / LANES
 const MAX_K: u32 = 2048u; // longer K: x is read from global memory, no norm
-const WGS_PER_DIM: u32 = 32768u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [x_off + K]
@@ -127,10 +126,17 @@ fn xin4(k: u32, staged: bool) -> vec4<f32> {
     return v;
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
     let lane = li % LANES;
-    let n = (wid.x + wid.y * WGS_PER_DIM) * ROWS + li / LANES;
+    let n = wg_index(wid, nwg) * ROWS + li / LANES;
     let live = n < p.n;
     let ra = n * p.w_stride + p.w_off;
     let rb = (n + p.n) * p.w_stride + p.w_off;

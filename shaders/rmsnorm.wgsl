@@ -3,7 +3,7 @@
 // per-head GroupNorm-style RMS of intra branches; group = E/G: Mamba's gated norm, whose
 // gate y * silu(z) is already applied by the scan). One workgroup of WG threads per
 // (group, row), a tree reduction for the sum of squares.
-// Dispatch grid: (cols / group, rows, 1).
+// Dispatch grid: (cols / group, rows, 1), folded past the device limit.
 
 struct Params {
     rows: u32,  // R
@@ -26,10 +26,24 @@ override WG: u32 = 64u;
 
 var<workgroup> partial: array<f32, 256>;
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let c0 = wid.x * p.group;
-    let base = wid.y * p.cols + c0;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.cols / p.group;
+    let n_y = p.rows;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let c0 = (wg % n_x) * p.group;
+    let base = (wg / n_x) * p.cols + c0;
     var acc = 0.0;
     for (var i = li; i < p.group; i += WG) {
         let v = x[base + i];

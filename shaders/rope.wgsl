@@ -3,7 +3,7 @@
 //   (v[i], v[i + dh/2]) <- (a cos(t f_i) - b sin(t f_i), b cos(t f_i) + a sin(t f_i)).
 // One thread per (row, head, i); heads 0..HQ are q (columns 0..HQ*dh), then HK k heads
 // from column k_off.
-// Dispatch grid: (ceil(T * (HQ + HK) * dh/2 / 64), 1, 1).
+// Dispatch grid: (ceil(T * (HQ + HK) * dh/2 / 64), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,        // T: rows (tokens)
@@ -24,11 +24,18 @@ struct Params {
 const TAU_HI: f32 = 6.28125;
 const TAU_LO: f32 = 0.0019353071795864769;
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
     let half = p.head_dim / 2u;
     let heads = p.n_q + p.n_k;
-    let idx = gid.x;
+    let idx = wg_index(wid, nwg) * 64u + li;
     if (idx >= p.t * heads * half) {
         return;
     }

@@ -2,7 +2,7 @@
 //   out[r * out_stride + out_off] = sqrt(sum_c x[r, c]^2)
 // (an intra block's branch contributions in D-space -> branch_norms [T, 2]). One workgroup
 // of 64 threads per row, a tree reduction for the sum of squares.
-// Dispatch grid: (R, 1, 1).
+// Dispatch grid: (R, 1, 1), folded past the device limit.
 
 struct Params {
     rows: u32,       // R
@@ -19,9 +19,19 @@ const WG: u32 = 64u;
 
 var<workgroup> red: array<f32, 64>;
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let r = wid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let r = wg_index(wid, nwg); // the grid (R, 1), folded past the device limit
+    if (r >= p.rows) {
+        return;
+    }
     var acc = 0.0;
     for (var c = li; c < p.cols; c += WG) {
         let v = x[r * p.cols + c];

@@ -16,7 +16,7 @@
 // its 4 (or 8) outputs, adds the carry and the skip term, gates and writes 4 adjacent
 // floats of y.
 // Needs P <= 64 (any N, any H, G).
-// Dispatch grid: (n_chunks, H, 1).
+// Dispatch grid: (n_chunks, H, 1), folded past the device limit.
 
 struct Params {
     t: u32,           // T: rows
@@ -68,10 +68,24 @@ fn sm_set(row_at: u32, col: u32, v: f32) {
     sm[row_at + col / 4u][col % 4u] = v;
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let c = wid.x;
-    let h = wid.y;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.n_chunks;
+    let n_y = p.heads;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let c = wg % n_x;
+    let h = wg / n_x;
     let t0 = c * L;
     let q = min(L, p.t - t0);
     let hd = p.head_dim;

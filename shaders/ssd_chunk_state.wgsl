@@ -11,7 +11,7 @@
 // columns ([L, 32] tile); thread (n = lid % 32, p4 = lid / 32) accumulates the 4 outputs
 // p = 4 p4 .. 4 p4 + 3 of the [P, 32] slice, and 4 more at p + 32 when P > 32.
 // Needs P <= 64 (any N, any H, G).
-// Dispatch grid: (n_chunks, H, 1).
+// Dispatch grid: (n_chunks, H, 1), folded past the device limit.
 
 struct Params {
     t: u32,           // T: rows
@@ -55,10 +55,24 @@ fn softplus(v: f32) -> f32 {
     return select(r, v, v > 20.0);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let c = wid.x;
-    let h = wid.y;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.n_chunks;
+    let n_y = p.heads;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let c = wg % n_x;
+    let h = wg / n_x;
     let t0 = c * L;
     let q = min(L, p.t - t0);
     let hd = p.head_dim;

@@ -6,7 +6,7 @@
 // log decay sum_s dt_s A. Each chunk's carried-in state S_in(c) overwrites S_c in place
 // (ssd_chunk_out reads it); S_in(n_chunks) goes back to the session's state.
 // One thread per (h, p, n), coalesced over n; the loop over chunks is sequential.
-// Dispatch grid: (ceil(H * P * N / 256), 1, 1).
+// Dispatch grid: (ceil(H * P * N / 256), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,           // T: rows
@@ -34,11 +34,18 @@ fn decay_of(c: u32, h: u32) -> f32 {
     return exp(dtc[(last * p.heads + h) * 2u + 1u]);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(256, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
     let per_head = p.head_dim * p.d_state;
     let len = p.heads * per_head;
-    let idx = gid.x;
+    let idx = wg_index(wid, nwg) * 256u + li;
     if (idx >= len) {
         return;
     }

@@ -8,7 +8,7 @@
 // workgroup memory, and each thread adds those above its own key to the carry of the
 // tiles above (so the exponent is a sum over exactly r = s+1..t, never a difference).
 // Row t's workgroups also write dt[t, h].
-// Dispatch grid: (T, H, 1).
+// Dispatch grid: (T, H, 1), folded past the device limit.
 
 struct Params {
     t: u32,           // T: rows
@@ -44,10 +44,24 @@ fn softplus(v: f32) -> f32 {
     return select(r, v, v > 20.0);
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let t = wid.x;
-    let h = wid.y;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    // the logical grid (n_x, n_y), folded past the device limit
+    let n_x = p.t;
+    let n_y = p.heads;
+    let wg = wg_index(wid, nwg);
+    if (wg >= n_x * n_y) {
+        return;
+    }
+    let t = wg % n_x;
+    let h = wg / n_x;
     let e = p.heads * p.head_dim;
     let n = p.d_state;
     let g = h / (p.heads / p.groups);

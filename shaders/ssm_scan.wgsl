@@ -8,7 +8,7 @@
 // adding its part of S . C; a tree over the 16 lanes in workgroup memory gives y. The tokens run in
 // order. A decode step (T = 1) with N <= 64 takes a path without loops, so that every
 // load of the step is issued at once.
-// Dispatch grid: (ceil(H * P / CH), 1, 1).
+// Dispatch grid: (ceil(H * P / CH), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,           // T: rows
@@ -100,11 +100,18 @@ fn lane_sum(li: u32, lane: u32) {
     }
 }
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(CH * LANES, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
     let e = p.heads * p.head_dim;
     let lane = li % LANES;
-    let idx = wid.x * CH + li / LANES; // channel h * P + p
+    let idx = wg_index(wid, nwg) * CH + li / LANES; // channel h * P + p
     let live = idx < e;
     let ic = min(idx, e - 1u); // past the end: load channel e - 1, store nothing
     let h = ic / p.head_dim;

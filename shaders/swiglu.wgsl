@@ -1,6 +1,6 @@
 // swiglu: act[t, f] = silu(gu[t, f]) * gu[t, F + f], the SwiGLU gate on a fused
 // gate|up projection output.
-// Dispatch grid: (ceil(T * F / 64), 1, 1).
+// Dispatch grid: (ceil(T * F / 64), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32, // T: rows
@@ -13,9 +13,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gu: array<f32>;        // [T, 2F]: gate | up
 @group(0) @binding(2) var<storage, read_write> act: array<f32>; // [T, F]
 
+// This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
+// its module doc): [x, y, z] workgroups numbered x fastest.
+fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
+}
+
 @compute @workgroup_size(64, 1, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let idx = gid.x;
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let idx = wg_index(wid, nwg) * 64u + li;
     if (idx >= p.t * p.f) {
         return;
     }

@@ -33,6 +33,14 @@ impl Gpu {
     /// limits, raised to the adapter's storage-buffer binding size and buffer size (a
     /// bigger model fits where the hardware allows).
     pub async fn new() -> Result<Self> {
+        Self::with_limits(|_| {}).await
+    }
+
+    /// [`Gpu::new`] with the limits changed by `adjust` before the device is requested
+    /// (they must stay within the adapter's). Tests lower
+    /// `max_compute_workgroups_per_dimension` with it so that small shapes exercise the
+    /// grid folding of [`crate::dispatch::fold`].
+    pub async fn with_limits(adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
@@ -43,11 +51,12 @@ impl Gpu {
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let info = adapter.get_info();
         let have = adapter.limits();
-        let limits = wgpu::Limits {
+        let mut limits = wgpu::Limits {
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
             max_buffer_size: have.max_buffer_size,
             ..Default::default()
         };
+        adjust(&mut limits);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hybrid-gpu device"),
@@ -93,6 +102,12 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Self> {
         pollster::block_on(Self::new())
+    }
+
+    /// [`Gpu::with_limits`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_limits_blocking(adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Self> {
+        pollster::block_on(Self::with_limits(adjust))
     }
 
     /// A one-line description for a backend badge: "llvmpipe (LLVM 15.0.6, 256 bits), Vulkan, Cpu".

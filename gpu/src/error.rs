@@ -29,6 +29,14 @@ pub enum GpuError {
         bytes: u64,
         limit: u64,
     },
+    /// A dispatch grid over the device's workgroups-per-dimension limit (one that
+    /// [`crate::dispatch::fold`] could not fold, or a kernel's fixed grid).
+    #[error("{op}: dispatch grid {grid:?} needs more workgroups than this device's limit of {limit} workgroups per dimension")]
+    Grid {
+        op: String,
+        grid: [u64; 3],
+        limit: u32,
+    },
     /// A model dimension the shaders don't support.
     #[error("not supported by the GPU engine: {0}")]
     Unsupported(String),

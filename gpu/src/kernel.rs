@@ -32,8 +32,7 @@ macro_rules! kernel_table {
                 params $crate::ops::matvec::MatvecParams,
                 consts [
                     MAX_K = $crate::ops::matvec::MAX_K,
-                    ROWS = $crate::ops::matvec::ROWS,
-                    WGS_PER_DIM = $crate::ops::matvec::WGS_PER_DIM
+                    ROWS = $crate::ops::matvec::ROWS
                 ];
             RmsNorm => "rmsnorm", inputs 2, outputs 1, zero_wg_memory true,
                 params $crate::ops::rmsnorm::RmsNormParams;

@@ -277,6 +277,30 @@ const SHARED: &[(&str, &[&str])] = &[
     ("fn slot", &["attention", "attention_split"]),
     // weight i, f32 or packed f16
     ("fn wt", &["matmul", "matvec", "embed"]),
+    // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
+    (
+        "fn wg_index",
+        &[
+            "add",
+            "attention",
+            "attention_probs",
+            "attention_split",
+            "conv1d",
+            "embed",
+            "kv_store",
+            "matmul",
+            "matvec",
+            "rmsnorm",
+            "rope",
+            "row_norm",
+            "ssd_chunk_out",
+            "ssd_chunk_state",
+            "ssd_state_pass",
+            "ssm_probes",
+            "ssm_scan",
+            "swiglu",
+        ],
+    ),
 ];
 
 /// The text of `decl` ("fn name" / "struct Name") in `src`: its first line through the

@@ -1,7 +1,7 @@
 //! Residual add `y += alpha * x` (shaders/add.wgsl).
 
 use super::{need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -44,7 +44,7 @@ impl Add {
             &params,
             &[x],
             &[y],
-            [groups(self.len, 64), 1, 1],
+            fold(gpu, label, [groups(self.len, 64), 1])?,
         )
     }
 }

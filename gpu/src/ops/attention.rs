@@ -6,7 +6,7 @@
 
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 /// Widest head of the tiled path (its q and output live in registers as vec4).
@@ -156,12 +156,12 @@ impl Attention {
             let rows = u(label, s.t * g)?;
             (
                 &tiled,
-                [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32), 1],
+                [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)],
             )
         } else {
             (
                 &[("WIDE", 1.0), ("WG", 64.0)],
-                [u(label, s.n_heads)?, u(label, s.t)?, 1],
+                [u(label, s.n_heads)?, u(label, s.t)?],
             )
         };
         Dispatch::new(
@@ -172,7 +172,7 @@ impl Attention {
             &params,
             &[pos, qkv, k_cache, v_cache],
             &[out],
-            grid,
+            fold(gpu, label, grid)?,
         )
     }
 }

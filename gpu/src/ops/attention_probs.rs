@@ -5,7 +5,7 @@
 use super::attention::CacheLayout;
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -85,7 +85,7 @@ impl AttentionProbs {
             &params,
             &[qkv],
             &[probs],
-            [u(label, s.t)?, u(label, s.n_heads)?, 1],
+            fold(gpu, label, [u(label, s.t)?, u(label, s.n_heads)?])?,
         )
     }
 }

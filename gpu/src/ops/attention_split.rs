@@ -14,7 +14,7 @@
 use super::attention::CacheLayout;
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 /// Most splits per head (grid y; attention_combine.wgsl could merge up to 1024). On an
@@ -148,7 +148,11 @@ impl AttentionSplit {
             scale: 1.0 / (s.head_dim as f32).sqrt(),
             heads_per_wg: u(label, hpw)?,
         };
-        let grid = [u(label, s.n_heads / hpw)?, u(label, s.splits)?, 1];
+        let grid = fold(
+            gpu,
+            label,
+            [u(label, s.n_heads / hpw)?, u(label, s.splits)?],
+        )?;
         Dispatch::new(
             gpu,
             label,

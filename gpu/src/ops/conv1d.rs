@@ -1,7 +1,7 @@
 //! Mamba-2's causal depthwise conv + SiLU with conv state (shaders/conv1d.wgsl).
 
 use super::{ensure, need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -78,11 +78,14 @@ impl Conv1d {
             &params,
             &[inp, w, b],
             &[state, out],
-            [
-                groups(s.channels, CHANNELS_PER_WG),
-                groups(s.t, ROWS_PER_WG),
-                1,
-            ],
+            fold(
+                gpu,
+                label,
+                [
+                    groups(s.channels, CHANNELS_PER_WG),
+                    groups(s.t, ROWS_PER_WG),
+                ],
+            )?,
         )
     }
 }

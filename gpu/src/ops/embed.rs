@@ -1,7 +1,7 @@
 //! Token embedding gather (shaders/embed.wgsl).
 
 use super::{need, need_w, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -51,7 +51,7 @@ impl Embed {
             &params,
             &[tokens, table],
             &[x],
-            [groups(self.t * self.d, 64), 1, 1],
+            fold(gpu, label, [groups(self.t * self.d, 64), 1])?,
         )
     }
 }

@@ -3,7 +3,7 @@
 use super::attention::CacheLayout;
 use super::qkv::QkvLayout;
 use super::{need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -78,7 +78,7 @@ impl KvStore {
             &params,
             &[pos, qkv],
             &[k, v],
-            [groups(s.t * s.kv_dim, 64), 1, 1],
+            fold(gpu, label, [groups(s.t * s.kv_dim, 64), 1])?,
         )
     }
 }

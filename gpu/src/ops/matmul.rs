@@ -3,7 +3,7 @@
 //! (`model::plan::Phase`).
 
 use super::{ensure, need, need_w, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -112,7 +112,7 @@ impl Matmul {
             _pad: [0; 2],
         };
         let acc = ("ACCUMULATE", if s.accumulate { 1.0 } else { 0.0 });
-        let grid = [groups(s.n, 64), groups(s.t, 64), 1];
+        let grid = fold(gpu, label, [groups(s.n, 64), groups(s.t, 64)])?;
         Dispatch::new(
             gpu,
             label,

@@ -4,7 +4,7 @@
 
 use super::matmul::Matmul;
 use super::{ensure, need, need_w, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -27,8 +27,6 @@ pub const MAX_K: usize = 2048;
 pub const MAX_GROUPS: usize = 256;
 /// Outputs per workgroup (`ROWS` of matvec.wgsl).
 pub const ROWS: usize = 8;
-/// Workgroups per grid dimension (`WGS_PER_DIM` of matvec.wgsl).
-pub const WGS_PER_DIM: usize = 32768;
 
 /// RMSNorm of x before the product: groups of `group` channels, weight `g` [K].
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +146,7 @@ impl Matvec {
             eps: s.norm.map_or(0.0, |nm| nm.eps),
         };
         let wgs = s.n.div_ceil(ROWS);
-        let grid = [wgs.min(WGS_PER_DIM) as u32, groups(wgs, WGS_PER_DIM), 1];
+        let grid = fold(gpu, label, [u(label, wgs)?, 1])?;
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         Dispatch::new(
             gpu,

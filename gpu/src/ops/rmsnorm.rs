@@ -2,7 +2,7 @@
 //! branch norms) or per group (Mamba's gated norm), with an extra scale (branch scalars).
 
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -54,7 +54,7 @@ impl RmsNorm {
             scale: s.scale,
             _pad: [0; 3],
         };
-        let grid = [u(label, s.cols / s.group)?, u(label, s.rows)?, 1];
+        let grid = fold(gpu, label, [u(label, s.cols / s.group)?, u(label, s.rows)?])?;
         Dispatch::new(
             gpu,
             label,

@@ -1,7 +1,7 @@
 //! Rotate-half RoPE in place on the q and k heads of a fused qkv buffer (shaders/rope.wgsl).
 
 use super::{ensure, need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -71,7 +71,7 @@ impl Rope {
             &params,
             &[pos],
             &[qkv],
-            [groups(threads, 64), 1, 1],
+            fold(gpu, label, [groups(threads, 64), 1])?,
         )
     }
 }

@@ -2,7 +2,7 @@
 //! branch norms of intra blocks, for the probes.
 
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -60,7 +60,7 @@ impl RowNorm {
             &params,
             &[x],
             &[out],
-            [u(label, s.rows)?, 1, 1],
+            fold(gpu, label, [u(label, s.rows)?, 1])?,
         )
     }
 }

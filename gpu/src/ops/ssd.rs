@@ -9,7 +9,7 @@
 
 use super::ssm_scan::{SsmScan, SsmScanParams};
 use super::{ensure, need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
@@ -97,7 +97,7 @@ impl Ssd {
             scan,
             n_chunks: u(label, n_chunks)?,
         };
-        let per_chunk = [u(label, n_chunks)?, u(label, m.n_heads)?, 1];
+        let per_chunk = fold(gpu, label, [u(label, n_chunks)?, u(label, m.n_heads)?])?;
         Ok(vec![
             Dispatch::new(
                 gpu,
@@ -117,7 +117,7 @@ impl Ssd {
                 &params,
                 &[dtc],
                 &[states, state],
-                [groups(m.ssm_state_len(), 256), 1, 1],
+                fold(gpu, label, [groups(m.ssm_state_len(), 256), 1])?,
             )?,
             Dispatch::new(
                 gpu,

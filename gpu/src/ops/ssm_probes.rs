@@ -4,7 +4,7 @@
 
 use super::ssm_scan::{ScanParams, SsmScanParams};
 use super::{ensure, need, u};
-use crate::dispatch::Dispatch;
+use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
@@ -55,7 +55,7 @@ impl SsmProbes {
             &params,
             &[proj, xbc, heads],
             &[dt, implicit],
-            [u(label, t)?, u(label, h)?, 1],
+            fold(gpu, label, [u(label, t)?, u(label, h)?])?,
         )
     }
 

@@ -2,7 +2,7 @@
 //! of 16 threads per channel over the state dim, [`CHANNELS_PER_WG`] channels (64 threads).
 
 use super::{ensure, need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
@@ -110,7 +110,7 @@ impl SsmScan {
             &params,
             &[proj, xbc, heads],
             &[state, y],
-            [groups(m.d_inner(), CHANNELS_PER_WG), 1, 1],
+            fold(gpu, label, [groups(m.d_inner(), CHANNELS_PER_WG), 1])?,
         )
     }
 }

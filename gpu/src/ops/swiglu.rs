@@ -1,7 +1,7 @@
 //! The SwiGLU gate on a fused gate|up output (shaders/swiglu.wgsl).
 
 use super::{need, u};
-use crate::dispatch::{groups, Dispatch};
+use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 
 crate::params::params! {
@@ -44,7 +44,7 @@ impl SwiGlu {
             &params,
             &[gu],
             &[act],
-            [groups(self.t * self.f, 64), 1, 1],
+            fold(gpu, label, [groups(self.t * self.f, 64), 1])?,
         )
     }
 }
