@@ -400,10 +400,16 @@ def _header(path: Path) -> dict:
     return h
 
 
+def _require_fixtures() -> None:
+    """The fixtures are committed: their absence is a failure, never a silent pass."""
+    missing = [name for name in FIXTURES if not (FIXTURE_DIR / name / "golden.safetensors").exists()]
+    if missing:
+        raise AssertionError(f"fixtures missing under {FIXTURE_DIR}: {missing} "
+                             "(run python3 train/make_fixtures.py)")
+
+
 def test_fixtures_on_disk():
-    if not FIXTURE_DIR.exists():
-        print("no fixtures yet: run python3 train/make_fixtures.py")
-        return
+    _require_fixtures()
     from safetensors.torch import load_file
     for name, (cfg, dtype, _) in FIXTURES.items():
         folder = FIXTURE_DIR / name
@@ -439,8 +445,7 @@ def test_fixtures_on_disk():
 
 def test_fixture_float32_greedy():
     """An f32 forward (the engine's precision) finds the same greedy tokens."""
-    if not FIXTURE_DIR.exists():
-        return
+    _require_fixtures()
     from safetensors.torch import load_file
     for name in FIXTURES:
         folder = FIXTURE_DIR / name

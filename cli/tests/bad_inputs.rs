@@ -1,8 +1,9 @@
 //! The command line against careless and hostile input: every case exits with a clear
 //! message (exit 1, never a panic's 101 or an abort's 134), or succeeds where the input is
 //! odd but valid. `HYBRID_BLESS=1 cargo test -p hybrid-cli --test bad_inputs` rewrites
-//! docs/RELIABILITY.md, the table of every case and its message; without it the test
-//! checks that the table lists every case.
+//! the table of every case and its message at the top of docs/RELIABILITY.md (the part
+//! above `<!-- end of generated table -->`; the rest of the file is kept); without it the
+//! test checks that the table lists every case.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -386,6 +387,9 @@ fn half_nan() -> [u8; 2] {
     0x7e00u16.to_le_bytes()
 }
 
+/// Where the generated table of docs/RELIABILITY.md ends.
+const END_OF_TABLE: &str = "<!-- end of generated table -->";
+
 #[test]
 fn every_bad_input_gets_a_clear_message() {
     let dir = scratch();
@@ -450,11 +454,21 @@ fn every_bad_input_gets_a_clear_message() {
         rows.len(),
         rows.join("\n")
     );
+    // Only the part above the marker is generated; what follows it (the fuzzing section)
+    // is written by hand and kept as it is.
+    let committed = std::fs::read_to_string(&doc).unwrap_or_default();
+    let kept = committed.find(END_OF_TABLE).map_or_else(
+        || format!("{END_OF_TABLE}\n"),
+        |i| committed[i..].to_string(),
+    );
     if std::env::var("HYBRID_BLESS").as_deref() == Ok("1") {
-        std::fs::write(&doc, table).expect("write docs/RELIABILITY.md");
+        std::fs::write(&doc, format!("{table}\n{kept}")).expect("write docs/RELIABILITY.md");
         return;
     }
-    let committed = std::fs::read_to_string(&doc).unwrap_or_default();
+    assert!(
+        committed.contains(END_OF_TABLE),
+        "docs/RELIABILITY.md lacks the `{END_OF_TABLE}` marker: rerun with HYBRID_BLESS=1"
+    );
     let missing: Vec<&str> = rows
         .iter()
         .filter_map(|r| r.trim_start_matches("| ").split(" | ").next())

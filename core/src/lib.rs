@@ -10,6 +10,8 @@
 //! - [`cpu`]: the CPU reference engine (prefill, decode step, explicit state).
 //! - [`probes`]: what the views draw (attention maps, implicit attention, dt, state norms).
 //! - [`sample`], [`tokenizer`]: sampling and HF tokenizers.
+//! - [`fuzz`]: the never-panics properties of every input, shared by `fuzz/` and the
+//!   property tests.
 //!
 //! ## Glossary: code name -> paper symbol
 //!
@@ -38,6 +40,7 @@
 pub mod config;
 pub mod cpu;
 pub mod error;
+pub mod fuzz;
 pub mod header;
 pub mod probes;
 pub mod sample;

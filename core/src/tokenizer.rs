@@ -16,7 +16,15 @@ impl std::fmt::Debug for Tokenizer {
 
 impl Tokenizer {
     /// Parse `tokenizer.json` bytes.
+    ///
+    /// The bytes are first parsed as plain JSON: `tokenizers` 0.23 panics (`expect("Helper")`
+    /// in its decoder deserializer) instead of returning an error when a syntax error or an
+    /// out-of-range number lies inside the `"decoder"` value, e.g. a file cut short there.
+    /// In the browser that panic would kill the page; a document that parses as JSON cannot
+    /// reach it.
     pub fn from_bytes(json: &[u8]) -> Result<Self> {
+        serde_json::from_slice::<serde_json::Value>(json)
+            .map_err(|e| Error::Tokenizer(format!("not JSON: {e}")))?;
         let inner =
             tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(Tokenizer { inner })

@@ -134,3 +134,49 @@ fn the_largest_allowed_sizes_do_not_overflow() {
     assert!(cfg.cache_bytes(usize::MAX) >= cfg.kv_cache_bytes(usize::MAX));
     let _ = cfg.flops_per_token(usize::MAX);
 }
+
+/// Found by core/tests/properties.rs: a float over f32's range parsed as infinity and was
+/// accepted (an infinite `norm_eps` zeroes every norm), and `to_json` then wrote `null`,
+/// which does not parse again.
+#[test]
+fn floats_beyond_f32_are_refused() {
+    let mut v = base("mamba2");
+    v["norm_eps"] = json!(6.008900121875864e110);
+    let e = err(&v);
+    assert!(e.contains("norm_eps") && e.contains("finite"), "{e}");
+    let mut v = base("transformer");
+    v["attention"]["rope_theta"] = json!(1e39);
+    let e = err(&v);
+    assert!(
+        e.contains("attention.rope_theta") && e.contains("finite"),
+        "{e}"
+    );
+    // an unused section too: its values must survive to_json
+    let mut v = base("mamba2");
+    v["attention"] = json!({"n_heads": 1, "n_kv_heads": 1, "head_dim": 2, "rope_theta": 1e300});
+    let e = err(&v);
+    assert!(e.contains("attention.rope_theta"), "{e}");
+}
+
+/// Found by core/tests/properties.rs: an unused section is only limit-checked, and the
+/// sizes derived from it divided by zero (`mamba.head_dim` = 0), or underflowed
+/// (`attention.window` = 0, `mamba.conv_width` = 0), panicking on a valid config.
+#[test]
+fn unused_sections_with_zero_sizes_do_not_panic() {
+    let mut v = base("mamba2");
+    v["attention"] = json!({"n_heads": 0, "n_kv_heads": 0, "head_dim": 0, "window": 0});
+    let cfg = ModelConfig::from_json(v.to_string().as_bytes()).expect("valid: attention unused");
+    assert_eq!(cfg.kv_cache_bytes(1 << 20), 0);
+    assert!(cfg.cache_bytes(1 << 40) > 0);
+    let _ = cfg.flops_per_token(1 << 40);
+    let mut v = base("transformer");
+    v["mamba"] = json!({"d_state": 0, "head_dim": 0, "expand": 0, "conv_width": 0});
+    let cfg = ModelConfig::from_json(v.to_string().as_bytes()).expect("valid: mamba unused");
+    assert_eq!(cfg.mamba_dims(), None, "no Mamba heads of 0 channels");
+    assert_eq!(cfg.ssm_state_bytes() + cfg.conv_state_bytes(), 0);
+    v["mamba"] = json!({"d_state": 4, "head_dim": 4, "conv_width": 0});
+    let cfg = ModelConfig::from_json(v.to_string().as_bytes()).expect("valid: mamba unused");
+    let m = cfg.mamba_dims().expect("dims");
+    assert_eq!(m.conv_state_len(), 0);
+    hybrid_core::fuzz::config_sizes(&cfg);
+}

@@ -196,7 +196,7 @@ impl MambaDims {
     }
     /// Floats of conv state: (W - 1) * conv_dim.
     pub fn conv_state_len(&self) -> usize {
-        (self.conv_width - 1) * self.conv_dim()
+        self.conv_width.saturating_sub(1) * self.conv_dim()
     }
 }
 
@@ -255,7 +255,8 @@ impl ModelConfig {
     pub fn mamba_dims(&self) -> Option<MambaDims> {
         let m = self.mamba.as_ref()?;
         Some(MambaDims {
-            n_heads: m.expand * self.d_model / m.head_dim,
+            // head_dim >= 1 where Mamba is used; an unused section is not validated
+            n_heads: (m.expand * self.d_model).checked_div(m.head_dim)?,
             head_dim: m.head_dim,
             d_state: m.d_state,
             n_groups: m.n_groups,
@@ -379,7 +380,8 @@ impl ModelConfig {
             .as_ref()
             .and_then(|a| a.window.map(|w| (w, a)))
         {
-            Some((w, a)) => t.min(a.sink_tokens.saturating_add(w - 1)),
+            // w >= 1 where attention is used; an unused section is not validated
+            Some((w, a)) => t.min(a.sink_tokens.saturating_add(w.saturating_sub(1))),
             None => t,
         }
     }

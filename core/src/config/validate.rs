@@ -53,7 +53,20 @@ impl ModelConfig {
             self.max_seq_len.unwrap_or(0),
             Limits::POSITIONS,
         )?;
+        // a float too large for f32 parses as infinity: refused, or `to_json` would write
+        // `null` and the config would not parse again
+        let finite = |what: &str, v: f32| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::Config(format!(
+                    "{what} = {v} is not a finite 32-bit float"
+                )))
+            }
+        };
+        finite("norm_eps", self.norm_eps)?;
         if let Some(a) = &self.attention {
+            finite("attention.rope_theta", a.rope_theta)?;
             over("attention.n_heads", a.n_heads, Limits::HEADS)?;
             over("attention.n_kv_heads", a.n_kv_heads, Limits::HEADS)?;
             over("attention.head_dim", a.head_dim, Limits::HEAD_DIM)?;

@@ -1,5 +1,7 @@
 // Shared helpers for the browser tests: launching Debian's headless Chromium through
 // playwright-core (never a downloaded browser), and small assertion/reporting utilities.
+// A test fails loudly rather than pass having run nothing: HYBRID_MODES is checked, and
+// a mode (or a whole test file) that made no `check` fails.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,10 +19,29 @@ export const BASE_FLAGS = [
 ];
 
 /** The two browsers every test runs in: with WebGPU (SwiftShader) and without. */
-export const MODES = [
+export const ALL_MODES = [
   { name: 'webgpu', webgpu: true, flags: [...BASE_FLAGS, '--enable-unsafe-webgpu'] },
   { name: 'no-webgpu', webgpu: false, flags: BASE_FLAGS },
-].filter((m) => !process.env.HYBRID_MODES || process.env.HYBRID_MODES.split(',').includes(m.name));
+];
+
+/** The modes named by `spec` (HYBRID_MODES: comma-separated names; unset = all). A name
+ * that is not a mode, or a set that names none (`HYBRID_MODES=` or `,`), is an error
+ * listing the valid modes: a typo must not leave a test that runs nothing and passes. */
+export function parseModes(spec) {
+  if (spec === undefined) return ALL_MODES;
+  const valid = ALL_MODES.map((m) => m.name);
+  const names = spec.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = names.filter((n) => !valid.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(`HYBRID_MODES=${JSON.stringify(spec)}: unknown mode(s) ${unknown.join(', ')}; valid modes: ${valid.join(', ')}`);
+  }
+  if (names.length === 0) {
+    throw new Error(`HYBRID_MODES=${JSON.stringify(spec)} names no mode; valid modes: ${valid.join(', ')} (unset it for all)`);
+  }
+  return ALL_MODES.filter((m) => names.includes(m.name));
+}
+
+export const MODES = parseModes(process.env.HYBRID_MODES);
 
 export const URL_UNDER_TEST = process.env.HYBRID_URL ?? 'http://127.0.0.1:8080/';
 export const TIMEOUT_MS = Number(process.env.HYBRID_TEST_TIMEOUT_MS ?? 10 * 60 * 1000);
@@ -49,19 +70,29 @@ export async function openPage(mode) {
 
 export class TestFailure extends Error {}
 
+/** Checks made (passed or not) and modes run, in this process: a test that made none
+ * fails at exit (see the 'exit' hook below). */
+export const counts = { checks: 0, modes: 0 };
+
 export function check(cond, message) {
+  counts.checks++;
   if (!cond) throw new TestFailure(message);
 }
 
-/** Runs `body(mode)` in every mode; prints PASS/FAIL per mode; exits non-zero on failure. */
+/** Runs `body(mode)` in every mode; prints PASS/FAIL per mode; exits non-zero on failure.
+ * A mode whose body made no check fails: it tested nothing. */
 export async function runInModes(title, body) {
   let failed = 0;
   const results = {};
   for (const mode of MODES) {
     const started = Date.now();
+    const before = counts.checks;
+    counts.modes++;
     try {
       results[mode.name] = await body(mode);
-      console.log(`PASS ${title} [${mode.name}] (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const made = counts.checks - before;
+      if (made === 0) throw new TestFailure('the test made no check in this mode: it tested nothing');
+      console.log(`PASS ${title} [${mode.name}] (${made} checks, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (e) {
       failed++;
       console.error(`FAIL ${title} [${mode.name}]: ${e instanceof TestFailure ? e.message : e.stack ?? e}`);
@@ -69,6 +100,15 @@ export async function runInModes(title, body) {
   }
   return { failed, results };
 }
+
+// A test file that ran no mode or made no check fails, whatever exit code it asked for:
+// "passed having run nothing" is the failure this guards against.
+process.on('exit', (code) => {
+  if (code === 0 && (counts.modes === 0 || counts.checks === 0)) {
+    console.error(`FAIL ${process.argv[1] ?? 'test'}: ran ${counts.modes} mode(s) and ${counts.checks} check(s): it tested nothing`);
+    process.exitCode = 1;
+  }
+});
 
 export const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
 
