@@ -102,6 +102,18 @@ mod tests {
             "/../assets/models/index.json"
         ))
         .expect("assets/models/index.json exists");
-        parse_index(&bytes).unwrap();
+        let entries = parse_index(&bytes).expect("index.json parses");
+        // the zoo: 6 families x 2 tasks, each folder complete, ids unique
+        assert!(entries.len() >= 12, "{} entries", entries.len());
+        let ids: std::collections::BTreeSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids.len(), entries.len(), "duplicate ids");
+        let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/models/");
+        for e in entries.iter().filter(|e| !e.id.starts_with("test-")) {
+            for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+                let p = std::path::Path::new(models).join(&e.path).join(f);
+                assert!(p.is_file(), "{}: {} is missing", e.id, p.display());
+            }
+            assert!(!e.name.is_empty() && !e.description.is_empty(), "{}", e.id);
+        }
     }
 }

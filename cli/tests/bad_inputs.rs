@@ -434,7 +434,15 @@ fn every_bad_input_gets_a_clear_message() {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let shown: String = first.chars().take(220).collect();
+        // control characters (the odd-text case echoes NUL and BEL) shown escaped
+        let shown: String = first
+            .chars()
+            .take(220)
+            .map(|ch| match ch {
+                c if c.is_control() => c.escape_unicode().to_string(),
+                c => c.to_string(),
+            })
+            .collect();
         rows.push(format!(
             "| {} | `hybrid {}` | {code} | {} |",
             c.what,
