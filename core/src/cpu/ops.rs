@@ -58,8 +58,9 @@ const GEMM_MIN_ROWS: usize = 4;
 
 /// `C = A B` for A [M, K] and B [K, N]; C [M, N] is row-major with rows `ldc` apart and
 /// is overwritten. From [`GEMM_MIN_ROWS`] rows on this is the `matrixmultiply` crate's
-/// packed, cache-blocked SGEMM (AVX2/FMA kernels picked at run time on x86_64, its own
-/// threads natively; one thread in wasm).
+/// packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels picked at run time on x86_64,
+/// its SIMD128 kernel (multiply, then add) in wasm; one thread everywhere (its `threading`
+/// feature did not speed up prefill on the shared 2-core dev machine: docs/BENCHMARKS.md).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
