@@ -1,7 +1,7 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{matmul, rope, softmax};
+use super::ops::{gemm, matmul, rope, softmax, Mat};
 use crate::config::{AttentionConfig, AttnDims};
 use crate::weights::AttnWeights;
 
@@ -62,6 +62,9 @@ impl KvCache {
     }
 }
 
+/// Queries per block of the attention GEMMs (bounds the [block, keys] score buffer).
+const QUERY_BLOCK: usize = 128;
+
 /// True when key position `s` is visible to query position `t`.
 pub fn visible(t: usize, s: usize, cfg: &AttentionConfig) -> bool {
     s <= t
@@ -105,37 +108,55 @@ pub fn attention(
     if let Some(p) = probs.as_deref_mut() {
         *p = vec![0.0; n_heads * t_len * keys];
     }
+    // Per query head h (kv head g = h / group), over blocks of queries, as two GEMMs over
+    // the cached rows (this chunk's included; row r holds position `cache.positions[r]`):
+    //   S = Q_h K_g^T * scale          [Tb, R]
+    //   P = softmax of each row over the keys its query sees (the others 0)
+    //   O_h = P V_g                    [Tb, dh]
+    // The cache held positions < pos0 before this chunk, so query t's own row is r0 + t,
+    // the last one it can see: a block only needs the rows before its last query's.
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (dh as f32).sqrt();
+    let r0 = cache.len() - t_len;
     let mut out = vec![0.0; t_len * qd];
-    let mut scores = Vec::with_capacity(cache.len());
-    for t in 0..t_len {
-        let pos = pos0 + t;
+    let mut s = Vec::new();
+    for t0 in (0..t_len).step_by(QUERY_BLOCK) {
+        let t1 = (t0 + QUERY_BLOCK).min(t_len);
+        let (tb, rb) = (t1 - t0, r0 + t1); // queries, key rows
+        s.resize(tb * rb, 0.0);
         for h in 0..n_heads {
-            let kvh = h / group;
-            let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
-            scores.clear();
-            let rows = cache
-                .positions
-                .iter()
-                .enumerate()
-                .filter(|(_, &s)| visible(pos, s, cfg));
-            let rows: Vec<(usize, usize)> = rows.map(|(r, &s)| (r, s)).collect();
-            for &(r, _) in &rows {
-                let kr = &cache.k[r * kvd + kvh * dh..r * kvd + (kvh + 1) * dh];
-                scores.push(super::ops::dot(qh, kr) * scale);
-            }
-            softmax(&mut scores);
-            let o = &mut out[t * qd + h * dh..t * qd + (h + 1) * dh];
-            for (&(r, s), &p) in rows.iter().zip(&scores) {
-                let vr = &cache.v[r * kvd + kvh * dh..r * kvd + (kvh + 1) * dh];
-                for (oi, vi) in o.iter_mut().zip(vr) {
-                    *oi += p * vi;
+            let g = h / group;
+            let qh = Mat::rows(&q[t0 * qd + h * dh..], qd); // [Tb, dh]
+            let kt = Mat::cols(&cache.k[g * dh..], kvd); // K_g^T [dh, R]
+            gemm(tb, dh, rb, qh, kt, &mut s, rb);
+            for (i, row) in s.chunks_exact_mut(rb).enumerate() {
+                let (t, end) = (t0 + i, r0 + t0 + i + 1);
+                for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
+                    *sc = if visible(pos0 + t, p, cfg) {
+                        *sc * scale
+                    } else {
+                        f32::NEG_INFINITY
+                    };
                 }
+                softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
+                row[end..].fill(0.0);
                 if let Some(pr) = probs.as_deref_mut() {
-                    pr[(h * t_len + t) * keys + s] = p;
+                    let pr = &mut pr[(h * t_len + t) * keys..(h * t_len + t + 1) * keys];
+                    for (&p, &pos) in row[..end].iter().zip(&cache.positions) {
+                        pr[pos] = p;
+                    }
                 }
             }
+            let vg = Mat::rows(&cache.v[g * dh..], kvd); // V_g [R, dh]
+            gemm(
+                tb,
+                rb,
+                dh,
+                Mat::rows(&s, rb),
+                vg,
+                &mut out[t0 * qd + h * dh..],
+                qd,
+            );
         }
     }
     cache.prune(keys, cfg, kvd);

@@ -11,63 +11,117 @@ pub fn matmul(x: &[f32], w: &[f32], k: usize) -> Vec<f32> {
     y
 }
 
-/// As [`matmul`], writing into `y` [T, N]. Register-blocked: 4 tokens x 4 output rows
-/// share each load of x and w, with 8-lane accumulators the compiler vectorizes.
+/// As [`matmul`], writing into `y` [T, N]: [`gemm`] with `A = x` and `B = W^T`, the
+/// transpose read through strides (nothing is copied).
 pub fn matmul_into(x: &[f32], w: &[f32], k: usize, y: &mut [f32]) {
     let n = w.len() / k;
     let t = x.len() / k;
-    let (t4, n4) = (t - t % 4, n - n % 4);
-    for t0 in (0..t4).step_by(4) {
-        for n0 in (0..n4).step_by(4) {
-            let xs = [0, 1, 2, 3].map(|i| &x[(t0 + i) * k..(t0 + i + 1) * k]);
-            let ws = [0, 1, 2, 3].map(|j| &w[(n0 + j) * k..(n0 + j + 1) * k]);
-            let out = block4x4(xs, ws, k);
-            for (i, row) in out.iter().enumerate() {
-                y[(t0 + i) * n + n0..(t0 + i) * n + n0 + 4].copy_from_slice(row);
-            }
-        }
-        for i in t0..t0 + 4 {
-            for j in n4..n {
-                y[i * n + j] = dot(&x[i * k..(i + 1) * k], &w[j * k..(j + 1) * k]);
-            }
+    gemm(t, k, n, Mat::rows(x, k), Mat::cols(w, k), y, n);
+}
+
+/// A matrix inside a slice, in any layout: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Mat<'a> {
+    pub data: &'a [f32],
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// Row-major with rows `ld` apart: `(i, j) = data[i * ld + j]`.
+    pub fn rows(data: &'a [f32], ld: usize) -> Self {
+        Mat {
+            data,
+            rs: ld,
+            cs: 1,
         }
     }
-    for i in t4..t {
-        let xi = &x[i * k..(i + 1) * k];
-        for (j, yj) in y[i * n..(i + 1) * n].iter_mut().enumerate() {
-            *yj = dot(xi, &w[j * k..(j + 1) * k]);
+    /// The transpose of a row-major matrix with rows `ld` apart: `(i, j) = data[j * ld + i]`.
+    pub fn cols(data: &'a [f32], ld: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: ld,
         }
+    }
+    /// True when `data` holds every element of an `m x n` view.
+    fn fits(&self, m: usize, n: usize) -> bool {
+        m == 0 || n == 0 || (m - 1) * self.rs + (n - 1) * self.cs < self.data.len()
     }
 }
 
-/// The 4x4 block of dot products `x_i . w_j`, 8 lanes at a time.
-#[inline(always)]
-fn block4x4(xs: [&[f32]; 4], ws: [&[f32]; 4], k: usize) -> [[f32; 4]; 4] {
-    let mut acc = [[[0.0f32; 8]; 4]; 4];
-    let k8 = k - k % 8;
-    for c in (0..k8).step_by(8) {
-        let xv = xs.map(|r| <[f32; 8]>::try_from(&r[c..c + 8]).unwrap_or([0.0; 8]));
-        let wv = ws.map(|r| <[f32; 8]>::try_from(&r[c..c + 8]).unwrap_or([0.0; 8]));
-        for i in 0..4 {
-            for j in 0..4 {
-                for l in 0..8 {
-                    acc[i][j][l] += xv[i][l] * wv[j][l];
+/// Below this many rows of `A` (a decode step, a short chunk) the GEMM's packing of `B`
+/// costs more than it saves: [`gemm`] loops over dot products or rows of `B` instead.
+const GEMM_MIN_ROWS: usize = 4;
+
+/// `C = A B` for A [M, K] and B [K, N]; C [M, N] is row-major with rows `ldc` apart and
+/// is overwritten. From [`GEMM_MIN_ROWS`] rows on this is the `matrixmultiply` crate's
+/// packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels picked at run time on x86_64,
+/// its SIMD128 kernel (multiply, then add) in wasm; one thread everywhere (its `threading`
+/// feature did not speed up prefill on the shared 2-core dev machine: docs/BENCHMARKS.md).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m < GEMM_MIN_ROWS || k == 0 {
+        for i in 0..m {
+            let ci = &mut c[i * ldc..i * ldc + n];
+            if a.cs == 1 && b.rs == 1 {
+                // c_ij = a_i . b_j, both contiguous
+                let ai = &a.data[i * a.rs..i * a.rs + k];
+                for (j, cij) in ci.iter_mut().enumerate() {
+                    *cij = dot(ai, &b.data[j * b.cs..j * b.cs + k]);
+                }
+            } else {
+                // c_i = sum_l a_il b_l (rows of B)
+                ci.fill(0.0);
+                for l in 0..k {
+                    let ail = a.data[i * a.rs + l * a.cs];
+                    if b.cs == 1 {
+                        add_scaled(ci, ail, &b.data[l * b.rs..l * b.rs + n]);
+                    } else {
+                        for (j, cij) in ci.iter_mut().enumerate() {
+                            *cij += ail * b.data[l * b.rs + j * b.cs];
+                        }
+                    }
                 }
             }
         }
+        return;
     }
-    let mut out = [[0.0f32; 4]; 4];
-    for i in 0..4 {
-        for j in 0..4 {
-            let a = &acc[i][j];
-            let mut s = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-            for c in k8..k {
-                s += xs[i][c] * ws[j][c];
-            }
-            out[i][j] = s;
-        }
+    let s = |v: usize| v as isize;
+    // SAFETY: `fits` above checked that the last element of each view, (m-1, k-1) of A,
+    // (k-1, n-1) of B and (m-1, n-1) of C, lies inside its slice; strides are non-negative,
+    // so every element in between does too. beta = 0: C is written, never read.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            s(a.rs),
+            s(a.cs),
+            b.data.as_ptr(),
+            s(b.rs),
+            s(b.cs),
+            0.0,
+            c.as_mut_ptr(),
+            s(ldc),
+            1,
+        );
     }
-    out
+}
+
+/// `y += s x`.
+pub fn add_scaled(y: &mut [f32], s: f32, x: &[f32]) {
+    for (a, b) in y.iter_mut().zip(x) {
+        *a += s * b;
+    }
 }
 
 /// Dot product with 8 independent accumulators (vectorizes on x86 and wasm simd128).
@@ -199,6 +253,43 @@ mod tests {
                 for j in 0..n {
                     let want: f32 = (0..k).map(|c| x[i * k + c] * w[j * k + c]).sum();
                     assert!((y[i * n + j] - want).abs() < 1e-4, "{t}x{k}x{n} at {i},{j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_strided_views_equal_naive() {
+        // A [m, k] and B [k, n] as views into larger buffers, both paths (m < 4 and m >= 4)
+        for (m, k, n) in [(1, 5, 3), (3, 7, 9), (6, 33, 17), (64, 32, 40)] {
+            let buf: Vec<f32> = (0..4096)
+                .map(|i| ((i * 29 % 17) as f32 - 8.0) / 9.0)
+                .collect();
+            let a = Mat {
+                data: &buf[3..],
+                rs: k + 2,
+                cs: 1,
+            };
+            let b = Mat {
+                data: &buf[5..],
+                rs: 1,
+                cs: k + 3,
+            };
+            let b2 = Mat {
+                data: &buf[1..],
+                rs: n + 1,
+                cs: 1,
+            };
+            for b in [b, b2] {
+                let mut c = vec![f32::NAN; m * (n + 1)];
+                gemm(m, k, n, a, b, &mut c, n + 1);
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: f32 = (0..k)
+                            .map(|l| a.data[i * a.rs + l * a.cs] * b.data[l * b.rs + j * b.cs])
+                            .sum();
+                        assert!((c[i * (n + 1) + j] - want).abs() < 1e-4, "{m}x{k}x{n}");
+                    }
                 }
             }
         }
