@@ -14,8 +14,9 @@ use crate::weights::Weights;
 use crate::Model;
 
 /// Context lengths at which every derived size is computed: the edges, and up to 2^40
-/// (the largest context `hybrid inspect --context` accepts).
-pub const CONTEXTS: [usize; 10] = [0, 1, 2, 3, 255, 4096, 1 << 20, 1 << 31, 1 << 32, 1 << 40];
+/// (the largest context `hybrid inspect --context` accepts), saturated to `usize` where it
+/// is narrower (wasm32).
+pub const CONTEXTS: [u64; 10] = [0, 1, 2, 3, 255, 4096, 1 << 20, 1 << 31, 1 << 32, 1 << 40];
 
 /// Configs with at most this many parameters get random weights built (and a short
 /// forward when their state is small too).
@@ -101,7 +102,7 @@ pub fn config_sizes(cfg: &ModelConfig) {
         let _ = (m.d_inner(), m.conv_dim(), m.in_proj_dim());
         let _ = (m.ssm_state_len(), m.conv_state_len());
     }
-    for t in CONTEXTS {
+    for t in CONTEXTS.map(|t| usize::try_from(t).unwrap_or(usize::MAX)) {
         let (kv, all) = (cfg.kv_cache_bytes(t), cfg.cache_bytes(t));
         assert!(
             all >= kv,
