@@ -22,6 +22,9 @@ impl GpuModel {
     }
 
     /// Upload the weights with the matrices stored in `format`.
+    // wgpu's handles are Send + Sync natively but not on wasm32 (WebGPU objects live on
+    // one thread); the Arc is for cheap clones, not for sharing across threads.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
         let weights = GpuWeights::upload(&gpu, model, format)?;
         gpu.check()?;
