@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets (`fuzz/`, `cargo +nightly fuzz run <target>`) and of the
-//! property tests (`core/tests/properties.rs`): one function per input a user can hand the
+//! property tests (`core/tests/properties/`): one function per input a user can hand the
 //! engine, each checking that the input is either accepted or refused with a typed
 //! [`Error`], never a panic, and that what is accepted can be used. Both harnesses call
 //! these, so a case found by one is a regression test in the other.

@@ -135,7 +135,7 @@ fn the_largest_allowed_sizes_do_not_overflow() {
     let _ = cfg.flops_per_token(usize::MAX);
 }
 
-/// Found by core/tests/properties.rs: a float over f32's range parsed as infinity and was
+/// Found by core/tests/properties/: a float over f32's range parsed as infinity and was
 /// accepted (an infinite `norm_eps` zeroes every norm), and `to_json` then wrote `null`,
 /// which does not parse again.
 #[test]
@@ -158,7 +158,7 @@ fn floats_beyond_f32_are_refused() {
     assert!(e.contains("attention.rope_theta"), "{e}");
 }
 
-/// Found by core/tests/properties.rs: an unused section is only limit-checked, and the
+/// Found by core/tests/properties/: an unused section is only limit-checked, and the
 /// sizes derived from it divided by zero (`mamba.head_dim` = 0), or underflowed
 /// (`attention.window` = 0, `mamba.conv_width` = 0), panicking on a valid config.
 #[test]

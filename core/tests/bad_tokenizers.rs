@@ -1,5 +1,5 @@
 //! A broken `tokenizer.json` is a typed error, never a panic (found by
-//! core/tests/properties.rs: `tokenizers` 0.23 panics on a syntax error inside the
+//! core/tests/properties/: `tokenizers` 0.23 panics on a syntax error inside the
 //! `"decoder"` value; `Tokenizer::from_bytes` parses the JSON first).
 
 use std::path::PathBuf;

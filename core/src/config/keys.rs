@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 
 /// Keys of the top level of `config.json` (the fields of `ModelConfig`).
-pub(super) const TOP: &[&str] = &[
+pub const TOP: &[&str] = &[
     "name",
     "vocab_size",
     "d_model",
@@ -19,7 +19,7 @@ pub(super) const TOP: &[&str] = &[
     "intra",
 ];
 /// Keys of the `attention` section (`AttentionConfig`).
-pub(super) const ATTENTION: &[&str] = &[
+pub const ATTENTION: &[&str] = &[
     "n_heads",
     "n_kv_heads",
     "head_dim",
@@ -28,9 +28,9 @@ pub(super) const ATTENTION: &[&str] = &[
     "sink_tokens",
 ];
 /// Keys of the `mamba` section (`MambaConfig`).
-pub(super) const MAMBA: &[&str] = &["d_state", "head_dim", "expand", "n_groups", "conv_width"];
+pub const MAMBA: &[&str] = &["d_state", "head_dim", "expand", "n_groups", "conv_width"];
 /// Keys of the `intra` section (`IntraConfig`).
-pub(super) const INTRA: &[&str] = &[
+pub const INTRA: &[&str] = &[
     "attn_heads",
     "attn_kv_heads",
     "ssm_heads",

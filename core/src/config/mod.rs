@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 mod keys;
 mod validate;
 
+/// The keys `config.json` may hold: top level and per section.
+pub use keys::{
+    ATTENTION as ATTENTION_KEYS, INTRA as INTRA_KEYS, MAMBA as MAMBA_KEYS, TOP as TOP_KEYS,
+};
 pub use validate::Limits;
 
 /// Which mixer a block runs.
