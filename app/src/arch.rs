@@ -120,6 +120,7 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             n_heads,
             n_kv_heads: (n_heads / 2).max(1),
             head_dim,
+            v_head_dim: None,
             rope_theta: 10000.0,
             window: None,
             sink_tokens: 0,
@@ -141,6 +142,7 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
                 attn_heads: (a.n_heads / 2).max(1),
                 attn_kv_heads: (a.n_kv_heads / 2).max(1),
                 ssm_heads,
+                attn_v_head_dim: None,
                 fusion: Fusion::Subtract,
                 branch_norm: true,
                 out_proj: OutProj::Separate,
@@ -148,8 +150,20 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             });
         }
     }
+    // one window per layer, none on a layer without attention
+    let kinds = cfg.layers.clone();
+    if let Some(w) = cfg.windows.as_mut() {
+        w.resize(kinds.len(), None);
+        for (w, k) in w.iter_mut().zip(&kinds) {
+            match k {
+                LayerKind::Mamba => *w = None,
+                LayerKind::Attention | LayerKind::Intra => {}
+            }
+        }
+    }
     if !attn {
         cfg.attention = None;
+        cfg.windows = None;
     }
     if !mamba {
         cfg.mamba = None;

@@ -109,12 +109,12 @@ pub fn cpu_run_bytes(cfg: &ModelConfig, context: usize, chunk: usize, all_logits
         .map_or(0, |m| 3 * m.in_proj_dim() + 2 * m.d_inner())
         .max(
             cfg.attn_dims()
-                .map_or(0, |a| 3 * (a.q_dim() + 2 * a.kv_dim())),
+                .map_or(0, |a| 3 * (a.q_dim() + a.kv_row() + a.o_dim())),
         )
         .max(cfg.intra_mamba_dims().map_or(0, |m| 3 * m.in_proj_dim()))
         .max(
             cfg.intra_attn_dims()
-                .map_or(0, |a| 3 * (a.q_dim() + 2 * a.kv_dim())),
+                .map_or(0, |a| 3 * (a.q_dim() + a.kv_row() + a.o_dim())),
         );
     let row = (4 * cfg.d_model + 3 * cfg.d_ffn + widest) as u64;
     let logits = if all_logits { chunk as u64 } else { 1 } * cfg.vocab_size as u64;

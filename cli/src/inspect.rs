@@ -47,12 +47,18 @@ pub fn report(cfg: &ModelConfig, t: usize) -> String {
     );
     for (i, kind) in cfg.layers.iter().enumerate() {
         let what = match kind {
-            LayerKind::Attention => cfg.attention.as_ref().map_or(String::new(), |a| {
-                let win = a.window.map_or(String::new(), |w| {
-                    format!(", window {w}+{} sinks", a.sink_tokens)
-                });
+            LayerKind::Attention => cfg.attn_dims().map_or(String::new(), |a| {
+                let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
+                let win = cfg
+                    .layer_window(i)
+                    .map_or(String::new(), |w| format!(", window {w}+{sinks} sinks"));
+                let dv = if a.v_head_dim == a.head_dim {
+                    String::new()
+                } else {
+                    format!(" (v {})", a.v_head_dim)
+                };
                 format!(
-                    "Attention {}q/{}kv x {}{win}",
+                    "Attention {}q/{}kv x {}{dv}{win}",
                     a.n_heads, a.n_kv_heads, a.head_dim
                 )
             }),

@@ -93,7 +93,7 @@ pub fn config_sizes(cfg: &ModelConfig) {
         .into_iter()
         .flatten()
     {
-        let _ = (a.q_dim(), a.kv_dim());
+        let _ = (a.q_dim(), a.k_dim(), a.v_dim(), a.o_dim(), a.kv_row());
     }
     for m in [cfg.mamba_dims(), cfg.intra_mamba_dims()]
         .into_iter()
@@ -108,7 +108,10 @@ pub fn config_sizes(cfg: &ModelConfig) {
             all >= kv,
             "cache_bytes({t}) = {all} < kv_cache_bytes = {kv}"
         );
-        assert!(cfg.kv_positions(t) <= t);
+        for i in 0..cfg.layers.len() {
+            assert!(cfg.kv_positions(i, t) <= t);
+        }
+        let _ = cfg.kv_and_ssm_bytes(t, 2);
         let _ = cfg.flops_per_token(t);
     }
     let again = ModelConfig::from_json(cfg.to_json().as_bytes())

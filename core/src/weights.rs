@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{AttnDims, LayerKind, MambaDims, ModelConfig, OutProj};
+use crate::config::{AttnDims, Fusion, LayerKind, MambaDims, ModelConfig, OutProj};
 use crate::error::{Error, Result};
 use crate::sample::Rng;
 
@@ -160,12 +160,15 @@ impl Weights {
                     let ic = cfg.intra.as_ref().ok_or_else(missing_section)?;
                     let a = cfg.intra_attn_dims().ok_or_else(missing_section)?;
                     let m = cfg.intra_mamba_dims().ok_or_else(missing_section)?;
-                    let separate = ic.out_proj == OutProj::Separate;
+                    let separate = match ic.out_proj {
+                        OutProj::Separate => true,
+                        OutProj::Joint => false,
+                    };
                     let attn = r.attn(&format!("{mx}attn."), a, d, separate)?;
                     let ssm = r.mamba(&format!("{mx}ssm."), m, d, separate)?;
                     let (attn_norm, ssm_norm) = if ic.branch_norm {
                         (
-                            Some(r.take(&format!("{mx}attn_norm.weight"), &[a.q_dim()])?),
+                            Some(r.take(&format!("{mx}attn_norm.weight"), &[a.o_dim()])?),
                             Some(r.take(&format!("{mx}ssm_norm.weight"), &[m.d_inner()])?),
                         )
                     } else {
@@ -189,8 +192,8 @@ impl Weights {
                         None
                     } else {
                         let cols = match ic.fusion {
-                            crate::config::Fusion::Concat => a.q_dim() + m.d_inner(),
-                            _ => a.q_dim(),
+                            Fusion::Concat => a.o_dim() + m.d_inner(),
+                            Fusion::Add | Fusion::Subtract => a.o_dim(),
                         };
                         Some(r.take(&format!("{mx}out_proj.weight"), &[d, cols])?)
                     };
@@ -293,10 +296,10 @@ impl Reader<'_> {
         Ok(AttnWeights {
             dims: a,
             q_proj: self.take(&format!("{p}q_proj.weight"), &[a.q_dim(), d])?,
-            k_proj: self.take(&format!("{p}k_proj.weight"), &[a.kv_dim(), d])?,
-            v_proj: self.take(&format!("{p}v_proj.weight"), &[a.kv_dim(), d])?,
+            k_proj: self.take(&format!("{p}k_proj.weight"), &[a.k_dim(), d])?,
+            v_proj: self.take(&format!("{p}v_proj.weight"), &[a.v_dim(), d])?,
             o_proj: if with_out {
-                Some(self.take(&format!("{p}o_proj.weight"), &[d, a.q_dim()])?)
+                Some(self.take(&format!("{p}o_proj.weight"), &[d, a.o_dim()])?)
             } else {
                 None
             },

@@ -117,13 +117,13 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
             <label class="num"><span>"Intra fusion"</span>
                 <select id="arch-fusion" on:change=move |ev| {
                     let v = event_target_value(&ev);
-                    edit(&|c| if let Some(i) = c.intra.as_mut() {
-                        i.fusion = match v.as_str() { "add" => Fusion::Add, "concat" => Fusion::Concat, _ => Fusion::Subtract };
+                    edit(&|c| if let (Some(i), Some(x)) = (c.intra.as_mut(), Fusion::from_name(&v)) {
+                        i.fusion = x;
                     })
                 }>
-                    <option value="subtract" selected=f == Fusion::Subtract>"subtract (diff)"</option>
-                    <option value="add" selected=f == Fusion::Add>"add"</option>
-                    <option value="concat" selected=f == Fusion::Concat>"concat"</option>
+                    {Fusion::ALL.into_iter().map(|x| view! {
+                        <option value=x.name() selected=x == f>{fusion_label(x)}</option>
+                    }).collect_view()}
                 </select>
             </label>
         })
@@ -199,4 +199,13 @@ fn plan_name(cfg: &ModelConfig) -> String {
         }
     }
     format!("{} · d{}", parts.join(" + "), cfg.d_model)
+}
+
+/// The menu label of a fusion.
+fn fusion_label(f: Fusion) -> &'static str {
+    match f {
+        Fusion::Subtract => "subtract (diff)",
+        Fusion::Add => "add",
+        Fusion::Concat => "concat",
+    }
 }

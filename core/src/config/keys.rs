@@ -17,12 +17,15 @@ pub const TOP: &[&str] = &[
     "attention",
     "mamba",
     "intra",
+    "windows",
+    "notes",
 ];
 /// Keys of the `attention` section (`AttentionConfig`).
 pub const ATTENTION: &[&str] = &[
     "n_heads",
     "n_kv_heads",
     "head_dim",
+    "v_head_dim",
     "rope_theta",
     "window",
     "sink_tokens",
@@ -34,6 +37,7 @@ pub const INTRA: &[&str] = &[
     "attn_heads",
     "attn_kv_heads",
     "ssm_heads",
+    "attn_v_head_dim",
     "fusion",
     "branch_norm",
     "out_proj",
@@ -122,6 +126,7 @@ mod tests {
                 n_heads: 2,
                 n_kv_heads: 1,
                 head_dim: 4,
+                v_head_dim: Some(8),
                 rope_theta: 1e4,
                 window: None,
                 sink_tokens: 0,
@@ -137,11 +142,14 @@ mod tests {
                 attn_heads: 1,
                 attn_kv_heads: 1,
                 ssm_heads: 1,
+                attn_v_head_dim: Some(8),
                 fusion: Fusion::Add,
                 branch_norm: true,
                 out_proj: OutProj::Separate,
                 branch_scalars: false,
             }),
+            windows: Some(vec![Some(4)]),
+            notes: Some([("x".to_string(), "y".to_string())].into()),
         };
         let v = serde_json::to_value(&cfg).expect("serialize");
         let keys = |v: &serde_json::Value| -> Vec<String> {

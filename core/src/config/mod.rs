@@ -1,6 +1,8 @@
 //! The model configuration (`config.json`, documented in docs/FORMAT.md) and the sizes,
 //! parameter counts, cache bytes and FLOPs derived from it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -26,7 +28,9 @@ pub enum LayerKind {
     Intra,
 }
 
-/// How the two branches of an intra block are combined.
+/// How the two branches of an intra block are combined. Code that depends on the choice
+/// `match`es it exhaustively (no `==`, no `_ =>`), so a new variant fails to compile
+/// wherever it is not handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Fusion {
@@ -35,12 +39,53 @@ pub enum Fusion {
     Concat,
 }
 
-/// Whether an intra block projects each branch separately or both jointly.
+impl Fusion {
+    /// Every variant, in the order a menu shows them.
+    pub const ALL: [Fusion; 3] = [Fusion::Subtract, Fusion::Add, Fusion::Concat];
+
+    /// The name `config.json` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fusion::Add => "add",
+            Fusion::Subtract => "subtract",
+            Fusion::Concat => "concat",
+        }
+    }
+
+    /// The variant named `name` in `config.json`, if any.
+    pub fn from_name(name: &str) -> Option<Fusion> {
+        Fusion::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The sign of the Mamba branch's contribution: -1 for subtract, else +1.
+    pub fn ssm_sign(self) -> f32 {
+        match self {
+            Fusion::Subtract => -1.0,
+            Fusion::Add | Fusion::Concat => 1.0,
+        }
+    }
+}
+
+/// Whether an intra block projects each branch separately or both jointly (matched
+/// exhaustively, like [`Fusion`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutProj {
     Separate,
     Joint,
+}
+
+impl OutProj {
+    /// Every variant.
+    pub const ALL: [OutProj; 2] = [OutProj::Separate, OutProj::Joint];
+
+    /// The name `config.json` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutProj::Separate => "separate",
+            OutProj::Joint => "joint",
+        }
+    }
 }
 
 /// Attention hyper-parameters (shared by attention blocks and intra attention branches).
@@ -50,8 +95,12 @@ pub struct AttentionConfig {
     pub n_heads: usize,
     /// Hkv: key/value heads (GQA groups).
     pub n_kv_heads: usize,
-    /// dh: per-head dimension (even, for rotate-half RoPE).
+    /// dh: query/key head dimension (even, for rotate-half RoPE).
     pub head_dim: usize,
+    /// dv: value head dimension (the width each head contributes to `o_proj`);
+    /// null = `head_dim`.
+    #[serde(default)]
+    pub v_head_dim: Option<usize>,
     #[serde(default = "default_rope_theta")]
     pub rope_theta: f32,
     /// Sliding window: a query sees at most this many most recent keys (itself included).
@@ -89,6 +138,10 @@ pub struct IntraConfig {
     pub attn_kv_heads: usize,
     /// Hs: heads of the Mamba branch (E_b = Hs * P).
     pub ssm_heads: usize,
+    /// dva: value head dimension of the attention branch; null = the attention blocks'
+    /// value head dimension (`attention.v_head_dim`, itself defaulting to `head_dim`).
+    #[serde(default)]
+    pub attn_v_head_dim: Option<usize>,
     #[serde(default = "default_fusion")]
     pub fusion: Fusion,
     #[serde(default = "default_true")]
@@ -120,6 +173,14 @@ pub struct ModelConfig {
     pub mamba: Option<MambaConfig>,
     #[serde(default)]
     pub intra: Option<IntraConfig>,
+    /// Per-layer sliding window, one entry per layer: null = full attention, n = a window
+    /// of n tokens. Overrides `attention.window`; entries of Mamba layers must be null.
+    #[serde(default)]
+    pub windows: Option<Vec<Option<usize>>>,
+    /// Free text about the config, by topic (for example what a published model's config
+    /// had to assume where the paper is silent); the engine ignores it.
+    #[serde(default)]
+    pub notes: Option<BTreeMap<String, String>>,
 }
 
 fn default_rope_theta() -> f32 {
@@ -150,19 +211,36 @@ fn default_eps() -> f32 {
 /// Sizes of one attention mixer (a block, or an intra branch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttnDims {
+    /// Hq.
     pub n_heads: usize,
+    /// Hkv.
     pub n_kv_heads: usize,
+    /// dh: query/key head size.
     pub head_dim: usize,
+    /// dv: value head size.
+    pub v_head_dim: usize,
 }
 
 impl AttnDims {
-    /// Hq * dh.
+    /// Hq * dh: rows of `q_proj`.
     pub fn q_dim(&self) -> usize {
         self.n_heads * self.head_dim
     }
-    /// Hkv * dh.
-    pub fn kv_dim(&self) -> usize {
+    /// Hkv * dh: rows of `k_proj`, width of a cached key row.
+    pub fn k_dim(&self) -> usize {
         self.n_kv_heads * self.head_dim
+    }
+    /// Hkv * dv: rows of `v_proj`, width of a cached value row.
+    pub fn v_dim(&self) -> usize {
+        self.n_kv_heads * self.v_head_dim
+    }
+    /// Hq * dv: the heads concatenated, columns of `o_proj`.
+    pub fn o_dim(&self) -> usize {
+        self.n_heads * self.v_head_dim
+    }
+    /// Hkv * (dh + dv): floats one token adds to this mixer's KV cache.
+    pub fn kv_row(&self) -> usize {
+        self.k_dim() + self.v_dim()
     }
 }
 
@@ -242,6 +320,7 @@ impl ModelConfig {
             n_heads: a.n_heads,
             n_kv_heads: a.n_kv_heads,
             head_dim: a.head_dim,
+            v_head_dim: a.v_head_dim.unwrap_or(a.head_dim),
         })
     }
 
@@ -252,6 +331,7 @@ impl ModelConfig {
             n_heads: i.attn_heads,
             n_kv_heads: i.attn_kv_heads,
             head_dim: a.head_dim,
+            v_head_dim: i.attn_v_head_dim.or(a.v_head_dim).unwrap_or(a.head_dim),
         })
     }
 
@@ -296,7 +376,8 @@ impl ModelConfig {
         let n = |x: usize| x as u64;
         let d = n(self.d_model);
         let common = (3 * d).saturating_mul(n(self.d_ffn)).saturating_add(2 * d);
-        let attn = |a: AttnDims| d.saturating_mul(n(a.q_dim()) + 2 * n(a.kv_dim()));
+        // q, k, v projections
+        let attn = |a: AttnDims| d.saturating_mul(n(a.q_dim()) + n(a.kv_row()));
         let mamba = |m: MambaDims| {
             d.saturating_mul(n(m.in_proj_dim()))
                 .saturating_add(n(m.conv_dim()) * n(m.conv_width + 1))
@@ -305,7 +386,7 @@ impl ModelConfig {
         let mixer = match self.layers.get(i) {
             Some(LayerKind::Attention) => self
                 .attn_dims()
-                .map_or(0, |a| attn(a).saturating_add(n(a.q_dim()) * d)),
+                .map_or(0, |a| attn(a).saturating_add(n(a.o_dim()) * d)),
             Some(LayerKind::Mamba) => self.mamba_dims().map_or(0, |m| {
                 mamba(m)
                     .saturating_add(n(m.d_inner()))
@@ -317,13 +398,17 @@ impl ModelConfig {
                 self.intra_mamba_dims(),
             ) {
                 (Some(i), Some(a), Some(m)) => {
-                    let (qa, eb) = (n(a.q_dim()), n(m.d_inner()));
-                    let norms = if i.branch_norm { qa + eb } else { 0 };
+                    let (oa, eb) = (n(a.o_dim()), n(m.d_inner()));
+                    let norms = if i.branch_norm { oa + eb } else { 0 };
                     let scalars = if i.branch_scalars { 2 } else { 0 };
                     let out = match (i.out_proj, i.fusion) {
-                        (OutProj::Separate, _) => d.saturating_mul(qa + eb),
-                        (OutProj::Joint, Fusion::Concat) => d.saturating_mul(qa + eb),
-                        (OutProj::Joint, _) => d.saturating_mul(qa),
+                        (OutProj::Separate, Fusion::Add | Fusion::Subtract) => {
+                            d.saturating_mul(oa + eb)
+                        }
+                        (OutProj::Joint, Fusion::Concat) => d.saturating_mul(oa + eb),
+                        (OutProj::Joint, Fusion::Add | Fusion::Subtract) => d.saturating_mul(oa),
+                        // refused by `validate`; counted as the concat it would be
+                        (OutProj::Separate, Fusion::Concat) => d.saturating_mul(oa + eb),
                     };
                     attn(a)
                         .saturating_add(mamba(m))
@@ -367,33 +452,64 @@ impl ModelConfig {
         }
     }
 
-    /// KV-cache bytes that one more token adds (f32, all layers); with a sliding window the
-    /// cache stops growing at the window (see [`Self::kv_cache_bytes`]).
+    /// The sliding window of block `i`'s attention: `windows[i]` when `windows` is given,
+    /// else `attention.window`; None = full causal attention.
+    pub fn layer_window(&self, i: usize) -> Option<usize> {
+        match &self.windows {
+            Some(w) => w.get(i).copied().flatten(),
+            None => self.attention.as_ref().and_then(|a| a.window),
+        }
+    }
+
+    /// KV-cache bytes that one more token adds (f32, all layers) while no window is full;
+    /// a windowed layer stops growing at its window (see [`Self::kv_cache_bytes`]).
     pub fn kv_bytes_per_token(&self) -> usize {
         (0..self.layers.len())
             .filter_map(|i| self.block_attn(i))
-            .map(|a| 2 * a.kv_dim() * F32_BYTES)
+            .map(|a| a.kv_row() * F32_BYTES)
             .sum()
     }
 
-    /// Positions an attention layer keeps after `t` tokens: all of them, or with a window
-    /// `w` and `s` sinks only those a later query can still see, `min(t, s + w - 1)`.
-    pub fn kv_positions(&self, t: usize) -> usize {
-        match self
-            .attention
-            .as_ref()
-            .and_then(|a| a.window.map(|w| (w, a)))
-        {
+    /// Positions block `i`'s attention keeps after `t` tokens: all of them, or with a
+    /// window `w` and `s` sinks only those a later query can still see, `min(t, s + w - 1)`.
+    pub fn kv_positions(&self, i: usize, t: usize) -> usize {
+        match self.layer_window(i) {
             // w >= 1 where attention is used; an unused section is not validated
-            Some((w, a)) => t.min(a.sink_tokens.saturating_add(w.saturating_sub(1))),
+            Some(w) => {
+                let sinks = self.attention.as_ref().map_or(0, |a| a.sink_tokens);
+                t.min(sinks.saturating_add(w.saturating_sub(1)))
+            }
             None => t,
         }
     }
 
+    /// KV-cache elements (keys and values, all layers) held after `t` tokens, in u64.
+    pub fn kv_cache_elems(&self, t: usize) -> u64 {
+        (0..self.layers.len())
+            .filter_map(|i| Some((self.kv_positions(i, t) as u64, self.block_attn(i)?)))
+            .map(|(p, a)| p.saturating_mul(a.kv_row() as u64))
+            .fold(0, u64::saturating_add)
+    }
+
     /// KV-cache bytes held after `t` tokens (f32, all layers).
     pub fn kv_cache_bytes(&self, t: usize) -> usize {
-        self.kv_positions(t)
-            .saturating_mul(self.kv_bytes_per_token())
+        to_usize(self.kv_cache_elems(t).saturating_mul(F32_BYTES as u64))
+    }
+
+    /// SSM state elements (all layers): H * P * N per Mamba mixer.
+    pub fn ssm_state_elems(&self) -> u64 {
+        (0..self.layers.len())
+            .filter_map(|i| self.block_mamba(i))
+            .map(|m| m.ssm_state_len() as u64)
+            .sum()
+    }
+
+    /// KV cache + SSM state after `t` tokens at `elem_bytes` bytes per element (2 for bf16),
+    /// the measure the paper reports as "cache"; the small conv state is left out.
+    pub fn kv_and_ssm_bytes(&self, t: usize, elem_bytes: u64) -> u64 {
+        self.kv_cache_elems(t)
+            .saturating_add(self.ssm_state_elems())
+            .saturating_mul(elem_bytes)
     }
 
     /// SSM state bytes (f32, all layers): H * P * N per Mamba mixer; constant in context.
@@ -428,9 +544,11 @@ impl ModelConfig {
             let block = self.block_params(i).saturating_sub(2 * d);
             f = f.saturating_add(block.saturating_mul(2));
             if let Some(a) = self.block_attn(i) {
-                // keys visible to the new token: the kept ones plus itself
-                let keys = self.kv_positions(t).saturating_add(1);
-                f = f.saturating_add((4 * a.q_dim()).saturating_mul(keys));
+                // keys visible to the new token: the kept ones plus itself; Q.K over dh and
+                // P.V over dv per head
+                let keys = self.kv_positions(i, t).saturating_add(1);
+                let per_key = 2 * (a.q_dim() + a.o_dim());
+                f = f.saturating_add(per_key.saturating_mul(keys));
             }
             if let Some(m) = self.block_mamba(i) {
                 f = f.saturating_add(m.ssm_state_len().saturating_mul(6));

@@ -22,13 +22,14 @@ impl Limits {
     pub const LAYERS: usize = 1024;
     /// Any head count (attention query or KV heads, intra branch heads).
     pub const HEADS: usize = 4096;
-    /// `attention.head_dim`, `mamba.head_dim`, `mamba.d_state`.
+    /// `attention.head_dim`, `attention.v_head_dim`, `intra.attn_v_head_dim`,
+    /// `mamba.head_dim`, `mamba.d_state`.
     pub const HEAD_DIM: usize = 4096;
     /// `mamba.expand`.
     pub const EXPAND: usize = 64;
     /// `mamba.conv_width`.
     pub const CONV_WIDTH: usize = 64;
-    /// `attention.window`, `attention.sink_tokens`, `max_seq_len`.
+    /// `attention.window`, entries of `windows`, `attention.sink_tokens`, `max_seq_len`.
     pub const POSITIONS: usize = 1 << 31;
 }
 
@@ -70,6 +71,11 @@ impl ModelConfig {
             over("attention.n_heads", a.n_heads, Limits::HEADS)?;
             over("attention.n_kv_heads", a.n_kv_heads, Limits::HEADS)?;
             over("attention.head_dim", a.head_dim, Limits::HEAD_DIM)?;
+            over(
+                "attention.v_head_dim",
+                a.v_head_dim.unwrap_or(0),
+                Limits::HEAD_DIM,
+            )?;
             over("attention.window", a.window.unwrap_or(0), Limits::POSITIONS)?;
             over("attention.sink_tokens", a.sink_tokens, Limits::POSITIONS)?;
         }
@@ -84,6 +90,14 @@ impl ModelConfig {
             over("intra.attn_heads", i.attn_heads, Limits::HEADS)?;
             over("intra.attn_kv_heads", i.attn_kv_heads, Limits::HEADS)?;
             over("intra.ssm_heads", i.ssm_heads, Limits::HEADS)?;
+            over(
+                "intra.attn_v_head_dim",
+                i.attn_v_head_dim.unwrap_or(0),
+                Limits::HEAD_DIM,
+            )?;
+        }
+        for (l, w) in self.windows.iter().flatten().enumerate() {
+            over(&format!("windows[{l}]"), w.unwrap_or(0), Limits::POSITIONS)?;
         }
         Ok(())
     }
@@ -97,6 +111,41 @@ impl ModelConfig {
                 "{params} parameters need {bytes} bytes as f32, more than this platform addresses ({} bytes)",
                 usize::MAX
             )));
+        }
+        Ok(())
+    }
+
+    /// `windows`: one entry per layer, at least 1 where set, null on layers without
+    /// attention.
+    fn check_windows(&self) -> Result<()> {
+        let Some(windows) = &self.windows else {
+            return Ok(());
+        };
+        if windows.len() != self.layers.len() {
+            return Err(Error::Config(format!(
+                "`windows` has {} entries but `layers` has {}: give one per layer (null = full attention)",
+                windows.len(),
+                self.layers.len()
+            )));
+        }
+        for (i, (w, kind)) in windows.iter().zip(&self.layers).enumerate() {
+            let has_attn = match kind {
+                LayerKind::Attention | LayerKind::Intra => true,
+                LayerKind::Mamba => false,
+            };
+            match (w, has_attn) {
+                (Some(0), _) => {
+                    return Err(Error::Config(format!(
+                        "windows[{i}] = 0: a window must be at least 1 (null = full attention)"
+                    )))
+                }
+                (Some(w), false) => {
+                    return Err(Error::Config(format!(
+                        "windows[{i}] = {w} but layer {i} is \"mamba\" (no attention): write null"
+                    )))
+                }
+                (Some(_), true) | (None, _) => {}
+            }
         }
         Ok(())
     }
@@ -138,6 +187,9 @@ impl ModelConfig {
             }
             if a.window == Some(0) {
                 return bad("attention.window must be at least 1 (or null)".into());
+            }
+            if a.v_head_dim == Some(0) {
+                return bad("attention.v_head_dim must be at least 1 (or null)".into());
             }
             if a.rope_theta.is_nan() || a.rope_theta <= 0.0 {
                 return bad("attention.rope_theta must be positive".into());
@@ -194,26 +246,32 @@ impl ModelConfig {
                     i.ssm_heads
                 ));
             }
-            if i.fusion == Fusion::Concat && i.out_proj == OutProj::Separate {
-                return bad(
-                    "intra: fusion \"concat\" needs out_proj \"joint\" (separate projections of a concat are an add)"
-                        .into(),
-                );
+            if i.attn_v_head_dim == Some(0) {
+                return bad("intra.attn_v_head_dim must be at least 1 (or null)".into());
             }
-            if let (Some(a), Some(d)) = (self.intra_attn_dims(), self.intra_mamba_dims()) {
-                if i.out_proj == OutProj::Joint
-                    && i.fusion != Fusion::Concat
-                    && a.q_dim() != d.d_inner()
-                {
+            let (Some(a), Some(d)) = (self.intra_attn_dims(), self.intra_mamba_dims()) else {
+                return bad("intra blocks need the `attention` and `mamba` sections".into());
+            };
+            match (i.out_proj, i.fusion) {
+                (OutProj::Separate, Fusion::Concat) => {
+                    return bad(
+                        "intra: fusion \"concat\" needs out_proj \"joint\" (separate projections of a concat are an add)"
+                            .into(),
+                    );
+                }
+                (OutProj::Joint, Fusion::Add | Fusion::Subtract) if a.o_dim() != d.d_inner() => {
                     return bad(format!(
-                        "intra: joint {:?} fusion needs equal branch widths, got attention {} and Mamba {}",
-                        i.fusion,
-                        a.q_dim(),
+                        "intra: joint \"{}\" fusion needs equal branch widths, got attention attn_heads * v_head_dim = {} and Mamba ssm_heads * head_dim = {}",
+                        i.fusion.name(),
+                        a.o_dim(),
                         d.d_inner()
                     ));
                 }
+                (OutProj::Joint, Fusion::Add | Fusion::Subtract | Fusion::Concat)
+                | (OutProj::Separate, Fusion::Add | Fusion::Subtract) => {}
             }
         }
+        self.check_windows()?;
         self.check_weight_bytes()
     }
 }

@@ -12,7 +12,7 @@ pub struct KvCache {
     pub positions: Vec<usize>,
     /// [rows, Hkv*dh]
     pub k: Vec<f32>,
-    /// [rows, Hkv*dh]
+    /// [rows, Hkv*dv]
     pub v: Vec<f32>,
 }
 
@@ -32,7 +32,7 @@ impl KvCache {
 
     /// Drop keys that no query at position >= `next` can see: with a window `w` and `sink`
     /// sink tokens, key `s` stays visible iff `s < sink` or `next - s < w`.
-    fn prune(&mut self, next: usize, cfg: &AttentionConfig, kv_dim: usize) {
+    fn prune(&mut self, next: usize, cfg: &AttentionConfig) {
         let Some(w) = cfg.window else { return };
         let keep: Vec<bool> = self
             .positions
@@ -47,10 +47,11 @@ impl KvCache {
             i += 1;
             keep[i - 1]
         });
+        let rows_before = keep.len().max(1);
         let filter = |buf: &mut Vec<f32>| {
             let mut rows = keep.iter();
             let mut out = Vec::with_capacity(buf.len());
-            for row in buf.chunks_exact(kv_dim) {
+            for row in buf.chunks_exact(buf.len() / rows_before) {
                 if rows.next() == Some(&true) {
                     out.extend_from_slice(row);
                 }
@@ -74,8 +75,9 @@ pub fn visible(t: usize, s: usize, cfg: &AttentionConfig) -> bool {
         }
 }
 
-/// Attention over `x` [T, D] at positions `pos0..pos0+T`, appending to `cache`.
-/// Returns the heads concatenated, [T, Hq*dh] (before `o_proj`), and, when `probs` is set,
+/// Attention over `x` [T, D] at positions `pos0..pos0+T`, appending to `cache`; `cfg`
+/// holds this layer's window (see `ModelConfig::layer_window`).
+/// Returns the heads concatenated, [T, Hq*dv] (before `o_proj`), and, when `probs` is set,
 /// fills it with the attention weights [Hq, T, pos0+T] (absolute key positions).
 pub fn attention(
     w: &AttnWeights,
@@ -90,15 +92,21 @@ pub fn attention(
         n_heads,
         n_kv_heads,
         head_dim: dh,
+        v_head_dim: dv,
     } = w.dims;
-    let (qd, kvd) = (w.dims.q_dim(), w.dims.kv_dim());
+    let (qd, kd, vd, od) = (
+        w.dims.q_dim(),
+        w.dims.k_dim(),
+        w.dims.v_dim(),
+        w.dims.o_dim(),
+    );
     let mut q = matmul(x, &w.q_proj.data, d); // [T, Hq*dh]
     let mut k = matmul(x, &w.k_proj.data, d); // [T, Hkv*dh]
-    let v = matmul(x, &w.v_proj.data, d); // [T, Hkv*dh]
+    let v = matmul(x, &w.v_proj.data, d); // [T, Hkv*dv]
     let t_len = q.len() / qd;
     for t in 0..t_len {
         rope(&mut q[t * qd..(t + 1) * qd], dh, pos0 + t, cfg.rope_theta);
-        rope(&mut k[t * kvd..(t + 1) * kvd], dh, pos0 + t, cfg.rope_theta);
+        rope(&mut k[t * kd..(t + 1) * kd], dh, pos0 + t, cfg.rope_theta);
     }
     cache.positions.extend(pos0..pos0 + t_len);
     cache.k.extend_from_slice(&k);
@@ -112,13 +120,13 @@ pub fn attention(
     // the cached rows (this chunk's included; row r holds position `cache.positions[r]`):
     //   S = Q_h K_g^T * scale          [Tb, R]
     //   P = softmax of each row over the keys its query sees (the others 0)
-    //   O_h = P V_g                    [Tb, dh]
+    //   O_h = P V_g                    [Tb, dv]
     // The cache held positions < pos0 before this chunk, so query t's own row is r0 + t,
     // the last one it can see: a block only needs the rows before its last query's.
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (dh as f32).sqrt();
     let r0 = cache.len() - t_len;
-    let mut out = vec![0.0; t_len * qd];
+    let mut out = vec![0.0; t_len * od];
     let mut s = Vec::new();
     for t0 in (0..t_len).step_by(QUERY_BLOCK) {
         let t1 = (t0 + QUERY_BLOCK).min(t_len);
@@ -127,7 +135,7 @@ pub fn attention(
         for h in 0..n_heads {
             let g = h / group;
             let qh = Mat::rows(&q[t0 * qd + h * dh..], qd); // [Tb, dh]
-            let kt = Mat::cols(&cache.k[g * dh..], kvd); // K_g^T [dh, R]
+            let kt = Mat::cols(&cache.k[g * dh..], kd); // K_g^T [dh, R]
             gemm(tb, dh, rb, qh, kt, &mut s, rb);
             for (i, row) in s.chunks_exact_mut(rb).enumerate() {
                 let (t, end) = (t0 + i, r0 + t0 + i + 1);
@@ -147,18 +155,18 @@ pub fn attention(
                     }
                 }
             }
-            let vg = Mat::rows(&cache.v[g * dh..], kvd); // V_g [R, dh]
+            let vg = Mat::rows(&cache.v[g * dv..], vd); // V_g [R, dv]
             gemm(
                 tb,
                 rb,
-                dh,
+                dv,
                 Mat::rows(&s, rb),
                 vg,
-                &mut out[t0 * qd + h * dh..],
-                qd,
+                &mut out[t0 * od + h * dv..],
+                od,
             );
         }
     }
-    cache.prune(keys, cfg, kvd);
+    cache.prune(keys, cfg);
     out
 }

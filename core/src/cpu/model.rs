@@ -17,6 +17,8 @@ pub const DEFAULT_CHUNK: usize = 64;
 pub struct Model {
     config: ModelConfig,
     weights: Weights,
+    /// Block i's attention settings, its own window applied (`ModelConfig::layer_window`).
+    layer_attn: Vec<AttentionConfig>,
 }
 
 /// The decode-time state of one block.
@@ -104,14 +106,34 @@ pub struct Forward {
 impl Model {
     /// Build from a validated config and matching weights.
     pub fn new(config: ModelConfig, weights: Weights) -> Self {
-        Model { config, weights }
+        // `validate` guarantees the section exists whenever an attention mixer does.
+        let base = config.attention.clone().unwrap_or(AttentionConfig {
+            n_heads: 1,
+            n_kv_heads: 1,
+            head_dim: 2,
+            v_head_dim: None,
+            rope_theta: 10000.0,
+            window: None,
+            sink_tokens: 0,
+        });
+        let layer_attn = (0..config.layers.len())
+            .map(|i| AttentionConfig {
+                window: config.layer_window(i),
+                ..base.clone()
+            })
+            .collect();
+        Model {
+            config,
+            weights,
+            layer_attn,
+        }
     }
 
     /// Load `config.json` and `model.safetensors` bytes.
     pub fn from_bytes(config_json: &[u8], safetensors: &[u8]) -> Result<Self> {
         let config = ModelConfig::from_json(config_json)?;
         let weights = Weights::load(&config, safetensors)?;
-        Ok(Model { config, weights })
+        Ok(Model::new(config, weights))
     }
 
     /// The architecture.
@@ -180,10 +202,12 @@ impl Model {
             tokens: t_len,
             layers: Vec::new(),
         });
-        for (block, layer_state) in self.weights.blocks.iter().zip(state.layers.iter_mut()) {
+        let layers = self.weights.blocks.iter().zip(state.layers.iter_mut());
+        for ((block, layer_state), a_cfg) in layers.zip(&self.layer_attn) {
             let mut lp = probes.as_ref().map(|_| LayerProbes::default());
             self.block(
                 block,
+                a_cfg,
                 layer_state,
                 &mut x,
                 state.pos,
@@ -207,10 +231,12 @@ impl Model {
         Ok(Forward { logits, probes })
     }
 
-    /// One block, in place on the residual stream `x` [T, D].
+    /// One block, in place on the residual stream `x` [T, D]; `a_cfg` is its attention.
+    #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         b: &Block,
+        a_cfg: &AttentionConfig,
         st: &mut LayerState,
         x: &mut [f32],
         pos0: usize,
@@ -222,7 +248,6 @@ impl Model {
         let h = rms_norm(x, &b.mixer_norm.data, eps);
         let mix = match (&b.mixer, st) {
             (Mixer::Attention(w), LayerState::Attention(kv)) => {
-                let a_cfg = self.attn_cfg();
                 let mut probs = probes.as_ref().map(|_| Vec::new());
                 let heads = attention(w, a_cfg, &h, d, pos0, kv, probs.as_mut());
                 if let Some(p) = probes {
@@ -230,7 +255,7 @@ impl Model {
                     p.attn_probs = probs;
                 }
                 let o = w.o_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
-                matmul(&heads, o, w.dims.q_dim())
+                matmul(&heads, o, w.dims.o_dim())
             }
             (Mixer::Mamba(w), LayerState::Mamba(s)) => {
                 let mut trace = probes.as_ref().map(|_| MambaTrace::default());
@@ -247,7 +272,7 @@ impl Model {
                 matmul(&y, o, e)
             }
             (Mixer::Intra(w), LayerState::Intra(kv, s)) => {
-                self.intra(w, &h, kv, s, pos0, scan, probes)
+                self.intra(w, a_cfg, &h, (kv, s), pos0, scan, probes)
             }
             // `new_state` builds states from the same blocks, and `forward` checks the count.
             _ => vec![0.0; x.len()],
@@ -264,9 +289,9 @@ impl Model {
     fn intra(
         &self,
         w: &IntraWeights,
+        a_cfg: &AttentionConfig,
         h: &[f32],
-        kv: &mut KvCache,
-        s: &mut SsmState,
+        (kv, s): (&mut KvCache, &mut SsmState),
         pos0: usize,
         scan: Scan,
         probes: Option<&mut LayerProbes>,
@@ -274,15 +299,15 @@ impl Model {
         let cfg = &self.config;
         let (d, eps) = (cfg.d_model, cfg.norm_eps);
         let ic = cfg.intra.as_ref();
-        let fusion = ic.map(|i| i.fusion).unwrap_or(Fusion::Add);
+        let fusion = ic.map_or(Fusion::Add, |i| i.fusion);
         let mut probs = probes.as_ref().map(|_| Vec::new());
         let mut trace = probes.as_ref().map(|_| MambaTrace::default());
-        // a: attention heads [T, Ha*dh]; y: gated Mamba output [T, E_b]
-        let mut a = attention(&w.attn, self.attn_cfg(), h, d, pos0, kv, probs.as_mut());
+        // a: attention heads [T, Ha*dv]; y: gated Mamba output [T, E_b]
+        let mut a = attention(&w.attn, a_cfg, h, d, pos0, kv, probs.as_mut());
         let mut y = mamba_mixer(&w.ssm, h, d, s, scan, trace.as_mut());
-        let (qa, eb) = (w.attn.dims.q_dim(), w.ssm.dims.d_inner());
+        let (oa, eb) = (w.attn.dims.o_dim(), w.ssm.dims.d_inner());
         if let Some(n) = &w.attn_norm {
-            rms_norm_groups(&mut a, &n.data, w.attn.dims.head_dim, eps);
+            rms_norm_groups(&mut a, &n.data, w.attn.dims.v_head_dim, eps);
         }
         if let Some(n) = &w.ssm_norm {
             rms_norm_groups(&mut y, &n.data, w.ssm.dims.head_dim, eps);
@@ -294,14 +319,17 @@ impl Model {
             y.iter_mut().for_each(|v| *v *= k);
         }
         // Each branch's contribution in D-space, through its share of the projection.
-        let (ca, cs) = match (&w.out_proj, &w.attn.o_proj, &w.ssm.out_proj) {
-            (None, Some(o), Some(so)) => (matmul(&a, &o.data, qa), matmul(&y, &so.data, eb)),
-            (Some(j), _, _) if fusion == Fusion::Concat => {
-                let (wa, ws) = split_cols(&j.data, d, qa);
-                (matmul(&a, &wa, qa), matmul(&y, &ws, eb))
+        let (ca, cs) = match (&w.out_proj, &w.attn.o_proj, &w.ssm.out_proj, fusion) {
+            (None, Some(o), Some(so), _) => (matmul(&a, &o.data, oa), matmul(&y, &so.data, eb)),
+            (Some(j), _, _, Fusion::Concat) => {
+                let (wa, ws) = split_cols(&j.data, d, oa);
+                (matmul(&a, &wa, oa), matmul(&y, &ws, eb))
             }
-            (Some(j), _, _) => (matmul(&a, &j.data, qa), matmul(&y, &j.data, eb)),
-            _ => (vec![0.0; h.len()], vec![0.0; h.len()]),
+            (Some(j), _, _, Fusion::Add | Fusion::Subtract) => {
+                (matmul(&a, &j.data, oa), matmul(&y, &j.data, eb))
+            }
+            // the loader takes either both separate projections or the joint one
+            (None, _, _, _) => (vec![0.0; h.len()], vec![0.0; h.len()]),
         };
         if let Some(p) = probes {
             p.attn_heads = w.attn.dims.n_heads;
@@ -316,25 +344,8 @@ impl Model {
                 .collect();
             p.branch_norms = Some(norms);
         }
-        let sign = if fusion == Fusion::Subtract {
-            -1.0
-        } else {
-            1.0
-        };
+        let sign = fusion.ssm_sign();
         ca.iter().zip(&cs).map(|(x, y)| x + sign * y).collect()
-    }
-
-    fn attn_cfg(&self) -> &AttentionConfig {
-        // `validate` guarantees the section exists whenever an attention mixer does.
-        static FALLBACK: AttentionConfig = AttentionConfig {
-            n_heads: 1,
-            n_kv_heads: 1,
-            head_dim: 2,
-            rope_theta: 10000.0,
-            window: None,
-            sink_tokens: 0,
-        };
-        self.config.attention.as_ref().unwrap_or(&FALLBACK)
     }
 
     /// Kinds of the blocks, in order.

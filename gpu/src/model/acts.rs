@@ -62,7 +62,7 @@ impl Sizes {
         for b in &w.blocks {
             let (a, m) = b.mixer.dims();
             if let Some(a) = a {
-                s.qkv = s.qkv.max(a.q_dim() + 2 * a.kv_dim());
+                s.qkv = s.qkv.max(a.q_dim() + 2 * a.k_dim());
                 s.q = s.q.max(a.q_dim());
                 s.part = s.part.max(a.n_heads * (a.head_dim + 2));
             }
@@ -177,7 +177,7 @@ impl LayerState {
             let kv = match a {
                 Some(a) => {
                     let rows = layout.rows(max_context).max(1);
-                    let bytes = (rows * a.kv_dim() * 4) as u64;
+                    let bytes = (rows * a.k_dim() * 4) as u64;
                     let none = wgpu::BufferUsages::empty();
                     let k = gpu.storage(&format!("layers.{i} k cache"), bytes, none)?;
                     let v = gpu.storage(&format!("layers.{i} v cache"), bytes, none)?;

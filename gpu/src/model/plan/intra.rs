@@ -31,9 +31,12 @@ impl Planner<'_> {
         self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
         self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
         self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;
-        let (qa, eb) = (ib.attn.dims.q_dim(), ib.ssm.dims.d_inner());
+        // the attention branch is Ha*dv wide, normed per head of dv
+        let (qa, eb) = (ib.attn.dims.o_dim(), ib.ssm.dims.d_inner());
         let att = match &ib.attn_norm {
-            Some(nw) => Src::normed(&a.att, nw, ib.attn.dims.head_dim, eps).with_scratch(&a.att_n),
+            Some(nw) => {
+                Src::normed(&a.att, nw, ib.attn.dims.v_head_dim, eps).with_scratch(&a.att_n)
+            }
             None => Src::plain(&a.att),
         };
         let ssm = match &ib.ssm_norm {
@@ -41,14 +44,10 @@ impl Planner<'_> {
             None => Src::plain(&a.y),
         };
         // Branch scalars and the subtract sign fold into the projections' alpha.
-        let sign = if ib.fusion == Fusion::Subtract {
-            -1.0
-        } else {
-            1.0
-        };
+        let sign = ib.fusion.ssm_sign();
         let (alpha_a, alpha_s) = (ib.attn_scale, sign * ib.ssm_scale);
         let (ma, ms) = match (&ib.joint, ib.fusion) {
-            // [D, Ha*dh + E_b]: each branch through its block of columns
+            // [D, Ha*dv + E_b]: each branch through its block of columns
             (Some(j), Fusion::Concat) => (
                 (
                     Matmul {
@@ -67,15 +66,21 @@ impl Planner<'_> {
                 ),
             ),
             // out_proj(a +- s) = out_proj(a) +- out_proj(s)
-            (Some(j), _) => ((Matmul::new(t, d, qa), j), (Matmul::new(t, d, eb), j)),
-            (None, _) => match (&ib.attn.o, &ib.ssm.out) {
-                (Some(o), Some(so)) => ((Matmul::new(t, d, qa), o), (Matmul::new(t, d, eb), so)),
-                _ => {
-                    return Err(GpuError::Unsupported(format!(
-                        "{p}: intra block without output projections"
-                    )))
+            (Some(j), Fusion::Add | Fusion::Subtract) => {
+                ((Matmul::new(t, d, qa), j), (Matmul::new(t, d, eb), j))
+            }
+            (None, Fusion::Add | Fusion::Subtract | Fusion::Concat) => {
+                match (&ib.attn.o, &ib.ssm.out) {
+                    (Some(o), Some(so)) => {
+                        ((Matmul::new(t, d, qa), o), (Matmul::new(t, d, eb), so))
+                    }
+                    _ => {
+                        return Err(GpuError::Unsupported(format!(
+                            "{p}: intra block without output projections"
+                        )))
+                    }
                 }
-            },
+            }
         };
         let label = format!("{p} attn out + residual");
         self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;

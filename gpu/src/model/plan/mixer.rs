@@ -23,7 +23,7 @@ use crate::{GpuError, Result};
 /// The fused q|k|v row of `dims`: (stride, k_off, v_off) = (Hq*dh + 2 Hkv*dh, Hq*dh,
 /// Hq*dh + Hkv*dh).
 pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
-    let (qd, kvd) = (dims.q_dim(), dims.kv_dim());
+    let (qd, kvd) = (dims.q_dim(), dims.k_dim());
     (qd + 2 * kvd, qd, qd + kvd)
 }
 
@@ -106,7 +106,7 @@ impl Planner<'_> {
             stride,
             k_off,
             v_off,
-            kv_dim: dims.kv_dim(),
+            kv_dim: dims.k_dim(),
             layout: self.layout,
             cache_rows: *rows,
         };
