@@ -75,6 +75,15 @@ FIXTURES = {
     "swa": (base("swa", ["attention"] * 4,
                  attention=AttentionConfig(n_heads=4, n_kv_heads=2, head_dim=16, window=6, sink_tokens=2)),
             "bf16", 8000),
+    # the paper's intra branch (Differential-Transformer style): Q/K reduced to dh = 8, V full
+    # (dva = 16, so the branch is Ha*dva = 32 wide); the attention block has its own dv = 12
+    "intra_vfull": (base("intra_vfull", ["mamba", "intra", "attention", "intra"],
+                         attention=AttentionConfig(n_heads=4, n_kv_heads=2, head_dim=8, v_head_dim=12),
+                         intra=intra("subtract", attn_v_head_dim=16)), "f32", 9000),
+    # SWA with global layers: per-layer windows override attention.window (3, used nowhere)
+    "swa_global": (base("swa_global", ["attention", "attention", "mamba", "attention"],
+                        attention=AttentionConfig(n_heads=4, n_kv_heads=2, head_dim=16, window=3, sink_tokens=1),
+                        windows=[5, None, None, 7]), "f16", 10000),
 }
 
 

@@ -75,5 +75,27 @@ pub fn family_configs() -> Vec<(&'static str, ModelConfig)> {
                 r#","window":5,"sink_tokens":2"#,
             ),
         ),
+        ("intra_vfull", {
+            // Q/K of 8, V of 12 in attention blocks and 16 in the intra branch
+            let mut c = base(
+                r#"["mamba","intra","attention","intra"]"#,
+                r#","v_head_dim":12"#,
+            );
+            if let Some(i) = c.intra.as_mut() {
+                i.attn_v_head_dim = Some(16);
+            }
+            c.validate().expect("valid intra_vfull config");
+            c
+        }),
+        ("swa_global", {
+            // windows of 4 and 6 tokens around a global layer (attention.window is overridden)
+            let mut c = base(
+                r#"["attention","attention","mamba","intra"]"#,
+                r#","window":3,"sink_tokens":1"#,
+            );
+            c.windows = Some(vec![Some(4), None, None, Some(6)]);
+            c.validate().expect("valid swa_global config");
+            c
+        }),
     ]
 }

@@ -92,20 +92,26 @@ fn sliding_window_cache_holds_exactly_window_plus_sinks() {
     // two layers, f32
     assert_eq!(st.bytes().kv_cache, 2 * 6 * 2 * 16 * 4);
     assert_eq!(st.bytes().kv_cache, cfg.kv_cache_bytes(40));
-    // a full-attention model's cache matches the analytic size too
+    // every family's cache matches the analytic size too (full attention, per-layer
+    // windows, value heads apart from key heads)
+    for (name, cfg) in family_configs() {
+        let model = Model::new(cfg.clone(), Weights::random(&cfg, 1).expect("weights"));
+        let mut st = model.new_state();
+        model
+            .prefill(&mut st, &tokens(40, cfg.vocab_size))
+            .expect("prefill");
+        let b = st.bytes();
+        assert_eq!(b.kv_cache, cfg.kv_cache_bytes(40), "{name}");
+        assert_eq!(b.ssm_state, cfg.ssm_state_bytes(), "{name}");
+        assert_eq!(b.conv_state, cfg.conv_state_bytes(), "{name}");
+    }
+    // swa_global: windows of 4 and 6 with 1 sink keep 4 and 6 rows, the global layer 40;
+    // K of 2 heads x 8 and V of 2 x 8 (attention) or 1 x 8 + 1 x 8 (the intra branch)
     let (_, cfg) = family_configs()
         .into_iter()
-        .find(|(n, _)| *n == "inter")
-        .expect("inter");
-    let model = Model::new(cfg.clone(), Weights::random(&cfg, 1).expect("weights"));
-    let mut st = model.new_state();
-    model
-        .prefill(&mut st, &tokens(40, cfg.vocab_size))
-        .expect("prefill");
-    let b = st.bytes();
-    assert_eq!(b.kv_cache, cfg.kv_cache_bytes(40));
-    assert_eq!(b.ssm_state, cfg.ssm_state_bytes());
-    assert_eq!(b.conv_state, cfg.conv_state_bytes());
+        .find(|(n, _)| *n == "swa_global")
+        .expect("swa_global");
+    assert_eq!(cfg.kv_cache_bytes(40), (4 * 32 + 40 * 32 + 6 * 16) * 4);
 }
 
 #[test]

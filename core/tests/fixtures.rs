@@ -55,6 +55,8 @@ fn fixtures_are_present() {
         "intra_subtract",
         "intra_concat",
         "swa",
+        "intra_vfull",
+        "swa_global",
     ] {
         assert!(
             names.iter().any(|n| n == want),
