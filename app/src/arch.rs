@@ -25,7 +25,7 @@ macro_rules! cfg {
     };
 }
 
-pub const PRESETS: [Preset; 8] = [
+pub const PRESETS: [Preset; 9] = [
     Preset {
         id: "playground-inter",
         label: "Playground inter (2 attention in 8)",
@@ -54,6 +54,12 @@ pub const PRESETS: [Preset; 8] = [
         id: "paper-transformer",
         label: "Paper 1B Transformer (analytic)",
         json: cfg!("paper-transformer.json"),
+        analytic_only: true,
+    },
+    Preset {
+        id: "paper-swa",
+        label: "Paper 1B SWA, 3 global layers (analytic)",
+        json: cfg!("paper-swa.json"),
         analytic_only: true,
     },
     Preset {
@@ -220,7 +226,7 @@ mod tests {
             numbers(&c, 1024).unwrap_or_else(|e| panic!("{}: {e}", p.id));
         }
         let paper = paper_configs();
-        assert_eq!(paper.len(), 4);
+        assert_eq!(paper.len(), 5);
         for (name, c) in &paper {
             let p = c.param_count() as f64;
             assert!(
