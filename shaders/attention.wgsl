@@ -3,10 +3,11 @@
 //   - keys s < pos0: the KV cache (slot(s) = s, or with a window sinks + (s - sinks) % ring),
 //   - keys s >= pos0: the fresh k, v rows of this call (row s - pos0 of qkv).
 // Query t sees key s iff s <= t and (no window or t - s < window or s < sinks):
-//   out[t, h] = sum_s softmax_s(q[t, h] . k[s, kvh] / sqrt(dh)) v[s, kvh],  kvh = h / (Hq / Hkv).
+//   out[t, h] = sum_s softmax_s(q[t, h] . k[s, kvh] / sqrt(dh)) v[s, kvh],  kvh = h / (Hq / Hkv),
+// with q, k heads of dh and v heads (so each output head) of dv.
 // The prefill kernel (any T >= 1; decode steps use attention_split.wgsl).
 //
-// Tiled path (WIDE = false, dh <= 64), flash-attention style.
+// Tiled path (WIDE = false, dh = dv <= 64), flash-attention style.
 //   Rows: with G = Hq / Hkv, the T * G (position, query head) pairs of KV head kvh are
 //   numbered i = t * G + h % G. Workgroup (kvh, b) owns the BQ = 32 rows [32 b, 32 b + 32):
 //   about 32 / G consecutive positions of all G heads that read the same K/V.
@@ -33,9 +34,9 @@
 //   WG = 32 * SPLITS.
 //   Dispatch grid: (Hkv, ceil(T * G / 32), 1).
 //
-// Wide path (WIDE = true, any dh <= 256, WG = 64): one workgroup per (head, query row)
-// looping over tiles of 64 keys with an online softmax; each thread scores one key of a
-// tile, then owns output dims d = lid + 64 r (r < 4).
+// Wide path (WIDE = true, any dh, dv <= 256, WG = 64): one workgroup per (head, query
+// row) looping over tiles of 64 keys with an online softmax; each thread scores one key of
+// a tile, then owns output dims d = lid + 64 r < dv (r < 4).
 // Dispatch grid: (Hq, T, 1). Both grids are folded past the device limit.
 //
 // Each path sizes only its own workgroup arrays through overrides (the other path's shrink
@@ -54,6 +55,10 @@ struct Params {
     ring: u32,       // cache rows after the sinks when windowed: max(window - 1, 1)
     out_stride: u32, // floats per row of out
     scale: f32,      // 1 / sqrt(dh)
+    v_head_dim: u32, // dv <= 256 (= dh on the tiled path)
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 override WIDE: bool = false; // the one-row-per-workgroup path (dh > 64)
@@ -72,7 +77,7 @@ const LOG2E: f32 = 1.4426950408889634;
 @group(0) @binding(1) var<storage, read> pos: array<u32>;         // [1]: pos0
 @group(0) @binding(2) var<storage, read> qkv: array<f32>;         // [T, stride]: q | k | v (RoPE applied)
 @group(0) @binding(3) var<storage, read> k_cache: array<f32>;     // [rows, Hkv*dh]
-@group(0) @binding(4) var<storage, read> v_cache: array<f32>;     // [rows, Hkv*dh]
+@group(0) @binding(4) var<storage, read> v_cache: array<f32>;     // [rows, Hkv*dv]
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;   // [T, out_stride]: heads concatenated
 
 // workgroup array lengths: each path's own, one element for the other path's
@@ -96,14 +101,20 @@ fn slot(s: u32) -> u32 {
     return p.sinks + (s - p.sinks) % p.ring;
 }
 
+// Head size of keys (dh) or values (dv).
+fn width(is_v: bool) -> u32 {
+    return select(p.head_dim, p.v_head_dim, is_v);
+}
+
 // Element d of key (is_v = false) or value (is_v = true) at absolute position s, KV head kvh.
 fn kv(s: u32, pos0: u32, kvh: u32, d: u32, is_v: bool) -> f32 {
-    let col = kvh * p.head_dim + d;
+    let w = width(is_v);
+    let col = kvh * w + d;
     if (s >= pos0) {
         let off = select(p.k_off, p.v_off, is_v);
         return qkv[(s - pos0) * p.stride + off + col];
     }
-    let idx = slot(s) * (p.n_kv_heads * p.head_dim) + col;
+    let idx = slot(s) * (p.n_kv_heads * w) + col;
     if (is_v) {
         return v_cache[idx];
     }
@@ -143,11 +154,12 @@ fn v_cache4(base: u32, d: u32) -> vec4<f32> {
 
 // Dims d..d+3 of key (is_v = false) or value (is_v = true) at absolute position s.
 fn kv4(s: u32, pos0: u32, kvh: u32, d: u32, is_v: bool) -> vec4<f32> {
-    let col = kvh * p.head_dim;
+    let w = width(is_v);
+    let col = kvh * w;
     if (s >= pos0) {
         return qkv4((s - pos0) * p.stride + select(p.k_off, p.v_off, is_v) + col, d);
     }
-    let base = slot(s) * (p.n_kv_heads * p.head_dim) + col;
+    let base = slot(s) * (p.n_kv_heads * w) + col;
     if (is_v) {
         return v_cache4(base, d);
     }
@@ -467,6 +479,7 @@ fn wide(wid: vec2<u32>, li: u32) {
     let row = wid.y;
     let kvh = h / (p.n_heads / p.n_kv_heads);
     let dh = p.head_dim;
+    let dv = p.v_head_dim;
     let pos0 = pos[0];
     let t_abs = pos0 + row;
     for (var d = li; d < dh; d += TILE) {
@@ -520,7 +533,7 @@ fn wide(wid: vec2<u32>, li: u32) {
             l += pj;
             for (var r = 0u; r < 4u; r++) {
                 let d = li + TILE * r;
-                if (d < dh) {
+                if (d < dv) {
                     acc[r] += pj * kv(key_pos[j], pos0, kvh, d, true);
                 }
             }
@@ -530,8 +543,8 @@ fn wide(wid: vec2<u32>, li: u32) {
     }
     for (var r = 0u; r < 4u; r++) {
         let d = li + TILE * r;
-        if (d < dh) {
-            out[row * p.out_stride + h * dh + d] = acc[r] / l;
+        if (d < dv) {
+            out[row * p.out_stride + h * dv + d] = acc[r] / l;
         }
     }
 }

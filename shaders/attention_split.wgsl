@@ -7,26 +7,26 @@
 // split j of the heads of workgroup x runs the online softmax over slice j and writes,
 // for each of its query heads,
 //   m = max_i score_i,  l = sum_i exp(score_i - m),  o[d] = sum_i exp(score_i - m) v_i[d]
-// with score_i = q . k_i / sqrt(dh). The bounds come from pos on the GPU, so the grid is
+// with score_i = q . k_i / sqrt(dh) (q, k heads of dh; v heads and o of dv). The bounds come from pos on the GPU, so the grid is
 // sized once for the most keys a step can see; a split with an empty slice writes the
 // neutral partial m = -3e38, l = 0, o = 0 and exits. attention_combine.wgsl merges.
 //
 // One workgroup of 256 threads per (group of heads_per_wg query heads of one KV head,
 // split): the K and V rows of its keys are read once for all those heads. A slice is
-// walked in tiles of `tile` keys (a power of two, tile * dh <= 1024: 32 keys up to
-// dh = 32, 4 at dh = 256):
+// walked in tiles of `tile` keys (a power of two, tile * dm <= 1024 with dm = max(dh, dv):
+// 32 keys up to dm = 32, 4 at dm = 256):
 //   1. K and V of the tile go from registers to workgroup memory ([tile][dh | 1], odd
-//      row stride so the keys of a warp hit distinct banks, and [tile][dh]); thread li
-//      holds the elements li + 256 r (r < 4) of the flat tile, read coalesced with all
-//      8 loads in flight; the next tile's loads are issued right after, so they run
-//      under the math of this one;
+//      row stride so the keys of a warp hit distinct banks, and [tile][dv]); thread li
+//      holds the elements li + 256 r (r < 4) of the flat [tile][dm] tile (dims past dh
+//      hold no key, past dv no value), read coalesced with all 8 loads in flight; the
+//      next tile's loads are issued right after, so they run under the math of this one;
 //   2. scores: one (head, key) per thread (heads_per_wg * tile <= 256), the q.k dot
 //      from workgroup memory (4 partial sums);
 //   3. each (head, key) thread takes the tile max of its head (over <= 32 scores in
 //      workgroup memory, 4 independent chains) and its probability exp(score - tile max);
-//   4. P.V: 256 / (heads_per_wg * dh) threads per output (head, d), each over every
+//   4. P.V: 256 / (heads_per_wg * dv) threads per output (head, d), each over every
 //      kq-th key of the tile (kq of them), with the sum of the probabilities;
-//   5. thread o < heads_per_wg * dh sums those parts and folds the tile into its
+//   5. thread o < heads_per_wg * dv sums those parts and folds the tile into its
 //      running (m, l, o[d]) with the rescales exp(m_run - m_new), exp(m_tile - m_new).
 // Dispatch grid: (Hq / heads_per_wg, splits, 1), folded past the device limit.
 
@@ -42,41 +42,47 @@ struct Params {
     ring: u32,         // cache rows after the sinks when windowed: max(window - 1, 1)
     splits: u32,       // splits in the grid (the most a step uses)
     scale: f32,        // 1 / sqrt(dh)
-    heads_per_wg: u32, // query heads per workgroup: divides Hq / Hkv, <= 8, * dh <= 256
+    heads_per_wg: u32, // query heads per workgroup: divides Hq / Hkv, <= 8, * max(dh, dv) <= 256
+    v_head_dim: u32,   // dv <= 256
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const WG: u32 = 256u;
 // MAX_HEADS and MAX_Q equal MAX_HEADS_PER_WG and MAX_WG_QUERY, KEYS_PER_SPLIT its namesake,
 // of gpu/src/ops/attention_split.rs (gpu/tests/contract.rs holds them equal).
 const MAX_HEADS: u32 = 8u; // heads_per_wg <= MAX_HEADS
-const MAX_Q: u32 = 256u;   // heads_per_wg * dh <= MAX_Q
+const MAX_Q: u32 = 256u;   // heads_per_wg * max(dh, dv) <= MAX_Q
 const KEYS_PER_SPLIT: u32 = 32u;
 const MAX_TILE: u32 = 32u;
-const V_BUF: u32 = 1024u; // tile * dh <= V_BUF = 4 * WG: 4 elements per thread
+const V_BUF: u32 = 1024u; // tile * max(dh, dv) <= V_BUF = 4 * WG: 4 elements per thread
 const NEG_BIG: f32 = -3.0e38;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pos: array<u32>;          // [1]: pos0
 @group(0) @binding(2) var<storage, read> qkv: array<f32>;          // [1, stride]: q | k | v (RoPE applied)
 @group(0) @binding(3) var<storage, read> k_cache: array<f32>;      // [rows, Hkv*dh]
-@group(0) @binding(4) var<storage, read> v_cache: array<f32>;      // [rows, Hkv*dh]
-@group(0) @binding(5) var<storage, read_write> part: array<f32>;   // [Hq, splits, dh + 2]: o[dh] | m | l
+@group(0) @binding(4) var<storage, read> v_cache: array<f32>;      // [rows, Hkv*dv]
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;   // [Hq, splits, dv + 2]: o[dv] | m | l
 
 var<workgroup> q_s: array<f32, MAX_Q>;       // [heads_per_wg][dh] the queries
 var<workgroup> k_s: array<f32, 1056>;        // [tile][dh | 1] keys of the tile
-var<workgroup> v_s: array<f32, 1024>;        // [tile][dh] values of the tile
+var<workgroup> v_s: array<f32, 1024>;        // [tile][dv] values of the tile
 var<workgroup> sc_s: array<f32, 256>;        // [heads_per_wg][tile] scores
 var<workgroup> p_s: array<f32, 256>;         // [heads_per_wg][tile] exp(score - tile max)
 var<workgroup> mt_s: array<f32, MAX_HEADS>;  // [heads_per_wg] tile max
-var<workgroup> pv_s: array<vec2<f32>, 256>;  // [kq][heads_per_wg * dh] (P.V, sum P) parts
+var<workgroup> pv_s: array<vec2<f32>, 256>;  // [kq][heads_per_wg * dv] (P.V, sum P) parts
 
 // Where the visible keys are: sinks [0, n_a), then the window from lo; pos0 is this call's.
 struct Keys {
     lo: u32,
     n_a: u32,
     pos0: u32,
-    col0: u32, // column of this KV head in a cache row / in k, v of qkv
-    kvd: u32,  // floats per cache row
+    col0: u32, // column of this KV head in a K cache row / in k of qkv
+    kvd: u32,  // floats per K cache row (Hkv*dh)
+    vcol0: u32, // column of this KV head in a V cache row / in v of qkv
+    vd: u32,    // floats per V cache row (Hkv*dv)
 }
 
 fn slot(s: u32) -> u32 {
@@ -86,17 +92,34 @@ fn slot(s: u32) -> u32 {
     return p.sinks + (s - p.sinks) % p.ring;
 }
 
-// (k, v)[d] of key start + t of the visible keys; past the tile's cnt keys (t >= cnt,
-// not stored) the last key's, so that every load is in bounds and none is skipped.
+// (k, v)[d] of key start + t of the visible keys (0 past dh for k, past dv for v); past
+// the tile's cnt keys (t >= cnt, not stored) the last key's, so that every load is in
+// bounds and none is skipped.
 fn fetch(ks: Keys, start: u32, cnt: u32, t: u32, d: u32) -> vec2<f32> {
     let i = start + min(t, cnt - 1u);
     let s = select(ks.lo + i - ks.n_a, i, i < ks.n_a);
-    let c = ks.col0 + d;
+    let dk = min(d, p.head_dim - 1u);
+    let dv = min(d, p.v_head_dim - 1u);
+    var x: vec2<f32>;
     if (s >= ks.pos0) {
-        return vec2<f32>(qkv[p.k_off + c], qkv[p.v_off + c]);
+        x = vec2<f32>(qkv[p.k_off + ks.col0 + dk], qkv[p.v_off + ks.vcol0 + dv]);
+    } else {
+        let r = slot(s);
+        x = vec2<f32>(k_cache[r * ks.kvd + ks.col0 + dk], v_cache[r * ks.vd + ks.vcol0 + dv]);
     }
-    let a = slot(s) * ks.kvd + c;
-    return vec2<f32>(k_cache[a], v_cache[a]);
+    return select(vec2<f32>(0.0), x, vec2<bool>(d < p.head_dim, d < p.v_head_dim));
+}
+
+// Element (t, d) of the flat tile into k_s (d < dh) and v_s (d < dv), for the cnt keys.
+fn store(t: u32, d: u32, cnt: u32, kst: u32, x: vec2<f32>) {
+    if (t < cnt) {
+        if (d < p.head_dim) {
+            k_s[t * kst + d] = x.x;
+        }
+        if (d < p.v_head_dim) {
+            v_s[t * p.v_head_dim + d] = x.y;
+        }
+    }
 }
 
 // This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
@@ -116,6 +139,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         return;
     }
     let dh = p.head_dim;
+    let dv = p.v_head_dim;
+    let dm = max(dh, dv);
     let hpw = p.heads_per_wg;
     let h0 = (wg % n_x) * hpw;
     let j = wg / n_x;
@@ -128,7 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         n_a = min(p.sinks, lo);
     }
     let kvh = h0 / (p.n_heads / p.n_kv_heads);
-    let ks = Keys(lo, n_a, pos0, kvh * dh, p.n_kv_heads * dh);
+    let ks = Keys(lo, n_a, pos0, kvh * dh, p.n_kv_heads * dh, kvh * dv, p.n_kv_heads * dv);
     let n = n_a + (pos0 - lo + 1u);
     let used = clamp((n + KEYS_PER_SPLIT - 1u) / KEYS_PER_SPLIT, 1u, p.splits);
     let chunk = (n + used - 1u) / used;
@@ -136,44 +161,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let i1 = min(i0 + chunk, n);
     if (i0 >= i1) {
         // empty slice: the neutral partial of each head, and nothing else
-        let w = dh + 2u;
+        let w = dv + 2u;
         for (var i = li; i < hpw * w; i += WG) {
             let hh = i / w;
             let c = i - hh * w;
-            part[((h0 + hh) * p.splits + j) * w + c] = select(0.0, NEG_BIG, c == dh);
+            part[((h0 + hh) * p.splits + j) * w + c] = select(0.0, NEG_BIG, c == dv);
         }
         return;
     }
-    // keys per tile: a power of two with tile * dh <= V_BUF
-    let tile = min(MAX_TILE, 1u << firstLeadingBit(V_BUF / dh));
+    // keys per tile: a power of two with tile * dm <= V_BUF
+    let tile = min(MAX_TILE, 1u << firstLeadingBit(V_BUF / dm));
     let tile_log = firstLeadingBit(tile);
     let kst = dh | 1u; // odd row stride of k_s
-    let n_q = hpw * dh;
+    let n_q = hpw * dh; // query floats
+    let n_o = hpw * dv; // outputs
     let n_s = hpw * tile;
-    // tile elements of this thread: e = li + WG r -> (key t_r, dim d_r), stepped without
-    // further divisions
-    let t0 = li / dh;
-    let d0 = li - t0 * dh;
-    let st = WG / dh;
-    let sd = WG - st * dh;
-    let c1 = d0 + sd >= dh;
+    // elements of the flat [tile][dm] tile of this thread: e = li + WG r -> (key t_r,
+    // dim d_r), stepped without further divisions
+    let t0 = li / dm;
+    let d0 = li - t0 * dm;
+    let st = WG / dm;
+    let sd = WG - st * dm;
+    let c1 = d0 + sd >= dm;
     let t1 = t0 + st + select(0u, 1u, c1);
-    let d1 = select(d0 + sd, d0 + sd - dh, c1);
-    let c2 = d1 + sd >= dh;
+    let d1 = select(d0 + sd, d0 + sd - dm, c1);
+    let c2 = d1 + sd >= dm;
     let t2 = t1 + st + select(0u, 1u, c2);
-    let d2 = select(d1 + sd, d1 + sd - dh, c2);
-    let c3 = d2 + sd >= dh;
+    let d2 = select(d1 + sd, d1 + sd - dm, c2);
+    let c3 = d2 + sd >= dm;
     let t3 = t2 + st + select(0u, 1u, c3);
-    let d3 = select(d2 + sd, d2 + sd - dh, c3);
+    let d3 = select(d2 + sd, d2 + sd - dm, c3);
     // step 2-3: (head, key) of this thread
     let s_hh = li >> tile_log;
     let s_t = li & (tile - 1u);
     // step 4: output and key part of this thread
-    let kq = WG / n_q;
-    let pv_part = li / n_q;
-    let pv_o = li - pv_part * n_q;
-    let pv_hh = pv_o / dh;
-    let pv_d = pv_o - pv_hh * dh;
+    let kq = WG / n_o;
+    let pv_part = li / n_o;
+    let pv_o = li - pv_part * n_o;
+    let pv_hh = pv_o / dv;
+    let pv_d = pv_o - pv_hh * dv;
     var acc = 0.0;
     var l = 0.0;
     var m_run = NEG_BIG;
@@ -194,22 +220,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var start = i0; start < i1; start += tile) {
         let cnt = min(tile, i1 - start);
         // 1. the tile to workgroup memory, then the next tile's loads
-        if (t0 < cnt) {
-            k_s[t0 * kst + d0] = x0.x;
-            v_s[t0 * dh + d0] = x0.y;
-        }
-        if (t1 < cnt) {
-            k_s[t1 * kst + d1] = x1.x;
-            v_s[t1 * dh + d1] = x1.y;
-        }
-        if (t2 < cnt) {
-            k_s[t2 * kst + d2] = x2.x;
-            v_s[t2 * dh + d2] = x2.y;
-        }
-        if (t3 < cnt) {
-            k_s[t3 * kst + d3] = x3.x;
-            v_s[t3 * dh + d3] = x3.y;
-        }
+        store(t0, d0, cnt, kst, x0);
+        store(t1, d1, cnt, kst, x1);
+        store(t2, d2, cnt, kst, x2);
+        store(t3, d3, cnt, kst, x3);
         workgroupBarrier();
         let nxt = start + tile;
         if (nxt < i1) {
@@ -281,24 +295,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             for (; t + kq < cnt; t += 2u * kq) {
                 let p0 = p_s[pb + t];
                 let p1 = p_s[pb + t + kq];
-                a0 += p0 * v_s[t * dh + pv_d];
-                a1 += p1 * v_s[(t + kq) * dh + pv_d];
+                a0 += p0 * v_s[t * dv + pv_d];
+                a1 += p1 * v_s[(t + kq) * dv + pv_d];
                 l0 += p0;
                 l1 += p1;
             }
             if (t < cnt) {
                 let p0 = p_s[pb + t];
-                a0 += p0 * v_s[t * dh + pv_d];
+                a0 += p0 * v_s[t * dv + pv_d];
                 l0 += p0;
             }
             pv_s[li] = vec2<f32>(a0 + a1, l0 + l1);
         }
         workgroupBarrier();
         // 5. fold the tile into the running softmax of output li
-        if (li < n_q) {
+        if (li < n_o) {
             var al = pv_s[li];
             for (var k = 1u; k < kq; k++) {
-                al += pv_s[k * n_q + li];
+                al += pv_s[k * n_o + li];
             }
             let m_t = mt_s[pv_hh];
             let m_new = max(m_run, m_t);
@@ -309,12 +323,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             m_run = m_new;
         }
     }
-    if (li < n_q) {
-        let base = ((h0 + pv_hh) * p.splits + j) * (dh + 2u);
+    if (li < n_o) {
+        let base = ((h0 + pv_hh) * p.splits + j) * (dv + 2u);
         part[base + pv_d] = acc;
         if (pv_d == 0u) {
-            part[base + dh] = m_run;
-            part[base + dh + 1u] = l;
+            part[base + dv] = m_run;
+            part[base + dv + 1u] = l;
         }
     }
 }

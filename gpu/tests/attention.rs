@@ -19,7 +19,8 @@ const SIZES: [usize; 4] = [1, 7, 33, 130];
 /// exp in the online softmax, different association of the weighted sum.
 const ATTN_TOL: f32 = 1e-4;
 
-/// Reference attention over all keys 0..pos0+T (rows of `k`, `v` [pos0+T, Hkv*dh]).
+/// Reference attention over all keys 0..pos0+T (rows of `k` [pos0+T, Hkv*dh] and `v`
+/// [pos0+T, Hkv*dv]); heads of dv out, [T, Hq*dv].
 #[allow(clippy::too_many_arguments)]
 fn attention_ref(
     q: &[f32],
@@ -28,12 +29,12 @@ fn attention_ref(
     pos0: usize,
     hq: usize,
     hkv: usize,
-    dh: usize,
+    (dh, dv): (usize, usize),
     cfg: &AttentionConfig,
 ) -> Vec<f32> {
-    let (qd, kvd) = (hq * dh, hkv * dh);
+    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let t_len = q.len() / qd;
-    let mut out = vec![0.0; t_len * qd];
+    let mut out = vec![0.0; t_len * od];
     for t in 0..t_len {
         for h in 0..hq {
             let kvh = h / (hq / hkv);
@@ -53,8 +54,8 @@ fn attention_ref(
                 .collect();
             softmax(&mut sc);
             for (&s, p) in keys.iter().zip(&sc) {
-                for i in 0..dh {
-                    out[t * qd + h * dh + i] += p * v[s * kvd + kvh * dh + i];
+                for i in 0..dv {
+                    out[t * od + h * dv + i] += p * v[s * vd + kvh * dv + i];
                 }
             }
         }
@@ -70,14 +71,14 @@ fn attention_ref(
 fn split_decode_case(
     g: &hybrid_gpu::Gpu,
     (window, sinks): (Option<usize>, usize),
-    (hq, hkv, dh): (usize, usize, usize),
+    (hq, hkv, dh, dv): (usize, usize, usize, usize),
     ctx: usize,
     max_ctx: usize,
     splits: &[usize],
     q_gain: f32,
 ) -> f32 {
-    let (qd, kvd) = (hq * dh, hkv * dh);
-    let stride = qd + 2 * kvd;
+    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
+    let stride = qd + kvd + vd;
     let mut qkv = values(ctx * stride, 11 + dh as u64);
     qkv.chunks_mut(stride)
         .for_each(|r| r[..qd].iter_mut().for_each(|x| *x *= q_gain));
@@ -86,23 +87,23 @@ fn split_decode_case(
             .flat_map(|r| r[off..off + w].to_vec())
             .collect()
     };
-    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
     let cfg = AttentionConfig {
         n_heads: hq,
         n_kv_heads: hkv,
         head_dim: dh,
-        v_head_dim: None,
+        v_head_dim: Some(dv),
         rope_theta: 1e4,
         window,
         sink_tokens: sinks,
     };
     let pos0 = ctx - 1;
-    let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+    let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);
     let layout = CacheLayout { window, sinks };
     let rows = layout.rows(max_ctx);
     let (kc, vc) = (
         up(g, &vec![f32::NAN; rows * kvd]),
-        up(g, &vec![f32::NAN; rows * kvd]),
+        up(g, &vec![f32::NAN; rows * vd]),
     );
     if pos0 > 0 {
         let b = up(g, &qkv[..pos0 * stride]);
@@ -112,7 +113,8 @@ fn split_decode_case(
             stride,
             k_off: qd,
             v_off: qd + kvd,
-            kv_dim: kvd,
+            k_dim: kvd,
+            v_dim: vd,
             layout,
             cache_rows: rows,
         };
@@ -130,15 +132,16 @@ fn split_decode_case(
             n_heads: hq,
             n_kv_heads: hkv,
             head_dim: dh,
+            v_head_dim: dv,
             layout,
             cache_rows: rows,
             splits,
         };
         let part = up(g, &vec![f32::NAN; sp.partials_len()]);
-        let out = up(g, &vec![0.0; qd]);
+        let out = up(g, &vec![0.0; od]);
         let cb = AttentionCombine {
             n_heads: hq,
-            head_dim: dh,
+            head_dim: dv,
             splits,
         };
         let ds = [
@@ -147,10 +150,10 @@ fn split_decode_case(
             cb.build(g, "combine", &part, &out).expect("build"),
         ];
         run(g, "split attn", &ds).expect("run");
-        let e = rel_err(&down(g, &out, qd), &want);
+        let e = rel_err(&down(g, &out, od), &want);
         assert!(
             e < ATTN_TOL,
-            "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} \
+            "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
              ctx={ctx} splits={splits} q_gain={q_gain}: {e:e}"
         );
         worst = worst.max(e);
@@ -174,7 +177,16 @@ fn attention_split_decode_matches_reference() {
         (Some(40), 3),
         (Some(300), 4),
     ] {
-        for shape in [(4, 2, 8), (2, 2, 66), (8, 1, 256), (6, 2, 33)] {
+        // (Hq, Hkv, dh, dv): value heads apart from q/k heads in the last three
+        for shape in [
+            (4, 2, 8, 8),
+            (2, 2, 66, 66),
+            (8, 1, 256, 256),
+            (6, 2, 33, 33),
+            (4, 2, 8, 16),
+            (2, 1, 64, 128),
+            (8, 2, 32, 12),
+        ] {
             for ctx in [1, 7, 33, 130, 1000] {
                 let layout = CacheLayout { window, sinks };
                 let session_splits = splits_for(max_keys(&layout, max_ctx));
@@ -203,7 +215,7 @@ fn attention_split_decode_many_splits() {
     let max_ctx = 2048;
     let mut worst = 0.0f32;
     for (window, sinks) in [(None, 0), (Some(1500), 5), (Some(700), 3)] {
-        for shape in [(8, 4, 32), (4, 1, 64), (6, 2, 66)] {
+        for shape in [(8, 4, 32, 32), (4, 1, 64, 64), (6, 2, 66, 66)] {
             for ctx in [1000, 1999, 2000] {
                 let layout = CacheLayout { window, sinks };
                 let session_splits = splits_for(max_keys(&layout, max_ctx));
@@ -251,8 +263,8 @@ fn attention_prefill_then_decode_with_cache() {
                     window,
                     sink_tokens: sinks,
                 };
-                let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, dh, &cfg);
-                let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, dh, &cfg);
+                let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, (dh, dh), &cfg);
+                let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, (dh, dh), &cfg);
                 let layout = CacheLayout { window, sinks };
                 let rows = layout.rows(total);
                 let (kc, vc) = (
@@ -271,6 +283,7 @@ fn attention_prefill_then_decode_with_cache() {
                         n_heads: hq,
                         n_kv_heads: hkv,
                         head_dim: dh,
+                        v_head_dim: dh,
                         layout,
                         cache_rows: rows,
                         out_stride: qd,
@@ -280,7 +293,8 @@ fn attention_prefill_then_decode_with_cache() {
                         stride,
                         k_off: qd,
                         v_off: qd + kvd,
-                        kv_dim: kvd,
+                        k_dim: kvd,
+                        v_dim: kvd,
                         layout,
                         cache_rows: rows,
                     };
@@ -310,11 +324,21 @@ fn attention_prefill_tiles_match_reference() {
     let mut worst = [0.0f32; 2]; // tiled, wide path
     for (window, sinks) in [(None, 0), (Some(5), 2), (Some(40), 3), (Some(1), 0)] {
         for (hq, hkv) in [(4, 2), (3, 1)] {
-            for dh in [4, 6, 32, 64, 80] {
+            // (dh, dv): equal on the tiled path (dh <= 64) and the wide one (80); value
+            // heads apart from q/k heads run the wide path
+            for (dh, dv) in [
+                (4, 4),
+                (6, 6),
+                (32, 32),
+                (64, 64),
+                (80, 80),
+                (8, 16),
+                (32, 12),
+            ] {
                 for pos0 in [0, 37, 150] {
                     for t in [1, 7, 33, 65, 130] {
-                        let (qd, kvd) = (hq * dh, hkv * dh);
-                        let stride = qd + 2 * kvd;
+                        let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
+                        let stride = qd + kvd + vd;
                         let total = pos0 + t;
                         let qkv = values(total * stride, 5 + dh as u64);
                         let col = |off: usize, w: usize| -> Vec<f32> {
@@ -322,22 +346,23 @@ fn attention_prefill_tiles_match_reference() {
                                 .flat_map(|r| r[off..off + w].to_vec())
                                 .collect()
                         };
-                        let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, kvd));
+                        let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
                         let cfg = AttentionConfig {
                             n_heads: hq,
                             n_kv_heads: hkv,
                             head_dim: dh,
-                            v_head_dim: None,
+                            v_head_dim: Some(dv),
                             rope_theta: 1e4,
                             window,
                             sink_tokens: sinks,
                         };
-                        let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, dh, &cfg);
+                        let want =
+                            attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);
                         let layout = CacheLayout { window, sinks };
                         let rows = layout.rows(total);
                         let (kc, vc) = (
                             up(&g, &vec![f32::NAN; rows * kvd]),
-                            up(&g, &vec![f32::NAN; rows * kvd]),
+                            up(&g, &vec![f32::NAN; rows * vd]),
                         );
                         if pos0 > 0 {
                             let b = up(&g, &qkv[..pos0 * stride]);
@@ -347,7 +372,8 @@ fn attention_prefill_tiles_match_reference() {
                                 stride,
                                 k_off: qd,
                                 v_off: qd + kvd,
-                                kv_dim: kvd,
+                                k_dim: kvd,
+                                v_dim: vd,
                                 layout,
                                 cache_rows: rows,
                             };
@@ -356,7 +382,7 @@ fn attention_prefill_tiles_match_reference() {
                         }
                         let b = up(&g, &qkv[pos0 * stride..]);
                         let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
-                        let out_stride = qd + 3;
+                        let out_stride = od + 3;
                         let out = up(&g, &vec![f32::NAN; t * out_stride]);
                         let a = Attention {
                             t,
@@ -366,6 +392,7 @@ fn attention_prefill_tiles_match_reference() {
                             n_heads: hq,
                             n_kv_heads: hkv,
                             head_dim: dh,
+                            v_head_dim: dv,
                             layout,
                             cache_rows: rows,
                             out_stride,
@@ -376,22 +403,23 @@ fn attention_prefill_tiles_match_reference() {
                         run(&g, "attn", &[d]).expect("run");
                         let got = down(&g, &out, t * out_stride);
                         let case = format!(
-                            "window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} \
+                            "window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
                              pos0={pos0} t={t}"
                         );
                         assert!(
                             got.chunks(out_stride)
-                                .all(|r| r[qd..].iter().all(|x| x.is_nan())),
+                                .all(|r| r[od..].iter().all(|x| x.is_nan())),
                             "{case}: wrote past the heads of a row"
                         );
                         let got: Vec<f32> = got
                             .chunks(out_stride)
-                            .flat_map(|r| r[..qd].to_vec())
+                            .flat_map(|r| r[..od].to_vec())
                             .collect();
                         assert!(got.iter().all(|x| x.is_finite()), "{case}: not finite");
                         let e = rel_err(&got, &want);
                         assert!(e < ATTN_TOL, "prefill attention {case}: {e:e}");
-                        let w = &mut worst[usize::from(dh > TILED_MAX_HEAD_DIM)];
+                        let wide = dh > TILED_MAX_HEAD_DIM || dv != dh;
+                        let w = &mut worst[usize::from(wide)];
                         *w = w.max(e);
                     }
                 }

@@ -30,11 +30,11 @@ pub(crate) struct Sizes {
     pub f: usize,
     /// V: vocabulary.
     pub v: usize,
-    /// Hq*dh + 2 Hkv*dh: a fused q|k|v row.
+    /// Hq*dh + Hkv*dh + Hkv*dv: a fused q|k|v row.
     pub qkv: usize,
-    /// Hq*dh: the attention heads of one row.
+    /// Hq*dv: the attention heads of one row.
     pub q: usize,
-    /// Hq * (dh + 2): the split-K partials of one split.
+    /// Hq * (dv + 2): the split-K partials of one split.
     pub part: usize,
     /// Split-K splits per head of decode attention.
     pub splits: usize,
@@ -62,9 +62,9 @@ impl Sizes {
         for b in &w.blocks {
             let (a, m) = b.mixer.dims();
             if let Some(a) = a {
-                s.qkv = s.qkv.max(a.q_dim() + 2 * a.k_dim());
-                s.q = s.q.max(a.q_dim());
-                s.part = s.part.max(a.n_heads * (a.head_dim + 2));
+                s.qkv = s.qkv.max(a.q_dim() + a.kv_row());
+                s.q = s.q.max(a.o_dim());
+                s.part = s.part.max(a.n_heads * (a.v_head_dim + 2));
             }
             if let Some(m) = m {
                 s.in_proj = s.in_proj.max(m.in_proj_dim());
@@ -124,13 +124,13 @@ acts! {
     x: Activation, "x (residual)", |s| s.cap * s.d;
     /// [cap, D] normed residual.
     h: Activation, "h (normed)", |s| s.cap * s.d;
-    /// [cap, Hq*dh + 2 Hkv*dh] fused q|k|v.
+    /// [cap, Hq*dh + Hkv*dh + Hkv*dv] fused q|k|v.
     qkv: Activation, "qkv", |s| s.cap * s.qkv;
-    /// [cap, Hq*dh] attention heads.
+    /// [cap, Hq*dv] attention heads.
     att: Activation, "attention heads", |s| s.cap * s.q;
-    /// [cap, Hq*dh] normed attention branch (intra).
+    /// [cap, Hq*dv] normed attention branch (intra).
     att_n: Activation, "attention heads normed", |s| s.cap * s.q;
-    /// [Hq, splits, dh + 2] split-K attention partials of a decode step (o | m | l).
+    /// [Hq, splits, dv + 2] split-K attention partials of a decode step (o | m | l).
     att_part: Activation, "attention split partials", |s| (s.splits * s.part).max(1);
     /// [cap, 2E + 2GN + H] in_proj output.
     proj: Activation, "in_proj out", |s| s.cap * s.in_proj;
@@ -155,32 +155,39 @@ acts! {
 /// Per-block state buffers.
 #[derive(Debug)]
 pub(crate) struct LayerState {
-    /// K and V caches [rows, Hkv*dh] and their row count.
+    /// Where this block's KV cache keeps a position (its own window).
+    pub layout: CacheLayout,
+    /// K [rows, Hkv*dh] and V [rows, Hkv*dv] caches and their row count.
     pub kv: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
     /// Conv state [W-1, C] and SSM state [H, P, N].
     pub ssm: Option<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
 impl LayerState {
-    /// The state of every block of `w`: a KV cache with the rows `layout` needs for
-    /// `max_context` tokens where there is attention, conv and SSM state where there is
-    /// a Mamba mixer.
+    /// The state of every block of `w`: a KV cache with the rows its layout
+    /// (`layouts[i]`) needs for `max_context` tokens where there is attention, conv and
+    /// SSM state where there is a Mamba mixer.
     pub fn alloc(
         gpu: &Gpu,
         w: &GpuWeights,
-        layout: CacheLayout,
+        layouts: &[CacheLayout],
         max_context: usize,
     ) -> Result<Vec<Self>> {
         let mut layers = Vec::with_capacity(w.blocks.len());
         for (i, b) in w.blocks.iter().enumerate() {
             let (a, m) = b.mixer.dims();
+            let layout = layouts.get(i).copied().unwrap_or(CacheLayout {
+                window: None,
+                sinks: 0,
+            });
             let kv = match a {
                 Some(a) => {
                     let rows = layout.rows(max_context).max(1);
-                    let bytes = (rows * a.k_dim() * 4) as u64;
                     let none = wgpu::BufferUsages::empty();
-                    let k = gpu.storage(&format!("layers.{i} k cache"), bytes, none)?;
-                    let v = gpu.storage(&format!("layers.{i} v cache"), bytes, none)?;
+                    let k_bytes = (rows * a.k_dim() * 4) as u64;
+                    let v_bytes = (rows * a.v_dim() * 4) as u64;
+                    let k = gpu.storage(&format!("layers.{i} k cache"), k_bytes, none)?;
+                    let v = gpu.storage(&format!("layers.{i} v cache"), v_bytes, none)?;
                     Some((k, v, rows))
                 }
                 None => None,
@@ -201,7 +208,7 @@ impl LayerState {
                 )),
                 None => None,
             };
-            layers.push(LayerState { kv, ssm });
+            layers.push(LayerState { layout, kv, ssm });
         }
         Ok(layers)
     }

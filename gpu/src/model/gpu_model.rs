@@ -26,14 +26,6 @@ impl GpuModel {
     // one thread); the Arc is for cheap clones, not for sharing across threads.
     #[allow(clippy::arc_with_non_send_sync)]
     pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
-        let cfg = model.config();
-        let dims = [cfg.attn_dims(), cfg.intra_attn_dims()];
-        if dims.iter().flatten().any(|a| a.v_head_dim != a.head_dim) || cfg.windows.is_some() {
-            return Err(crate::GpuError::Unsupported(
-                "the GPU engine does not run v_head_dim != head_dim or per-layer windows yet"
-                    .into(),
-            ));
-        }
         let weights = GpuWeights::upload(&gpu, model, format)?;
         gpu.check()?;
         Ok(GpuModel {

@@ -187,11 +187,14 @@ impl GpuWeights {
     pub fn upload(gpu: &Gpu, model: &Model, format: WeightFormat) -> Result<Self> {
         let cfg = model.config();
         let w = model.weights();
-        if let Some(a) = &cfg.attention {
-            if a.head_dim > 256 {
+        for a in [cfg.attn_dims(), cfg.intra_attn_dims()]
+            .into_iter()
+            .flatten()
+        {
+            if a.head_dim > 256 || a.v_head_dim > 256 {
                 return Err(GpuError::Unsupported(format!(
-                    "attention head_dim {} > 256",
-                    a.head_dim
+                    "attention head_dim {} / v_head_dim {}: at most 256 each",
+                    a.head_dim, a.v_head_dim
                 )));
             }
         }

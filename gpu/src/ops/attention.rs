@@ -47,6 +47,10 @@ crate::params::params! {
         pub ring: u32,
         pub out_stride: u32,
         pub scale: f32,
+        pub v_head_dim: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 
@@ -83,7 +87,10 @@ pub struct Attention {
     pub v_off: usize,
     pub n_heads: usize,
     pub n_kv_heads: usize,
+    /// dh: q/k head size.
     pub head_dim: usize,
+    /// dv: v head size (the width of each head's output).
+    pub v_head_dim: usize,
     pub layout: CacheLayout,
     /// Rows of the cache buffers.
     pub cache_rows: usize,
@@ -99,6 +106,7 @@ impl Attention {
             q_heads: self.n_heads,
             kv_heads: self.n_kv_heads,
             head_dim: self.head_dim,
+            v_head_dim: self.v_head_dim,
             k_off: self.k_off,
             v_off: Some(self.v_off),
             cache_rows: Some(self.cache_rows),
@@ -118,13 +126,14 @@ impl Attention {
         out: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         let s = *self;
+        let dims_ok = |d: usize| (1..=256).contains(&d);
         ensure(
-            s.t > 0 && s.head_dim <= 256 && s.head_dim > 0,
+            s.t > 0 && dims_ok(s.head_dim) && dims_ok(s.v_head_dim),
             label,
             || {
                 format!(
-                    "T = {}, head_dim = {}: want T >= 1, 1 <= head_dim <= 256",
-                    s.t, s.head_dim
+                    "T = {}, head_dim = {}, v_head_dim = {}: want T >= 1, head sizes in 1..=256",
+                    s.t, s.head_dim, s.v_head_dim
                 )
             },
         )?;
@@ -133,7 +142,7 @@ impl Attention {
         need(
             label,
             out,
-            (s.t - 1) * s.out_stride + s.n_heads * s.head_dim,
+            (s.t - 1) * s.out_stride + s.n_heads * s.v_head_dim,
             "out",
         )?;
         let params = AttentionParams {
@@ -149,9 +158,15 @@ impl Attention {
             ring: u(label, s.layout.ring())?,
             out_stride: u(label, s.out_stride)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
+            v_head_dim: u(label, s.v_head_dim)?,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         };
         let tiled = tiled_constants(s.head_dim);
-        let (constants, grid): (&[(&'static str, f64)], _) = if s.head_dim <= TILED_MAX_HEAD_DIM {
+        // the tiled path holds q and the output in the same registers: equal head sizes
+        let tiles = s.head_dim <= TILED_MAX_HEAD_DIM && s.v_head_dim == s.head_dim;
+        let (constants, grid): (&[(&'static str, f64)], _) = if tiles {
             let g = s.n_heads / s.n_kv_heads;
             let rows = u(label, s.t * g)?;
             (

@@ -47,6 +47,7 @@ impl AttentionProbs {
             q_heads: self.n_heads,
             kv_heads: self.n_kv_heads,
             head_dim: self.head_dim,
+            v_head_dim: self.head_dim, // v is not read
             k_off: self.k_off,
             v_off: None,
             cache_rows: None,

@@ -46,6 +46,10 @@ crate::params::params! {
         pub splits: u32,
         pub scale: f32,
         pub heads_per_wg: u32,
+        pub v_head_dim: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 
@@ -75,7 +79,7 @@ pub fn max_keys(layout: &CacheLayout, max_context: usize) -> usize {
     .max(1)
 }
 
-/// q, k, v in qkv [1, stride] (q at column 0) -> partials [Hq, splits, dh + 2].
+/// q, k, v in qkv [1, stride] (q at column 0) -> partials [Hq, splits, dv + 2].
 #[derive(Debug, Clone, Copy)]
 pub struct AttentionSplit {
     pub stride: usize,
@@ -83,7 +87,10 @@ pub struct AttentionSplit {
     pub v_off: usize,
     pub n_heads: usize,
     pub n_kv_heads: usize,
+    /// dh: q/k head size.
     pub head_dim: usize,
+    /// dv: v head size.
+    pub v_head_dim: usize,
     pub layout: CacheLayout,
     /// Rows of the cache buffers.
     pub cache_rows: usize,
@@ -100,15 +107,16 @@ impl AttentionSplit {
             q_heads: self.n_heads,
             kv_heads: self.n_kv_heads,
             head_dim: self.head_dim,
+            v_head_dim: self.v_head_dim,
             k_off: self.k_off,
             v_off: Some(self.v_off),
             cache_rows: Some(self.cache_rows),
         }
     }
 
-    /// Floats of the partials buffer: Hq * splits * (dh + 2).
+    /// Floats of the partials buffer: Hq * splits * (dv + 2).
     pub fn partials_len(&self) -> usize {
-        self.n_heads * self.splits * (self.head_dim + 2)
+        self.n_heads * self.splits * (self.v_head_dim + 2)
     }
 
     /// Check shapes and build the dispatch.
@@ -124,8 +132,12 @@ impl AttentionSplit {
         partials: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         let s = *self;
-        ensure(s.head_dim <= 256 && s.head_dim > 0, label, || {
-            format!("head_dim {} > 256", s.head_dim)
+        let dims_ok = |d: usize| (1..=256).contains(&d);
+        ensure(dims_ok(s.head_dim) && dims_ok(s.v_head_dim), label, || {
+            format!(
+                "head_dim {}, v_head_dim {}: want 1..=256",
+                s.head_dim, s.v_head_dim
+            )
         })?;
         ensure((1..=MAX_SPLITS).contains(&s.splits), label, || {
             format!("splits {} not in 1..={MAX_SPLITS}", s.splits)
@@ -133,7 +145,8 @@ impl AttentionSplit {
         s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
         need(label, partials, s.partials_len(), "partials")?;
-        let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim);
+        // the queries (dh each) and the outputs (dv each) of a workgroup's heads both fit
+        let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim.max(s.v_head_dim));
         let params = AttentionSplitParams {
             stride: u(label, s.stride)?,
             k_off: u(label, s.k_off)?,
@@ -147,6 +160,10 @@ impl AttentionSplit {
             splits: u(label, s.splits)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
             heads_per_wg: u(label, hpw)?,
+            v_head_dim: u(label, s.v_head_dim)?,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         };
         let grid = fold(
             gpu,

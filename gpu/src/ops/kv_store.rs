@@ -13,34 +13,44 @@ crate::params::params! {
         pub stride: u32,
         pub k_off: u32,
         pub v_off: u32,
-        pub kv_dim: u32,
+        pub k_dim: u32,
         pub window: u32,
         pub sinks: u32,
         pub ring: u32,
+        pub v_dim: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 
-/// k, v columns of qkv [T, stride] -> cache rows [cache_rows, kv_dim].
+/// k, v columns of qkv [T, stride] -> cache rows [cache_rows, k_dim] and
+/// [cache_rows, v_dim].
 #[derive(Debug, Clone, Copy)]
 pub struct KvStore {
     pub t: usize,
     pub stride: usize,
     pub k_off: usize,
     pub v_off: usize,
-    pub kv_dim: usize,
+    /// Hkv*dh.
+    pub k_dim: usize,
+    /// Hkv*dv.
+    pub v_dim: usize,
     pub layout: CacheLayout,
     pub cache_rows: usize,
 }
 
 impl KvStore {
-    /// What it reads of qkv (k and v, as one head of kv_dim) and writes of the caches.
+    /// What it reads of qkv (k and v, each as one head of its width) and writes of the
+    /// caches.
     fn qkv(&self) -> QkvLayout {
         QkvLayout {
             rows: self.t,
             stride: self.stride,
             q_heads: 0,
             kv_heads: 1,
-            head_dim: self.kv_dim,
+            head_dim: self.k_dim,
+            v_head_dim: self.v_dim,
             k_off: self.k_off,
             v_off: Some(self.v_off),
             cache_rows: Some(self.cache_rows),
@@ -65,7 +75,11 @@ impl KvStore {
             stride: u(label, s.stride)?,
             k_off: u(label, s.k_off)?,
             v_off: u(label, s.v_off)?,
-            kv_dim: u(label, s.kv_dim)?,
+            k_dim: u(label, s.k_dim)?,
+            v_dim: u(label, s.v_dim)?,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
             window: u(label, s.layout.window.unwrap_or(0))?,
             sinks: u(label, s.layout.sinks)?,
             ring: u(label, s.layout.ring())?,
@@ -78,7 +92,7 @@ impl KvStore {
             &params,
             &[pos, qkv],
             &[k, v],
-            fold(gpu, label, [groups(s.t * s.kv_dim, 64), 1])?,
+            fold(gpu, label, [groups(s.t * s.k_dim.max(s.v_dim), 64), 1])?,
         )
     }
 }

@@ -45,7 +45,7 @@ impl Planner<'_> {
                 self.attention(plan, &p, at, st, t, mixer_in)?;
                 self.probe_attention(plan, &p, at, t, i)?;
                 if let Some(o) = &at.o {
-                    let mm = Matmul::new(t, d, at.dims.q_dim()).accumulate(1.0);
+                    let mm = Matmul::new(t, d, at.dims.o_dim()).accumulate(1.0);
                     let label = format!("{p} o_proj + residual");
                     self.linear(plan, &label, Src::plain(&a.att), mm, o, &a.x)?;
                 }

@@ -20,11 +20,11 @@ use crate::ops::ssd::Ssd;
 use crate::ops::ssm_scan::SsmScan;
 use crate::{GpuError, Result};
 
-/// The fused q|k|v row of `dims`: (stride, k_off, v_off) = (Hq*dh + 2 Hkv*dh, Hq*dh,
-/// Hq*dh + Hkv*dh).
+/// The fused q|k|v row of `dims`: (stride, k_off, v_off) = (Hq*dh + Hkv*dh + Hkv*dv,
+/// Hq*dh, Hq*dh + Hkv*dh).
 pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
-    let (qd, kvd) = (dims.q_dim(), dims.k_dim());
-    (qd + 2 * kvd, qd, qd + kvd)
+    let (qd, kd) = (dims.q_dim(), dims.k_dim());
+    (qd + kd + dims.v_dim(), qd, qd + kd)
 }
 
 impl Planner<'_> {
@@ -69,16 +69,18 @@ impl Planner<'_> {
                     n_heads: dims.n_heads,
                     n_kv_heads: dims.n_kv_heads,
                     head_dim: dims.head_dim,
-                    layout: self.layout,
+                    v_head_dim: dims.v_head_dim,
+                    layout: st.layout,
                     cache_rows: *rows,
                     splits: self.splits,
                 };
                 let label = format!("{p} attention split");
                 let part = &a.att_part;
                 plan.push(split.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, part)?);
+                // the partials and the output are per value dim
                 let combine = AttentionCombine {
                     n_heads: dims.n_heads,
-                    head_dim: dims.head_dim,
+                    head_dim: dims.v_head_dim,
                     splits: self.splits,
                 };
                 let label = format!("{p} attention combine");
@@ -93,9 +95,10 @@ impl Planner<'_> {
                     n_heads: dims.n_heads,
                     n_kv_heads: dims.n_kv_heads,
                     head_dim: dims.head_dim,
-                    layout: self.layout,
+                    v_head_dim: dims.v_head_dim,
+                    layout: st.layout,
                     cache_rows: *rows,
-                    out_stride: dims.q_dim(),
+                    out_stride: dims.o_dim(),
                 };
                 let label = format!("{p} attention");
                 plan.push(attn.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, &a.att)?);
@@ -106,8 +109,9 @@ impl Planner<'_> {
             stride,
             k_off,
             v_off,
-            kv_dim: dims.k_dim(),
-            layout: self.layout,
+            k_dim: dims.k_dim(),
+            v_dim: dims.v_dim(),
+            layout: st.layout,
             cache_rows: *rows,
         };
         let label = format!("{p} kv store");

@@ -25,7 +25,6 @@ use super::acts::{Acts, LayerState};
 use super::probes::ProbeBufs;
 use super::weights::{GpuWeights, WeightFormat};
 use crate::dispatch::Dispatch;
-use crate::ops::attention::CacheLayout;
 use crate::ops::embed::Embed;
 use crate::ops::matmul::Matmul;
 use crate::ops::matvec::Matvec;
@@ -75,10 +74,8 @@ pub(crate) struct Planner<'a> {
     pub weights: &'a GpuWeights,
     /// Activations of one chunk.
     pub acts: &'a Acts,
-    /// KV cache, conv and SSM state of each block.
+    /// KV cache (with its layout), conv and SSM state of each block.
     pub layers: &'a [LayerState],
-    /// Where the KV cache keeps a position.
-    pub layout: CacheLayout,
     /// Split-K splits per head of decode attention.
     pub splits: usize,
     /// Probe hooks: with the probe buffers, the plan computes the probes too.

@@ -8,6 +8,7 @@ use super::Planner;
 use crate::dispatch::Dispatch;
 use crate::model::probes::{LayerProbeBufs, ProbeBufs};
 use crate::model::weights::{AttnBufs, MambaBufs};
+use crate::ops::attention::CacheLayout;
 use crate::ops::attention_probs::AttentionProbs;
 use crate::ops::matmul::Matmul;
 use crate::ops::row_norm::RowNorm;
@@ -53,7 +54,13 @@ impl Planner<'_> {
             n_heads: dims.n_heads,
             n_kv_heads: dims.n_kv_heads,
             head_dim: dims.head_dim,
-            layout: self.layout,
+            layout: self.layers.get(i).map_or(
+                CacheLayout {
+                    window: None,
+                    sinks: 0,
+                },
+                |l| l.layout,
+            ),
         };
         let label = format!("{p} probe attn_probs");
         plan.push(probs.build(self.gpu, &label, &self.acts.qkv, out)?);

@@ -48,7 +48,6 @@ impl Default for SessionOptions {
 pub struct Session {
     model: GpuModel,
     opts: SessionOptions,
-    layout: CacheLayout,
     /// Split-K splits per head of decode attention (grid sized for the most visible keys).
     splits: usize,
     pos: usize,
@@ -85,14 +84,25 @@ impl Session {
             chunk: cap,
             max_context: opts.max_context.max(1),
         };
-        let a_cfg = cfg.attention.as_ref();
-        let layout = CacheLayout {
-            window: a_cfg.and_then(|a| a.window),
-            sinks: a_cfg.map_or(0, |a| a.sink_tokens),
-        };
-        let splits = splits_for(max_keys(&layout, opts.max_context));
+        // each block's own window (`windows[i]`, else `attention.window`)
+        let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
+        let layouts: Vec<CacheLayout> = (0..cfg.layers.len())
+            .map(|i| CacheLayout {
+                window: cfg.layer_window(i),
+                sinks,
+            })
+            .collect();
+        // the decode grid is sized for the most keys any attention layer can see
+        let keys = layouts
+            .iter()
+            .zip(&cfg.layers)
+            .filter(|(_, k)| matches!(k, LayerKind::Attention | LayerKind::Intra))
+            .map(|(l, _)| max_keys(l, opts.max_context))
+            .max()
+            .unwrap_or(1);
+        let splits = splits_for(keys);
         let acts = Acts::new(&gpu, &Sizes::of(cfg, &model.weights, cap, splits))?;
-        let layers = LayerState::alloc(&gpu, &model.weights, layout, opts.max_context)?;
+        let layers = LayerState::alloc(&gpu, &model.weights, &layouts, opts.max_context)?;
         let v = cfg.vocab_size;
         let argmax = Argmax { n: v, off: 0 }.build(&gpu, "argmax", &acts.logits, &acts.tokens)?;
         let logits_staging = gpu.staging("logits staging", (cap * v * 4) as u64)?;
@@ -104,7 +114,6 @@ impl Session {
         Ok(Session {
             model,
             opts,
-            layout,
             splits,
             pos: 0,
             acts,
@@ -183,7 +192,6 @@ impl Session {
             weights: &self.model.weights,
             acts: &self.acts,
             layers: &self.layers,
-            layout: self.layout,
             splits: self.splits,
             probes: if probes { self.probes.as_ref() } else { None },
         }
@@ -219,12 +227,11 @@ impl Session {
 
     /// Full attention keeps every position: the cache must have room.
     fn check_context(&self, tokens: usize) -> Result<()> {
-        let cfg = &self.model.config;
-        let full_attn = self.layout.window.is_none()
-            && cfg
-                .layers
-                .iter()
-                .any(|k| matches!(k, LayerKind::Attention | LayerKind::Intra));
+        // a layer with full attention keeps every position
+        let full_attn = self
+            .layers
+            .iter()
+            .any(|l| l.kv.is_some() && l.layout.window.is_none());
         let max = self.opts.max_context;
         if full_attn && self.pos + tokens > max {
             return Err(GpuError::ContextFull {
