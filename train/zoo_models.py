@@ -64,6 +64,12 @@ RECALL_RECIPES = {
                    advance_loss=0.25, dev_every=250),
 }
 RECALL_RECIPES["atlas"] = RECALL_RECIPES["atlas2"]
+# The ablation atlas (--atlas): the same stages, but every config trains the same fixed
+# number of steps, so the caps come later (a wall-clock budget used to set them: Mamba-2,
+# whose steps cost twice as much, was pushed on after ~600 steps at 32 tokens).
+RECALL_RECIPES["atlas-steps"] = dict(RECALL_RECIPES["atlas2"],
+                                     stages=((32, 2, 7, 0.65), (64, 4, 15, 0.75), (128, 4, 16, 0.85),
+                                             (256, 4, 32, None)))
 
 
 TASK_SPECS = {
@@ -167,6 +173,11 @@ def all_models(args) -> list[dict]:
 
 def task_spec(name: str, args) -> TaskSpec:
     t = copy.deepcopy(TASK_SPECS[name])
+    if getattr(args, "atlas", False):
+        if name == "recall":
+            t.recipe = "atlas-steps"
+            for k, v in RECALL_RECIPES["atlas-steps"].items():
+                setattr(t, k, v)
     if name == "recall" and getattr(args, "recall_recipe", None):
         t.recipe = args.recall_recipe
         for k, v in RECALL_RECIPES[args.recall_recipe].items():
