@@ -16,9 +16,11 @@ Glossary (code name -> symbol in FORMAT.md / the papers)
     vocab_size       V
     n_heads          Hq     attention query heads
     n_kv_heads       Hkv    attention key/value heads (GQA: query head h reads h // (Hq/Hkv))
-    head_dim (attn)  dh     attention head width (even, for rotate-half RoPE)
+    head_dim (attn)  dh     attention query/key head width (even, for rotate-half RoPE)
+    v_head_dim       dv     attention value head width (default dh): heads concatenated are Hq*dv
     rope_theta       theta  RoPE base; f_i = theta^(-2i/dh)
     window, sink     -      sliding window length / always-visible first tokens
+    windows          w_i    per-layer windows (None = full attention), overriding attention.window
     d_inner          E      expand * D, Mamba-2 inner width (d_ssm in the Mamba-2 code)
     head_dim (mamba) P      Mamba-2 head width; H = E / P heads
     d_state          N      SSM state size per head (columns of S_h)
@@ -34,6 +36,7 @@ Glossary (code name -> symbol in FORMAT.md / the papers)
     implicit_attn    M = L o (C B^T) scaled by Delta_s: the SSD "attention" matrix, L[t,s] = prod_{r=s+1..t} a_r
     z                gate; y * silu(z) then a group RMSNorm (RMSNormGated, norm_before_gate=False)
     attn_heads       Ha     intra: attention-branch query heads (KV heads Hakv = attn_kv_heads)
+    attn_v_head_dim  dva    intra: attention-branch value head width (default dv)
     ssm_heads        Hs     intra: Mamba-branch heads; E_b = Hs * P
     attn_norm, ssm_norm     intra: per-head RMS norms ("Norm" in f(X) = W_out(a_ssm Norm(M_ssm) (+) a_attn Norm(M_attn)))
     attn_scale, ssm_scale   intra: the optional learned scalars a_attn, a_ssm
@@ -157,32 +160,35 @@ def attention_mask(q_pos: torch.Tensor, k_pos: torch.Tensor, window: Optional[in
 
 class Attention(nn.Module):
     """Llama attention: GQA, rotate-half RoPE, causal softmax(q k^T / sqrt(dh)),
-    optional sliding window with sink tokens. ``o_proj`` is absent in an intra block
-    whose projections are joint."""
+    optional sliding window with sink tokens. Values may have their own head size dv
+    (``v_head_dim``, default dh). ``o_proj`` is absent in an intra block whose
+    projections are joint."""
 
     def __init__(self, d_model: int, n_heads: int, n_kv_heads: int, head_dim: int,
-                 rope_theta: float, window: Optional[int], sink_tokens: int, with_o_proj: bool = True):
+                 rope_theta: float, window: Optional[int], sink_tokens: int, with_o_proj: bool = True,
+                 v_head_dim: Optional[int] = None):
         super().__init__()
-        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
+        dv = head_dim if v_head_dim is None else v_head_dim
+        self.n_heads, self.n_kv_heads, self.head_dim, self.v_head_dim = n_heads, n_kv_heads, head_dim, dv
         self.rope_theta, self.window, self.sink_tokens = rope_theta, window, sink_tokens
         self.q_proj = nn.Linear(d_model, n_heads * head_dim, bias=False)     # [Hq*dh, D]
         self.k_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)  # [Hkv*dh, D]
-        self.v_proj = nn.Linear(d_model, n_kv_heads * head_dim, bias=False)  # [Hkv*dh, D]
+        self.v_proj = nn.Linear(d_model, n_kv_heads * dv, bias=False)        # [Hkv*dv, D]
         if with_o_proj:
-            self.o_proj = nn.Linear(n_heads * head_dim, d_model, bias=False)  # [D, Hq*dh]
+            self.o_proj = nn.Linear(n_heads * dv, d_model, bias=False)       # [D, Hq*dv]
 
     def heads(self, x, cache: Optional[dict] = None, want_probs: bool = False):
-        """x [B, T, D] -> (heads concatenated [B, T, Hq*dh], probs [B, Hq, T, Tk] or None).
+        """x [B, T, D] -> (heads concatenated [B, T, Hq*dv], probs [B, Hq, T, Tk] or None).
 
-        With ``cache`` (a dict holding k, v [B, Hkv, t0, dh] and pos t0) the T new tokens
-        sit at positions t0.. and attend to the cached keys too."""
+        With ``cache`` (a dict holding k [B, Hkv, t0, dh], v [B, Hkv, t0, dv] and pos t0) the
+        T new tokens sit at positions t0.. and attend to the cached keys too."""
         Bsz, T, _ = x.shape
-        Hq, Hkv, dh = self.n_heads, self.n_kv_heads, self.head_dim
+        Hq, Hkv, dh, dv = self.n_heads, self.n_kv_heads, self.head_dim, self.v_head_dim
         t0 = 0 if cache is None else cache["pos"]
         pos = torch.arange(t0, t0 + T, device=x.device)
         q = self.q_proj(x).view(Bsz, T, Hq, dh).transpose(1, 2)    # [B, Hq, T, dh]
         k = self.k_proj(x).view(Bsz, T, Hkv, dh).transpose(1, 2)   # [B, Hkv, T, dh]
-        v = self.v_proj(x).view(Bsz, T, Hkv, dh).transpose(1, 2)   # [B, Hkv, T, dh]
+        v = self.v_proj(x).view(Bsz, T, Hkv, dv).transpose(1, 2)   # [B, Hkv, T, dv]
         q, k = rope(q, pos, self.rope_theta), rope(k, pos, self.rope_theta)
         if cache is not None:
             if cache.get("k") is not None:
@@ -191,13 +197,13 @@ class Attention(nn.Module):
             cache["k"], cache["v"], cache["pos"] = k, v, t0 + T
         rep = Hq // Hkv                                             # query head h reads KV head h // rep
         k = k.repeat_interleave(rep, dim=1)                         # [B, Hq, Tk, dh]
-        v = v.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)                         # [B, Hq, Tk, dv]
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh)            # [B, Hq, T, Tk]
         k_pos = torch.arange(k.shape[2], device=x.device)
         vis = attention_mask(pos, k_pos, self.window, self.sink_tokens)  # [T, Tk]
         scores = scores.masked_fill(~vis, float("-inf"))
         probs = scores.softmax(dim=-1)                              # 0 where masked
-        out = (probs @ v).transpose(1, 2).reshape(Bsz, T, Hq * dh)  # [B, T, Hq*dh]
+        out = (probs @ v).transpose(1, 2).reshape(Bsz, T, Hq * dv)  # [B, T, Hq*dv]
         return out, (probs if want_probs else None)
 
     def forward(self, x, cache=None, want_probes: bool = False):
@@ -304,36 +310,39 @@ class Mamba2(nn.Module):
 class IntraMixer(nn.Module):
     """Attention branch (Ha heads) and Mamba branch (Hs heads) on the same input, fused.
 
-    a = attention heads concatenated [Ha*dh]; s = y * silu(z) of the Mamba branch [E_b].
+    a = attention heads concatenated [Ha*dva]; s = y * silu(z) of the Mamba branch [E_b].
     branch_norm: a = rms_per_head(a) * attn_norm, s = rms_per_head(s) * ssm_norm.
     branch_scalars: a *= attn_scale, s *= ssm_scale.
     separate: o_proj(a) (+|-) out_proj(s);  joint: out_proj(a + s | a - s | [a | s])."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, layer: Optional[int] = None):
+        """``layer``: the block's index, for its window (``cfg.layer_window``)."""
         super().__init__()
         ac, mc, ic = cfg.attention, cfg.mamba, cfg.intra
         self.fusion, self.joint = ic.fusion, ic.out_proj == "joint"
         self.branch_norm, self.branch_scalars = ic.branch_norm, ic.branch_scalars
-        self.Wa = ic.attn_heads * ac.head_dim                        # Ha*dh
+        dva = cfg.intra_v_head_dim
+        self.Wa = ic.attn_heads * dva                                # Ha*dva
         self.Wb = ic.ssm_heads * mc.head_dim                         # E_b
         self.attn = Attention(cfg.d_model, ic.attn_heads, ic.attn_kv_heads, ac.head_dim, ac.rope_theta,
-                              ac.window, ac.sink_tokens, with_o_proj=not self.joint)
+                              cfg.layer_window(layer), ac.sink_tokens, with_o_proj=not self.joint,
+                              v_head_dim=dva)
         self.ssm = Mamba2(cfg.d_model, ic.ssm_heads, mc.head_dim, mc.d_state, mc.n_groups, mc.conv_width,
                           cfg.norm_eps, with_norm_and_out=False)
         if not self.joint:
             self.ssm.out_proj = nn.Linear(self.Wb, cfg.d_model, bias=False)  # [D, E_b]
         if self.branch_norm:
-            self.attn_norm = GroupRMSNorm(self.Wa, ac.head_dim, cfg.norm_eps)  # [Ha*dh]
+            self.attn_norm = GroupRMSNorm(self.Wa, dva, cfg.norm_eps)  # [Ha*dva], per head
             self.ssm_norm = GroupRMSNorm(self.Wb, mc.head_dim, cfg.norm_eps)   # [E_b]
         if self.branch_scalars:
             self.attn_scale = nn.Parameter(torch.ones(1))            # [1]
             self.ssm_scale = nn.Parameter(torch.ones(1))             # [1]
         if self.joint:
             d_in = self.Wa + self.Wb if self.fusion == "concat" else self.Wa
-            self.out_proj = nn.Linear(d_in, cfg.d_model, bias=False)  # [D, Ha*dh (+ E_b)]
+            self.out_proj = nn.Linear(d_in, cfg.d_model, bias=False)  # [D, Ha*dva (+ E_b)]
 
     def forward(self, x, cache=None, want_probes: bool = False, ssd: str = "recurrent", chunk_size: int = 64):
-        a, probs = self.attn.heads(x, None if cache is None else cache["attn"], want_probes)  # [B, T, Ha*dh]
+        a, probs = self.attn.heads(x, None if cache is None else cache["attn"], want_probes)  # [B, T, Ha*dva]
         s, probes = self.ssm.gated(x, None if cache is None else cache["ssm"], want_probes, ssd, chunk_size)  # [B, T, E_b]
         if self.branch_norm:
             a, s = self.attn_norm(a), self.ssm_norm(s)
@@ -343,13 +352,13 @@ class IntraMixer(nn.Module):
         if not self.joint:
             ca, cs = self.attn.o_proj(a), self.ssm.out_proj(s)
         elif self.fusion == "concat":
-            Wt = self.out_proj.weight                                # [D, Ha*dh + E_b]
+            Wt = self.out_proj.weight                                # [D, Ha*dva + E_b]
             ca, cs = F.linear(a, Wt[:, :self.Wa]), F.linear(s, Wt[:, self.Wa:])
         else:
             ca, cs = self.out_proj(a), self.out_proj(s)
         if self.joint:
             if self.fusion == "concat":
-                out = self.out_proj(torch.cat([a, s], dim=-1))       # [Ha*dh + E_b] -> D
+                out = self.out_proj(torch.cat([a, s], dim=-1))       # [Ha*dva + E_b] -> D
             else:
                 out = self.out_proj(a + s if self.fusion == "add" else a - s)
         else:
@@ -367,20 +376,21 @@ class IntraMixer(nn.Module):
 class Block(nn.Module):
     """x += mixer(mixer_norm(x)); x += ffn(ffn_norm(x))."""
 
-    def __init__(self, cfg: Config, kind: str):
+    def __init__(self, cfg: Config, kind: str, layer: Optional[int] = None):
+        """``layer``: the block's index, for its sliding window (``cfg.layer_window``)."""
         super().__init__()
         self.kind = kind
         self.mixer_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         if kind == "attention":
             a = cfg.attention
             self.mixer = Attention(cfg.d_model, a.n_heads, a.n_kv_heads, a.head_dim, a.rope_theta,
-                                   a.window, a.sink_tokens)
+                                   cfg.layer_window(layer), a.sink_tokens, v_head_dim=a.dv)
         elif kind == "mamba":
             m = cfg.mamba
             self.mixer = Mamba2(cfg.d_model, cfg.mamba_heads, m.head_dim, m.d_state, m.n_groups,
                                 m.conv_width, cfg.norm_eps)
         else:
-            self.mixer = IntraMixer(cfg)
+            self.mixer = IntraMixer(cfg, layer)
         self.ffn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.ffn = SwiGLU(cfg.d_model, cfg.d_ffn)
 
@@ -417,7 +427,7 @@ class HybridLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.d_model)   # [V, D]
-        self.layers = nn.ModuleList(Block(cfg, k) for k in cfg.layers)
+        self.layers = nn.ModuleList(Block(cfg, k, i) for i, k in enumerate(cfg.layers))
         self.norm_f = RMSNorm(cfg.d_model, cfg.norm_eps)
         if not cfg.tie_embeddings:
             self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)  # [V, D]

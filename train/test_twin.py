@@ -126,17 +126,19 @@ def expected_tensors(cfg: Config) -> dict[str, tuple]:
                     p + "ffn.down_proj.weight": (D, F)})
         q = p + "mixer."
         if kind == "attention":
+            dv = a.head_dim if a.v_head_dim is None else a.v_head_dim
             out.update({q + "q_proj.weight": (a.n_heads * a.head_dim, D),
                         q + "k_proj.weight": (a.n_kv_heads * a.head_dim, D),
-                        q + "v_proj.weight": (a.n_kv_heads * a.head_dim, D),
-                        q + "o_proj.weight": (D, a.n_heads * a.head_dim)})
+                        q + "v_proj.weight": (a.n_kv_heads * dv, D),
+                        q + "o_proj.weight": (D, a.n_heads * dv)})
         elif kind == "mamba":
             out.update(mamba(q, m.expand * D // m.head_dim, True))
         else:
-            Wa, Eb = it.attn_heads * a.head_dim, it.ssm_heads * m.head_dim
-            out.update({q + "attn.q_proj.weight": (Wa, D),
+            dva = it.attn_v_head_dim or a.v_head_dim or a.head_dim       # FORMAT.md's defaults
+            Wa, Eb = it.attn_heads * dva, it.ssm_heads * m.head_dim
+            out.update({q + "attn.q_proj.weight": (it.attn_heads * a.head_dim, D),
                         q + "attn.k_proj.weight": (it.attn_kv_heads * a.head_dim, D),
-                        q + "attn.v_proj.weight": (it.attn_kv_heads * a.head_dim, D)})
+                        q + "attn.v_proj.weight": (it.attn_kv_heads * dva, D)})
             out.update(mamba(q + "ssm.", it.ssm_heads, False))
             if it.branch_norm:
                 out.update({q + "attn_norm.weight": (Wa,), q + "ssm_norm.weight": (Eb,)})
@@ -161,6 +163,15 @@ def variant_configs():
                                    mamba=MambaConfig(d_state=8, head_dim=8, expand=2, n_groups=2, conv_width=3),
                                    intra=IntraConfig(attn_heads=2, attn_kv_heads=2, ssm_heads=2, fusion=fusion,
                                                      out_proj=proj, branch_norm=bn, branch_scalars=sc)))
+    # value head sizes apart from dh (dv for attention blocks, dva for the intra branch) and
+    # per-layer windows
+    for fusion, proj, dva in (("subtract", "separate", 12), ("add", "joint", 16), ("concat", "joint", None)):
+        cfgs.append(Config(vocab_size=50, d_model=32, d_ffn=48, max_seq_len=16, layers=plan,
+                           windows=[None, 3, None],
+                           attention=AttentionConfig(n_heads=4, n_kv_heads=2, head_dim=4, v_head_dim=6),
+                           mamba=MambaConfig(d_state=8, head_dim=8, expand=2, n_groups=2, conv_width=3),
+                           intra=IntraConfig(attn_heads=2, attn_kv_heads=1, ssm_heads=4, fusion=fusion,
+                                             out_proj=proj, attn_v_head_dim=dva)))
     return cfgs
 
 
@@ -226,13 +237,13 @@ def _softplus(v):
     return np.log1p(np.exp(v))
 
 
-def np_attention(h, W, pre, cfg, Hq, Hkv, with_o=True):
-    """h [T, D] -> (heads concatenated [T, Hq*dh], probs [Hq, T, T])."""
+def np_attention(h, W, pre, cfg, Hq, Hkv, window, dv):
+    """h [T, D] -> (heads concatenated [T, Hq*dv], probs [Hq, T, T]); ``window``: the layer's."""
     a = cfg.attention
     dh, T = a.head_dim, h.shape[0]
     q = (h @ W[pre + "q_proj.weight"].T).reshape(T, Hq, dh)
     k = (h @ W[pre + "k_proj.weight"].T).reshape(T, Hkv, dh)
-    v = (h @ W[pre + "v_proj.weight"].T).reshape(T, Hkv, dh)
+    v = (h @ W[pre + "v_proj.weight"].T).reshape(T, Hkv, dv)
 
     def rope(vec, t):
         out = vec.copy()
@@ -246,18 +257,18 @@ def np_attention(h, W, pre, cfg, Hq, Hkv, with_o=True):
     q = np.array([[rope(q[t, hh], t) for hh in range(Hq)] for t in range(T)])
     k = np.array([[rope(k[t, hh], t) for hh in range(Hkv)] for t in range(T)])
     probs = np.zeros((Hq, T, T))
-    out = np.zeros((T, Hq, dh))
+    out = np.zeros((T, Hq, dv))
     for hh in range(Hq):
         kv = hh // (Hq // Hkv)
         for t in range(T):
-            vis = [s for s in range(T) if s <= t and (a.window is None or t - s < a.window or s < a.sink_tokens)]
+            vis = [s for s in range(T) if s <= t and (window is None or t - s < window or s < a.sink_tokens)]
             sc = np.array([q[t, hh] @ k[s, kv] / math.sqrt(dh) for s in vis])
             p = np.exp(sc - sc.max())
             p /= p.sum()
             for j, s in enumerate(vis):
                 probs[hh, t, s] = p[j]
                 out[t, hh] += p[j] * v[s, kv]
-    return out.reshape(T, Hq * dh), probs
+    return out.reshape(T, Hq * dv), probs
 
 
 def np_mamba(u, W, pre, cfg, H):
@@ -313,8 +324,12 @@ def np_forward(cfg: Config, W: dict, tokens):
         q = p + "mixer."
         h = rmsn(x, W[p + "mixer_norm.weight"])
         pr = {}
+        # this layer's window: windows[i] if given, else attention.window (FORMAT.md)
+        window = cfg.windows[i] if cfg.windows is not None else (cfg.attention and cfg.attention.window)
         if kind == "attention":
-            a, pr["attn_probs"] = np_attention(h, W, q, cfg, cfg.attention.n_heads, cfg.attention.n_kv_heads)
+            ac = cfg.attention
+            dv = ac.v_head_dim or ac.head_dim
+            a, pr["attn_probs"] = np_attention(h, W, q, cfg, ac.n_heads, ac.n_kv_heads, window, dv)
             out = a @ W[q + "o_proj.weight"].T
         elif kind == "mamba":
             E = cfg.mamba.expand * cfg.d_model
@@ -322,12 +337,13 @@ def np_forward(cfg: Config, W: dict, tokens):
             g = grp(g, E // cfg.mamba.n_groups, W[q + "norm.weight"])
             out = g @ W[q + "out_proj.weight"].T
         else:
-            it, dh, P = cfg.intra, cfg.attention.head_dim, cfg.mamba.head_dim
-            a, probs = np_attention(h, W, q + "attn.", cfg, it.attn_heads, it.attn_kv_heads)
+            it, P = cfg.intra, cfg.mamba.head_dim
+            dva = it.attn_v_head_dim or cfg.attention.v_head_dim or cfg.attention.head_dim
+            a, probs = np_attention(h, W, q + "attn.", cfg, it.attn_heads, it.attn_kv_heads, window, dva)
             s, pr = np_mamba(h, W, q + "ssm.", cfg, it.ssm_heads)
             pr["attn_probs"] = probs
             if it.branch_norm:
-                a, s = grp(a, dh, W[q + "attn_norm.weight"]), grp(s, P, W[q + "ssm_norm.weight"])
+                a, s = grp(a, dva, W[q + "attn_norm.weight"]), grp(s, P, W[q + "ssm_norm.weight"])
             if it.branch_scalars:
                 a, s = a * W[q + "attn_scale"][0], s * W[q + "ssm_scale"][0]
             if it.out_proj == "separate":
@@ -354,8 +370,13 @@ def np_forward(cfg: Config, W: dict, tokens):
 
 
 def test_numpy_reference_agrees_with_twin():
-    for name in FIXTURES:
-        model = fixture_model(name, seed=5)
+    models = [(name, fixture_model(name, seed=5)) for name in FIXTURES]
+    for j, cfg in enumerate(variant_configs()[len(FIXTURES):]):
+        if cfg.windows is not None:                       # the value-size / window variants
+            model = HybridLM(cfg)
+            init_fixture_(model, torch.Generator().manual_seed(j))
+            models.append((f"variant {j}", model.to(torch.float64)))
+    for name, model in models:
         W = {k: v.numpy() for k, v in model.state_dict().items()}
         tokens = torch.randint(0, model.cfg.vocab_size, (11,), generator=torch.Generator().manual_seed(4))
         with torch.no_grad():

@@ -30,10 +30,15 @@ OUT_PROJS = ("separate", "joint")
 class AttentionConfig:
     n_heads: int = 4
     n_kv_heads: int = 2
-    head_dim: int = 16
+    head_dim: int = 16                # dh: query/key head size
     rope_theta: float = 10000.0
     window: Optional[int] = None  # None: full causal attention
     sink_tokens: int = 0
+    v_head_dim: Optional[int] = None  # dv: value head size; None = head_dim
+
+    @property
+    def dv(self) -> int:
+        return self.head_dim if self.v_head_dim is None else self.v_head_dim
 
 
 @dataclass
@@ -54,6 +59,7 @@ class IntraConfig:
     branch_norm: bool = True
     out_proj: str = "separate"
     branch_scalars: bool = False
+    attn_v_head_dim: Optional[int] = None  # dva: the branch's value head size; None = attention's dv
 
 
 def _sub_from_dict(cls, d: Optional[dict]):
@@ -81,6 +87,9 @@ class Config:
     attention: Optional[AttentionConfig] = None
     mamba: Optional[MambaConfig] = None
     intra: Optional[IntraConfig] = None
+    # one entry per layer: None = full attention, n = window of n tokens; overrides attention.window
+    windows: Optional[list] = None
+    notes: Optional[dict] = None  # free text by topic; ignored by the model
 
     def __post_init__(self):
         # Fill the sections that the layer plan needs with their defaults.
@@ -106,6 +115,18 @@ class Config:
     def mamba_heads(self) -> int:  # H
         return self.d_inner // self.mamba.head_dim
 
+    def layer_window(self, i: Optional[int]) -> Optional[int]:
+        """Block i's sliding window: windows[i] when ``windows`` is given, else attention.window
+        (also for i = None: a block built without its index)."""
+        if self.windows is not None and i is not None:
+            return self.windows[i]
+        return None if self.attention is None else self.attention.window
+
+    @property
+    def intra_v_head_dim(self) -> int:  # dva
+        i = self.intra
+        return self.attention.dv if i is None or i.attn_v_head_dim is None else i.attn_v_head_dim
+
     def validate(self) -> None:
         for k in self.layers:
             if k not in LAYER_KINDS:
@@ -118,6 +139,16 @@ class Config:
                 raise ValueError("attention: head_dim must be even (rotate-half RoPE)")
             if a.window is not None and a.window < 1:
                 raise ValueError("attention: window must be >= 1 or null")
+            if a.v_head_dim is not None and a.v_head_dim < 1:
+                raise ValueError("attention: v_head_dim must be >= 1 or null")
+        if self.windows is not None:
+            if len(self.windows) != len(self.layers):
+                raise ValueError(f"windows: {len(self.windows)} entries but layers has {len(self.layers)}")
+            for i, (w, k) in enumerate(zip(self.windows, self.layers)):
+                if w is not None and w < 1:
+                    raise ValueError(f"windows[{i}] = {w}: a window must be >= 1 (null = full attention)")
+                if w is not None and k == "mamba":
+                    raise ValueError(f'windows[{i}] = {w} but layer {i} is "mamba": write null')
         if self.mamba is not None:
             m = self.mamba
             if self.d_inner % m.head_dim:
@@ -136,9 +167,11 @@ class Config:
                 raise ValueError(f"intra: out_proj must be one of {OUT_PROJS}")
             if i.fusion == "concat" and i.out_proj != "joint":
                 raise ValueError('intra: fusion "concat" requires out_proj "joint"')
+            if i.attn_v_head_dim is not None and i.attn_v_head_dim < 1:
+                raise ValueError("intra: attn_v_head_dim must be >= 1 or null")
             if i.out_proj == "joint" and i.fusion != "concat":
-                if i.attn_heads * self.attention.head_dim != i.ssm_heads * self.mamba.head_dim:
-                    raise ValueError("intra: joint add/subtract needs attn_heads*head_dim == ssm_heads*mamba.head_dim")
+                if i.attn_heads * self.intra_v_head_dim != i.ssm_heads * self.mamba.head_dim:
+                    raise ValueError("intra: joint add/subtract needs attn_heads*v_head_dim == ssm_heads*mamba.head_dim")
 
     # -- json ---------------------------------------------------------------------------
     @classmethod
@@ -175,12 +208,20 @@ class Config:
         out.update(vocab_size=self.vocab_size, d_model=self.d_model, d_ffn=self.d_ffn,
                    norm_eps=self.norm_eps, tie_embeddings=self.tie_embeddings,
                    max_seq_len=self.max_seq_len, layers=list(self.layers))
+        # the optional keys added later (value head sizes, windows, notes) are written only
+        # when set, so an unchanged model's config.json stays byte-identical
+        def section(obj, optional):
+            return {k: v for k, v in dataclasses.asdict(obj).items() if k not in optional or v is not None}
         if kinds & {"attention", "intra"}:
-            out["attention"] = dataclasses.asdict(self.attention)
+            out["attention"] = section(self.attention, {"v_head_dim"})
         if kinds & {"mamba", "intra"}:
             out["mamba"] = dataclasses.asdict(self.mamba)
         if "intra" in kinds:
-            out["intra"] = dataclasses.asdict(self.intra)
+            out["intra"] = section(self.intra, {"attn_v_head_dim"})
+        if self.windows is not None:
+            out["windows"] = list(self.windows)
+        if self.notes is not None:
+            out["notes"] = dict(self.notes)
         return out
 
     @classmethod
