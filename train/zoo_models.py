@@ -136,23 +136,25 @@ def matched_zoo(task: TaskSpec, max_seq_len: int | None = None) -> dict[str, Con
 
 
 def cache_bytes(cfg: Config, T: int) -> dict:
-    """Decoding cache at context T, f32: KV = 2*Hkv*dh*4 bytes per token per attention mixer
-    (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per Mamba mixer."""
-    kv_tok = state = 0
+    """Decoding cache at context T, f32: KV = Hkv*(dh + dv)*4 bytes per token per attention
+    mixer (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per
+    Mamba mixer (an intra block: its Ha/Hkv attention branch and Hs SSM heads)."""
+    kv = state = 0
     a, m = cfg.attention, cfg.mamba
-    keep = T if a is None or a.window is None else min(T, a.window)
-    for kind in cfg.layers:
+    for i, kind in enumerate(cfg.layers):
+        w = cfg.layer_window(i) if kind != "mamba" else None
+        keep = T if w is None else min(T, w)
         if kind == "attention":
-            kv_tok += 2 * a.n_kv_heads * a.head_dim * 4
+            kv += a.n_kv_heads * (a.head_dim + a.dv) * 4 * keep
         elif kind == "mamba":
             H, E = cfg.mamba_heads, cfg.d_inner
             state += H * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (E + 2 * m.n_groups * m.d_state) * 4
         else:
-            i = cfg.intra
-            kv_tok += 2 * i.attn_kv_heads * a.head_dim * 4
-            Eb = i.ssm_heads * m.head_dim
-            state += i.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
-    return {"kv_bytes": kv_tok * keep, "state_bytes": state, "total_bytes": kv_tok * keep + state}
+            it = cfg.intra
+            kv += it.attn_kv_heads * (a.head_dim + cfg.intra_v_head_dim) * 4 * keep
+            Eb = it.ssm_heads * m.head_dim
+            state += it.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
+    return {"kv_bytes": kv, "state_bytes": state, "total_bytes": kv + state}
 
 
 def all_models(args) -> list[dict]:
