@@ -129,16 +129,20 @@ def matched_atlas(task: TaskSpec, max_seq_len: int | None = None) -> dict[str, t
 def atlas_models(args) -> list[dict]:
     """Every run of the atlas for ``args.tasks`` x ``args.seeds`` (or ``args.seed``):
     {id, task, family (= config_id), config, seed, atlas}; ``args.only`` filters by config_id
-    or id (without the seed)."""
+    or run id (with or without the seed)."""
     out = []
     for tname in args.tasks:
         task = task_spec(tname, args)
         for cid, (spec, cfg, ref) in matched_atlas(task).items():
-            if args.only and cid not in args.only and f"{tname}-{cid}" not in args.only:
+            if args.only and not any(o in (cid, f"{tname}-{cid}") or o.startswith(f"{tname}-{cid}-s")
+                                     for o in args.only):
                 continue
             info = {"config_id": cid, "group": spec.group, "axis": spec.axis, "layers": plan(spec, tname),
                     "same_as": list(spec.same_as), "params_ref": ref}
             for seed in (args.seeds or [args.seed]):
+                if args.only and cid not in args.only and f"{tname}-{cid}" not in args.only \
+                        and f"{tname}-{cid}-s{seed}" not in args.only:
+                    continue
                 out.append({"id": f"{tname}-{cid}-s{seed}", "task": tname, "family": cid, "config": cfg,
                             "seed": seed, "atlas": info})
     return out

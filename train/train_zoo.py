@@ -634,7 +634,7 @@ def run_workers(models: list[dict], args) -> list[str]:
     if skipped:
         print(f"\n{skipped} model(s) already done, skipped")
     # the slowest first (Shakespeare, Mamba-heavy), for a better packing of the jobs
-    order = {"shakespeare": 0, "recall": 1}
+    order = {"shakespeare": 1, "recall": 0}                   # recall's steps are the longest
     fam_order = {"intra-concat": 0, "intra": 1, "intra-add": 2, "mamba2": 3, "inter": 4, "transformer": 5}
     todo.sort(key=lambda m: (order[m["task"]], m["seed"], fam_order.get(m["family"], 0 if "intra" in m["family"] else 3)))
     (args.out / "_state").mkdir(parents=True, exist_ok=True)
@@ -655,6 +655,7 @@ def run_workers(models: list[dict], args) -> list[str]:
             cmd += ["--curriculum", str(args.curriculum)] if args.curriculum is not None else []
             cmd += ["--permuted-queries"] * args.permuted_queries
             cmd += ["--steps", str(args.steps)] if args.steps else []
+            cmd += ["--recall-steps", str(args.recall_steps)] if args.recall_steps else []
             cmd += ["--seeds", *map(str, args.seeds)] if args.seeds else []
             cmd += ["--recall-recipe", args.recall_recipe] if args.recall_recipe else []
             cmd += ["--wd", str(args.wd)] if args.wd is not None else []
@@ -757,6 +758,7 @@ def parse_args(argv=None):
     ap.add_argument("--jobs", type=int, default=12, help="models trained at once (processes)")
     ap.add_argument("--minutes", type=float, default=6.5, help="wall-clock training budget per model")
     ap.add_argument("--steps", type=int, default=0, help="override every task's step count")
+    ap.add_argument("--recall-steps", type=int, default=0, help="override the recall task's step count")
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     ap.add_argument("--only", nargs="+", default=None, help="model ids or family names")
     ap.add_argument("--seed", type=int, default=0)

@@ -192,6 +192,8 @@ def task_spec(name: str, args) -> TaskSpec:
             t.stages = ((32, 2, 4, 0.3), (64, 2, 8, None))
     if args.steps:
         t.steps = args.steps
+    if name == "recall" and getattr(args, "recall_steps", 0):
+        t.steps = args.recall_steps
     t.batch = max(1, round(t.batch * args.batch_scale))
     if args.lr:
         t.lr = args.lr
