@@ -135,7 +135,12 @@ fn recall_zoo_accuracy_matches_its_metrics() {
             .as_f64()
             .expect("grid 256/16") as f32
     };
-    for id in ["recall-transformer", "recall-mamba2", "recall-intra", "recall-swa"] {
+    for id in [
+        "recall-transformer",
+        "recall-mamba2",
+        "recall-intra",
+        "recall-swa",
+    ] {
         let (ours, theirs) = (score(id), trained(id));
         println!(
             "{id}: recall at 16 pairs, 256 tokens: engine {ours:.3}, metrics.json {theirs:.3}"
