@@ -56,3 +56,21 @@ def test_summary_matches_the_run_files():
         for m in s["metrics"].values():
             assert len(m["values"]) == n
             assert abs(m["mean"] - sum(m["values"]) / n) < 1e-9
+
+
+def test_shipped_models_carry_their_atlas_record():
+    """assets/models/<id>/metrics.json (ship_atlas.py) is the committed record of the shipped
+    seed, and the shipped config is that run's config (the intra-add rewrite aside)."""
+    models = ATLAS.parent.parent / "assets" / "models"
+    shipped = [d for d in sorted(models.iterdir()) if (d / "metrics.json").exists()]
+    assert len(shipped) >= 14, [d.name for d in shipped]
+    for d in shipped:
+        m = json.loads((d / "metrics.json").read_text())
+        written_as = m.pop("written_as", None)
+        run = json.loads((ATLAS / m["task"] / f"{m['config_id']}-s{m['seed']}.json").read_text())
+        assert m == run, d.name
+        cfg = json.loads((d / "config.json").read_text())
+        if written_as:
+            assert d.name.endswith("intra-add") and cfg["intra"]["fusion"] == "add"
+            cfg["intra"]["fusion"], cfg["name"] = "subtract", run["config"]["name"]
+        assert cfg == run["config"], d.name
