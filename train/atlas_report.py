@@ -1,131 +1,155 @@
-"""Summaries of the recall runs (issue #16, "Atlas"): a compact JSON per run and the tables of
-docs/FINDINGS.md (mean ± sd over seeds). Reads the ``metrics.json`` that train_zoo.py writes;
-needs no torch.
+"""The ablation atlas's metrics (issue #16): one schema'd JSON per run (docs/METRICS.md,
+train/atlas/run.schema.json), the mean ± sd summary and the tables of docs/FINDINGS.md.
+Reads the ``metrics.json`` that ``train_zoo.py --atlas`` writes; needs no torch.
 
-    python3 train/atlas_report.py DIR [DIR ..]                       # the tables, to stdout
-    python3 train/atlas_report.py DIR [DIR ..] --write train/atlas/recall --best train/runs/atlas/best
+    python3 train/atlas_report.py DIR [DIR ..] --write train/atlas     # run files + summary.json
+    python3 train/atlas_report.py --tables                             # markdown tables from train/atlas
 
-DIR holds model folders ``recall-<family>-s<seed>/`` (train_zoo.py --seeds ..., under
-``<out>/recall/``). ``--write`` writes ``<family>-s<seed>.json`` per run: config, seed,
-recipe, training (loss curve every 250 steps, curriculum log), the dev curve and the kept
-step with its dev accuracy, and the test grid. ``--best`` copies, per family, the folder of
-the seed with the best dev accuracy (the selection never looks at the test split).
+DIR holds ``<task>/<task>-<config_id>-s<seed>/metrics.json`` (a train_zoo.py --out folder).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 from pathlib import Path
 
-FAMILIES = ("transformer", "mamba2", "inter", "intra", "intra-add", "intra-concat")
-NAMES = {"transformer": "Transformer", "mamba2": "Mamba-2", "inter": "inter-layer hybrid",
-         "intra": "intra hybrid (subtract)", "intra-add": "intra hybrid (add)",
-         "intra-concat": "intra hybrid (concat)"}
+ATLAS = Path(__file__).resolve().parent / "atlas"
+TASKS = ("shakespeare", "recall")
+# atlas_configs.SPECS's order (that module needs torch; this one does not)
+ORDER = ("transformer", "swa", "mamba2", "inter-1to5", "inter-1to2", "inter-1to3", "inter-1to1", "inter-front",
+         "inter-middle", "inter-back", "intra", "intra-nonorm", "intra-joint", "intra-vhalf", "intra-split13",
+         "intra-split31", "intra-scalars", "intra-concat")
 
 
-def load_runs(dirs: list[Path]) -> list[dict]:
-    runs = []
-    for d in dirs:
-        for m in sorted(d.glob("recall-*/metrics.json")):
-            r = json.loads(m.read_text())
-            r["_folder"] = str(m.parent)
-            runs.append(r)
-    return runs
-
-
-def compact(r: dict) -> dict:
-    tr = r["training"]
-    curve = [c for c in tr["curve"] if c[0] % 250 == 0]
-    if tr["curve"] and (not curve or curve[-1] != tr["curve"][-1]):
-        curve.append(tr["curve"][-1])
-    dev = tr.get("dev", {})
-    return {
-        "id": r["id"], "family": r["family"], "seed": tr["seed"], "recipe": tr.get("recipe"),
-        "params": r["params"], "config": r["config"],
-        "training": {k: tr.get(k) for k in ("steps", "planned_steps", "stopped_by", "batch", "seq_len",
-                                             "tokens_seen", "wall_seconds", "lr", "warmup", "schedule",
-                                             "optimizer", "precision", "device", "budget_minutes",
-                                             "loss_on", "queries", "curriculum")},
-        "loss_curve": {"every": 250, "mean_of": 50, "points": curve},
-        "dev": {"split": {k: dev.get(k) for k in ("pairs", "seq_len", "cases", "seed", "every", "autocast")},
-                "curve": [[s, st, acc] for s, st, acc, _per in dev.get("curve", [])],
-                "kept_step": tr.get("kept_step"), "kept_dev_acc": tr.get("kept_dev_acc"), "kept": tr.get("kept")},
-        "test": r["recall"],
-        "weights": r.get("weights"),
+def run_record(m: dict) -> dict:
+    """train_zoo.py's metrics.json -> an atlas-run/1 record."""
+    at, tr = m["atlas"], m["training"]
+    every = tr["curve"][0][0] if tr["curve"] else 1
+    rec = {
+        "schema": "atlas-run/1", "id": m["id"], "task": m["task"], "config_id": at["config_id"],
+        "group": at["group"], "axis": at["axis"], "layers": at["layers"], "config": m["config"],
+        "params": m["params"], "params_ref": at["params_ref"],
+        "params_delta": round(m["params"] / at["params_ref"] - 1, 5), "seed": tr["seed"],
+        "cache": m["cache"],
+        "training": {k: tr[k] for k in ("steps", "batch", "seq_len", "tokens_seen", "lr", "warmup",
+                                        "weight_decay", "schedule", "optimizer", "precision", "device",
+                                        "wall_seconds")},
     }
+    if at.get("same_as"):
+        rec["same_as"] = at["same_as"]
+    rec["training"]["curriculum"] = tr.get("curriculum") if isinstance(tr.get("curriculum"), dict) else None
+    rec["training"]["curve"] = {"every": every, "points": tr["curve"]}
+    if m["task"] == "shakespeare":
+        vc = tr["val_curve"]
+        rec["selection"] = {"split": "dev plays: " + ", ".join(tr["kept_split"]["plays"]) + " (64 windows of 256)",
+                            "metric": "loss", "every": vc[0][0], "curve": {"every": vc[0][0], "points": vc},
+                            "kept_step": tr["kept_step"]}
+        v = m["val"]
+        rec["test"] = {"plays": v["plays"], "seq_len": v["seq_len"], "loss": v["loss"],
+                       "perplexity": v["perplexity"], "tokens": v["tokens"],
+                       "loss_by_position": m["loss_by_position"]}
+    else:
+        dev = tr["dev"]
+        pts = [[s, acc] for s, _stage, acc, _per in dev["curve"]]
+        rec["selection"] = {"split": f"recall.make_batch, seeds {dev['seed']}, pairs {dev['pairs']} at "
+                                     f"{dev['seq_len']} tokens, {dev['cases']} cases each",
+                            "metric": "accuracy", "every": dev["every"], "curve": {"every": dev["every"], "points": pts},
+                            "kept_step": tr["kept_step"]}
+        r = m["recall"]
+        rec["test"] = {"cases": r["cases"], "seed": r["seed"], "train_len": r["train_len"], "grid": r["grid"]}
+    return rec
 
 
-def mean_sd(xs: list[float]) -> tuple[float, float]:
-    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+def headline(rec: dict) -> dict[str, float]:
+    out = {"cache_8192_bytes": rec["cache"]["8192"]["total_bytes"]}
+    t = rec["test"]
+    if rec["task"] == "shakespeare":
+        out["test_loss"] = t["loss"]
+        out["loss_beyond"] = t["loss_by_position"]["mean_beyond"]
+        out["loss_in_len"] = t["loss_by_position"]["mean_in_train_len"]
+    else:
+        g = t["grid"]
+        out["recall_16@256"], out["recall_32@256"] = g["256"]["16"], g["256"]["32"]
+        out["recall_16@512"], out["recall_64@1024"] = g["512"]["16"], g["1024"]["64"]
+    return out
 
 
-def fmt(xs: list[float | None]) -> str:
-    if not xs or any(x is None for x in xs):
-        return "–"
-    m, s = mean_sd([100 * x for x in xs])
-    return f"{m:.1f} ± {s:.1f}"
-
-
-def tables(runs: list[dict]) -> str:
-    by_fam: dict[str, list[dict]] = {}
-    for r in runs:
-        by_fam.setdefault(r["family"], []).append(r)
-    fams = [f for f in FAMILIES if f in by_fam]
-    any_r = runs[0]["recall"]
-    lens = list(any_r["grid"])
-    pairs = list(any_r["grid"][lens[0]])
+def summarise(records: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["task"], r["config_id"]), []).append(r)
     out = []
-    for L in lens:
-        head = f"| model | n | " + " | ".join(f"{p} pairs" for p in pairs) + " |"
-        out += [f"seq_len {L}:", "", head, "|---|---:|" + "---:|" * len(pairs)]
-        for f in fams:
-            rs = by_fam[f]
-            cells = [fmt([r["recall"]["grid"][L][p] for r in rs]) for p in pairs]
-            out.append(f"| {NAMES[f]} | {len(rs)} | " + " | ".join(cells) + " |")
-        out.append("")
-    out += ["per run: dev accuracy of the kept step (mean over 4/8/16/32 pairs at the training length), "
-            "test accuracy at 16 pairs in the training length, steps", ""]
-    out += ["| model | seed | kept step / steps | dev | test 16 pairs |", "|---|---:|---:|---:|---:|"]
-    T = str(any_r["train_len"])
-    for f in fams:
-        for r in sorted(by_fam[f], key=lambda r: r["training"]["seed"]):
-            tr = r["training"]
-            dev = tr.get("kept_dev_acc")
-            out.append(f"| {NAMES[f]} | {tr['seed']} | {tr.get('kept_step')} / {tr['steps']} | "
-                       f"{'–' if dev is None else f'{100 * dev:.1f}'} | {100 * r['recall']['grid'][T]['16']:.1f} |")
-    return "\n".join(out)
+    for (task, cid), rs in groups.items():
+        rs.sort(key=lambda r: r["seed"])
+        metrics = {}
+        for name in headline(rs[0]):
+            vals = [headline(r)[name] for r in rs]
+            metrics[name] = {"mean": sum(vals) / len(vals), "sd": statistics.stdev(vals) if len(vals) > 1 else None,
+                             "values": vals}
+        r0 = rs[0]
+        out.append({"task": task, "config_id": cid, "group": r0["group"], "axis": r0["axis"], "layers": r0["layers"],
+                    "params": r0["params"], "steps": r0["training"]["steps"], "n": len(rs),
+                    "seeds": [r["seed"] for r in rs], "metrics": metrics})
+    return sorted(out, key=lambda s: (TASKS.index(s["task"]), ORDER.index(s["config_id"])))
+
+
+def write(dirs: list[Path], dest: Path):
+    records = []
+    for d in dirs:
+        for p in sorted(d.glob("*/*/metrics.json")):
+            m = json.loads(p.read_text())
+            if "atlas" not in m:
+                continue
+            rec = run_record(m)
+            records.append(rec)
+            f = dest / rec["task"] / f"{rec['config_id']}-s{rec['seed']}.json"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(json.dumps(rec, indent=1) + "\n")
+    (dest / "summary.json").write_text(json.dumps(summarise(records), indent=1) + "\n")
+    print(f"{len(records)} runs -> {dest}")
+
+
+def fmt(m: dict, scale: float = 1.0, digits: int = 3) -> str:
+    sd = "" if m["sd"] is None else f" ± {m['sd'] * scale:.{digits}f}"
+    return f"{m['mean'] * scale:.{digits}f}{sd}"
+
+
+def tables(summary: list[dict]) -> str:
+    lines = []
+    for task in TASKS:
+        rows = [s for s in summary if s["task"] == task]
+        if task == "shakespeare":
+            lines += ["| group | config | layers | params | n | test loss | loss 0-255 | loss 256-1023 | cache 8K |",
+                      "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+            for s in rows:
+                mm = s["metrics"]
+                lines.append(f"| {s['group']} | `{s['config_id']}` | `{s['layers']}` | {s['params']:,} | {s['n']} | "
+                             f"{fmt(mm['test_loss'])} | {fmt(mm['loss_in_len'])} | {fmt(mm['loss_beyond'])} | "
+                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB |")
+        else:
+            lines += ["", "| group | config | layers | params | n | 16 pairs @256 | 32 @256 | 16 @512 | 64 @1024 | cache 8K |",
+                      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            for s in rows:
+                mm = s["metrics"]
+                lines.append(f"| {s['group']} | `{s['config_id']}` | `{s['layers']}` | {s['params']:,} | {s['n']} | "
+                             f"{fmt(mm['recall_16@256'], 100, 1)} | {fmt(mm['recall_32@256'], 100, 1)} | "
+                             f"{fmt(mm['recall_16@512'], 100, 1)} | {fmt(mm['recall_64@1024'], 100, 1)} | "
+                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB |")
+    return "\n".join(lines)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dirs", nargs="+", type=Path)
-    ap.add_argument("--write", type=Path, help="folder for the compact per-run JSONs")
-    ap.add_argument("--best", type=Path, help="folder for each family's best-on-dev checkpoint")
-    args = ap.parse_args()
-    runs = load_runs(args.dirs)
-    if not runs:
-        raise SystemExit("no recall-*/metrics.json under " + ", ".join(map(str, args.dirs)))
-    if args.write:
-        args.write.mkdir(parents=True, exist_ok=True)
-        for r in runs:
-            path = args.write / f"{r['family']}-s{r['training']['seed']}.json"
-            path.write_text(json.dumps(compact(r), indent=1) + "\n")
-    if args.best:
-        for f in FAMILIES:
-            rs = [r for r in runs if r["family"] == f and r["training"].get("kept_dev_acc") is not None]
-            if not rs:
-                continue
-            best = max(rs, key=lambda r: (r["training"]["kept_dev_acc"], -r["training"]["seed"]))
-            dest = args.best / f"recall-{f}"
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(best["_folder"], dest)
-            print(f"best on dev: {f} seed {best['training']['seed']} "
-                  f"(dev {best['training']['kept_dev_acc']:.4f}) -> {dest}")
-    print(tables(runs))
+    ap.add_argument("dirs", nargs="*", type=Path)
+    ap.add_argument("--write", type=Path, default=None, help="write run files and summary.json here")
+    ap.add_argument("--tables", action="store_true", help="print the markdown tables of summary.json")
+    a = ap.parse_args()
+    if a.write:
+        write(a.dirs, a.write)
+    if a.tables:
+        print(tables(json.loads(((a.write or ATLAS) / "summary.json").read_text())))
 
 
 if __name__ == "__main__":

@@ -94,7 +94,8 @@ sys.path.insert(0, str(HERE))
 from hybrid_twin import HybridLM, count_params  # noqa: E402
 import recall  # noqa: E402
 
-from zoo_data import DATA, RecallBatches, RecallCurriculum, ShakespeareBatches, load_tokens  # noqa: E402,F401
+from zoo_data import DATA, RecallBatches, RecallCurriculum, ShakespeareBatches, load_tokens, split_works  # noqa: E402,F401,E501
+from atlas_configs import atlas_models  # noqa: E402
 from zoo_models import (  # noqa: E402,F401  (FAMILIES, TASK_SPECS, ... are used as train_zoo.X too)
     FAMILIES,
     RECALL_RECIPES,
@@ -122,6 +123,10 @@ DEV_SEED_BASE = 500_000_000
 TEST_PAIRS = (4, 8, 16, 32, 64)
 TEST_LEN_FACTORS = (1, 2, 4)
 TEST_CASES = 512
+
+
+def models_of(args) -> list[dict]:
+    return atlas_models(args) if args.atlas else all_models(args)
 
 
 def dev_seed(n_pairs: int, seq_len: int) -> int:
@@ -175,7 +180,7 @@ def make_optimizer(model, lr, cuda: bool, capturable: bool = False, weight_decay
 def forward_loss(model, x, y, mask, ssd="chunked"):
     """Mean cross-entropy over all positions, or over the positions where ``mask`` is True
     (written without boolean indexing, so that it needs no device-to-host sync)."""
-    logits = model(x, ssd=ssd, chunk_size=64)
+    logits = model(x, ssd=ssd, chunk_size=min(64, x.shape[1]))       # no padding of short stages
     ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
     if mask is None:
         return ce.mean()
@@ -265,9 +270,9 @@ class Stepper:
 
 
 @torch.no_grad()
-def val_windows(T: int, limit: int | None = None) -> torch.Tensor:
-    """Non-overlapping windows of T + 1 tokens of the validation split, [n, T + 1]."""
-    v = torch.from_numpy(load_tokens("val"))
+def val_windows(T: int, limit: int | None = None, split: str = "val") -> torch.Tensor:
+    """Non-overlapping windows of T + 1 tokens of a held-out split (val = dev + test), [n, T + 1]."""
+    v = torch.from_numpy(load_tokens(split))
     n = (v.numel() - 1) // T
     if limit:
         n = min(n, limit)
@@ -306,11 +311,14 @@ class Worker:
     def __init__(self, spec: dict, args):
         self.spec, self.args = spec, args
         self.task = task_spec(spec["task"], args)
-        self.cfg = make_config(self.task, spec["family"], spec["config"].d_ffn)
+        self.cfg = spec["config"]
         self.out = args.out / spec["task"] / spec["id"]
         self.state_path = args.out / "_state" / f"{spec['id']}.pt"
         self.progress_path = args.out / "_state" / f"{spec['id']}.progress.json"
         self.cuda = torch.cuda.is_available() and not args.cpu
+        # Shakespeare: the atlas picks its checkpoint on the dev plays and reports the test
+        # plays; the first zoo used the 4 held-out plays for both
+        self.dev_split, self.test_split = ("dev", "test") if args.atlas else ("val", "val")
         self.device = torch.device("cuda" if self.cuda else "cpu")
 
     def log(self, msg: str):
@@ -353,7 +361,8 @@ class Worker:
         dev = self.dev_cases() if (task.name == "recall" and task.dev_every) else None
         stepper = Stepper(model, opt, self.cuda, use_graph, self.log)
         budget = a.minutes * 60.0
-        val_sub = val_windows(task.seq_len, limit=8 if a.smoke else 64) if task.eval_every else None
+        val_sub = val_windows(task.seq_len, limit=8 if a.smoke else 64, split=self.dev_split) \
+            if task.eval_every else None
         t0, last_save = time.time() - st["elapsed"], time.time()
         loss_acc, loss_n = torch.zeros((), device=self.device), 0
         curve_every = 5 if a.smoke else 50
@@ -461,6 +470,7 @@ class Worker:
                 "steps": st["step"], "planned_steps": task.steps, "stopped_by": st.get("stopped_by"),
                 "batch": task.batch, "seq_len": task.seq_len, "tokens_seen": st["tokens"],
                 "wall_seconds": round(st["elapsed"], 1), "lr": task.lr, "warmup": task.warmup,
+                "weight_decay": task.weight_decay,
                 "schedule": "linear warmup, cosine to 0.1x; progress = max(step/steps, time/budget)",
                 "optimizer": f"AdamW betas (0.9, 0.95), wd {task.weight_decay} on matrices, grad clip 1.0",
                 "precision": "bf16 autocast" if self.cuda else "f32", "seed": self.spec["seed"],
@@ -471,10 +481,13 @@ class Worker:
             },
             "weights": "f16 (metrics measured on the f16-rounded weights)",
         }
+        if "atlas" in self.spec:
+            metrics["atlas"] = self.spec["atlas"]
         if task.name == "shakespeare":
             metrics["training"]["val_curve"] = st["val_curve"]
             metrics["training"]["kept_step"] = st["best_step"]
-            metrics["training"]["kept"] = "the step with the best loss on 64 validation windows"
+            metrics["training"]["kept"] = f"the step with the best loss on 64 windows of the {self.dev_split} plays"
+            metrics["training"]["kept_split"] = {"split": self.dev_split, "plays": split_works(self.dev_split)}
             metrics.update(self.eval_shakespeare(model))
         else:
             tr = metrics["training"]
@@ -518,18 +531,21 @@ class Worker:
         small = self.args.smoke
         T = self.task.seq_len
         L = 1024
-        losses = token_losses(model, val_windows(T, limit=16 if small else None), self.device)
+        losses = token_losses(model, val_windows(T, limit=16 if small else None, split=self.test_split), self.device)
         val = losses.mean().item()
-        long = token_losses(model, val_windows(L, limit=2 if small else None), self.device, batch=8)
+        long = token_losses(model, val_windows(L, limit=2 if small else None, split=self.test_split),
+                            self.device, batch=8)
         per_pos = long.mean(0)                                           # [L]
         buckets = [[i, round(per_pos[i:i + 32].mean().item(), 5)] for i in range(0, L, 32)]
-        out = {"val": {"loss": round(val, 5), "perplexity": round(math.exp(val), 3), "seq_len": T,
+        out = {"val": {"split": self.test_split, "plays": split_works(self.test_split),
+                       "loss": round(val, 5), "perplexity": round(math.exp(val), 3), "seq_len": T,
                        "windows": len(losses), "tokens": int(losses.numel())},
                "loss_by_position": {"seq_len": L, "train_len": T, "bucket": 32, "windows": len(long),
                                     "buckets": buckets,
                                     "mean_in_train_len": round(per_pos[:T].mean().item(), 5),
                                     "mean_beyond": round(per_pos[T:].mean().item(), 5)}}
-        out["sample"] = self.sample(model)
+        if not self.args.atlas:
+            out["sample"] = self.sample(model)
         return out
 
     @torch.no_grad()
@@ -618,9 +634,9 @@ def run_workers(models: list[dict], args) -> list[str]:
     if skipped:
         print(f"\n{skipped} model(s) already done, skipped")
     # the slowest first (Shakespeare, Mamba-heavy), for a better packing of the jobs
-    order = {"shakespeare": 0, "recall": 1}
+    order = {"shakespeare": 1, "recall": 0}                   # recall's steps are the longest
     fam_order = {"intra-concat": 0, "intra": 1, "intra-add": 2, "mamba2": 3, "inter": 4, "transformer": 5}
-    todo.sort(key=lambda m: (order[m["task"]], fam_order[m["family"]]))
+    todo.sort(key=lambda m: (order[m["task"]], m["seed"], fam_order.get(m["family"], 0 if "intra" in m["family"] else 3)))
     (args.out / "_state").mkdir(parents=True, exist_ok=True)
     threads = args.threads or max(1, (os.cpu_count() or 2) // max(1, min(args.jobs, len(todo) or 1)))
     n_gpus = args.gpus if args.gpus else (torch.cuda.device_count() if torch.cuda.is_available() and not args.cpu else 0)
@@ -639,10 +655,13 @@ def run_workers(models: list[dict], args) -> list[str]:
             cmd += ["--curriculum", str(args.curriculum)] if args.curriculum is not None else []
             cmd += ["--permuted-queries"] * args.permuted_queries
             cmd += ["--steps", str(args.steps)] if args.steps else []
+            cmd += ["--recall-steps", str(args.recall_steps)] if args.recall_steps else []
             cmd += ["--seeds", *map(str, args.seeds)] if args.seeds else []
             cmd += ["--recall-recipe", args.recall_recipe] if args.recall_recipe else []
             cmd += ["--wd", str(args.wd)] if args.wd is not None else []
-            env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
+            cmd += ["--atlas"] * args.atlas + (["--only", *args.only] if args.atlas and args.only else [])
+            env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1",
+                       PYTORCH_CUDA_ALLOC_CONF="expandable_segments:True")
             where = ""
             if n_gpus > 1:                                   # spread the workers over the GPUs
                 gpu = (launched + args.first_gpu) % n_gpus
@@ -739,6 +758,7 @@ def parse_args(argv=None):
     ap.add_argument("--jobs", type=int, default=12, help="models trained at once (processes)")
     ap.add_argument("--minutes", type=float, default=6.5, help="wall-clock training budget per model")
     ap.add_argument("--steps", type=int, default=0, help="override every task's step count")
+    ap.add_argument("--recall-steps", type=int, default=0, help="override the recall task's step count")
     ap.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     ap.add_argument("--only", nargs="+", default=None, help="model ids or family names")
     ap.add_argument("--seed", type=int, default=0)
@@ -752,6 +772,8 @@ def parse_args(argv=None):
     ap.add_argument("--first-gpu", type=int, default=0, help="GPU of the first worker (then round-robin)")
     ap.add_argument("--wd", type=float, default=None, help="AdamW weight decay on matrices (default: the recipe's)")
     ap.add_argument("--smoke", action="store_true", help="20 steps, batch 4 x 64 tokens, small evals")
+    ap.add_argument("--atlas", action="store_true",
+                    help="the ablation atlas (atlas_configs.py): 6 blocks, fixed steps, Shakespeare dev/test plays")
     ap.add_argument("--eager", action="store_true", help="no CUDA graph: launch every kernel from Python")
     ap.add_argument("--batch-scale", type=float, default=1.0, help=argparse.SUPPRESS)
     ap.add_argument("--lr", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -764,6 +786,7 @@ def parse_args(argv=None):
     ap.add_argument("--save-every", type=float, default=60.0, help="seconds between state saves")
     ap.add_argument("--status-every", type=float, default=30.0)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--part", default="", help="k/n: train only every n-th run from the k-th")
     args = ap.parse_args(argv)
     if args.pack == "":
         args.pack = str(args.out / "pack")
@@ -776,10 +799,13 @@ def main(argv=None):
         torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
         task = args.worker.split("-", 1)[0]
         args.tasks = [task]
-        spec = next(m for m in all_models(args) if m["id"] == args.worker)
+        spec = next(m for m in models_of(args) if m["id"] == args.worker)
         Worker(spec, args).run()
         return
-    models = all_models(args)
+    models = models_of(args)
+    if args.part:                                # "k/n": every n-th run from the k-th (one driver per GPU)
+        k, n = (int(x) for x in args.part.split("/"))
+        models = models[k::n]
     dev = torch.cuda.get_device_name() if torch.cuda.is_available() and not args.cpu else "cpu"
     print(f"zoo: {len(models)} models -> {args.out} | device {dev} | jobs {args.jobs} | "
           f"budget {args.minutes} min/model | torch {torch.__version__}" + (" | SMOKE" if args.smoke else ""))

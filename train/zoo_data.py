@@ -3,6 +3,7 @@ drawn multi-query associative recall sequences."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,36 @@ DATA = Path(__file__).resolve().parent / "data_prepared"
 # Data
 # --------------------------------------------------------------------------------------
 
+# The 4 held-out plays (val.bin, in this order) split in two for the atlas: the kept
+# checkpoint is chosen on "dev", the reported numbers are on "test".
+SPLIT_WORKS = {"dev": ("macbeth", "richard_ii"), "test": ("tempest", "twelfth_night")}
+
+
+def split_works(split: str) -> list[str]:
+    """The works of a split (train/val from data_prepared's meta.json)."""
+    if split in SPLIT_WORKS:
+        return list(SPLIT_WORKS[split])
+    meta = json.loads((DATA / "shakespeare" / "meta.json").read_text())
+    return list(meta[f"{split}_works"])
+
+
 def load_tokens(split: str) -> np.ndarray:
-    path = DATA / "shakespeare" / f"{split}.bin"
+    """Token ids of "train", "val" or a part of val: "dev" / "test" (whole plays, each
+    starting with its <|endoftext|> separator)."""
+    name = "val" if split in SPLIT_WORKS else split
+    path = DATA / "shakespeare" / f"{name}.bin"
     if not path.exists():
         raise SystemExit(f"{path} missing: run python3 train/data.py")
-    return np.fromfile(path, dtype=np.uint16).astype(np.int64)
+    tokens = np.fromfile(path, dtype=np.uint16).astype(np.int64)
+    if split not in SPLIT_WORKS:
+        return tokens
+    works = split_works("val")
+    starts = np.flatnonzero(tokens == 0)                   # every document begins with id 0
+    if len(starts) != len(works):
+        raise SystemExit(f"{path}: {len(starts)} documents, meta.json lists {len(works)}")
+    bounds = list(starts) + [len(tokens)]
+    docs = {w: tokens[bounds[i]:bounds[i + 1]] for i, w in enumerate(works)}
+    return np.concatenate([docs[w] for w in SPLIT_WORKS[split]])
 
 
 class ShakespeareBatches:

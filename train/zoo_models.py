@@ -64,6 +64,12 @@ RECALL_RECIPES = {
                    advance_loss=0.25, dev_every=250),
 }
 RECALL_RECIPES["atlas"] = RECALL_RECIPES["atlas2"]
+# The ablation atlas (--atlas): the same stages, but every config trains the same fixed
+# number of steps, so the caps come later (a wall-clock budget used to set them: Mamba-2,
+# whose steps cost twice as much, was pushed on after ~600 steps at 32 tokens).
+RECALL_RECIPES["atlas-steps"] = dict(RECALL_RECIPES["atlas2"],
+                                     stages=((32, 2, 7, 0.65), (64, 4, 15, 0.75), (128, 4, 16, 0.85),
+                                             (256, 4, 32, None)))
 
 
 TASK_SPECS = {
@@ -130,23 +136,25 @@ def matched_zoo(task: TaskSpec, max_seq_len: int | None = None) -> dict[str, Con
 
 
 def cache_bytes(cfg: Config, T: int) -> dict:
-    """Decoding cache at context T, f32: KV = 2*Hkv*dh*4 bytes per token per attention mixer
-    (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per Mamba mixer."""
-    kv_tok = state = 0
+    """Decoding cache at context T, f32: KV = Hkv*(dh + dv)*4 bytes per token per attention
+    mixer (min(T, window) tokens with a window); SSM state H*P*N*4 and conv (W-1)*(E+2GN)*4 per
+    Mamba mixer (an intra block: its Ha/Hkv attention branch and Hs SSM heads)."""
+    kv = state = 0
     a, m = cfg.attention, cfg.mamba
-    keep = T if a is None or a.window is None else min(T, a.window)
-    for kind in cfg.layers:
+    for i, kind in enumerate(cfg.layers):
+        w = cfg.layer_window(i) if kind != "mamba" else None
+        keep = T if w is None else min(T, w)
         if kind == "attention":
-            kv_tok += 2 * a.n_kv_heads * a.head_dim * 4
+            kv += a.n_kv_heads * (a.head_dim + a.dv) * 4 * keep
         elif kind == "mamba":
             H, E = cfg.mamba_heads, cfg.d_inner
             state += H * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (E + 2 * m.n_groups * m.d_state) * 4
         else:
-            i = cfg.intra
-            kv_tok += 2 * i.attn_kv_heads * a.head_dim * 4
-            Eb = i.ssm_heads * m.head_dim
-            state += i.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
-    return {"kv_bytes": kv_tok * keep, "state_bytes": state, "total_bytes": kv_tok * keep + state}
+            it = cfg.intra
+            kv += it.attn_kv_heads * (a.head_dim + cfg.intra_v_head_dim) * 4 * keep
+            Eb = it.ssm_heads * m.head_dim
+            state += it.ssm_heads * m.head_dim * m.d_state * 4 + (m.conv_width - 1) * (Eb + 2 * m.n_groups * m.d_state) * 4
+    return {"kv_bytes": kv, "state_bytes": state, "total_bytes": kv + state}
 
 
 def all_models(args) -> list[dict]:
@@ -167,6 +175,11 @@ def all_models(args) -> list[dict]:
 
 def task_spec(name: str, args) -> TaskSpec:
     t = copy.deepcopy(TASK_SPECS[name])
+    if getattr(args, "atlas", False):
+        if name == "recall":
+            t.recipe = "atlas-steps"
+            for k, v in RECALL_RECIPES["atlas-steps"].items():
+                setattr(t, k, v)
     if name == "recall" and getattr(args, "recall_recipe", None):
         t.recipe = args.recall_recipe
         for k, v in RECALL_RECIPES[args.recall_recipe].items():
@@ -179,6 +192,8 @@ def task_spec(name: str, args) -> TaskSpec:
             t.stages = ((32, 2, 4, 0.3), (64, 2, 8, None))
     if args.steps:
         t.steps = args.steps
+    if name == "recall" and getattr(args, "recall_steps", 0):
+        t.steps = args.recall_steps
     t.batch = max(1, round(t.batch * args.batch_scale))
     if args.lr:
         t.lr = args.lr
