@@ -7,6 +7,10 @@ use std::rc::Rc;
 use crate::engine::{Backend, Sampler, Session, StateBytes};
 use crate::sampling::Sampling;
 
+/// Longest prompt the page reads, in tokens: longer ones are refused before any state is
+/// allocated (the attention layers' work grows with its square).
+pub const MAX_PROMPT_TOKENS: usize = 32_768;
+
 /// Prompt tokens read per prefill step: small enough that a step of a long prompt on
 /// the CPU engine stays well under a second, so progress and "Stop" stay responsive.
 pub const PREFILL_CHUNK: usize = 128;
@@ -53,6 +57,13 @@ impl Generation {
             .map_err(|e| format!("could not tokenize the prompt: {e}"))?;
         if ids.is_empty() {
             return Err("the prompt is empty: type a few words first".into());
+        }
+        if ids.len() > MAX_PROMPT_TOKENS {
+            return Err(format!(
+                "the prompt has {} tokens; the page reads at most {MAX_PROMPT_TOKENS} \
+                 (shorten it)",
+                ids.len()
+            ));
         }
         let mut g = Generation {
             sampler: Sampler::new(sampling.params),
