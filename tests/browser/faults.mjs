@@ -25,6 +25,7 @@ async function generate(page, prompt, tokens) {
 async function open(page) {
   const url = new URL(URL_UNDER_TEST);
   url.hash = `models=${MODEL}`;
+  await page.goto('about:blank');
   await page.goto(url.toString(), { waitUntil: 'load' });
   await page.waitForFunction(() => {
     const s = window.__hybrid_status;

@@ -61,6 +61,12 @@ const { failed } = await runInModes('longtasks', async (mode) => {
     check(s.engine === 'cpu', `the page should pick the CPU engine here: ${s.engine} (${s.engine_detail})`);
     check(await page.evaluate(() => PerformanceObserver.supportedEntryTypes.includes('longtask')),
       'this Chromium does not report long tasks: the test cannot run');
+    // The observer sees a task the test blocks on purpose (else it could pass blind).
+    const t0 = await page.evaluate(() => performance.now());
+    await page.evaluate(() => { const t = performance.now(); while (performance.now() - t < 150); });
+    await page.waitForTimeout(100);
+    const seen = await longTasksSince(page, t0);
+    check(seen.some((e) => e.duration >= 150), `a 150 ms busy loop was not recorded as a long task: ${JSON.stringify(seen)}`);
 
     const gen = await run(page, 'ROMEO: ', 300);
     check(gen.s.state === 'done' && gen.m.generated === 300, `generation: ${gen.s.state}, ${gen.m.generated} tokens, ${JSON.stringify(gen.s.errors)}`);
