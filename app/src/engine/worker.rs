@@ -60,7 +60,9 @@ fn handle() -> Result<Rc<Handle>, String> {
     if let Some(h) = WORKER.with(|w| w.borrow().clone()) {
         let dead = h.dead.borrow().clone();
         return match dead {
-            Some(why) => Err(format!("the CPU engine's worker stopped: {why}; reload the page")),
+            Some(why) => Err(format!(
+                "the CPU engine's worker stopped: {why}; reload the page"
+            )),
             None => Ok(h),
         };
     }
@@ -74,11 +76,12 @@ fn handle() -> Result<Rc<Handle>, String> {
         next_id: Cell::new(1),
     });
     let weak = Rc::downgrade(&h);
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-        if let Some(h) = weak.upgrade() {
-            h.receive(e.data().as_string().unwrap_or_default());
-        }
-    });
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(h) = weak.upgrade() {
+                h.receive(e.data().as_string().unwrap_or_default());
+            }
+        });
     let weak = Rc::downgrade(&h);
     let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
         if let Some(h) = weak.upgrade() {
@@ -87,7 +90,8 @@ fn handle() -> Result<Rc<Handle>, String> {
     });
     h.worker
         .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    h.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    h.worker
+        .set_onerror(Some(on_error.as_ref().unchecked_ref()));
     // The worker lives as long as the page.
     on_message.forget();
     on_error.forget();
@@ -123,7 +127,11 @@ impl Handle {
 
     /// The worker failed: every run waiting on it learns why.
     fn die(&self, why: String) {
-        let why = if why.is_empty() { "unknown error".to_string() } else { why };
+        let why = if why.is_empty() {
+            "unknown error".to_string()
+        } else {
+            why
+        };
         *self.dead.borrow_mut() = Some(why.clone());
         for m in self.runs.borrow().values() {
             m.push(Err(format!("the CPU engine's worker stopped: {why}")));
@@ -166,7 +174,13 @@ pub(super) fn register(id: &str, config: &[u8], weights: &[u8], tokenizer: &[u8]
     for bytes in [config, weights, tokenizer] {
         files.push(&Uint8Array::from(bytes));
     }
-    h.send(&Request::Load { key, id: id.to_string() }, Some(files));
+    h.send(
+        &Request::Load {
+            key,
+            id: id.to_string(),
+        },
+        Some(files),
+    );
     Some(key)
 }
 
@@ -186,7 +200,11 @@ pub struct WorkerRun {
 
 impl WorkerRun {
     /// Starts generating from `prompt` with each `(slot, worker key)` in the worker.
-    pub fn start(slots: Vec<(usize, u64)>, prompt: &str, sampling: Sampling) -> Result<Self, String> {
+    pub fn start(
+        slots: Vec<(usize, u64)>,
+        prompt: &str,
+        sampling: Sampling,
+    ) -> Result<Self, String> {
         let handle = handle()?;
         let run = handle.next_id.get();
         handle.next_id.set(run + 1);

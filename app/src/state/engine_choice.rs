@@ -56,9 +56,16 @@ fn set_preference(engine: &str) {
 /// `adapter.info` (`web::probe_webgpu` adds "fallback adapter" when the browser says so).
 pub fn is_software_adapter(description: &str) -> bool {
     let d = description.to_lowercase();
-    ["swiftshader", "llvmpipe", "lavapipe", "software", "fallback adapter", "basic render"]
-        .iter()
-        .any(|w| d.contains(w))
+    [
+        "swiftshader",
+        "llvmpipe",
+        "lavapipe",
+        "software",
+        "fallback adapter",
+        "basic render",
+    ]
+    .iter()
+    .any(|w| d.contains(w))
 }
 
 /// The engine choice: what the browser offers, the engine in use, the open GPU.

@@ -58,27 +58,33 @@ impl Actions {
             .into_iter()
             .partition(|(_, b)| !b.is_gpu() && b.worker_key().is_some());
         if !in_worker.is_empty() {
-            let keyed = in_worker
-                .into_iter()
-                .filter_map(|(s, b)| b.worker_key().map(|k| (s, k)))
-                .collect();
-            spawn_local(self.generate_in_worker(keyed, prompt.clone(), sampling));
+            spawn_local(self.generate_in_worker(in_worker, prompt.clone(), sampling));
         }
         if !here.is_empty() {
             self.generate_here(here, &prompt, sampling).await;
         }
     }
 
-    /// Runs `slots` in the CPU engine's worker and applies its replies.
-    async fn generate_in_worker(self, slots: Vec<(Slot, u64)>, prompt: String, sampling: Sampling) {
+    /// Runs `slots` in the CPU engine's worker and applies its replies. Where the worker
+    /// is not there (it failed to start or stopped), the run happens on this thread.
+    async fn generate_in_worker(
+        self,
+        slots: Vec<(Slot, Rc<Backend>)>,
+        prompt: String,
+        sampling: Sampling,
+    ) {
         let gen = self.generation;
-        let keys = slots.iter().map(|(s, k)| (s.index, *k)).collect();
+        let keys = slots
+            .iter()
+            .filter_map(|(s, b)| b.worker_key().map(|k| (s.index, k)))
+            .collect();
         let mut run = match WorkerRun::start(keys, &prompt, sampling) {
             Ok(r) => r,
             Err(e) => {
-                return slots
-                    .iter()
-                    .for_each(|(s, _)| self.finish(*s, RunState::Failed(e.clone())))
+                self.messages.notice.set(Some(format!(
+                    "{e}. Generating on the page's own thread: it may freeze during long runs."
+                )));
+                return self.generate_here(slots, &prompt, sampling).await;
             }
         };
         let slot_of = |i: usize| slots.iter().map(|(s, _)| *s).find(|s| s.index == i);
@@ -100,7 +106,14 @@ impl Actions {
                 }
             };
             match reply {
-                Reply::Prefill { slot, done, total, training_len, ms, .. } => {
+                Reply::Prefill {
+                    slot,
+                    done,
+                    total,
+                    training_len,
+                    ms,
+                    ..
+                } => {
                     let Some(s) = slot_of(slot) else { continue };
                     let out = gen.outputs[s.index];
                     out.note.set(run_note(done, total, training_len));
@@ -111,7 +124,13 @@ impl Actions {
                         st.prefill_ms = ms;
                     });
                 }
-                Reply::Tokens { slot, ids, text, update, .. } => {
+                Reply::Tokens {
+                    slot,
+                    ids,
+                    text,
+                    update,
+                    ..
+                } => {
                     let Some(s) = slot_of(slot) else { continue };
                     let out = gen.outputs[s.index];
                     out.ids.update(|v| v.extend(&ids));
@@ -139,7 +158,12 @@ impl Actions {
     }
 
     /// Runs `slots` on this thread (the GPU engine), yielding every [`SLICE_MS`].
-    async fn generate_here(self, slots: Vec<(Slot, Rc<Backend>)>, prompt: &str, sampling: Sampling) {
+    async fn generate_here(
+        self,
+        slots: Vec<(Slot, Rc<Backend>)>,
+        prompt: &str,
+        sampling: Sampling,
+    ) {
         let gen = self.generation;
         let outputs = |s: Slot| gen.outputs[s.index];
         web::yield_to_browser().await;

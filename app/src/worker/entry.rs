@@ -51,10 +51,7 @@ fn handle(data: JsValue) {
             let files = Reflect::get(&data, &JsValue::from_str("files"))
                 .map(|f| Array::from(&f))
                 .unwrap_or_default();
-            let bytes: Vec<Vec<u8>> = files
-                .iter()
-                .map(|f| Uint8Array::new(&f).to_vec())
-                .collect();
+            let bytes: Vec<Vec<u8>> = files.iter().map(|f| Uint8Array::new(&f).to_vec()).collect();
             let error = match bytes.as_slice() {
                 [config, weights, tokenizer] => {
                     match Backend::cpu_from_files(&id, config, weights, tokenizer) {
@@ -127,7 +124,11 @@ impl Host for WorkerHost {
     fn memory_bytes(&self) -> usize {
         wasm_bindgen::memory()
             .dyn_into::<js_sys::WebAssembly::Memory>()
-            .map(|m| m.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length() as usize)
+            .map(|m| {
+                m.buffer()
+                    .unchecked_into::<js_sys::ArrayBuffer>()
+                    .byte_length() as usize
+            })
             .unwrap_or(0)
     }
 

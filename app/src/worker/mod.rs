@@ -10,7 +10,7 @@
 //! The page's side of the worker is `engine::worker`.
 
 pub mod protocol;
-pub(crate) mod runner;
+pub mod runner;
 
 #[cfg(target_arch = "wasm32")]
 mod entry;

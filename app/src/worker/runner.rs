@@ -168,7 +168,8 @@ impl SlotRun<'_> {
             return Ok(true);
         };
         self.new_ids.push(token);
-        self.new_text.push_str(&self.stream.push(token).map_err(|e| e.to_string())?);
+        self.new_text
+            .push_str(&self.stream.push(token).map_err(|e| e.to_string())?);
         Ok(self.generation.is_finished())
     }
 

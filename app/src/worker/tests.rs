@@ -64,24 +64,45 @@ fn a_run_streams_progress_tokens_and_text_that_match_the_ids() {
     let model = test_model();
     let prompt = "x".repeat(PREFILL_CHUNK * 2 + 5);
     let h = host(usize::MAX);
-    now(run(&h, 7, vec![(0, model.clone()), (2, model.clone())], &prompt, sampling("40")));
+    now(run(
+        &h,
+        7,
+        vec![(0, model.clone()), (2, model.clone())],
+        &prompt,
+        sampling("40"),
+    ));
     let replies = h.replies.take();
     let prefill: Vec<(usize, usize)> = replies
         .iter()
         .filter_map(|r| match r {
-            Reply::Prefill { slot: 0, done, total, .. } => Some((*done, *total)),
+            Reply::Prefill {
+                slot: 0,
+                done,
+                total,
+                ..
+            } => Some((*done, *total)),
             _ => None,
         })
         .collect();
     let total = prompt.len();
     assert_eq!(
         prefill,
-        vec![(PREFILL_CHUNK, total), (2 * PREFILL_CHUNK, total), (total, total)]
+        vec![
+            (PREFILL_CHUNK, total),
+            (2 * PREFILL_CHUNK, total),
+            (total, total)
+        ]
     );
     for slot in [0, 2] {
         let (mut ids, mut text) = (Vec::new(), String::new());
         for r in &replies {
-            if let Reply::Tokens { slot: s, ids: i, text: t, .. } = r {
+            if let Reply::Tokens {
+                slot: s,
+                ids: i,
+                text: t,
+                ..
+            } = r
+            {
                 if *s == slot {
                     ids.extend(i);
                     text.push_str(t);
@@ -97,7 +118,12 @@ fn a_run_streams_progress_tokens_and_text_that_match_the_ids() {
     }
     assert_eq!(replies.last(), Some(&Reply::RunOver { run: 7 }));
     // The same tokens as a run on the page's side (chunked prefill included).
-    let mut g = now(crate::generation::Generation::start(model, &prompt, sampling("40"))).unwrap();
+    let mut g = now(crate::generation::Generation::start(
+        model,
+        &prompt,
+        sampling("40"),
+    ))
+    .unwrap();
     while now(g.next_token()).unwrap().is_some() {}
     let streamed: Vec<u32> = replies
         .iter()
@@ -116,7 +142,10 @@ fn stop_ends_a_long_prefill_early() {
     let h = host(2);
     now(run(&h, 1, vec![(0, test_model())], &prompt, sampling("10")));
     let replies = h.replies.take();
-    let chunks = replies.iter().filter(|r| matches!(r, Reply::Prefill { .. })).count();
+    let chunks = replies
+        .iter()
+        .filter(|r| matches!(r, Reply::Prefill { .. }))
+        .count();
     assert_eq!(chunks, 2, "stopped after the second chunk");
     assert!(replies.iter().any(|r| matches!(r,
         Reply::Finished { outcome: Ok(o), .. } if o == "stopped")));
