@@ -30,8 +30,9 @@ pub use loaded::LoadedModel;
 pub use session::Session;
 pub use worker::WorkerRun;
 
-pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
 pub use hybrid_core::tokenizer::TextStream;
+
+pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
 pub use hybrid_core::{
     Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes,
 };
