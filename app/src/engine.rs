@@ -9,6 +9,9 @@
 //!   CPU model kept beside a GPU one to fall back on;
 //! - [`Session`] (`engine/session.rs`): one sequence's state on an engine, fed tokens and
 //!   probed;
+//! - [`WorkerRun`] (`engine/worker.rs`): a generation in the CPU engine's Web Worker,
+//!   which holds a copy of every CPU model built in the page (sent there by
+//!   [`Backend::cpu_from_files`], dropped with the model);
 //! - the plain data types of `hybrid_core` the page reads (configs, probes, sampling
 //!   parameters), re-exported below so that `grep hybrid_ app/src` finds only this module.
 //!
@@ -19,11 +22,15 @@ mod backend;
 mod gpu;
 mod loaded;
 mod session;
+mod worker;
 
 pub use backend::Backend;
 pub use gpu::GpuEngine;
 pub use loaded::LoadedModel;
 pub use session::Session;
+pub use worker::WorkerRun;
+
+pub use hybrid_core::tokenizer::TextStream;
 
 pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
 pub use hybrid_core::{

@@ -7,6 +7,14 @@ use std::rc::Rc;
 use crate::engine::{Backend, Sampler, Session, StateBytes};
 use crate::sampling::Sampling;
 
+/// Longest prompt the page reads, in tokens: longer ones are refused before any state is
+/// allocated (the attention layers' work grows with its square).
+pub const MAX_PROMPT_TOKENS: usize = 32_768;
+
+/// Prompt tokens read per prefill step: small enough that a step of a long prompt on
+/// the CPU engine stays well under a second, so progress and "Stop" stay responsive.
+pub const PREFILL_CHUNK: usize = 128;
+
 /// One generation: the prompt is prefilled on creation, then [`Generation::next_token`]
 /// makes one token at a time. On a GPU backend the model runs on the GPU and sampling
 /// stays here (same seed, same tokens); a GPU error moves the run to the CPU engine,
@@ -17,18 +25,30 @@ pub struct Generation {
     sampler: Sampler,
     logits: Vec<f32>,
     prompt: Vec<u32>,
+    /// Prompt tokens read so far (the prefill runs in chunks).
+    fed: usize,
     generated: Vec<u32>,
     max_new_tokens: usize,
     fell_back: Option<String>,
 }
 
 impl Generation {
-    /// Encodes `prompt` and runs the prefill.
+    /// Encodes `prompt` and runs the whole prefill (see [`Generation::new`] and
+    /// [`Generation::prefill_step`] for a prefill in steps; the page uses those).
+    #[cfg(test)]
     pub async fn start(
         backend: Rc<Backend>,
         prompt: &str,
         sampling: Sampling,
     ) -> Result<Self, String> {
+        let mut g = Generation::new(backend, prompt, sampling)?;
+        while !g.prefill_step().await? {}
+        Ok(g)
+    }
+
+    /// Encodes `prompt` and opens the session; nothing is run yet: call
+    /// [`Generation::prefill_step`] until it returns `true`.
+    pub fn new(backend: Rc<Backend>, prompt: &str, sampling: Sampling) -> Result<Self, String> {
         let tokenizer = backend
             .tokenizer()
             .ok_or("this model has no tokenizer: it can be timed, not prompted")?;
@@ -38,11 +58,19 @@ impl Generation {
         if ids.is_empty() {
             return Err("the prompt is empty: type a few words first".into());
         }
+        if ids.len() > MAX_PROMPT_TOKENS {
+            return Err(format!(
+                "the prompt has {} tokens; the page reads at most {MAX_PROMPT_TOKENS} \
+                 (shorten it)",
+                ids.len()
+            ));
+        }
         let mut g = Generation {
             sampler: Sampler::new(sampling.params),
             session: backend.new_session(),
             logits: Vec::new(),
             prompt: ids,
+            fed: 0,
             generated: Vec::new(),
             max_new_tokens: sampling.max_new_tokens,
             fell_back: None,
@@ -55,17 +83,38 @@ impl Generation {
                 Err(e) => g.fall_back(e)?,
             }
         }
-        if g.session.on_gpu() {
-            match backend.feed_async(&mut g.session, &g.prompt).await {
-                Ok(l) => g.logits = l,
-                Err(e) => g.fall_back(e)?,
-            }
-        } else if g.logits.is_empty() {
-            g.logits = backend
-                .feed(&mut g.session, &g.prompt)
-                .map_err(|e| format!("prefill failed: {e}"))?;
-        }
         Ok(g)
+    }
+
+    /// Runs the next [`PREFILL_CHUNK`] prompt tokens; returns whether the whole prompt
+    /// has been read. Between steps the caller may yield, show progress or stop.
+    pub async fn prefill_step(&mut self) -> Result<bool, String> {
+        let end = (self.fed + PREFILL_CHUNK).min(self.prompt.len());
+        if self.fed < end {
+            let chunk = &self.prompt[self.fed..end];
+            match self.backend.feed_async(&mut self.session, chunk).await {
+                Ok(l) => {
+                    self.logits = l;
+                    self.fed = end;
+                }
+                Err(e) if self.session.on_gpu() => {
+                    self.fed = end;
+                    self.fall_back(e)?;
+                }
+                Err(e) => return Err(format!("prefill failed: {e}")),
+            }
+        }
+        Ok(self.fed >= self.prompt.len())
+    }
+
+    /// Prompt tokens read so far.
+    pub fn prefilled(&self) -> usize {
+        self.fed
+    }
+
+    /// The length the model was trained on (`max_seq_len` in its config), if known.
+    pub fn training_len(&self) -> Option<usize> {
+        self.backend.config().max_seq_len
     }
 
     /// Moves the run to the CPU engine: a fresh state reads the prompt and the tokens
@@ -74,7 +123,11 @@ impl Generation {
         self.fell_back = Some(reason);
         self.backend = Rc::new(self.backend.cpu_only());
         self.session = self.backend.new_session();
-        let history: Vec<u32> = self.prompt.iter().chain(&self.generated).copied().collect();
+        let read = self.prompt.get(..self.fed).unwrap_or(&self.prompt);
+        let history: Vec<u32> = read.iter().chain(&self.generated).copied().collect();
+        if history.is_empty() {
+            return Ok(());
+        }
         self.logits = self
             .backend
             .feed(&mut self.session, &history)
@@ -118,6 +171,9 @@ impl Generation {
         if self.is_finished() {
             return Ok(None);
         }
+        if self.fed < self.prompt.len() {
+            return Err("the prompt is not read yet (prefill_step first)".into());
+        }
         let token = self.sampler.sample(&self.logits);
         self.generated.push(token);
         if !self.is_finished() {
@@ -137,6 +193,23 @@ impl Generation {
             .ok_or("this model has no tokenizer")?
             .decode(&self.generated)
             .map_err(|e| format!("could not decode the output: {e}"))
+    }
+}
+
+/// The note beside a run: prefill progress while the prompt is read, and a warning when
+/// the prompt is longer than the length the model was trained on.
+pub fn run_note(done: usize, total: usize, training_len: Option<usize>) -> Option<String> {
+    let progress = (done < total).then(|| format!("Reading the prompt: {done} of {total} tokens."));
+    let too_long = training_len.filter(|&t| t > 0 && total > t).map(|t| {
+        format!(
+            "The prompt has {total} tokens, {:.1}\u{d7} the {t} tokens this model was trained on: \
+             past {t} tokens its output is extrapolation.",
+            total as f64 / t as f64
+        )
+    });
+    match (progress, too_long) {
+        (None, None) => None,
+        (a, b) => Some([a, b].into_iter().flatten().collect::<Vec<_>>().join(" ")),
     }
 }
 

@@ -47,6 +47,7 @@ pub mod sweep;
 pub mod urlstate;
 pub mod views;
 mod web;
+pub mod worker;
 
 use leptos::prelude::*;
 

@@ -132,10 +132,17 @@ async fn probe_webgpu_inner() -> Result<String, String> {
             .and_then(|v| v.as_string())
             .filter(|s| !s.is_empty())
     };
-    let parts: Vec<String> = ["vendor", "architecture", "description"]
+    let mut parts: Vec<String> = ["vendor", "architecture", "description"]
         .iter()
         .filter_map(|n| field(n))
         .collect();
+    // `info.isFallbackAdapter` (newer browsers) or `adapter.isFallbackAdapter` (older).
+    let fallback = [&info, &adapter].iter().any(|o| {
+        Reflect::get(o, &JsValue::from_str("isFallbackAdapter")).is_ok_and(|v| v.is_truthy())
+    });
+    if fallback {
+        parts.push("(fallback adapter)".into());
+    }
     Ok(if parts.is_empty() {
         "unnamed adapter".into()
     } else {

@@ -12,6 +12,8 @@ const CASES = [
   { id: 'bad-config', files: { 'config.json': '{"vocab_size": "many"' }, expect: /config\.json/ },
   { id: 'bad-weights', files: { 'model.safetensors': 'not a safetensors file' }, expect: /model\.safetensors/ },
   { id: 'bad-tokenizer', files: { 'tokenizer.json': '{"model": 3}' }, expect: /tokenizer\.json/ },
+  // the good weights cut in half (a download that stopped)
+  { id: 'truncated-weights', truncate: 'model.safetensors', expect: /model\.safetensors/ },
 ];
 
 const { failed } = await runInModes('errors', async (mode) => {
@@ -31,7 +33,9 @@ const { failed } = await runInModes('errors', async (mode) => {
       if (!c || c.missing?.includes(file)) return route.fulfill({ status: 404, body: 'not found' });
       if (!c.files?.[file]) {
         const good = await fetch(new URL(`assets/models/${GOOD}/${file}`, URL_UNDER_TEST));
-        return route.fulfill({ status: good.status, body: Buffer.from(await good.arrayBuffer()) });
+        const body = Buffer.from(await good.arrayBuffer());
+        const cut = c.truncate === file ? body.subarray(0, Math.floor(body.length / 2)) : body;
+        return route.fulfill({ status: good.status, body: cut });
       }
       return route.fulfill({ status: 200, body: c.files[file] });
     });

@@ -1,10 +1,11 @@
 // Browser test: load the page, pick the test model, generate N tokens greedily and check
-// the output, once in Chromium with WebGPU (SwiftShader: the GPU engine) and once without
+// the output, once in Chromium with WebGPU (SwiftShader: the GPU engine, chosen with the
+// badge's switch since the page would pick the CPU engine there) and once without
 // (CPU fallback); both runs must give the same tokens.
 // Env: HYBRID_URL (page), HYBRID_MODEL (model id, default test-random), HYBRID_TOKENS (N),
 //      HYBRID_SCREENSHOT_DIR, HYBRID_TEST_TIMEOUT_MS, HYBRID_MODES (webgpu,no-webgpu), CHROMIUM.
 import path from 'node:path';
-import { URL_UNDER_TEST, TIMEOUT_MS, check, openPage, runInModes, screenshotDir } from './lib/chromium.mjs';
+import { URL_UNDER_TEST, TIMEOUT_MS, check, openPage, preferGpu, runInModes, screenshotDir } from './lib/chromium.mjs';
 
 const MODEL = process.env.HYBRID_MODEL ?? 'test-random';
 const N = Number(process.env.HYBRID_TOKENS ?? 24);
@@ -20,6 +21,8 @@ async function errorsInPage(page) {
 const { failed, results } = await runInModes('generate', async (mode) => {
   const { browser, page } = await openPage(mode);
   try {
+    // The GPU engine, as chosen with the badge's switch (SwiftShader is not the default).
+    if (mode.webgpu) await preferGpu(page);
     await page.goto(URL_UNDER_TEST, { waitUntil: 'load' });
 
     // Backend badge: settled, and honest about WebGPU.
@@ -76,7 +79,7 @@ const { failed, results } = await runInModes('generate', async (mode) => {
     const ids = s.ids;
 
     // A long run stays responsive and stops on Stop.
-    const LONG = 4096;
+    const LONG = 20000; // the most the form allows: the run cannot end before Stop
     await page.fill('#max-tokens', String(LONG));
     await page.click('#generate');
     await page.waitForFunction(() => window.__hybrid_status?.state === 'generating' && window.__hybrid_status.generated > 0);

@@ -1,4 +1,6 @@
-// Browser test: the GPU engine in the page. With WebGPU (SwiftShader) the badge names the
+// Browser test: the GPU engine in the page. With WebGPU on SwiftShader (a software
+// adapter) the page picks the CPU engine by itself and says why; the badge's switch
+// ("Use WebGPU", remembered in localStorage) moves it to the GPU, the badge then names the
 // adapter and a greedy run of the test model on the GPU gives exactly the ids of the
 // native CPU engine (tests/browser/gpu-expected.json, checked against the CPU engine by
 // `cargo test -p hybrid-app`; `HYBRID_BLESS=1 cargo test -p hybrid-app expected_ids`
@@ -25,6 +27,12 @@ const { failed } = await runInModes('gpu', async (mode) => {
   try {
     const models = `models=${MODEL}`;
     if (mode.webgpu) {
+      const auto = await greedyRun(page, models);
+      check(auto.engine === 'cpu' && /software renderer/.test(auto.badge) && /Use WebGPU/.test(auto.badge),
+        `on SwiftShader the page should pick the CPU engine, say why and offer the switch: ${auto.badge}`);
+      check(auto.backend === 'cpu', `the automatic run used the ${auto.backend} engine`);
+      sameIds(auto, 'CPU (automatic)');
+      await Promise.all([page.waitForEvent('load'), page.click('#toggle-backend')]);
       const gpu = await greedyRun(page, models);
       check(gpu.engine === 'gpu' && /^WebGPU: /.test(gpu.badge), `badge should name the WebGPU adapter: ${gpu.badge}`);
       check(gpu.backend === 'gpu' && gpu.s.backend === 'gpu', `the run used the ${gpu.backend} engine`);
@@ -35,7 +43,7 @@ const { failed } = await runInModes('gpu', async (mode) => {
         `#backend=cpu should pick the CPU engine and say so: ${cpu.badge}`);
       check(cpu.backend === 'cpu', `the #backend=cpu run used the ${cpu.backend} engine`);
       sameIds(cpu, 'CPU (forced)');
-      console.log(`  [${mode.name}] badge: ${gpu.badge}`);
+      console.log(`  [${mode.name}] badge: ${auto.badge} | after the switch: ${gpu.badge}`);
       console.log(
         `  [${mode.name}] ${expected.tokens} greedy tokens identical to native; GPU ${gpu.s.tokens_per_s.toFixed(1)} tokens/s ` +
           `(prefill ${gpu.s.prefill_ms.toFixed(1)} ms), CPU ${cpu.s.tokens_per_s.toFixed(1)} tokens/s (prefill ${cpu.s.prefill_ms.toFixed(1)} ms)`,

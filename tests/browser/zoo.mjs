@@ -4,7 +4,7 @@
 // the GPU engine (WebGPU via SwiftShader) and on the CPU engine (no WebGPU).
 // Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
 import fs from 'node:fs';
-import { check, greedy, openPage, runInModes } from './lib/chromium.mjs';
+import { check, greedy, openPage, preferGpu, runInModes } from './lib/chromium.mjs';
 
 // On the GPU (SwiftShader emulates it on the CPU: slow) two models; on the CPU engine the
 // whole zoo listed in index.json.
@@ -19,6 +19,7 @@ const golden = (id) =>
 const { failed } = await runInModes('zoo', async (mode) => {
   const { browser, page } = await openPage(mode);
   try {
+    if (mode.webgpu) await preferGpu(page);
     for (const id of mode.webgpu ? GPU_MODELS : ZOO) {
       const g = golden(id);
       const run = await greedy(page, `models=${id}`, id, g.prompt, g.tokens.length);

@@ -26,16 +26,25 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// A CPU model from its three files (errors name the file at fault).
+    /// A CPU model from its three files (errors name the file at fault). In the page the
+    /// files also go to the CPU engine's worker, which builds the model there for
+    /// generation ([`Backend::worker_key`]).
     pub fn cpu_from_files(
         id: &str,
         config: &[u8],
         weights: &[u8],
         tokenizer: &[u8],
     ) -> Result<Self, String> {
-        Ok(Backend::Cpu(Rc::new(LoadedModel::from_files(
-            id, config, weights, tokenizer,
-        )?)))
+        let mut model = LoadedModel::from_files(id, config, weights, tokenizer)?;
+        model.worker_key = super::worker::register(id, config, weights, tokenizer);
+        Ok(Backend::Cpu(Rc::new(model)))
+    }
+
+    /// The key of this model's copy in the CPU engine's worker: generation on the CPU
+    /// engine runs there ([`super::WorkerRun`]). `None` outside the page and for designed
+    /// models (no tokenizer).
+    pub fn worker_key(&self) -> Option<u64> {
+        self.loaded().worker_key
     }
 
     /// A designed architecture with seeded random weights (no tokenizer: timing only).
@@ -45,6 +54,7 @@ impl Backend {
             id: id.to_string(),
             model: hybrid_core::Model::new(config, weights),
             tokenizer: None,
+            worker_key: None,
         })))
     }
 

@@ -8,6 +8,16 @@ pub struct LoadedModel {
     pub model: Model,
     /// `None` for designed architectures with random weights (timing only).
     pub tokenizer: Option<Tokenizer>,
+    /// The key of this model's copy in the CPU engine's worker (page only).
+    pub worker_key: Option<u64>,
+}
+
+impl Drop for LoadedModel {
+    fn drop(&mut self) {
+        if let Some(key) = self.worker_key {
+            super::worker::forget(key);
+        }
+    }
 }
 
 impl LoadedModel {
@@ -32,6 +42,7 @@ impl LoadedModel {
             id: id.to_string(),
             model,
             tokenizer: Some(tokenizer),
+            worker_key: None,
         })
     }
 

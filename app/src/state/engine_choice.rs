@@ -1,5 +1,9 @@
 //! Which engine the page runs models on: the GPU engine where the browser gives a WebGPU
-//! adapter and a device opens on it, else the CPU engine with the reason for the badge.
+//! adapter that is a real GPU and a device opens on it, else the CPU engine with the
+//! reason for the badge. A software adapter (SwiftShader, llvmpipe, a fallback adapter)
+//! is never the default: the CPU engine is 1,000x faster than WebGPU on SwiftShader. The
+//! badge's switch overrides the choice; it is remembered in `localStorage`
+//! ([`PREFERENCE_KEY`]), and `#backend=cpu` in the link overrides both.
 //!
 //! Hand-written state, not a resource: the choice is made once at start, and changes
 //! later when the GPU fails in the middle of a run ([`EngineChoice::gpu_failed`]); the
@@ -32,6 +36,38 @@ impl EngineState {
     }
 }
 
+/// Where the switch's choice is kept: "gpu", "cpu", or absent (automatic).
+pub const PREFERENCE_KEY: &str = "hybrid.engine";
+
+/// The engine the user chose with the switch, if any.
+fn preference() -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    storage.get_item(PREFERENCE_KEY).ok()?
+}
+
+/// Remembers the switch's choice (a browser without storage simply forgets it).
+fn set_preference(engine: &str) {
+    if let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) {
+        let _ = storage.set_item(PREFERENCE_KEY, engine);
+    }
+}
+
+/// Whether the adapter the browser described is a software renderer, by the words of
+/// `adapter.info` (`web::probe_webgpu` adds "fallback adapter" when the browser says so).
+pub fn is_software_adapter(description: &str) -> bool {
+    let d = description.to_lowercase();
+    [
+        "swiftshader",
+        "llvmpipe",
+        "lavapipe",
+        "software",
+        "fallback adapter",
+        "basic render",
+    ]
+    .iter()
+    .any(|w| d.contains(w))
+}
+
 /// The engine choice: what the browser offers, the engine in use, the open GPU.
 #[derive(Clone, Copy)]
 pub struct EngineChoice {
@@ -59,11 +95,20 @@ impl EngineChoice {
     pub async fn init(self) {
         let probe = web::probe_webgpu().await;
         self.webgpu.set(probe.clone());
+        let preferred = preference();
         let state = match probe {
             _ if self.force_cpu.get_untracked() => {
                 EngineState::Cpu("chosen in the link (#backend=cpu)".into())
             }
             WebGpu::Missing(why) => EngineState::Cpu(format!("no WebGPU: {why}")),
+            _ if preferred.as_deref() == Some("cpu") => {
+                EngineState::Cpu("chosen with the switch (remembered in this browser)".into())
+            }
+            WebGpu::Available(a) if is_software_adapter(&a) && preferred.is_none() => {
+                EngineState::Cpu(format!(
+                    "WebGPU here is a software renderer ({a}), far slower than the CPU engine"
+                ))
+            }
             WebGpu::Checking | WebGpu::Available(_) => match GpuEngine::open().await {
                 Ok(gpu) => {
                     let adapter = match &probe {
@@ -78,6 +123,14 @@ impl EngineChoice {
             },
         };
         self.state.set(state);
+    }
+
+    /// The switch: remembers `engine` ("gpu" or "cpu") and reloads the page with it.
+    pub fn switch_to(self, engine: &str) {
+        set_preference(engine);
+        // The hash effect drops `backend=cpu`; the reload picks the engine again.
+        self.force_cpu.set(false);
+        request_animation_frame(web::reload);
     }
 
     /// Whether the choice is made (tracked).

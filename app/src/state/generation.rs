@@ -19,6 +19,10 @@ pub struct Stats {
     pub ssm_bytes: usize,
     /// The engine that ran it: "gpu" or "cpu" ("" before a run).
     pub engine: &'static str,
+    /// Prompt tokens read so far (the prefill runs in chunks).
+    pub prefilled: usize,
+    /// The worker's wasm memory, where the run is in the CPU engine's worker.
+    pub wasm_bytes: usize,
 }
 
 impl Stats {
@@ -70,6 +74,9 @@ pub struct Output {
     pub text: RwSignal<String>,
     pub ids: RwSignal<Vec<u32>>,
     pub stats: RwSignal<Stats>,
+    /// A line about the run beside the stats: prefill progress, a prompt longer than
+    /// the model's training length.
+    pub note: RwSignal<Option<String>>,
 }
 
 impl Output {
@@ -79,6 +86,7 @@ impl Output {
             text: RwSignal::new(String::new()),
             ids: RwSignal::new(Vec::new()),
             stats: RwSignal::new(Stats::default()),
+            note: RwSignal::new(None),
         }
     }
 
@@ -88,6 +96,7 @@ impl Output {
         self.text.set(String::new());
         self.ids.set(Vec::new());
         self.stats.set(Stats::default());
+        self.note.set(None);
     }
 }
 

@@ -156,6 +156,9 @@ fn model_status(
         "tokens_per_s": st.tokens_per_s(),
         "kv_bytes": st.kv_bytes,
         "ssm_bytes": st.ssm_bytes,
+        "prefilled": st.prefilled,
+        "wasm_bytes": st.wasm_bytes,
+        "note": out.note.get(),
         "backend": st.engine,
         "analysis": analysis.analysis(i).map(|a| analysis_summary(&a)),
     })

@@ -68,6 +68,7 @@ fn OutputColumn(models: Models, messages: Messages, which: Slot, output: Output)
                 {move || output.text.get()}
             </pre>
             <p id=format!("stats{sfx}") class="hint">{stats_line}</p>
+            <p id=format!("note{sfx}") class="hint" role="status">{move || output.note.get()}</p>
         </div>
     }
 }

@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 
 use crate::state::{EngineChoice, EngineState, Messages, Ui};
-use crate::web::{self, WebGpu};
+use crate::web::WebGpu;
 
 /// Which engine generates: "WebGPU: <adapter>", or the CPU engine and why not the GPU;
-/// a button switches between them (`#backend=cpu` in the link, then a reload).
+/// a button beside it switches engines (remembered in this browser, then a reload).
 #[component]
 pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
     let webgpu = engine.webgpu;
@@ -25,20 +25,11 @@ pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
         EngineState::Gpu(_) => "generation runs on the GPU".to_string(),
         EngineState::Cpu(why) => why,
     };
-    let toggle_label = move || {
-        if engine.force_cpu.get() {
-            "Use WebGPU"
-        } else {
-            "Use CPU"
-        }
-    };
-    let show_toggle =
-        move || engine.force_cpu.get() || matches!(engine.state.get(), EngineState::Gpu(_));
-    let toggle = move |_| {
-        engine.force_cpu.update(|f| *f = !*f);
-        // The hash effect writes `backend=cpu` (or drops it); a reload picks the engine.
-        request_animation_frame(web::reload);
-    };
+    // The switch: to the other engine, wherever WebGPU is there to switch to.
+    let on_gpu = move || matches!(engine.state.get(), EngineState::Gpu(_));
+    let toggle_label = move || if on_gpu() { "Use CPU" } else { "Use WebGPU" };
+    let show_toggle = move || matches!(webgpu.get(), WebGpu::Available(_));
+    let toggle = move |_| engine.switch_to(if on_gpu() { "cpu" } else { "gpu" });
     view! {
         <div id="backend-badge" class="badge" data-webgpu=marker
             data-backend=move || engine.state.get().marker() role="status">

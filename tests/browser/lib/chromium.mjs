@@ -110,6 +110,18 @@ process.on('exit', (code) => {
   }
 });
 
+/** Chooses the GPU engine as the badge's switch does (localStorage, before the page's
+ * scripts run): on SwiftShader the page would pick the CPU engine by itself. */
+export async function preferGpu(page) {
+  await page.addInitScript(() => {
+    try {
+      localStorage.setItem('hybrid.engine', 'gpu');
+    } catch {
+      // about:blank has no storage
+    }
+  });
+}
+
 export const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
 
 /** Opens the page at `hash`, loads `model`, generates `tokens` greedy tokens after

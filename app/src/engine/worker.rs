@@ -1,0 +1,256 @@
+//! The CPU engine's Web Worker, from the page's side: models are sent to it when they
+//! are built here ([`register`]), forgotten when dropped ([`forget`]), and generation
+//! runs there ([`WorkerRun`]), streaming [`Reply`]s back. Only in the browser page
+//! (wasm32 with a window): elsewhere [`register`] returns `None` and runs fail.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::sampling::Sampling;
+use crate::worker::protocol::{Reply, Request};
+
+/// The worker's loader, written by trunk (`data-loader-shim`).
+const WORKER_URL: &str = "./hybrid-worker_loader.js";
+
+/// Replies of one run, waiting to be read.
+#[derive(Default)]
+struct Mailbox {
+    replies: RefCell<VecDeque<Result<Reply, String>>>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Mailbox {
+    fn push(&self, reply: Result<Reply, String>) {
+        self.replies.borrow_mut().push_back(reply);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The running worker.
+struct Handle {
+    worker: web_sys::Worker,
+    /// Requests sent before the worker said it is ready are queued here.
+    queued: RefCell<Option<Vec<JsValue>>>,
+    runs: RefCell<HashMap<u64, Rc<Mailbox>>>,
+    /// Why the worker stopped, once it has.
+    dead: RefCell<Option<String>>,
+    next_id: Cell<u64>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<Rc<Handle>>> = const { RefCell::new(None) };
+}
+
+/// Whether this is the page (not the worker, not a native test).
+fn on_page() -> bool {
+    cfg!(target_arch = "wasm32") && web_sys::window().is_some()
+}
+
+/// The worker, started on first use.
+fn handle() -> Result<Rc<Handle>, String> {
+    if let Some(h) = WORKER.with(|w| w.borrow().clone()) {
+        let dead = h.dead.borrow().clone();
+        return match dead {
+            Some(why) => Err(format!(
+                "the CPU engine's worker stopped: {why}; reload the page"
+            )),
+            None => Ok(h),
+        };
+    }
+    let worker = web_sys::Worker::new(WORKER_URL)
+        .map_err(|e| format!("could not start the CPU engine's worker: {e:?}"))?;
+    let h = Rc::new(Handle {
+        worker,
+        queued: RefCell::new(Some(Vec::new())),
+        runs: RefCell::new(HashMap::new()),
+        dead: RefCell::new(None),
+        next_id: Cell::new(1),
+    });
+    let weak = Rc::downgrade(&h);
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(h) = weak.upgrade() {
+                h.receive(e.data().as_string().unwrap_or_default());
+            }
+        });
+    let weak = Rc::downgrade(&h);
+    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+        if let Some(h) = weak.upgrade() {
+            h.die(e.message());
+        }
+    });
+    h.worker
+        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    h.worker
+        .set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    // The worker lives as long as the page.
+    on_message.forget();
+    on_error.forget();
+    WORKER.with(|w| *w.borrow_mut() = Some(h.clone()));
+    Ok(h)
+}
+
+impl Handle {
+    fn receive(&self, text: String) {
+        match Reply::from_json(&text) {
+            Ok(Reply::Ready) => {
+                for m in self.queued.take().unwrap_or_default() {
+                    let _ = self.worker.post_message(&m);
+                }
+            }
+            Ok(Reply::Loaded {
+                key,
+                error: Some(e),
+            }) => {
+                web_sys::console::error_1(&format!("CPU worker, model {key}: {e}").into());
+            }
+            Ok(reply) => {
+                let mailbox = reply
+                    .run()
+                    .and_then(|r| self.runs.borrow().get(&r).cloned());
+                if let Some(m) = mailbox {
+                    m.push(Ok(reply));
+                }
+            }
+            Err(e) => self.die(e),
+        }
+    }
+
+    /// The worker failed: every run waiting on it learns why.
+    fn die(&self, why: String) {
+        let why = if why.is_empty() {
+            "unknown error".to_string()
+        } else {
+            why
+        };
+        *self.dead.borrow_mut() = Some(why.clone());
+        for m in self.runs.borrow().values() {
+            m.push(Err(format!("the CPU engine's worker stopped: {why}")));
+        }
+    }
+
+    fn send(&self, request: &Request, files: Option<Array>) {
+        let message = Object::new();
+        let _ = Reflect::set(&message, &"msg".into(), &request.to_json().into());
+        let transfer = Array::new();
+        if let Some(files) = files {
+            for f in files.iter() {
+                if let Ok(a) = f.dyn_into::<Uint8Array>() {
+                    transfer.push(&a.buffer());
+                }
+            }
+            let _ = Reflect::set(&message, &"files".into(), &files);
+        }
+        let message: JsValue = message.into();
+        if let Some(q) = self.queued.borrow_mut().as_mut() {
+            q.push(message);
+            return;
+        }
+        if let Err(e) = self.worker.post_message_with_transfer(&message, &transfer) {
+            self.die(format!("could not send to the worker: {e:?}"));
+        }
+    }
+}
+
+/// Sends a model's three files to the worker, which builds it again there; returns the
+/// key runs name it by (`None` outside the page or if the worker cannot start).
+pub(super) fn register(id: &str, config: &[u8], weights: &[u8], tokenizer: &[u8]) -> Option<u64> {
+    if !on_page() {
+        return None;
+    }
+    let h = handle().ok()?;
+    let key = h.next_id.get();
+    h.next_id.set(key + 1);
+    let files = Array::new();
+    for bytes in [config, weights, tokenizer] {
+        files.push(&Uint8Array::from(bytes));
+    }
+    h.send(
+        &Request::Load {
+            key,
+            id: id.to_string(),
+        },
+        Some(files),
+    );
+    Some(key)
+}
+
+/// Tells the worker to drop model `key`.
+pub(super) fn forget(key: u64) {
+    if let Some(h) = WORKER.with(|w| w.borrow().clone()) {
+        h.send(&Request::Drop { key }, None);
+    }
+}
+
+/// A generation running in the worker: its replies, read with [`WorkerRun::next`].
+pub struct WorkerRun {
+    run: u64,
+    handle: Rc<Handle>,
+    mailbox: Rc<Mailbox>,
+}
+
+impl WorkerRun {
+    /// Starts generating from `prompt` with each `(slot, worker key)` in the worker.
+    pub fn start(
+        slots: Vec<(usize, u64)>,
+        prompt: &str,
+        sampling: Sampling,
+    ) -> Result<Self, String> {
+        let handle = handle()?;
+        let run = handle.next_id.get();
+        handle.next_id.set(run + 1);
+        let mailbox = Rc::new(Mailbox::default());
+        handle.runs.borrow_mut().insert(run, mailbox.clone());
+        handle.send(
+            &Request::Generate {
+                run,
+                prompt: prompt.to_string(),
+                params: sampling.params,
+                max_new_tokens: sampling.max_new_tokens,
+                slots,
+            },
+            None,
+        );
+        Ok(WorkerRun {
+            run,
+            handle,
+            mailbox,
+        })
+    }
+
+    /// The next reply (`Err` if the worker died); `None` after [`Reply::RunOver`].
+    pub async fn next(&mut self) -> Option<Result<Reply, String>> {
+        let reply = poll_fn(|cx| match self.mailbox.replies.borrow_mut().pop_front() {
+            Some(r) => Poll::Ready(r),
+            None => {
+                self.mailbox.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await;
+        match reply {
+            Ok(Reply::RunOver { .. }) => None,
+            r => Some(r),
+        }
+    }
+
+    /// Asks the worker to stop this run (it ends at its next chunk or token).
+    pub fn stop(&self) {
+        self.handle.send(&Request::Stop { run: self.run }, None);
+    }
+}
+
+impl Drop for WorkerRun {
+    fn drop(&mut self) {
+        self.handle.runs.borrow_mut().remove(&self.run);
+    }
+}

@@ -1,0 +1,104 @@
+//! The messages between the page and the CPU engine's Web Worker, as JSON text. Model
+//! files travel beside the JSON as transferred `Uint8Array`s (never copied into text).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::SamplingParams;
+
+/// What the page asks of the worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Build a model from the three files sent beside this message (config.json,
+    /// model.safetensors, tokenizer.json) and keep it under `key`.
+    Load { key: u64, id: String },
+    /// Forget model `key` (its page-side model was dropped).
+    Drop { key: u64 },
+    /// Generate from `prompt` with each model (`slots[i] = (slot index, model key)`),
+    /// side by side, streaming [`Reply`]s tagged with `run`.
+    Generate {
+        run: u64,
+        prompt: String,
+        params: SamplingParams,
+        max_new_tokens: usize,
+        slots: Vec<(usize, u64)>,
+    },
+    /// Stop run `run` (at the next prefill chunk or token).
+    Stop { run: u64 },
+}
+
+/// Where one slot's run is, as the worker reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    /// The worker's wasm is running: requests may be sent.
+    Ready,
+    /// Model `key` is built, or why not.
+    Loaded { key: u64, error: Option<String> },
+    /// Prefill progress: `done` of `total` prompt tokens read.
+    Prefill {
+        run: u64,
+        slot: usize,
+        done: usize,
+        total: usize,
+        training_len: Option<usize>,
+        ms: f64,
+    },
+    /// New tokens since the last report, with the text they completed.
+    Tokens {
+        run: u64,
+        slot: usize,
+        ids: Vec<u32>,
+        text: String,
+        update: Progress,
+    },
+    /// The slot's run ended: "done", "stopped", or an error.
+    Finished {
+        run: u64,
+        slot: usize,
+        outcome: Result<String, String>,
+        update: Progress,
+    },
+    /// Every slot of run `run` has finished.
+    RunOver { run: u64 },
+}
+
+/// Counters of one slot's run, sent with every token report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub generated: usize,
+    pub decode_ms: f64,
+    pub kv_bytes: usize,
+    pub ssm_bytes: usize,
+    /// The worker's wasm memory (bytes), for the memory benchmark.
+    pub wasm_bytes: usize,
+}
+
+impl Request {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("bad request to the worker: {e}"))
+    }
+}
+
+impl Reply {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("bad reply from the worker: {e}"))
+    }
+
+    /// The run a reply belongs to, if any.
+    pub fn run(&self) -> Option<u64> {
+        match self {
+            Reply::Prefill { run, .. }
+            | Reply::Tokens { run, .. }
+            | Reply::Finished { run, .. }
+            | Reply::RunOver { run } => Some(*run),
+            Reply::Ready | Reply::Loaded { .. } => None,
+        }
+    }
+}
