@@ -16,7 +16,7 @@ const presenter = process.argv[4] === 'presenter';
 const url = process.env.HYBRID_URL ?? 'http://127.0.0.1:8080/';
 const MODELS = 'shakespeare-inter,shakespeare-transformer';
 const PROMPT = 'ROMEO:\nBut soft, what light through yonder window breaks?';
-const VIEWPORTS = [[1440, 900], [1280, 720]];
+const VIEWPORTS = presenter ? [[1280, 720]] : [[1440, 900], [1280, 720]];
 fs.mkdirSync(out, { recursive: true });
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: BASE_FLAGS });
@@ -33,9 +33,7 @@ try {
     await page.screenshot({ path: name('first-visit') });
     const dismiss = await page.$('#intro-dismiss');
     if (dismiss) await dismiss.click();
-    if (presenter && (await page.$('#toggle-presenter')) && (await page.getAttribute('#toggle-presenter', 'aria-pressed')) !== 'true') {
-      await page.click('#toggle-presenter');
-    }
+    if (presenter && (await page.getAttribute('#toggle-large', 'aria-pressed')) !== 'true') await page.click('#toggle-large');
     await page.fill('#max-tokens', '40');
     await page.fill('#temperature', '0');
     await page.click('#generate');
