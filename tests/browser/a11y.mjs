@@ -26,7 +26,9 @@ async function axe(page) {
 /** The smallest on-screen font size (px) of the charts' tick and axis labels, and how many. */
 const chartLabelSizes = (page) =>
   page.$$eval('figure.chart svg text', (texts) => {
-    const sizes = texts.map((t) => parseFloat(getComputedStyle(t).fontSize) * (t.getScreenCTM()?.a ?? 0));
+    // the screen transform's scale (rotation-proof: the y axis title is turned 90 degrees)
+    const scale = (m) => (m ? Math.hypot(m.a, m.b) : 0);
+    const sizes = texts.map((t) => parseFloat(getComputedStyle(t).fontSize) * scale(t.getScreenCTM()));
     return { n: sizes.length, min: sizes.length ? Math.min(...sizes) : 0 };
   });
 

@@ -265,7 +265,15 @@ mod tests {
         assert!((s.px(10.0) - 100.0).abs() < 1e-9);
         assert!((s.px(1000.0) - 300.0).abs() < 1e-9);
         assert!(s.px(0.0).is_finite());
-        assert_eq!(s.ticks(), vec![1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(
+            s.ticks(),
+            vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+        );
+        assert_eq!(
+            Scale::log(1.0, 1e6, 0.0, 300.0).ticks(),
+            vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6],
+            "past four decades, one tick per decade"
+        );
         assert_eq!(log_ticks(64.0, 400.0), vec![100.0, 200.0]);
         assert_eq!(
             log_ticks(50.0, 1100.0),

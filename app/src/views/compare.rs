@@ -69,7 +69,8 @@ fn OutputColumn(
     view! {
         <div class="column">
             <h3 class="model-name">{name}</h3>
-            <div class="output-box">
+            <div class="output-box" tabindex="0" role="group"
+                aria-label=move || format!("{}: the prompt and its continuation", name())>
                 <span class="prompt-echo">{move || prompt.get()}</span>
                 <span id=format!("output{sfx}") class="output" data-state=marker
                     data-backend=move || output.stats.get().engine aria-live="polite">
