@@ -82,12 +82,12 @@ pub fn App() -> impl IntoView {
     let intro = IntroState::new();
 
     let view_body = move || match ui.view.get().as_str() {
-        "attention" => {
-            view! { <AttentionView ui=ui models=models analysis=analysis /> }.into_any()
-        }
+        "attention" => view! { <AttentionView ui=ui models=models analysis=analysis /> }.into_any(),
         "state" => view! { <StateView ui=ui models=models analysis=analysis /> }.into_any(),
-        "scaling" => view! { <ScalingView ui=ui models=models generation=generation sweep=sweep /> }
-            .into_any(),
+        "scaling" => {
+            view! { <ScalingView ui=ui models=models generation=generation sweep=sweep /> }
+                .into_any()
+        }
         "architecture" => view! { <ArchitectureView ui=ui sweep=sweep /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };

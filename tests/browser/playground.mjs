@@ -91,6 +91,19 @@ const { failed } = await runInModes('playground', async (mode) => {
     await page.mouse.move(box.x + box.w - 5, box.y + box.h - 5);
     const hover = await page.textContent('[data-testid="attn-1"] .hover');
     check(/query .* -> key .*: /.test(hover), `hover text: ${hover}`);
+    // Color scale: shared by all models, or each map its own (the legend under the map says which).
+    const legendMax = async () => {
+      const label = await page.getAttribute('[data-testid="implicit-2-1"] .legend', 'aria-label');
+      return { label, max: Number(label.split(' to ').at(-1)) };
+    };
+    const shared = await legendMax();
+    await page.check('#attn-per-map');
+    await page.waitForFunction(() => document.querySelector('[data-testid="implicit-2-1"] .legend')?.getAttribute('aria-label').includes("this map's scale"));
+    const own = await legendMax();
+    const mapMax = Number(await page.getAttribute('[data-testid="implicit-2-1"] canvas.big', 'data-max'));
+    check(/shared scale/.test(shared.label) && own.max > 0 && own.max <= mapMax * 1.01 + 1e-6 && own.max !== shared.max,
+      `per-map scale: shared ${shared.label}, own ${own.label}, map max ${mapMax}`);
+    await page.uncheck('#attn-per-map');
     await shot('attention');
 
     // State: Mamba layers' state norms and dt.

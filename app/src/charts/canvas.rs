@@ -171,7 +171,15 @@ pub fn Heatmap(
         let mark = mark_col.map(|s| s.get());
         if let Some(canvas) = canvas_ref.get() {
             let c: &HtmlCanvasElement = &canvas;
-            if let Err(e) = draw(c, &m2, &scale, rows_l.as_deref(), cols_l.as_deref(), mark, zoom) {
+            if let Err(e) = draw(
+                c,
+                &m2,
+                &scale,
+                rows_l.as_deref(),
+                cols_l.as_deref(),
+                mark,
+                zoom,
+            ) {
                 leptos::logging::warn!("heatmap: {e}");
             }
         }

@@ -73,7 +73,8 @@ fn exit_point(a: (f64, f64), b: (f64, f64), area: (f64, f64, f64, f64)) -> (f64,
 /// The arrows of one series' pixel points: each step from inside the area to outside.
 fn exits(dots: &[(f64, f64)], area: (f64, f64, f64, f64)) -> Vec<(f64, f64, f64)> {
     let (l, t, r, b) = area;
-    let inside = |p: &(f64, f64)| p.0 >= l - 0.5 && p.0 <= r + 0.5 && p.1 >= t - 0.5 && p.1 <= b + 0.5;
+    let inside =
+        |p: &(f64, f64)| p.0 >= l - 0.5 && p.0 <= r + 0.5 && p.1 >= t - 0.5 && p.1 <= b + 0.5;
     dots.windows(2)
         .filter(|w| inside(&w[0]) && !inside(&w[1]))
         .map(|w| {
@@ -102,7 +103,9 @@ pub fn layout_capped(
     let (ml, mr, mt, mb) = MARGIN;
     let all = || series.iter().flat_map(|s| s.points.iter().copied());
     let (x0, x1) = bounds(all().map(|p| p.0), log_x).unwrap_or((1.0, 10.0));
-    let cap = y_cap.filter(|c| c.is_finite() && *c > 0.0).unwrap_or(f64::INFINITY);
+    let cap = y_cap
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .unwrap_or(f64::INFINITY);
     let (y0, y1) = bounds(all().map(|p| p.1).filter(|v| *v <= cap), log_y).unwrap_or((1.0, 10.0));
     let make = |lo: f64, hi: f64, a: f64, b: f64, log: bool| {
         if log {
@@ -201,7 +204,10 @@ mod tests {
         assert!(l.arrows[0].is_empty(), "the small line stays inside");
         assert_eq!(l.arrows[1].len(), 1, "the big line leaves once");
         let (x, y, angle) = l.arrows[1][0];
-        assert!((y - top).abs() < 1e-6, "it leaves through the top: y {y}, top {top}");
+        assert!(
+            (y - top).abs() < 1e-6,
+            "it leaves through the top: y {y}, top {top}"
+        );
         assert!(x > left && x < right && y < bottom);
         assert!(angle < 0.0 && angle > -90.0, "up and to the right: {angle}");
         assert!(l.y.hi < 20.0, "the cap bounds the axis: {}", l.y.hi);

@@ -303,10 +303,18 @@ mod tests {
     fn one_unit_per_axis() {
         const MIB: f64 = 1024.0 * 1024.0;
         // 100 KiB to 3 GiB: MiB (ticks 0.1 .. 1000), not GiB (1e-4 .. 3)
-        assert_eq!(Quantity::Bytes.unit(100.0 * 1024.0, 3072.0 * MIB).name, "MiB");
+        assert_eq!(
+            Quantity::Bytes.unit(100.0 * 1024.0, 3072.0 * MIB).name,
+            "MiB"
+        );
         assert_eq!(Quantity::Bytes.unit(9.54 * MIB, 954.0 * MIB).name, "MiB");
         assert_eq!(Quantity::Bytes.unit(977.0 * 1024.0, 95.4 * MIB).factor, MIB);
-        assert_eq!(Quantity::Bytes.unit(2.0 * 1024.0 * MIB, 3.0 * 1024.0 * MIB).name, "GiB");
+        assert_eq!(
+            Quantity::Bytes
+                .unit(2.0 * 1024.0 * MIB, 3.0 * 1024.0 * MIB)
+                .name,
+            "GiB"
+        );
         assert_eq!(Quantity::Bytes.unit(12.0, 800.0).name, "B");
         assert_eq!(Quantity::Millis.unit(20.0, 250.0).name, "ms");
         assert_eq!(Quantity::Millis.unit(500.0, 4000.0).factor, 1000.0);

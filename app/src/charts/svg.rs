@@ -33,7 +33,9 @@ fn in_units(
             .iter()
             .flat_map(|s| s.points.iter().map(f))
             .filter(|v| v.is_finite() && *v > 0.0 && *v <= below)
-            .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)))
+            .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
     };
     let (x_lo, x_hi) = range(|p| p.0, f64::INFINITY);
     let (y_lo, y_hi) = range(|p| p.1, cap);
@@ -225,7 +227,10 @@ mod tests {
         let s = Series {
             name: "Paper 1B Transformer (analytic)".into(),
             color: color(0),
-            points: vec![(64.0, 2.0 * 1024.0 * 1024.0), (4096.0, 80.0 * 1024.0 * 1024.0)],
+            points: vec![
+                (64.0, 2.0 * 1024.0 * 1024.0),
+                (4096.0, 80.0 * 1024.0 * 1024.0),
+            ],
             analytic: true,
         };
         assert_eq!(legend_name(&s), "Paper 1B Transformer (analytic)");
@@ -241,7 +246,10 @@ mod tests {
             (Quantity::Bytes, "state memory"),
             None,
         );
-        assert_eq!((xl.as_str(), yl.as_str()), ("context (tokens)", "state memory (MiB)"));
+        assert_eq!(
+            (xl.as_str(), yl.as_str()),
+            ("context (tokens)", "state memory (MiB)")
+        );
         assert_eq!(scaled[0].points, vec![(64.0, 2.0), (4096.0, 80.0)]);
         assert_eq!(cap, None);
     }

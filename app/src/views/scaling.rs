@@ -54,10 +54,7 @@ fn memory_series(
         .collect();
     let first_paper = configs.len();
     configs.extend(arch::paper_configs());
-    let mut own_max = points
-        .iter()
-        .map(|p| p.state_bytes as f64)
-        .reduce(f64::max);
+    let mut own_max = points.iter().map(|p| p.state_bytes as f64).reduce(f64::max);
     for (i, (name, cfg)) in configs.into_iter().enumerate() {
         let line = sweep::memory_line(&cfg, ANALYTIC_MAX);
         for &(t, b) in &line {
