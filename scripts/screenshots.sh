@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates docs/screenshots/<view>.png (compare, attention, state, scaling,
-# architecture) by running the playground browser test (CPU engine, no WebGPU) against
-# a fresh release build of the page, with the two random-weight test models.
+# Regenerates docs/screenshots/: every view (and the first visit, with the intro open) at
+# 1440x900 and 1280x720, and presenter mode at 1280x720 (<view>-1280x720-presenter.png),
+# on the CPU engine with two trained zoo models (scripts/screenshots.mjs), against a fresh
+# release build of the page. PNGs are quantized with pngquant when it is installed
+# (apt-get install pngquant), keeping the folder small. docs/screenshots/before/ holds
+# the views as they were before the #15 page work, for comparison; it is not regenerated.
 # Usage: scripts/screenshots.sh [--no-build]
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -26,12 +29,16 @@ done
 url="$(cat "$url_file")"
 rm -f "$url_file"
 
-step "playground test with screenshots ($url)"
-HYBRID_URL="$url" HYBRID_MODES=no-webgpu HYBRID_SCREENSHOT_DIR="$shots" HYBRID_SHOT_VIEWPORT=1 \
-    node tests/browser/playground.mjs
-
+step "screenshots ($url)"
+HYBRID_URL="$url" node scripts/screenshots.mjs "$shots"
+HYBRID_URL="$url" node scripts/screenshots.mjs "$shots/presenter" -presenter presenter
 mkdir -p docs/screenshots
-for view in compare attention state scaling architecture; do
-    install -m 0644 "$shots/$view-no-webgpu.png" "docs/screenshots/$view.png"
-done
-info "wrote $(ls docs/screenshots | tr '\n' ' ')into docs/screenshots/"
+find docs/screenshots -maxdepth 1 -name '*.png' -delete
+install -m 0644 "$shots"/*.png docs/screenshots/
+install -m 0644 "$shots"/presenter/*-1280x720-presenter.png docs/screenshots/
+if command -v pngquant >/dev/null; then
+    pngquant --force --ext .png --quality 60-90 --speed 1 docs/screenshots/*.png
+else
+    info "pngquant not installed: PNGs left unquantized (larger)"
+fi
+info "wrote $(ls docs/screenshots/*.png | wc -l) screenshots ($(du -sh docs/screenshots | cut -f1) with before/)"

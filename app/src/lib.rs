@@ -52,15 +52,17 @@ pub mod worker;
 use leptos::prelude::*;
 
 use state::Page;
-use urlstate::{HashState, VIEWS};
+use urlstate::HashState;
 use views::{
     architecture::ArchitectureView,
     attention::AttentionView,
     common::ModelsAndPrompt,
     compare::CompareView,
     header::{BackendBadge, ErrorList, ThemeToggles},
+    intro::{Intro, IntroState, IntroToggle},
     scaling::ScalingView,
     state::StateView,
+    Tabs, ViewPanel,
 };
 
 /// The whole page.
@@ -78,12 +80,14 @@ pub fn App() -> impl IntoView {
         messages,
     } = page;
     let actions = page.actions();
+    let intro = IntroState::new();
 
     let view_body = move || match ui.view.get().as_str() {
-        "attention" => view! { <AttentionView models=models analysis=analysis /> }.into_any(),
-        "state" => view! { <StateView models=models analysis=analysis /> }.into_any(),
+        "attention" => view! { <AttentionView ui=ui models=models analysis=analysis /> }.into_any(),
+        "state" => view! { <StateView ui=ui models=models analysis=analysis /> }.into_any(),
         "scaling" => {
-            view! { <ScalingView models=models generation=generation sweep=sweep /> }.into_any()
+            view! { <ScalingView ui=ui models=models generation=generation sweep=sweep /> }
+                .into_any()
         }
         "architecture" => view! { <ArchitectureView ui=ui sweep=sweep /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
@@ -101,20 +105,20 @@ pub fn App() -> impl IntoView {
                 </div>
                 <div class="top-right">
                     <BackendBadge engine=engine />
-                    <ThemeToggles ui=ui />
+                    <div class="toggles">
+                        <IntroToggle intro=intro />
+                        <ThemeToggles ui=ui />
+                    </div>
                 </div>
             </header>
+            <Intro intro=intro />
             <ErrorList messages=messages />
             {move || messages.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            <ModelsAndPrompt actions=actions />
-            <nav class="tabs" role="tablist" aria-label="Views">
-                {VIEWS.iter().map(|&(id, label)| view! {
-                    <button role="tab" id=format!("tab-{id}") class="tab"
-                        aria-selected=move || (ui.view.get() == id).to_string()
-                        on:click=move |_| ui.view.set(id.to_string())>{label}</button>
-                }).collect_view()}
-            </nav>
-            <main id="main" tabindex="-1">{view_body}</main>
+            <ModelsAndPrompt actions=actions ui=ui />
+            <main id="main" tabindex="-1">
+                <Tabs ui=ui />
+                <ViewPanel ui=ui>{view_body}</ViewPanel>
+            </main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "
                 "Bring your own checkpoint: the format is in docs/FORMAT.md. Share this view: the link holds the models, prompt and view."

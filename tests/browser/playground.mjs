@@ -75,11 +75,15 @@ const { failed } = await runInModes('playground', async (mode) => {
     check(b.attn_maps === 0 && b.implicit_maps === 32, `Mamba maps: ${JSON.stringify(b)}`);
     check(close(a.attn_sum, 4 * T), `softmax rows sum to 1: attn_sum ${a.attn_sum}, expected ${4 * T}`);
     check(Math.abs(a.implicit_sum) > 0 && Math.abs(b.implicit_sum) > 0, 'implicit attention is all zero');
+    // one layer at a time: layer 1 (Mamba in both models), then layer 2 (the hybrid's attention)
+    await page.waitForSelector('[data-testid="implicit-2-0"] canvas.big');
+    const cells = Number(await page.getAttribute('[data-testid="implicit-2-0"] canvas.big', 'data-cells'));
+    check(cells === T * T, `implicit map of the second model has ${cells} cells, expected ${T * T}`);
+    check((await page.$$('[data-testid="attn-1"]')).length === 0, 'layer 2 is drawn before it is picked');
+    await page.click('#attn-layer-2');
     await page.waitForSelector('[data-testid="attn-1"] canvas.big');
     const big = await page.getAttribute('[data-testid="attn-1"] canvas.big', 'data-sum');
     check(close(Number(big), T), `large attention map sums to ${big}, expected ${T} (one per query row)`);
-    const cells = Number(await page.getAttribute('[data-testid="implicit-2-0"] canvas.big', 'data-cells'));
-    check(cells === T * T, `implicit map of the second model has ${cells} cells, expected ${T * T}`);
     const colors = await canvasColors(page, '[data-testid="attn-1"] canvas.big');
     check(colors > 8, `attention canvas looks blank (${colors} colors)`);
     // Hover names the tokens and the weight.
@@ -87,6 +91,19 @@ const { failed } = await runInModes('playground', async (mode) => {
     await page.mouse.move(box.x + box.w - 5, box.y + box.h - 5);
     const hover = await page.textContent('[data-testid="attn-1"] .hover');
     check(/query .* -> key .*: /.test(hover), `hover text: ${hover}`);
+    // Color scale: shared by all models, or each map its own (the legend under the map says which).
+    const legendMax = async () => {
+      const label = await page.getAttribute('[data-testid="implicit-2-1"] .legend', 'aria-label');
+      return { label, max: Number(label.split(' to ').at(-1)) };
+    };
+    const shared = await legendMax();
+    await page.check('#attn-per-map');
+    await page.waitForFunction(() => document.querySelector('[data-testid="implicit-2-1"] .legend')?.getAttribute('aria-label').includes("this map's scale"));
+    const own = await legendMax();
+    const mapMax = Number(await page.getAttribute('[data-testid="implicit-2-1"] canvas.big', 'data-max'));
+    check(/shared scale/.test(shared.label) && own.max > 0 && own.max <= mapMax * 1.01 + 1e-6 && own.max !== shared.max,
+      `per-map scale: shared ${shared.label}, own ${own.label}, map max ${mapMax}`);
+    await page.uncheck('#attn-per-map');
     await shot('attention');
 
     // State: Mamba layers' state norms and dt.

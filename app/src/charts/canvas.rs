@@ -1,6 +1,8 @@
 //! Heatmaps on `<canvas>`: the pixel buffer from [`super::heatmap::rgba`] goes in with
 //! `putImageData` (one pixel per cell), is scaled up without smoothing, and token labels
-//! are drawn along both axes. Hovering reports the cell under the pointer.
+//! are drawn along both axes. Hovering reports the cell under the pointer. The backing
+//! store is the canvas' displayed size times devicePixelRatio, and labels are drawn at
+//! `zoom` (presenter mode), so a larger map is redrawn sharp, never stretched.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -11,8 +13,11 @@ use super::colormap::{hex, ColorScale};
 use super::heatmap::{cell_at, rgba, Matrix};
 use super::scale::fmt_num;
 
-/// Room for labels when a heatmap has them (pixels).
+/// Room for labels when a heatmap has them (CSS pixels at zoom 1).
 const LABEL_ROOM: f64 = 58.0;
+/// Token label sizes (CSS pixels at zoom 1): never below `MIN`, at most `MAX`.
+const LABEL_MIN: f64 = 9.0;
+const LABEL_MAX: f64 = 12.0;
 
 /// What hovering a cell says.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +40,7 @@ pub fn draw(
     rows: Option<&[String]>,
     cols: Option<&[String]>,
     mark_col: Option<usize>,
+    zoom: f64,
 ) -> Result<(), String> {
     let (w, h) = (canvas.client_width() as f64, canvas.client_height() as f64);
     let dpr = web_sys::window()
@@ -50,7 +56,7 @@ pub fn draw(
     if m.rows == 0 || m.cols == 0 {
         return Ok(());
     }
-    let (left, top) = plot_origin(rows.is_some(), cols.is_some());
+    let (left, top) = plot_origin(rows.is_some(), cols.is_some(), zoom);
     let (pw, ph) = (w - left, h - top);
 
     // One pixel per cell on a scratch canvas, then scaled up crisply.
@@ -90,7 +96,7 @@ pub fn draw(
         .and_then(|s| s.get_property_value("color").ok())
         .unwrap_or_else(|| "#444".into());
     ctx.set_fill_style_str(&color);
-    let font_px = |n: usize, span: f64| (span / n as f64).clamp(6.0, 12.0);
+    let font_px = |n: usize, span: f64| (span / n as f64).clamp(LABEL_MIN * zoom, LABEL_MAX * zoom);
     if let Some(labels) = rows {
         let cell = ph / m.rows as f64;
         let fs = font_px(m.rows, ph);
@@ -120,11 +126,16 @@ pub fn draw(
     Ok(())
 }
 
-fn plot_origin(row_labels: bool, col_labels: bool) -> (f64, f64) {
+fn plot_origin(row_labels: bool, col_labels: bool, zoom: f64) -> (f64, f64) {
     (
-        if row_labels { LABEL_ROOM } else { 0.0 },
-        if col_labels { LABEL_ROOM } else { 0.0 },
+        if row_labels { LABEL_ROOM * zoom } else { 0.0 },
+        if col_labels { LABEL_ROOM * zoom } else { 0.0 },
     )
+}
+
+/// The room labels take (CSS pixels at zoom 1), for sizing a labelled map.
+pub const fn label_room() -> u32 {
+    LABEL_ROOM as u32
 }
 
 /// A heatmap canvas. `labels` puts token labels on both axes (square maps), or on the
@@ -136,9 +147,12 @@ pub fn Heatmap(
     scale: ColorScale,
     #[prop(optional)] labels: Option<Vec<String>>,
     #[prop(optional)] row_names: Option<Vec<String>>,
-    /// CSS width and height in pixels.
+    /// CSS width and height in pixels at zoom 1 (the plot plus room for the labels).
     width: u32,
     height: u32,
+    /// Presenter mode's factor: the canvas and its labels this many times larger.
+    #[prop(default = 1.0)]
+    zoom: f64,
     #[prop(optional)] mark_col: Option<Signal<usize>>,
     #[prop(optional)] on_hover: Option<Callback<Option<Hover>>>,
     #[prop(optional)] on_click: Option<Callback<()>>,
@@ -157,7 +171,15 @@ pub fn Heatmap(
         let mark = mark_col.map(|s| s.get());
         if let Some(canvas) = canvas_ref.get() {
             let c: &HtmlCanvasElement = &canvas;
-            if let Err(e) = draw(c, &m2, &scale, rows_l.as_deref(), cols_l.as_deref(), mark) {
+            if let Err(e) = draw(
+                c,
+                &m2,
+                &scale,
+                rows_l.as_deref(),
+                cols_l.as_deref(),
+                mark,
+                zoom,
+            ) {
                 leptos::logging::warn!("heatmap: {e}");
             }
         }
@@ -170,7 +192,7 @@ pub fn Heatmap(
         let Some(canvas) = canvas_ref.get_untracked() else {
             return;
         };
-        let (left, top) = plot_origin(has_rows, has_cols);
+        let (left, top) = plot_origin(has_rows, has_cols, zoom);
         let (w, h) = (canvas.client_width() as f64, canvas.client_height() as f64);
         let (x, y) = (ev.offset_x() as f64 - left, ev.offset_y() as f64 - top);
         let cell = cell_at(&m3, x, y, w - left, h - top)
@@ -188,7 +210,7 @@ pub fn Heatmap(
             node_ref=canvas_ref
             class=format!("heatmap {class}")
             class:clickable=clickable
-            style=format!("width:{width}px;height:{height}px")
+            style=format!("width:{}px;height:{}px", width as f64 * zoom, height as f64 * zoom)
             role="img"
             aria-label=label
             tabindex=if clickable { "0" } else { "-1" }
@@ -225,7 +247,7 @@ pub fn Legend(scale: ColorScale, title: String) -> impl IntoView {
         fmt_num(hi as f64)
     );
     view! {
-        <div class="legend" aria-label=aria>
+        <div class="legend" role="group" aria-label=aria>
             <span class="legend-title">{title}</span>
             <div class="legend-bar" style=format!("background: linear-gradient(to right, {gradient})")></div>
             <div class="legend-ticks">

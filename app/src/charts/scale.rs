@@ -107,7 +107,8 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         return Vec::new();
     }
     let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-    let mults: &[f64] = if b - a <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    // 1-2-5 ticks up to four decades; beyond, one per decade (every other past eight)
+    let mults: &[f64] = if b - a <= 4 { &[1.0, 2.0, 5.0] } else { &[1.0] };
     let step = if b - a > 8 { 2 } else { 1 };
     let mut out = Vec::new();
     let mut e = a;
@@ -157,6 +158,73 @@ fn trim(v: f64) -> String {
     }
 }
 
+/// What an axis measures: its ticks share one unit, picked from the largest value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Quantity {
+    /// Context lengths: plain counts, thousands as "k".
+    Tokens,
+    /// Milliseconds: ms, or s from 2 s up.
+    Millis,
+    /// Bytes: B, KiB, MiB or GiB.
+    Bytes,
+}
+
+/// One unit for a whole axis: data values are divided by `factor` before they are drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    pub factor: f64,
+    /// Shown in the axis title ("MiB"); empty for plain counts.
+    pub name: &'static str,
+}
+
+impl Quantity {
+    /// The unit for an axis from `min` to `max` (positive, in data units): the largest
+    /// unit in which `min` is still at least 0.05 (so log axes spanning decades keep
+    /// readable small ticks: 0.1 MiB rather than 1e-4 GiB).
+    pub fn unit(self, min: f64, max: f64) -> Unit {
+        let max = if max.is_finite() { max.abs() } else { 0.0 };
+        let min = if min.is_finite() && min > 0.0 {
+            min.min(max)
+        } else {
+            max
+        };
+        match self {
+            Quantity::Tokens => Unit {
+                factor: 1.0,
+                name: "",
+            },
+            Quantity::Millis if min >= 100.0 && max >= 2000.0 => Unit {
+                factor: 1000.0,
+                name: "s",
+            },
+            Quantity::Millis => Unit {
+                factor: 1.0,
+                name: "ms",
+            },
+            Quantity::Bytes => {
+                const NAMES: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+                let mut i = 0;
+                while i + 1 < NAMES.len() && min >= 0.05 * 1024f64.powi(i as i32 + 1) {
+                    i += 1;
+                }
+                Unit {
+                    factor: 1024f64.powi(i as i32),
+                    name: NAMES[i],
+                }
+            }
+        }
+    }
+
+    /// A tick label (the value already divided by the unit's factor): no unit, which
+    /// the axis title carries once.
+    pub fn tick(self, v: f64) -> String {
+        match self {
+            Quantity::Tokens if v >= 1000.0 => format!("{}k", trim(v / 1000.0)),
+            _ => fmt_num(v),
+        }
+    }
+}
+
 /// Bytes with a binary unit (B, KiB, MiB, GiB).
 pub fn fmt_bytes(b: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -197,8 +265,21 @@ mod tests {
         assert!((s.px(10.0) - 100.0).abs() < 1e-9);
         assert!((s.px(1000.0) - 300.0).abs() < 1e-9);
         assert!(s.px(0.0).is_finite());
-        assert_eq!(s.ticks(), vec![1.0, 10.0, 100.0, 1000.0]);
+        assert_eq!(
+            s.ticks(),
+            vec![1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0]
+        );
+        assert_eq!(
+            Scale::log(1.0, 1e6, 0.0, 300.0).ticks(),
+            vec![1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6],
+            "past four decades, one tick per decade"
+        );
         assert_eq!(log_ticks(64.0, 400.0), vec![100.0, 200.0]);
+        assert_eq!(
+            log_ticks(50.0, 1100.0),
+            vec![50.0, 100.0, 200.0, 500.0, 1000.0],
+            "1-2-5 ticks over a few decades"
+        );
         assert_eq!(log_ticks(1.0, 1e12).len(), 7);
         assert!(log_ticks(0.0, 1.0).is_empty());
         assert!(
@@ -216,6 +297,32 @@ mod tests {
         assert_eq!(linear_ticks(0.0, 100.0, 4), vec![0.0, 50.0, 100.0]);
         let s = Scale::linear(3.0, 3.0, 0.0, 10.0);
         assert!(s.px(3.0).is_finite());
+    }
+
+    #[test]
+    fn one_unit_per_axis() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        // 100 KiB to 3 GiB: MiB (ticks 0.1 .. 1000), not GiB (1e-4 .. 3)
+        assert_eq!(
+            Quantity::Bytes.unit(100.0 * 1024.0, 3072.0 * MIB).name,
+            "MiB"
+        );
+        assert_eq!(Quantity::Bytes.unit(9.54 * MIB, 954.0 * MIB).name, "MiB");
+        assert_eq!(Quantity::Bytes.unit(977.0 * 1024.0, 95.4 * MIB).factor, MIB);
+        assert_eq!(
+            Quantity::Bytes
+                .unit(2.0 * 1024.0 * MIB, 3.0 * 1024.0 * MIB)
+                .name,
+            "GiB"
+        );
+        assert_eq!(Quantity::Bytes.unit(12.0, 800.0).name, "B");
+        assert_eq!(Quantity::Millis.unit(20.0, 250.0).name, "ms");
+        assert_eq!(Quantity::Millis.unit(500.0, 4000.0).factor, 1000.0);
+        assert_eq!(Quantity::Millis.unit(5.0, 4000.0).name, "ms");
+        assert_eq!(Quantity::Bytes.unit(f64::NAN, f64::NAN).name, "B");
+        assert_eq!(Quantity::Tokens.tick(20000.0), "20k");
+        assert_eq!(Quantity::Tokens.tick(500.0), "500");
+        assert_eq!(Quantity::Millis.tick(0.5), "0.5");
     }
 
     #[test]

@@ -54,9 +54,9 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
                 };
                 view! {
                     <button class="block" data-kind=kind_label(k)
-                        aria-label=format!("Layer {}: {}, click to change", i + 1, kind_label(k))
+                        title="Click to switch: attention, Mamba-2, intra"
                         on:click=move |_| edit(&|c| if let Some(l) = c.layers.get_mut(i) { *l = arch::next_kind(*l) })>
-                        <span class="block-n">{format!("{}", i + 1)}</span>
+                        <span class="block-n"><span class="visually-hidden">"Layer "</span>{format!("{}", i + 1)}</span>
                         <span class="block-body">{inner}</span>
                         <span class="block-p">{format!("{} params incl. FFN", fmt_num(params as f64))}</span>
                     </button>

@@ -4,25 +4,38 @@
 use leptos::prelude::*;
 
 use crate::analysis::{self, Analysis, LayerView, MAX_PROBE_TOKENS};
-use crate::charts::canvas::{Heatmap, Hover, Legend};
+use crate::charts::canvas::{label_room, Heatmap, Hover, Legend};
 use crate::charts::colormap::ColorScale;
 use crate::charts::heatmap::Matrix;
 use crate::charts::scale::fmt_num;
 use crate::engine::LayerKind;
-use crate::state::{AnalysisState, Maps, Models, Slot};
-use crate::views::common::{analysis_body, Caption};
+use crate::state::{AnalysisState, Maps, Models, Slot, Ui};
+use crate::views::common::{analysis_body, map_scale, Caption, ScaleChoice};
 
-const BIG: u32 = 420;
-const SMALL: u32 = 64;
+/// The enlarged map's side at most (CSS pixels at zoom 1); smaller for short prompts.
+const BIG: u32 = 440;
+const SMALL: u32 = 56;
 
-/// A grid of all heads (small, clickable) and the chosen head large, with hover text.
+/// How a layer is drawn: the view's shared scales, per-map scales or not, the zoom.
+#[derive(Clone, Copy)]
+struct Drawing {
+    attn: ColorScale,
+    implicit: ColorScale,
+    per_map: bool,
+    zoom: f64,
+}
+
+/// A grid of all heads (small, clickable) and the chosen head large, with its color
+/// legend and hover text. `per_map`: each map on its own scale instead of `shared`.
 #[component]
 fn HeadMaps(
     maps: Vec<Matrix>,
     labels: Vec<String>,
-    scale: ColorScale,
+    shared: ColorScale,
+    per_map: bool,
     what: &'static str,
     test_id: String,
+    zoom: f64,
 ) -> impl IntoView {
     let chosen = RwSignal::new(0usize);
     let hover = RwSignal::new(None::<Hover>);
@@ -32,8 +45,8 @@ fn HeadMaps(
         .map(|(h, m)| {
             view! {
                 <div class="head" class:chosen=move || chosen.get() == h>
-                    <Heatmap matrix=m.clone() scale=scale width=SMALL height=SMALL
-                        label=format!("{what}, head {}", h + 1)
+                    <Heatmap matrix=m.clone() scale=map_scale(shared, m, per_map) width=SMALL height=SMALL
+                        zoom=zoom label=format!("{what}, head {}", h + 1)
                         on_click=Callback::new(move |_| chosen.set(h)) />
                     <span>{format!("h{}", h + 1)}</span>
                 </div>
@@ -44,11 +57,19 @@ fn HeadMaps(
     let big = move || {
         let h = chosen.get();
         maps.get(h).cloned().map(|m| {
+            let scale = map_scale(shared, &m, per_map);
+            let side = BIG.min(label_room() + m.cols as u32 * 16);
+            let title = if per_map {
+                format!("{what}, head {} (this map's scale)", h + 1)
+            } else {
+                format!("{what} (shared scale)")
+            };
             view! {
-                <Heatmap matrix=m scale=scale width=BIG height=BIG labels=labels.clone()
-                    class="big"
+                <Heatmap matrix=m scale=scale width=side height=side labels=labels.clone()
+                    class="big" zoom=zoom
                     label=format!("{what}, head {}: rows are query tokens, columns are key tokens", h + 1)
                     on_hover=Callback::new(move |c| hover.set(c)) />
+                <Legend scale=scale title=title />
             }
         })
     };
@@ -117,20 +138,13 @@ fn kind_name(k: Option<LayerKind>) -> &'static str {
     }
 }
 
-fn layer_block(
-    i: usize,
-    l: &LayerView,
-    a: &Analysis,
-    attn_scale: ColorScale,
-    imp_scale: ColorScale,
-    sfx: &str,
-) -> impl IntoView {
+fn layer_block(i: usize, l: &LayerView, a: &Analysis, d: Drawing, sfx: &str) -> impl IntoView {
     let attn = (!l.attn.is_empty()).then(|| {
         view! {
             <div>
                 <h5>"Attention weights"</h5>
-                <HeadMaps maps=l.attn.clone() labels=a.labels.clone() scale=attn_scale
-                    what="attention weights" test_id=format!("attn{sfx}-{i}") />
+                <HeadMaps maps=l.attn.clone() labels=a.labels.clone() shared=d.attn per_map=d.per_map
+                    zoom=d.zoom what="attention weights" test_id=format!("attn{sfx}-{i}") />
             </div>
         }
     });
@@ -138,7 +152,8 @@ fn layer_block(
         view! {
             <div>
                 <h5>"Mamba's implicit attention"</h5>
-                <HeadMaps maps=l.implicit.clone() labels=a.labels.clone() scale=imp_scale
+                <HeadMaps maps=l.implicit.clone() labels=a.labels.clone() shared=d.implicit
+                    per_map=d.per_map zoom=d.zoom
                     what="Mamba implicit attention" test_id=format!("implicit{sfx}-{i}") />
             </div>
         }
@@ -154,12 +169,13 @@ fn layer_block(
     }
 }
 
-/// One model's column of layers.
+/// One model's column: the chosen layer.
 fn model_column(
     models: Models,
     slot: Slot,
     maps: Maps,
-    scales: (ColorScale, ColorScale),
+    layer: usize,
+    drawing: Drawing,
 ) -> impl IntoView {
     let name = models.slot_name(slot);
     let sfx = slot.suffix();
@@ -172,13 +188,14 @@ fn model_column(
             a.engine,
             cut.unwrap_or_default()
         );
-        let layers = a
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| layer_block(i, l, &a, scales.0, scales.1, &sfx))
-            .collect_view();
-        view! { <p class="note">{note}</p> {layers} }
+        let shown = match a.layers.get(layer) {
+            Some(l) => layer_block(layer, l, &a, drawing, &sfx).into_any(),
+            None => view! {
+                <p class="hint">{format!("This model has {} layers.", a.layers.len())}</p>
+            }
+            .into_any(),
+        };
+        view! { <p class="note">{note}</p> {shown} }
     });
     view! {
         <div class="column">
@@ -188,10 +205,47 @@ fn model_column(
     }
 }
 
-/// The Attention view: the maps of every model, on shared color scales. A
-/// [`Transition`] keeps the maps drawn while the prompt is analyzed again.
+/// The layer picker: one button per layer, with each compared model's kind of layer.
 #[component]
-pub fn AttentionView(models: Models, analysis: AnalysisState) -> impl IntoView {
+fn LayerPicker(layer: RwSignal<usize>, kinds: Vec<Vec<Option<LayerKind>>>) -> impl IntoView {
+    let n = kinds.iter().map(Vec::len).max().unwrap_or(0);
+    let letter = |k: Option<LayerKind>| match k {
+        Some(LayerKind::Attention) => "A",
+        Some(LayerKind::Mamba) => "M",
+        Some(LayerKind::Intra) => "I",
+        None => "·",
+    };
+    let buttons = (0..n)
+        .map(|i| {
+            let letters: String = kinds
+                .iter()
+                .map(|k| k.get(i).copied().map_or("–", letter))
+                .collect::<Vec<_>>()
+                .join("/");
+            view! {
+                <button class="layer-pick" id=format!("attn-layer-{}", i + 1)
+                    aria-pressed=move || (layer.get() == i).to_string()
+                    on:click=move |_| layer.set(i)>
+                    {format!("Layer {} ", i + 1)}<span class="layer-kinds">{letters}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="layer-picker" role="group" aria-label="Layer to show">
+            <span class="field-label">"Layer"</span>
+            {buttons}
+        </div>
+    }
+}
+
+/// The Attention view: one layer at a time (the picker), every model side by side, on
+/// shared color scales or each map on its own. A [`Transition`] keeps the maps drawn
+/// while the prompt is analyzed again.
+#[component]
+pub fn AttentionView(ui: Ui, models: Models, analysis: AnalysisState) -> impl IntoView {
+    let layer = RwSignal::new(0usize);
+    let per_map = RwSignal::new(false);
     let content = move || {
         let slots = models.active();
         let maps: Vec<Maps> = slots.iter().map(|s| analysis.get(s.index)).collect();
@@ -201,27 +255,34 @@ pub fn AttentionView(models: Models, analysis: AnalysisState) -> impl IntoView {
             .map(|a| a.as_ref())
             .collect();
         let (imp_max, _, _) = analysis::shared_maxima(&present);
-        let attn_scale = ColorScale::Sequential { max: 1.0 };
-        let imp_scale = ColorScale::Diverging {
-            max: imp_max.max(1e-6),
+        let drawing = Drawing {
+            attn: ColorScale::Sequential { max: 1.0 },
+            implicit: ColorScale::Diverging {
+                max: imp_max.max(1e-6),
+            },
+            per_map: per_map.get(),
+            zoom: ui.zoom(),
         };
+        let kinds: Vec<Vec<Option<LayerKind>>> = present
+            .iter()
+            .map(|a| a.layers.iter().map(|l| l.kind).collect())
+            .collect();
+        let chosen = layer.get();
         let columns = slots
             .into_iter()
             .zip(maps)
-            .map(|(s, m)| model_column(models, s, m, (attn_scale, imp_scale)))
+            .map(|(s, m)| model_column(models, s, m, chosen, drawing))
             .collect_view();
         view! {
-            <div class="legends">
-                <Legend scale=attn_scale title="Attention weight (0 to 1)".into() />
-                <Legend scale=imp_scale title="Implicit attention (signed; same scale for all models; beyond ± the ends saturate)".into() />
-            </div>
-            <div class="columns">{columns}</div>
+            <LayerPicker layer=layer kinds=kinds />
+            <div class="columns wide-columns">{columns}</div>
         }
     };
     view! {
         <section class="view" id="view-attention" aria-labelledby="tab-attention">
             <Caption text="Mamba's implicit attention stays near the diagonal: it forgets with distance. Attention can look anywhere before the current token." />
-            <p class="hint">"Rows are the token doing the looking (query), columns the tokens it looks at (keys). Click a small map to enlarge that head."</p>
+            <p class="hint">"Rows are the token doing the looking (query), columns the tokens it looks at (keys). Pick a layer; click a small map to enlarge that head. Letters: A attention, M Mamba-2, I intra, per model."</p>
+            <ScaleChoice per_map=per_map id="attn-per-map" />
             <Transition fallback=|| view! { <p class="hint">"Analyzing the prompt…"</p> }>{content}</Transition>
         </section>
     }

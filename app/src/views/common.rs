@@ -7,10 +7,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::analysis::Analysis;
+use crate::analysis::{robust_max, Analysis};
+use crate::charts::colormap::ColorScale;
+use crate::charts::heatmap::Matrix;
 
 use crate::catalog::MODEL_FILES;
-use crate::state::{Actions, LoadState, Maps, Slot, MAX_MODELS};
+use crate::state::{Actions, LoadState, Maps, Slot, Ui, MAX_MODELS};
 use crate::web;
 
 fn megabytes(bytes: u64) -> String {
@@ -145,9 +147,9 @@ fn SlotPicker(actions: Actions, which: Slot) -> impl IntoView {
     }
 }
 
-/// Models and prompt, shared by all views.
+/// Models, prompt and Generate, shared by all views.
 #[component]
-pub fn ModelsAndPrompt(actions: Actions) -> impl IntoView {
+pub fn ModelsAndPrompt(actions: Actions, ui: Ui) -> impl IntoView {
     let Actions {
         models, generation, ..
     } = actions;
@@ -174,10 +176,38 @@ pub fn ModelsAndPrompt(actions: Actions) -> impl IntoView {
             input.set_value("");
         });
     };
+    // Generate is the page's main action: under the prompt, in every view (it opens
+    // Compare, where the continuations stream in).
+    let can_generate = move || models.any_ready() && !busy();
+    let generate = move |_| {
+        ui.view.set("compare".to_string());
+        spawn_local(actions.generate());
+    };
     view! {
         <section class="panel models" aria-label="Models and prompt">
             <div class="slots">{slots}</div>
-            <div class="buttons wrap">
+            <label class="field-label" for="prompt">"Prompt"</label>
+            <textarea
+                id="prompt"
+                rows="2"
+                prop:value=move || generation.prompt.get()
+                on:input=move |ev| generation.prompt.set(event_target_value(&ev))
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) && models.any_ready() && !busy() {
+                        ev.prevent_default();
+                        spawn_local(actions.generate());
+                    }
+                }
+            ></textarea>
+            <div class="buttons wrap run-row">
+                <button id="generate" class="primary" disabled=move || !can_generate() on:click=generate>
+                    "Generate"
+                </button>
+                <button id="stop" disabled=move || !busy() on:click=move |_| generation.stop.set_value(true)>
+                    "Stop"
+                </button>
+                <span class="hint">"or Ctrl+Enter in the prompt"</span>
+                <span class="spacer"></span>
                 <button
                     id="add-model"
                     disabled=move || { models.count.get() >= MAX_MODELS || busy() || models.entries().is_empty() }
@@ -188,19 +218,6 @@ pub fn ModelsAndPrompt(actions: Actions) -> impl IntoView {
                     <input id="checkpoint-files" type="file" multiple accept=".json,.safetensors" on:change=open_files />
                 </label>
             </div>
-            <label class="field-label" for="prompt">"Prompt"</label>
-            <textarea
-                id="prompt"
-                rows="3"
-                prop:value=move || generation.prompt.get()
-                on:input=move |ev| generation.prompt.set(event_target_value(&ev))
-                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) && models.any_ready() && !busy() {
-                        ev.prevent_default();
-                        spawn_local(actions.generate());
-                    }
-                }
-            ></textarea>
         </section>
     }
 }
@@ -243,4 +260,33 @@ where
         view! { <p class="hint">{text}</p> }
     };
     view! { <ErrorBoundary fallback=fallback>{shown}</ErrorBoundary> }.into_any()
+}
+
+/// The color scale of one map: the view's shared scale, or (`per_map`) the same kind of
+/// scale over this map's own range (the 98th percentile of |value| for signed maps, as
+/// the shared scale uses, so a few large entries do not wash out the rest).
+pub fn map_scale(shared: ColorScale, m: &Matrix, per_map: bool) -> ColorScale {
+    if !per_map {
+        return shared;
+    }
+    match shared {
+        ColorScale::Sequential { .. } => ColorScale::Sequential {
+            max: m.max_abs().max(1e-6),
+        },
+        ColorScale::Diverging { .. } => ColorScale::Diverging {
+            max: robust_max(m.values.iter(), 0.98).max(1e-6),
+        },
+    }
+}
+
+/// "Color scale: shared by all maps / each map its own", a checkbox (`id`).
+#[component]
+pub fn ScaleChoice(per_map: RwSignal<bool>, id: &'static str) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input type="checkbox" id=id prop:checked=move || per_map.get()
+                on:change=move |ev| per_map.set(event_target_checked(&ev)) />
+            "Each map on its own color scale (default: one scale shared by all models, to compare them)"
+        </label>
+    }
 }

@@ -2,7 +2,6 @@
 //! the memory each model's state holds.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::charts::scale::fmt_bytes;
 use crate::state::{Actions, ErrorKey, FormFields, Messages, Models, Output, Slot};
@@ -28,9 +27,16 @@ fn SamplingControls(form: FormFields, disabled: Signal<bool>) -> impl IntoView {
     }
 }
 
-/// One model's output column: its text streaming in, and its stats.
+/// One model's output column: the prompt and its continuation streaming in, in a box of
+/// the same size for every model, and its stats.
 #[component]
-fn OutputColumn(models: Models, messages: Messages, which: Slot, output: Output) -> impl IntoView {
+fn OutputColumn(
+    models: Models,
+    messages: Messages,
+    which: Slot,
+    output: Output,
+    prompt: Signal<String>,
+) -> impl IntoView {
     let slot = which;
     let sfx = slot.suffix();
     let name = move || models.slot_name(slot);
@@ -63,10 +69,14 @@ fn OutputColumn(models: Models, messages: Messages, which: Slot, output: Output)
     view! {
         <div class="column">
             <h3 class="model-name">{name}</h3>
-            <pre id=format!("output{sfx}") class="output" data-state=marker
-                data-backend=move || output.stats.get().engine aria-live="polite">
-                {move || output.text.get()}
-            </pre>
+            <div class="output-box" tabindex="0" role="group"
+                aria-label=move || format!("{}: the prompt and its continuation", name())>
+                <span class="prompt-echo">{move || prompt.get()}</span>
+                <span id=format!("output{sfx}") class="output" data-state=marker
+                    data-backend=move || output.stats.get().engine aria-live="polite">
+                    {move || output.text.get()}
+                </span>
+            </div>
             <p id=format!("stats{sfx}") class="hint">{stats_line}</p>
             <p id=format!("note{sfx}") class="hint" role="status">{move || output.note.get()}</p>
         </div>
@@ -83,19 +93,24 @@ pub fn CompareView(actions: Actions) -> impl IntoView {
         ..
     } = actions;
     let busy = move || generation.busy(models);
-    let can_generate = move || models.any_ready() && !busy();
+    // The prompt shown above the continuations: the one a run started from (kept while
+    // the prompt is edited afterwards), or the current one before any run.
+    let ran_with = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if busy() {
+            ran_with.set(Some(generation.prompt.get_untracked()));
+        }
+    });
+    let prompt = Signal::derive(move || ran_with.get().unwrap_or_else(|| generation.prompt.get()));
     let columns = move || {
         models
             .active()
             .into_iter()
             .map(|slot| {
                 let output = generation.outputs[slot.index];
-                view! { <OutputColumn models=models messages=messages which=slot output=output /> }
+                view! { <OutputColumn models=models messages=messages which=slot output=output prompt=prompt /> }
             })
             .collect_view()
-    };
-    let stop_all = move |_| {
-        generation.stop.set_value(true);
     };
     view! {
         <section class="view" id="view-compare" aria-labelledby="tab-compare">
@@ -103,16 +118,8 @@ pub fn CompareView(actions: Actions) -> impl IntoView {
             <div class="compare-grid">
                 <div class="panel">
                     <SamplingControls form=generation.form disabled=Signal::derive(busy) />
-                    <div class="buttons">
-                        <button id="generate" class="primary" disabled=move || !can_generate()
-                            on:click=move |_| spawn_local(actions.generate())>
-                            "Generate"
-                        </button>
-                        <button id="stop" disabled=move || !busy() on:click=stop_all>"Stop"</button>
-                    </div>
-                    <p class="hint">"Ctrl+Enter in the prompt generates too."</p>
                 </div>
-                <div class="columns">{columns}</div>
+                <div class="columns equal">{columns}</div>
             </div>
         </section>
     }

@@ -47,9 +47,10 @@ pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
 #[component]
 pub fn ThemeToggles(ui: Ui) -> impl IntoView {
     view! {
-        <div class="toggles">
+        <div class="toggles" role="group" aria-label="Display">
             <button id="toggle-large" aria-pressed=move || ui.large.get().to_string()
-                on:click=move |_| ui.large.update(|l| *l = !*l)>"Large text"</button>
+                title="Larger text, charts and maps, high contrast: for a projector"
+                on:click=move |_| ui.large.update(|l| *l = !*l)>"Presenter mode"</button>
             <button id="toggle-theme" title="Light, dark or follow the system"
                 on:click=move |_| ui.theme.update(|t| *t = match t.as_deref() {
                     None => Some("dark".into()),

@@ -6,11 +6,11 @@ use leptos::task::spawn_local;
 
 use crate::arch;
 use crate::charts::plot::Series;
-use crate::charts::scale::{fmt_bytes, fmt_ms, fmt_tokens};
+use crate::charts::scale::Quantity;
 use crate::charts::svg::{color, LineChart};
 use crate::engine::ModelConfig;
 use crate::export;
-use crate::state::{GenerationState, Models, RunState, SweepState};
+use crate::state::{GenerationState, Models, RunState, SweepState, Ui};
 use crate::sweep::{self, Point, ANALYTIC_MAX, LENGTHS};
 use crate::views::common::Caption;
 
@@ -38,8 +38,13 @@ fn measured(points: &[Point], f: fn(&Point) -> f64) -> Vec<Series> {
         .collect()
 }
 
-/// Analytic memory lines: compared models and the paper's 1B-class configs.
-fn memory_series(sweep: SweepState, points: &[Point]) -> (Vec<Series>, Vec<Vec<String>>) {
+/// Analytic memory lines: compared models and the paper's 1B-class configs; and the
+/// largest value of the compared models' lines (where "zoom to the compared models"
+/// ends the axis), if any.
+fn memory_series(
+    sweep: SweepState,
+    points: &[Point],
+) -> (Vec<Series>, Vec<Vec<String>>, Option<f64>) {
     let mut series = measured(points, |p| p.state_bytes as f64);
     let mut rows = Vec::new();
     let mut configs: Vec<(String, ModelConfig)> = sweep
@@ -49,10 +54,15 @@ fn memory_series(sweep: SweepState, points: &[Point]) -> (Vec<Series>, Vec<Vec<S
         .collect();
     let first_paper = configs.len();
     configs.extend(arch::paper_configs());
+    let mut own_max = points.iter().map(|p| p.state_bytes as f64).reduce(f64::max);
     for (i, (name, cfg)) in configs.into_iter().enumerate() {
         let line = sweep::memory_line(&cfg, ANALYTIC_MAX);
         for &(t, b) in &line {
             rows.push(vec![name.clone(), t.to_string(), b.to_string()]);
+        }
+        if i < first_paper {
+            let top = line.iter().map(|&(_, b)| b as f64).fold(0.0, f64::max);
+            own_max = Some(own_max.unwrap_or(0.0f64).max(top));
         }
         series.push(Series {
             name: name.clone(),
@@ -61,12 +71,26 @@ fn memory_series(sweep: SweepState, points: &[Point]) -> (Vec<Series>, Vec<Vec<S
             analytic: true,
         });
     }
-    (series, rows)
+    (series, rows, own_max)
+}
+
+/// A measured timing chart, or what to do when nothing is measured yet.
+fn timing_chart(series: Vec<Series>, id: &'static str, what: &'static str, zoom: f64) -> AnyView {
+    if series.iter().all(|s| s.points.is_empty()) {
+        return view! { <p class="hint" id=id>"Not measured yet: press Measure on this machine."</p> }
+            .into_any();
+    }
+    view! {
+        <LineChart series=series id=id.into() zoom=zoom width=460.0 height=300.0
+            x=(Quantity::Tokens, "context (tokens)") y=(Quantity::Millis, what) />
+    }
+    .into_any()
 }
 
 /// The Scaling view: the sweep's controls, its three charts, and the data to download.
 #[component]
 pub fn ScalingView(
+    ui: Ui,
     models: Models,
     generation: GenerationState,
     sweep: SweepState,
@@ -85,11 +109,16 @@ pub fn ScalingView(
         RunState::Stopped => format!("Cancelled after {} points.", sw.points.get().len()),
         RunState::Failed(e) => format!("Stopped: {e}"),
     };
+    let zoom_in = RwSignal::new(false);
     let charts = move || {
+        // redrawn when a model (and so its analytic line) arrives, not only on points
+        models.active().iter().for_each(|s| s.load.track());
+        let zoom = ui.zoom();
         let points = sw.points.get();
         let prefill = measured(&points, |p| p.prefill_ms);
         let decode = measured(&points, |p| p.decode_ms_per_token);
-        let (memory, mem_rows) = memory_series(sw, &points);
+        let (memory, mem_rows, own_max) = memory_series(sw, &points);
+        let y_cap = own_max.filter(|_| zoom_in.get()).map(|m| m * 1.5);
         let rows = sweep::export_rows(&points);
         let csv = export::data_url("text/csv", &export::csv(&sweep::EXPORT_HEADERS, &rows));
         let json = export::data_url(
@@ -101,23 +130,25 @@ pub fn ScalingView(
         view! {
             <div class="charts">
                 <div class="panel">
-                    <h4>"Prefill: time to read the prompt"</h4>
-                    <LineChart series=prefill id="chart-prefill".into()
-                        x_label="context (tokens)".into() y_label="prefill time (ms)".into()
-                        x_fmt=|v| fmt_tokens(v) y_fmt=|v| fmt_ms(v) />
+                    <h3>"Prefill: time to read the prompt"</h3>
+                    {timing_chart(prefill, "chart-prefill", "prefill time", zoom)}
                 </div>
                 <div class="panel">
-                    <h4>"Decode: time per new token at that context"</h4>
-                    <LineChart series=decode id="chart-decode".into()
-                        x_label="context (tokens)".into() y_label="decode time (ms per token)".into()
-                        x_fmt=|v| fmt_tokens(v) y_fmt=|v| fmt_ms(v) />
+                    <h3>"Decode: time per new token at that context"</h3>
+                    {timing_chart(decode, "chart-decode", "decode time per token", zoom)}
                 </div>
-                <div class="panel wide">
-                    <h4>"Memory: KV cache + SSM state + conv state"</h4>
+                <div class="panel">
+                    <h3>"Memory: KV cache + SSM state + conv state"</h3>
                     <p class="hint">"Dots: measured State::bytes() after the prefill. Dashed: the config's formulas (analytic), out to 128K tokens; the paper's 1B-class models are analytic only (f32 bytes; the paper counts bf16, half)."</p>
-                    <LineChart series=memory id="chart-memory".into() width=760.0 height=380.0
-                        x_label="context (tokens)".into() y_label="state memory (bytes, f32)".into()
-                        x_fmt=|v| fmt_tokens(v) y_fmt=|v| fmt_bytes(v) />
+                    <label class="check">
+                        <input type="checkbox" id="memory-zoom" prop:checked=move || zoom_in.get()
+                            disabled=move || own_max.is_none()
+                            on:change=move |ev| zoom_in.set(event_target_checked(&ev)) />
+                        "Zoom to the compared models (the paper's lines leave the chart)"
+                    </label>
+                    <LineChart series=memory id="chart-memory".into() zoom=zoom width=760.0 height=380.0
+                        y_cap=y_cap
+                        x=(Quantity::Tokens, "context (tokens)") y=(Quantity::Bytes, "state memory, f32") />
                 </div>
                 <p class="downloads">
                     "Download the data: "

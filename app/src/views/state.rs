@@ -5,15 +5,26 @@
 use leptos::prelude::*;
 
 use crate::analysis::{self, Analysis};
-use crate::charts::canvas::{Heatmap, Legend};
+use crate::charts::canvas::{label_room, Heatmap, Legend};
 use crate::charts::colormap::ColorScale;
 use crate::charts::plot::Series;
-use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
+use crate::charts::scale::{fmt_num, Quantity};
 use crate::charts::svg::{color, LineChart};
-use crate::state::{AnalysisState, Maps, Models, Slot};
-use crate::views::common::{analysis_body, Caption};
+use crate::state::{AnalysisState, Maps, Models, Slot, Ui};
+use crate::views::common::{analysis_body, map_scale, Caption, ScaleChoice};
 
-const W: u32 = 420;
+/// A map's width (CSS pixels at zoom 1) at most; CSS shrinks it to its column, never
+/// clipping the last tokens.
+const W: u32 = 460;
+
+/// How the maps are drawn: the shared scales (state norm, dt), per map or not, zoom.
+#[derive(Clone, Copy)]
+struct Drawing {
+    norm: ColorScale,
+    dt: ColorScale,
+    per_map: bool,
+    zoom: f64,
+}
 
 fn head_names(n: usize) -> Vec<String> {
     (1..=n).map(|h| format!("h{h}")).collect()
@@ -37,7 +48,7 @@ fn model_column(
     models: Models,
     slot: Slot,
     maps: Maps,
-    scales: (ColorScale, ColorScale),
+    d: Drawing,
     token: RwSignal<usize>,
 ) -> impl IntoView {
     let name = models.slot_name(slot);
@@ -66,18 +77,22 @@ fn model_column(
                             _ => String::new(),
                         }
                     };
-                    let h = (norm.rows as u32 * 10).clamp(60, 220);
+                    let h = (norm.rows as u32 * 12).clamp(60, 220);
+                    let (ns, ds) = (map_scale(d.norm, &norm, d.per_map), map_scale(d.dt, &dt, d.per_map));
+                    let which = if d.per_map { "this map's scale" } else { "shared scale" };
                     Some(view! {
                         <div class="layer" data-testid=format!("state{sfx}-{i}")>
                             <h4>{format!("Layer {} · {} SSM heads", i + 1, norm.rows)}</h4>
                             <h5>"State norm ||S|| per head, after each token"</h5>
-                            <Heatmap matrix=norm.clone() scale=scales.0 width=W height=h + 58
+                            <Heatmap matrix=norm.clone() scale=ns width=W height=h + label_room()
                                 labels=a.labels.clone() row_names=head_names(norm.rows) mark_col=mark
-                                label="State norm per head (rows) and token (columns)".to_string() />
+                                zoom=d.zoom label="State norm per head (rows) and token (columns)".to_string() />
+                            <Legend scale=ns title=format!("State norm ({which})") />
                             <h5>"Step size dt per head and token (large dt: write a lot, forget fast)"</h5>
-                            <Heatmap matrix=dt.clone() scale=scales.1 width=W height=h + 58
+                            <Heatmap matrix=dt.clone() scale=ds width=W height=h + label_room()
                                 labels=a.labels.clone() row_names=head_names(dt.rows) mark_col=mark
-                                label="dt per head (rows) and token (columns)".to_string() />
+                                zoom=d.zoom label="dt per head (rows) and token (columns)".to_string() />
+                            <Legend scale=ds title=format!("dt ({which})") />
                             <p class="hover" aria-live="polite">{readout}</p>
                         </div>
                     })
@@ -99,7 +114,7 @@ fn model_column(
 }
 
 /// KV cache vs SSM state against context: analytic lines plus the measured state.
-fn memory_chart(models: Models, analysis: AnalysisState) -> impl IntoView {
+fn memory_chart(models: Models, analysis: AnalysisState, zoom: f64) -> impl IntoView {
     let mut series = Vec::new();
     for (i, slot) in models.active().into_iter().enumerate() {
         let Some(backend) = slot.backend.get_value() else {
@@ -139,11 +154,10 @@ fn memory_chart(models: Models, analysis: AnalysisState) -> impl IntoView {
         }
     }
     view! {
-        <div class="panel">
-            <h4>"Memory the model carries"</h4>
-            <LineChart series=series id="state-memory-chart".into()
-                x_label="context (tokens)".into() y_label="bytes (f32)".into()
-                x_fmt=|v| fmt_tokens(v) y_fmt=|v| fmt_bytes(v) />
+        <div class="panel fit">
+            <h3>"Memory the model carries"</h3>
+            <LineChart series=series id="state-memory-chart".into() zoom=zoom width=620.0 height=320.0
+                x=(Quantity::Tokens, "context (tokens)") y=(Quantity::Bytes, "memory, f32") />
         </div>
     }
 }
@@ -152,8 +166,9 @@ fn memory_chart(models: Models, analysis: AnalysisState) -> impl IntoView {
 /// the memory chart. A [`Transition`] keeps them drawn while the prompt is analyzed
 /// again.
 #[component]
-pub fn StateView(models: Models, analysis: AnalysisState) -> impl IntoView {
+pub fn StateView(ui: Ui, models: Models, analysis: AnalysisState) -> impl IntoView {
     let token = RwSignal::new(0usize);
+    let per_map = RwSignal::new(false);
     let content = move || {
         let slots = models.active();
         let maps: Vec<Maps> = slots.iter().map(|s| analysis.get(s.index)).collect();
@@ -164,18 +179,20 @@ pub fn StateView(models: Models, analysis: AnalysisState) -> impl IntoView {
             .collect();
         let (_, dt_max, norm_max) = analysis::shared_maxima(&present);
         let longest = present.iter().map(|a| a.labels.len()).max().unwrap_or(1);
-        let scales = (
-            ColorScale::Sequential {
+        let drawing = Drawing {
+            norm: ColorScale::Sequential {
                 max: norm_max.max(1e-6),
             },
-            ColorScale::Sequential {
+            dt: ColorScale::Sequential {
                 max: dt_max.max(1e-6),
             },
-        );
+            per_map: per_map.get(),
+            zoom: ui.zoom(),
+        };
         let columns = slots
             .into_iter()
             .zip(maps)
-            .map(|(s, m)| model_column(models, s, m, scales, token))
+            .map(|(s, m)| model_column(models, s, m, drawing, token))
             .collect_view();
         view! {
             <div class="scrubber">
@@ -185,14 +202,9 @@ pub fn StateView(models: Models, analysis: AnalysisState) -> impl IntoView {
                     on:input=move |ev| token.set(event_target_value(&ev).parse().unwrap_or(0)) />
                 <span>{move || format!("#{}", token.get() + 1)}</span>
             </div>
-            <div class="legends">
-                <Legend scale=scales.0 title="State norm (same scale for all models)".into() />
-                <Legend scale=scales.1 title="dt (same scale for all models)".into() />
-            </div>
-            <div class="state-grid">
-                <div class="columns">{columns}</div>
-                {memory_chart(models, analysis)}
-            </div>
+            <ScaleChoice per_map=per_map id="state-per-map" />
+            <div class="columns wide-columns">{columns}</div>
+            {memory_chart(models, analysis, drawing.zoom)}
         }
     };
     view! {
