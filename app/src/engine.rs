@@ -25,7 +25,12 @@ pub use gpu::GpuEngine;
 pub use loaded::LoadedModel;
 pub use session::Session;
 
-pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
+pub use hybrid_core::config::{
+    AttentionConfig, IntraConfig, MambaConfig, ATTENTION_KEYS, INTRA_KEYS, TOP_KEYS,
+};
+pub use hybrid_core::sample::Rng;
+pub use hybrid_core::tasks::recall;
 pub use hybrid_core::{
     Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes,
+    Tokenizer,
 };

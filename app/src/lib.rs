@@ -36,10 +36,12 @@
 
 pub mod analysis;
 pub mod arch;
+pub mod arch_extra;
 mod catalog;
 pub mod charts;
 pub mod engine;
 pub mod export;
+pub mod presets;
 mod generation;
 mod sampling;
 pub mod state;
@@ -59,6 +61,7 @@ use views::{
     compare::CompareView,
     header::{BackendBadge, ErrorList, ThemeToggles},
     scaling::ScalingView,
+    share::ShareBar,
     state::StateView,
 };
 
@@ -75,16 +78,17 @@ pub fn App() -> impl IntoView {
         analysis,
         sweep,
         messages,
+        design,
     } = page;
     let actions = page.actions();
 
     let view_body = move || match ui.view.get().as_str() {
         "attention" => view! { <AttentionView models=models analysis=analysis /> }.into_any(),
-        "state" => view! { <StateView models=models analysis=analysis /> }.into_any(),
+        "state" => view! { <StateView models=models analysis=analysis token=ui.token /> }.into_any(),
         "scaling" => {
             view! { <ScalingView models=models generation=generation sweep=sweep /> }.into_any()
         }
-        "architecture" => view! { <ArchitectureView ui=ui sweep=sweep /> }.into_any(),
+        "architecture" => view! { <ArchitectureView ui=ui sweep=sweep design=design /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };
     view! {
@@ -113,6 +117,7 @@ pub fn App() -> impl IntoView {
                         on:click=move |_| ui.view.set(id.to_string())>{label}</button>
                 }).collect_view()}
             </nav>
+            <ShareBar ui=ui models=models />
             <main id="main" tabindex="-1">{view_body}</main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "

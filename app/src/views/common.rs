@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use crate::analysis::Analysis;
 
 use crate::catalog::MODEL_FILES;
+use crate::views::prompt_check::PromptCheck;
 use crate::state::{Actions, LoadState, Maps, Slot, MAX_MODELS};
 use crate::web;
 
@@ -201,6 +202,7 @@ pub fn ModelsAndPrompt(actions: Actions) -> impl IntoView {
                     }
                 }
             ></textarea>
+            <PromptCheck actions=actions />
         </section>
     }
 }

@@ -152,8 +152,12 @@ fn memory_chart(models: Models, analysis: AnalysisState) -> impl IntoView {
 /// the memory chart. A [`Transition`] keeps them drawn while the prompt is analyzed
 /// again.
 #[component]
-pub fn StateView(models: Models, analysis: AnalysisState) -> impl IntoView {
-    let token = RwSignal::new(0usize);
+pub fn StateView(
+    models: Models,
+    analysis: AnalysisState,
+    /// The token chosen (`Ui::token`, in the link).
+    token: RwSignal<usize>,
+) -> impl IntoView {
     let content = move || {
         let slots = models.active();
         let maps: Vec<Maps> = slots.iter().map(|s| analysis.get(s.index)).collect();
