@@ -7,22 +7,16 @@
 // - a heatmap exports as a non-empty PNG and a chart as a valid SVG;
 // - after one visit, a reload with the network off still loads the page and the model
 //   and generates (service worker).
-// Env: HYBRID_URL, HYBRID_MODES, CHROMIUM, HYBRID_TEST_TIMEOUT_MS.
+// It serves dist/ itself (HYBRID_DIST), so that "offline" is a server that is gone, not
+// only the browser's offline switch.
+// Env: HYBRID_DIST, HYBRID_MODES, CHROMIUM, HYBRID_TEST_TIMEOUT_MS.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { URL_UNDER_TEST, check, openPage, runInModes, status } from './lib/chromium.mjs';
+import { check, openPage, runInModes, status } from './lib/chromium.mjs';
 
 const RECALL = 'recall-inter';
-
-async function fresh(page, hash) {
-  const url = new URL(URL_UNDER_TEST);
-  url.hash = hash;
-  await page.goto('about:blank');
-  await page.goto(url.toString(), { waitUntil: 'load' });
-  await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
-}
 
 async function waitReady(page, model) {
   await page.waitForFunction((id) => {
@@ -50,12 +44,13 @@ async function fieldError(page, id, value) {
   check(err && /whole number|minimum|maximum|negative/.test(err), `${id}=${value}: no message, got ${err}`);
 }
 
-async function architectureRoundTrip(page) {
-  await fresh(page, '#models=test-random');
+/** Sets a design and a seed; returns what must come back from the link. */
+async function setArchitecture(page) {
   await page.click('#tab-architecture');
   await page.selectOption('#arch-preset', 'playground-intra');
   await page.selectOption('#arch-fusion', 'concat');
-  check(await page.$('#arch-invalid') === null, `concat gives an error: ${await page.textContent('#arch-invalid').catch(() => '')}`);
+  const invalid = await page.$('#arch-invalid');
+  check(invalid === null, `concat gives an error: ${invalid && await invalid.textContent()}`);
   const eq = await page.textContent('#arch-equivalent');
   check(/W \[a \| s\] = W_a a \+ W_s s/.test(eq), `no equivalence pointed out for concat: ${eq}`);
   check(await page.inputValue('#arch-out-proj') === 'joint', 'concat did not switch to the joint projection');
@@ -71,22 +66,26 @@ async function architectureRoundTrip(page) {
   check(await page.inputValue('#arch-fusion') === 'concat', 'the design reverted after a change of view');
   const hash = await page.evaluate(() => location.hash);
   check(/arch=/.test(hash) && /seed=7/.test(hash) && /ctx=2048/.test(hash), `link misses settings: ${hash}`);
+  const config = await page.getAttribute('#download-config', 'href');
+  check(config.startsWith('data:application/json') && /concat/.test(decodeURIComponent(config)), 'config.json link');
+  return { hash, params, prompt: await page.inputValue('#prompt') };
+}
 
-  await fresh(page, hash);
+/** After a reload from the link alone: the same state. */
+async function checkRestored(page, want) {
+  check(await page.evaluate(() => location.hash) === want.hash, 'the link changed on reload');
   check(await page.evaluate(() => window.__hybrid_status.view) === 'architecture', 'view not restored');
   check(await page.inputValue('#arch-preset') === 'playground-intra', 'preset not restored');
   check(await page.inputValue('#arch-fusion') === 'concat', 'fusion not restored');
   await page.waitForSelector('#arch-numbers[data-context="2048"]');
-  check(await page.getAttribute('#arch-numbers', 'data-params') === params, 'a different design came back');
+  check(await page.getAttribute('#arch-numbers', 'data-params') === want.params, 'a different design came back');
   check(await page.locator('#view-architecture .block').count() === 9, 'the added layer was lost');
   await page.click('#tab-compare');
   check(await page.inputValue('#seed') === '7', 'seed not restored');
-  const blob = await page.getAttribute('#download-config', 'href').catch(() => null);
-  check(blob === null || blob.startsWith('data:application/json'), 'config.json link');
+  check(await page.inputValue('#prompt') === want.prompt, 'prompt not restored');
 }
 
 async function presetOnSwitch(page) {
-  await fresh(page, '#models=test-random&prompt=The%20cat%20sat');
   await waitReady(page, 'test-random');
   await page.selectOption('#model', RECALL);
   await waitReady(page, RECALL);
@@ -133,40 +132,44 @@ async function ownServer() {
   return { server, url: fs.readFileSync(urlFile, 'utf8').trim() };
 }
 
-async function offlineReload(page) {
-  const { server, url } = await ownServer();
-  try {
-    await page.goto('about:blank');
-    await page.goto(`${url}#models=${RECALL}`, { waitUntil: 'load' });
-    await waitReady(page, RECALL);
-    await page.waitForFunction((id) => {
-      const el = document.querySelector('#offline-status');
-      return el && Number(el.dataset.files) > 3 && el.textContent.includes(id);
-    }, RECALL, { timeout: 60_000 });
-    const said = await page.textContent('#offline-status');
-    check(/Stored for offline use: \d+ files, [\d.]+ [KM]i?B/.test(said), `offline status: ${said}`);
-  } finally {
-    server.kill();
-  }
-  await page.context().setOffline(true);
-  try {
-    await page.reload({ waitUntil: 'load' });
-    await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
-    await waitReady(page, RECALL);
-    check((await page.evaluate(() => location.hash)).includes(`models=${RECALL}`), 'offline reload lost the state');
-    await generateGreedy(page, 2);
-  } finally {
-    await page.context().setOffline(false);
-  }
+async function waitStored(page) {
+  await page.waitForFunction((id) => {
+    const el = document.querySelector('#offline-status');
+    return el && Number(el.dataset.files) > 3 && el.textContent.includes(id);
+  }, RECALL, { timeout: 60_000 });
+  const said = await page.textContent('#offline-status');
+  check(/Stored for offline use: \d+ files, [\d.]+ [KM]i?B/.test(said), `offline status: ${said}`);
 }
 
 const { failed } = await runInModes('share', async (mode) => {
   const { browser, page } = await openPage(mode);
   try {
-    await architectureRoundTrip(page);
-    await presetOnSwitch(page);
-    await exportFigures(page);
-    await offlineReload(page);
+    const t0 = Date.now();
+    const lap = (what) => console.log(`  ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const { server, url } = await ownServer();
+    let want;
+    try {
+      await page.goto(`${url}#models=test-random&prompt=The%20cat%20sat`, { waitUntil: 'load' });
+      await presetOnSwitch(page);
+      lap('preset on model switch');
+      await exportFigures(page);
+      lap('export');
+      want = await setArchitecture(page);
+      await waitStored(page);
+      lap('architecture, stored');
+    } finally {
+      server.kill();
+    }
+    // the server is gone and the browser offline: the page, the model and the state
+    // must all come back from the service worker and the link
+    await page.context().setOffline(true);
+    await page.goto('about:blank');
+    await page.goto(`${url}${want.hash}`, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__hybrid_status && window.__hybrid_status.engine !== 'checking');
+    await waitReady(page, RECALL);
+    await checkRestored(page, want);
+    await generateGreedy(page, 2);
+    lap('offline reload from the link');
     check(page.problems.length === 0, `page problems: ${page.problems.join('; ')}`);
   } finally {
     await browser.close();
