@@ -216,7 +216,9 @@ pub fn parse_count(
     }
     let digits = t.strip_prefix('+').unwrap_or(t);
     if t.starts_with('-') && digits.len() > 1 {
-        return Err(format!("{t} is negative: enter a whole number from {min} to {max}"));
+        return Err(format!(
+            "{t} is negative: enter a whole number from {min} to {max}"
+        ));
     }
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{t:?} is not a whole number (from {min} to {max})"));
@@ -341,12 +343,24 @@ mod tests {
     fn fields_say_what_is_wrong() {
         assert_eq!(parse_count(" 8192 ", 1, MAX_CONTEXT, false), Ok(Some(8192)));
         assert_eq!(parse_count("", 1, 9, true), Ok(None));
-        for bad in ["-5", "0", "99999999999", "1e3", "abc", "", "99999999999999999999999"] {
+        for bad in [
+            "-5",
+            "0",
+            "99999999999",
+            "1e3",
+            "abc",
+            "",
+            "99999999999999999999999",
+        ] {
             let e = parse_count(bad, 1, MAX_CONTEXT, false).unwrap_err();
             assert!(e.contains("1048576") || e.contains(" 1 "), "{bad}: {e}");
         }
-        assert!(parse_count("-5", 1, 9, false).unwrap_err().contains("negative"));
-        assert!(parse_count("0", 1, 9, false).unwrap_err().contains("minimum of 1"));
+        assert!(parse_count("-5", 1, 9, false)
+            .unwrap_err()
+            .contains("negative"));
+        assert!(parse_count("0", 1, 9, false)
+            .unwrap_err()
+            .contains("minimum of 1"));
     }
 
     #[test]
@@ -367,7 +381,10 @@ mod tests {
             names.insert(plan_name(&c));
         }
         assert_eq!(names.len(), 3, "{names:?}");
-        assert!(names.iter().any(|n| n.contains("concat, joint")), "{names:?}");
+        assert!(
+            names.iter().any(|n| n.contains("concat, joint")),
+            "{names:?}"
+        );
     }
 
     #[test]

@@ -129,7 +129,11 @@ impl Design {
     /// The config the core makes of it: validated, pending keys included.
     pub fn checked(&self) -> Result<ModelConfig, String> {
         if self.extra.is_empty() {
-            return self.config.validate().map(|_| self.config.clone()).map_err(|e| e.to_string());
+            return self
+                .config
+                .validate()
+                .map(|_| self.config.clone())
+                .map_err(|e| e.to_string());
         }
         let text = serde_json::to_vec(&self.to_value()).map_err(|e| e.to_string())?;
         ModelConfig::from_json(&text).map_err(|e| e.to_string())
@@ -180,7 +184,10 @@ mod tests {
         let v = d.to_value();
         assert_eq!(v["windows"][1], 64);
         assert!(v["windows"][0].is_null());
-        assert_eq!(v["windows"].as_array().unwrap().len(), d.config.layers.len());
+        assert_eq!(
+            v["windows"].as_array().unwrap().len(),
+            d.config.layers.len()
+        );
         assert_eq!(v["attention"]["v_head_dim"], 48);
         let back = Design::parse(&d.to_json()).unwrap();
         assert_eq!(back.windows(), d.windows());

@@ -31,6 +31,5 @@ pub use hybrid_core::config::{
 pub use hybrid_core::sample::Rng;
 pub use hybrid_core::tasks::recall;
 pub use hybrid_core::{
-    Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes,
-    Tokenizer,
+    Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes, Tokenizer,
 };

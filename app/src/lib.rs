@@ -41,8 +41,8 @@ mod catalog;
 pub mod charts;
 pub mod engine;
 pub mod export;
-pub mod presets;
 mod generation;
+pub mod presets;
 mod sampling;
 pub mod state;
 pub mod sweep;
@@ -84,7 +84,9 @@ pub fn App() -> impl IntoView {
 
     let view_body = move || match ui.view.get().as_str() {
         "attention" => view! { <AttentionView models=models analysis=analysis /> }.into_any(),
-        "state" => view! { <StateView models=models analysis=analysis token=ui.token /> }.into_any(),
+        "state" => {
+            view! { <StateView models=models analysis=analysis token=ui.token /> }.into_any()
+        }
         "scaling" => {
             view! { <ScalingView models=models generation=generation sweep=sweep /> }.into_any()
         }

@@ -102,14 +102,24 @@ mod tests {
         let key = words[first];
         let at = words.iter().position(|w| *w == key).unwrap();
         assert!(at < first && at % 2 == 1, "{key} at {at}");
-        assert!(p.note.ends_with(&format!("is {}.", words[at + 1])), "{}", p.note);
+        assert!(
+            p.note.ends_with(&format!("is {}.", words[at + 1])),
+            "{}",
+            p.note
+        );
         assert!(recall_prompt(40, 64, 1).is_err());
     }
 
     #[test]
     fn presets_by_family() {
-        assert!(for_model("recall-inter").unwrap().text.starts_with("<bos> k"));
-        assert!(for_model("shakespeare-intra-add").unwrap().text.starts_with("ROMEO"));
+        assert!(for_model("recall-inter")
+            .unwrap()
+            .text
+            .starts_with("<bos> k"));
+        assert!(for_model("shakespeare-intra-add")
+            .unwrap()
+            .text
+            .starts_with("ROMEO"));
         assert_eq!(for_model("test-random"), None);
         assert_eq!(for_model("recallish"), None);
         assert!(vocabulary_hint("recall-mamba2").is_some());

@@ -153,10 +153,14 @@ mod tests {
             large: true,
             theme: Some("dark".into()),
             cpu: true,
-            fields: [("seed", "7"), ("arch", "{\"layers\":[\"mamba\"]}"), ("tour", "3")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            fields: [
+                ("seed", "7"),
+                ("arch", "{\"layers\":[\"mamba\"]}"),
+                ("tour", "3"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         };
         let h = s.encode();
         assert!(!h.contains(' ') && !h.contains('\n'), "{h}");
@@ -171,7 +175,12 @@ mod tests {
         assert_eq!(s.prompt.as_deref(), Some("%zz%4"));
         assert_eq!(s.theme, None);
         assert_eq!(s.fields.get("x").map(String::as_str), Some("1"));
-        assert_eq!(s.fields.len(), 1, "the empty key is dropped: {:?}", s.fields);
+        assert_eq!(
+            s.fields.len(),
+            1,
+            "the empty key is dropped: {:?}",
+            s.fields
+        );
         let bad = HashState::decode("#Seed=1&a%20b=2&layer=3");
         assert_eq!(bad.fields.keys().collect::<Vec<_>>(), vec!["layer"]);
         assert_eq!(HashState::decode(""), HashState::default());

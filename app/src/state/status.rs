@@ -94,7 +94,6 @@ fn status(page: Page) -> serde_json::Value {
         sweep,
         messages,
         ..
-
     } = page;
     let slots = models.active();
     let first = slots[0];

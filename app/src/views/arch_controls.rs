@@ -94,7 +94,11 @@ fn extra_usize(d: &Design, key: (&str, &str)) -> Option<usize> {
 fn pending_hint(key: (&str, &str)) -> Option<String> {
     (!arch_extra::supported(key)).then(|| {
         let (s, k) = key;
-        let path = if s.is_empty() { k.to_string() } else { format!("{s}.{k}") };
+        let path = if s.is_empty() {
+            k.to_string()
+        } else {
+            format!("{s}.{k}")
+        };
         format!("{path}: this engine build does not read it yet, so the control is off.")
     })
 }
@@ -104,7 +108,12 @@ fn pending_hint(key: (&str, &str)) -> Option<String> {
 pub fn ArchOptions(design: DesignState) -> impl IntoView {
     let d = design.draft;
     let has = move |f: fn(&Design) -> bool| d.with(|d| d.as_ref().is_some_and(f));
-    let num = move |label: &'static str, id: &'static str, get: fn(&Design) -> Option<usize>, set: fn(&mut Design, usize), min: usize, max: usize| {
+    let num = move |label: &'static str,
+                    id: &'static str,
+                    get: fn(&Design) -> Option<usize>,
+                    set: fn(&mut Design, usize),
+                    min: usize,
+                    max: usize| {
         let value = Signal::derive(move || d.with(|x| x.as_ref().and_then(get)));
         let apply = Callback::new(move |v: Option<usize>| {
             if let Some(v) = v {
@@ -113,9 +122,13 @@ pub fn ArchOptions(design: DesignState) -> impl IntoView {
         });
         view! { <ConfigNumber label=label id=id.to_string() value=value min=min max=max apply=apply /> }
     };
-    let pending = move |label: &'static str, id: &'static str, key: (&'static str, &'static str)| {
-        let value = Signal::derive(move || d.with(|x| x.as_ref().and_then(|x| extra_usize(x, key))));
-        let apply = Callback::new(move |v: Option<usize>| design.edit(|x| x.set(key, v.map(Value::from))));
+    let pending = move |label: &'static str,
+                        id: &'static str,
+                        key: (&'static str, &'static str)| {
+        let value =
+            Signal::derive(move || d.with(|x| x.as_ref().and_then(|x| extra_usize(x, key))));
+        let apply =
+            Callback::new(move |v: Option<usize>| design.edit(|x| x.set(key, v.map(Value::from))));
         let off = Signal::derive(move || !arch_extra::supported(key));
         view! {
             <ConfigNumber label=label id=id.to_string() value=value min=2 max=MAX_DIM optional=true
@@ -123,7 +136,8 @@ pub fn ArchOptions(design: DesignState) -> impl IntoView {
             {pending_hint(key).map(|h| view! { <p class="hint">{h}</p> })}
         }
     };
-    let attention = move || has(|x| x.config.attention.is_some()).then(|| view! {
+    let attention = move || {
+        has(|x| x.config.attention.is_some()).then(|| view! {
         <fieldset class="options" id="arch-attention"><legend>"Attention"</legend>
             {num("query heads", "arch-n-heads", |x| x.config.attention.as_ref().map(|a| a.n_heads), |x, v| if let Some(a) = x.config.attention.as_mut() { a.n_heads = v }, 1, 256)}
             {num("KV heads", "arch-kv-heads", |x| x.config.attention.as_ref().map(|a| a.n_kv_heads), |x, v| if let Some(a) = x.config.attention.as_mut() { a.n_kv_heads = v }, 1, 256)}
@@ -135,8 +149,10 @@ pub fn ArchOptions(design: DesignState) -> impl IntoView {
                 apply=Callback::new(move |v| design.edit(|x| if let Some(a) = x.config.attention.as_mut() { a.window = v })) />
             {num("sink tokens", "arch-sinks", |x| x.config.attention.as_ref().map(|a| a.sink_tokens), |x, v| if let Some(a) = x.config.attention.as_mut() { a.sink_tokens = v }, 0, arch::MAX_CONTEXT)}
         </fieldset>
-    });
-    let mamba = move || has(|x| x.config.mamba.is_some()).then(|| view! {
+    })
+    };
+    let mamba = move || {
+        has(|x| x.config.mamba.is_some()).then(|| view! {
         <fieldset class="options" id="arch-mamba"><legend>"Mamba-2"</legend>
             {num("state size N", "arch-d-state", |x| x.config.mamba.as_ref().map(|m| m.d_state), |x, v| if let Some(m) = x.config.mamba.as_mut() { m.d_state = v }, 1, MAX_DIM)}
             {num("head size P", "arch-ssm-head-dim", |x| x.config.mamba.as_ref().map(|m| m.head_dim), |x, v| if let Some(m) = x.config.mamba.as_mut() { m.head_dim = v }, 1, MAX_DIM)}
@@ -144,7 +160,8 @@ pub fn ArchOptions(design: DesignState) -> impl IntoView {
             {num("groups", "arch-groups", |x| x.config.mamba.as_ref().map(|m| m.n_groups), |x, v| if let Some(m) = x.config.mamba.as_mut() { m.n_groups = v }, 1, 64)}
             {num("conv width", "arch-conv", |x| x.config.mamba.as_ref().map(|m| m.conv_width), |x, v| if let Some(m) = x.config.mamba.as_mut() { m.conv_width = v }, 1, 64)}
         </fieldset>
-    });
+    })
+    };
     view! { {attention} {mamba} <IntraOptions design=design /> <LayerWindows design=design /> }
 }
 
@@ -171,16 +188,24 @@ fn IntraOptions(design: DesignState) -> impl IntoView {
     let set_proj = move |v: String| {
         design.edit(|x| {
             if let Some(i) = x.config.intra.as_mut() {
-                i.out_proj = if v == "joint" { OutProj::Joint } else { OutProj::Separate };
+                i.out_proj = if v == "joint" {
+                    OutProj::Joint
+                } else {
+                    OutProj::Separate
+                };
             }
         })
     };
-    let num = move |label: &'static str, id: &'static str, get: fn(&crate::engine::IntraConfig) -> usize, set: fn(&mut crate::engine::IntraConfig, usize)| {
+    let num = move |label: &'static str,
+                    id: &'static str,
+                    get: fn(&crate::engine::IntraConfig) -> usize,
+                    set: fn(&mut crate::engine::IntraConfig, usize)| {
         view! { <ConfigNumber label=label id=id.to_string() min=1 max=256
-            value=Signal::derive(move || d.with(|x| x.as_ref().and_then(|x| x.config.intra.as_ref().map(get))))
-            apply=Callback::new(move |v: Option<usize>| if let Some(v) = v { design.edit(|x| if let Some(i) = x.config.intra.as_mut() { set(i, v) }) }) /> }
+        value=Signal::derive(move || d.with(|x| x.as_ref().and_then(|x| x.config.intra.as_ref().map(get))))
+        apply=Callback::new(move |v: Option<usize>| if let Some(v) = v { design.edit(|x| if let Some(i) = x.config.intra.as_mut() { set(i, v) }) }) /> }
     };
-    move || intra().map(|i| view! {
+    move || {
+        intra().map(|i| view! {
         <fieldset class="options" id="arch-intra"><legend>"Intra block"</legend>
             <label class="num"><span>"fusion"</span>
                 <select id="arch-fusion" on:change=move |ev| set_fusion(event_target_value(&ev))>
@@ -213,6 +238,7 @@ fn IntraOptions(design: DesignState) -> impl IntoView {
             </ul>
         </fieldset>
     })
+    }
 }
 
 /// A window per attention layer (top-level `windows`).

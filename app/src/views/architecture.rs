@@ -84,7 +84,9 @@ fn Numbers(design: DesignState) -> impl IntoView {
         let ctx = match parse_count(&design.context.get(), 1, arch::MAX_CONTEXT, false) {
             Ok(Some(c)) => c,
             Ok(None) | Err(_) => {
-                return Some(view! { <p class="hint">"Enter a context to see the numbers."</p> }.into_any())
+                return Some(
+                    view! { <p class="hint">"Enter a context to see the numbers."</p> }.into_any(),
+                )
             }
         };
         Some(match checked.and_then(|cfg| arch::numbers(&cfg, ctx)) {
@@ -109,7 +111,10 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState, design: DesignState) -> impl 
     let message = design.message;
     let send = move |_| {
         message.set(None);
-        let Some(checked) = design.draft.with_untracked(|d| d.as_ref().map(|d| d.checked())) else {
+        let Some(checked) = design
+            .draft
+            .with_untracked(|d| d.as_ref().map(|d| d.checked()))
+        else {
             return;
         };
         let cfg = match checked {

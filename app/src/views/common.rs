@@ -10,8 +10,8 @@ use wasm_bindgen::JsCast;
 use crate::analysis::Analysis;
 
 use crate::catalog::MODEL_FILES;
-use crate::views::prompt_check::PromptCheck;
 use crate::state::{Actions, LoadState, Maps, Slot, MAX_MODELS};
+use crate::views::prompt_check::PromptCheck;
 use crate::web;
 
 fn megabytes(bytes: u64) -> String {

@@ -134,4 +134,3 @@ pub fn PromptCheck(actions: Actions) -> impl IntoView {
         </div>
     }
 }
-

@@ -13,7 +13,12 @@ use crate::web;
 #[wasm_bindgen(module = "/js/share.js")]
 extern "C" {
     #[wasm_bindgen(catch, js_name = exportFigure)]
-    async fn export_figure(root: &str, index: u32, format: &str, base: &str) -> Result<JsValue, JsValue>;
+    async fn export_figure(
+        root: &str,
+        index: u32,
+        format: &str,
+        base: &str,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_name = figureLabels)]
     fn figure_labels(root: &str) -> Result<Vec<String>, JsValue>;
     #[wasm_bindgen(catch, js_name = copyText)]
@@ -38,10 +43,20 @@ struct Stored {
 fn slug(label: &str) -> String {
     let s: String = label
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let parts: Vec<&str> = s.split('-').filter(|p| !p.is_empty()).take(8).collect();
-    if parts.is_empty() { "figure".into() } else { parts.join("-") }
+    if parts.is_empty() {
+        "figure".into()
+    } else {
+        parts.join("-")
+    }
 }
 
 /// Copy link, figure export, offline status.
@@ -65,14 +80,19 @@ pub fn ShareBar(ui: Ui, models: Models) -> impl IntoView {
         spawn_local(async move {
             said.set(Some(match copy_text(&url).await {
                 Ok(_) => "Link copied: it opens this page in the same state.".into(),
-                Err(e) => format!("Could not copy ({}); the link is the address bar's.", web::js_error_text(&e)),
+                Err(e) => format!(
+                    "Could not copy ({}); the link is the address bar's.",
+                    web::js_error_text(&e)
+                ),
             }));
         });
     };
     let export = move |format: &'static str| {
         refresh_labels();
         let i = chosen.get_untracked();
-        let label = labels.with_untracked(|l| l.get(i as usize).cloned()).unwrap_or_default();
+        let label = labels
+            .with_untracked(|l| l.get(i as usize).cloned())
+            .unwrap_or_default();
         let base = format!("{}-{}", ui.view.get_untracked(), slug(&label));
         spawn_local(async move {
             said.set(Some(match export_figure("#main", i, format, &base).await {
@@ -122,7 +142,11 @@ pub fn ShareBar(ui: Ui, models: Models) -> impl IntoView {
             "Stored for offline use: {} files, {} (the page{}).",
             s.files,
             fmt_bytes(s.bytes),
-            if s.models.is_empty() { String::new() } else { format!(" and models {}", s.models.join(", ")) }
+            if s.models.is_empty() {
+                String::new()
+            } else {
+                format!(" and models {}", s.models.join(", "))
+            }
         ),
     };
     let files = move || match offline.get() {
@@ -160,7 +184,10 @@ fn serde_wasm(v: &JsValue) -> Result<Stored, String> {
 mod tests {
     #[test]
     fn slugs() {
-        assert_eq!(super::slug("Layer 2, head 1: attention"), "layer-2-head-1-attention");
+        assert_eq!(
+            super::slug("Layer 2, head 1: attention"),
+            "layer-2-head-1-attention"
+        );
         assert_eq!(super::slug("  "), "figure");
     }
 }
