@@ -37,6 +37,7 @@
 pub mod analysis;
 pub mod arch;
 pub mod arch_extra;
+pub mod arch_notes;
 mod catalog;
 pub mod charts;
 pub mod engine;

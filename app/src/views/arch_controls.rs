@@ -234,7 +234,7 @@ fn IntraOptions(design: DesignState) -> impl IntoView {
                 apply=Callback::new(move |v: Option<usize>| design.edit(|x| x.set(INTRA_V_HEAD_DIM, v.map(Value::from)))) />
             {pending_hint(INTRA_V_HEAD_DIM).map(|h| view! { <p class="hint">{h}</p> })}
             <ul class="equivalent" id="arch-equivalent">
-                {arch::equivalences(&i).into_iter().map(|e| view! { <li>"Equivalent: " {e}</li> }).collect_view()}
+                {crate::arch_notes::equivalences(&i).into_iter().map(|e| view! { <li>"Equivalent: " {e}</li> }).collect_view()}
             </ul>
         </fieldset>
     })

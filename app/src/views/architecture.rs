@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::arch::{self, parse_count, PRESETS};
+use crate::arch_notes;
 use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
 use crate::engine::{Backend, LayerKind};
 use crate::export;
@@ -127,7 +128,7 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState, design: DesignState) -> impl 
                 fmt_num(cfg.param_count() as f64)
             )));
         }
-        let name = format!("Designed: {} (random weights)", arch::plan_name(&cfg));
+        let name = format!("Designed: {} (random weights)", arch_notes::plan_name(&cfg));
         match Backend::cpu_random(&name, cfg, 0) {
             Ok(b) => {
                 sweep.design(name, b);
