@@ -124,7 +124,7 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">{view_body}</main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "
-                "Bring your own checkpoint: the format is in docs/FORMAT.md. Share this view: the link holds the models, prompt and view."
+                "Bring your own checkpoint: the format is in docs/FORMAT.md. Share this view: the link holds every setting (Copy link); after one visit the page works offline."
             </footer>
         </div>
     }
