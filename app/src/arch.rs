@@ -215,6 +215,41 @@ pub fn numbers(cfg: &ModelConfig, context: usize) -> Result<Numbers, String> {
     })
 }
 
+/// Largest context the numbers are computed at.
+pub const MAX_CONTEXT: usize = 1 << 20;
+
+/// A whole number typed into a field, checked against `min..=max`; empty is `None` when
+/// the field is optional. The error says what is allowed.
+pub fn parse_count(
+    text: &str,
+    min: usize,
+    max: usize,
+    optional: bool,
+) -> Result<Option<usize>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return if optional {
+            Ok(None)
+        } else {
+            Err(format!("enter a whole number from {min} to {max}"))
+        };
+    }
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if t.starts_with('-') && digits.len() > 1 {
+        return Err(format!(
+            "{t} is negative: enter a whole number from {min} to {max}"
+        ));
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{t:?} is not a whole number (from {min} to {max})"));
+    }
+    match digits.parse::<usize>() {
+        Ok(v) if v < min => Err(format!("{v} is below the minimum of {min}")),
+        Ok(v) if v <= max => Ok(Some(v)),
+        _ => Err(format!("{t} is above the maximum of {max}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +298,30 @@ mod tests {
             numbers(&c, 100_000).unwrap().cache_bytes,
             "constant state"
         );
+    }
+
+    #[test]
+    fn fields_say_what_is_wrong() {
+        assert_eq!(parse_count(" 8192 ", 1, MAX_CONTEXT, false), Ok(Some(8192)));
+        assert_eq!(parse_count("", 1, 9, true), Ok(None));
+        for bad in [
+            "-5",
+            "0",
+            "99999999999",
+            "1e3",
+            "abc",
+            "",
+            "99999999999999999999999",
+        ] {
+            let e = parse_count(bad, 1, MAX_CONTEXT, false).unwrap_err();
+            assert!(e.contains("1048576") || e.contains(" 1 "), "{bad}: {e}");
+        }
+        assert!(parse_count("-5", 1, 9, false)
+            .unwrap_err()
+            .contains("negative"));
+        assert!(parse_count("0", 1, 9, false)
+            .unwrap_err()
+            .contains("minimum of 1"));
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub use worker::WorkerRun;
 
 pub use hybrid_core::tokenizer::TextStream;
 
-pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
+pub use hybrid_core::config::{
+    AttentionConfig, IntraConfig, MambaConfig, ATTENTION_KEYS, INTRA_KEYS, TOP_KEYS,
+};
+pub use hybrid_core::sample::Rng;
+pub use hybrid_core::tasks::recall;
 pub use hybrid_core::{
-    Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes,
+    Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes, Tokenizer,
 };

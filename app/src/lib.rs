@@ -36,11 +36,14 @@
 
 pub mod analysis;
 pub mod arch;
+pub mod arch_extra;
+pub mod arch_notes;
 mod catalog;
 pub mod charts;
 pub mod engine;
 pub mod export;
 mod generation;
+pub mod presets;
 mod sampling;
 pub mod state;
 pub mod sweep;
@@ -61,6 +64,7 @@ use views::{
     header::{BackendBadge, ErrorList, ThemeToggles},
     intro::{Intro, IntroState, IntroToggle},
     scaling::ScalingView,
+    share::ShareBar,
     state::StateView,
     Tabs, ViewPanel,
 };
@@ -78,18 +82,21 @@ pub fn App() -> impl IntoView {
         analysis,
         sweep,
         messages,
+        design,
     } = page;
     let actions = page.actions();
     let intro = IntroState::new();
 
     let view_body = move || match ui.view.get().as_str() {
         "attention" => view! { <AttentionView ui=ui models=models analysis=analysis /> }.into_any(),
-        "state" => view! { <StateView ui=ui models=models analysis=analysis /> }.into_any(),
+        "state" => {
+            view! { <StateView ui=ui models=models analysis=analysis token=ui.token /> }.into_any()
+        }
         "scaling" => {
             view! { <ScalingView ui=ui models=models generation=generation sweep=sweep /> }
                 .into_any()
         }
-        "architecture" => view! { <ArchitectureView ui=ui sweep=sweep /> }.into_any(),
+        "architecture" => view! { <ArchitectureView ui=ui sweep=sweep design=design /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };
     view! {
@@ -117,11 +124,12 @@ pub fn App() -> impl IntoView {
             <ModelsAndPrompt actions=actions ui=ui />
             <main id="main" tabindex="-1">
                 <Tabs ui=ui />
+                <ShareBar ui=ui models=models />
                 <ViewPanel ui=ui>{view_body}</ViewPanel>
             </main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "
-                "Bring your own checkpoint: the format is in docs/FORMAT.md. Share this view: the link holds the models, prompt and view."
+                "Bring your own checkpoint: the format is in docs/FORMAT.md. Share this view: the link holds every setting (Copy link); after one visit the page works offline."
             </footer>
         </div>
     }

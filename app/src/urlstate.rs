@@ -1,5 +1,12 @@
 //! Settings in the URL hash, so a link reproduces the page:
-//! `#view=attention&models=a,b&prompt=Once%20upon`.
+//! `#view=attention&models=a,b&prompt=Once%20upon&layer=2&seed=7`.
+//!
+//! The page's own keys (view, models, prompt, large, theme, backend) are typed fields;
+//! every other `key=value` pair lands in [`HashState::fields`] and is written back as it
+//! came, so a module adds a setting to the link without touching this file: it reads its
+//! key at start and writes it on change through `state::Ui` (`Ui::bind`, `Ui::set_field`).
+
+use std::collections::BTreeMap;
 
 /// The views of the page, in nav order.
 pub const VIEWS: [(&str, &str); 5] = [
@@ -20,6 +27,20 @@ pub struct HashState {
     pub theme: Option<String>,
     /// `backend=cpu`: run on the CPU engine even where WebGPU works.
     pub cpu: bool,
+    /// Every other key (a [`valid_key`]), by name: sampling, layer, sweep, plan, tour...
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Keys the typed fields use; [`HashState::fields`] never holds them.
+const TYPED_KEYS: [&str; 6] = ["view", "models", "prompt", "large", "theme", "backend"];
+
+/// Whether `key` can be a field: 1 to 32 of `a-z 0-9 _ -`, not a typed key.
+pub fn valid_key(key: &str) -> bool {
+    (1..=32).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && !TYPED_KEYS.contains(&key)
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986).
@@ -81,6 +102,9 @@ impl HashState {
                 "large" => s.large = v == "1",
                 "backend" => s.cpu = v == "cpu",
                 "theme" if v == "light" || v == "dark" => s.theme = Some(v),
+                k if valid_key(k) && s.fields.len() < 64 => {
+                    s.fields.insert(k.to_string(), v);
+                }
                 _ => {}
             }
         }
@@ -109,6 +133,9 @@ impl HashState {
         if self.cpu {
             parts.push("backend=cpu".into());
         }
+        for (k, v) in self.fields.iter().filter(|(k, _)| valid_key(k)) {
+            parts.push(format!("{k}={}", percent_encode(v)));
+        }
         format!("#{}", parts.join("&"))
     }
 }
@@ -126,6 +153,14 @@ mod tests {
             large: true,
             theme: Some("dark".into()),
             cpu: true,
+            fields: [
+                ("seed", "7"),
+                ("arch", "{\"layers\":[\"mamba\"]}"),
+                ("tour", "3"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         };
         let h = s.encode();
         assert!(!h.contains(' ') && !h.contains('\n'), "{h}");
@@ -139,6 +174,15 @@ mod tests {
         assert_eq!(s.models, vec!["a".to_string()]);
         assert_eq!(s.prompt.as_deref(), Some("%zz%4"));
         assert_eq!(s.theme, None);
+        assert_eq!(s.fields.get("x").map(String::as_str), Some("1"));
+        assert_eq!(
+            s.fields.len(),
+            1,
+            "the empty key is dropped: {:?}",
+            s.fields
+        );
+        let bad = HashState::decode("#Seed=1&a%20b=2&layer=3");
+        assert_eq!(bad.fields.keys().collect::<Vec<_>>(), vec!["layer"]);
         assert_eq!(HashState::decode(""), HashState::default());
         assert_eq!(percent_decode("a+b%20c%"), "a b c%");
         assert_eq!(percent_decode("%E2%9C%93"), "✓");

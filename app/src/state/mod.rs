@@ -9,6 +9,7 @@
 //! | `analysis` | [`AnalysisState`] | per slot: the prompt's analysis ([`leptos::prelude::LocalResource`]) |
 //! | `sweep` | [`SweepState`] | Scaling sweep: settings, run, progress, points, designed model |
 //! | `messages` | [`Messages`] | the one error channel (keyed by origin) and the notice |
+//! | `design` | [`DesignState`] | Architecture: the config designed, its preset, the context |
 //!
 //! What changes state: `loading`, `opened` and `generate` ([`Actions`]: load, pick, add,
 //! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`].
@@ -23,6 +24,7 @@
 //! `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
 
 mod analysis;
+mod design;
 mod engine_choice;
 mod generate;
 mod generation;
@@ -39,6 +41,7 @@ mod ui;
 use leptos::task::spawn_local;
 
 pub use analysis::{AnalysisState, Maps};
+pub use design::DesignState;
 pub use engine_choice::{EngineChoice, EngineState};
 pub use generation::{FormFields, GenerationState, Output, Stats};
 pub use loading::Actions;

@@ -2,6 +2,7 @@
 //! (`App`) and the status publisher hold it; views get the parts they read.
 
 use super::analysis::AnalysisState;
+use super::design::DesignState;
 use super::engine_choice::EngineChoice;
 use super::generation::GenerationState;
 use super::loading::Actions;
@@ -9,6 +10,9 @@ use super::messages::Messages;
 use super::models::Models;
 use super::sweep::SweepState;
 use super::ui::Ui;
+use leptos::prelude::GetUntracked;
+
+use crate::sampling::SamplingForm;
 use crate::urlstate::HashState;
 
 /// The page's state, by concern.
@@ -21,6 +25,7 @@ pub struct Page {
     pub analysis: AnalysisState,
     pub sweep: SweepState,
     pub messages: Messages,
+    pub design: DesignState,
 }
 
 impl Page {
@@ -30,14 +35,17 @@ impl Page {
         let messages = Messages::new();
         let models = Models::new(hash.models);
         let generation = GenerationState::new(hash.prompt);
+        let sweep = SweepState::new(models, messages);
+        bind_settings(ui, generation, sweep);
         Page {
             ui,
             engine: EngineChoice::new(hash.cpu),
             models,
             generation,
             analysis: AnalysisState::new(models, generation.prompt, ui),
-            sweep: SweepState::new(models, messages),
+            sweep,
             messages,
+            design: DesignState::new(ui),
         }
     }
 
@@ -50,4 +58,16 @@ impl Page {
             messages: self.messages,
         }
     }
+}
+
+/// The sampling form and the sweep's range in the link (`ui::Ui::bind`).
+fn bind_settings(ui: Ui, generation: GenerationState, sweep: SweepState) {
+    let form = generation.form;
+    let d = SamplingForm::default();
+    ui.bind("max_new", form.max_new_tokens, d.max_new_tokens);
+    ui.bind("temp", form.temperature, d.temperature);
+    ui.bind("top_k", form.top_k, d.top_k);
+    ui.bind("top_p", form.top_p, d.top_p);
+    ui.bind("seed", form.seed, d.seed);
+    ui.bind("sweep_max", sweep.max_len, sweep.max_len.get_untracked());
 }

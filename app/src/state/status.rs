@@ -76,6 +76,7 @@ pub fn publish(page: Page) {
             large: ui.large.get(),
             theme: ui.theme.get(),
             cpu: engine.force_cpu.get(),
+            fields: ui.fields.get(),
         };
         web::replace_hash(&hash.encode());
         web::set_root_attributes(ui.large.get(), ui.theme.get().as_deref());
@@ -92,6 +93,7 @@ fn status(page: Page) -> serde_json::Value {
         analysis,
         sweep,
         messages,
+        ..
     } = page;
     let slots = models.active();
     let first = slots[0];

@@ -1,13 +1,19 @@
-//! Architecture: the layer plan drawn as a stack, editable; parameters, cache and FLOPs
-//! update live from the config's formulas; "Send to Scaling" times it with random weights.
+//! Architecture: the layer plan drawn as a stack, editable, with a control for every
+//! config option (`arch_controls`); parameters, cache and FLOPs update live from the
+//! config's formulas; "Send to Scaling" times it with random weights; the config can be
+//! downloaded as `config.json`. The design lives in `state::DesignState`, so it survives a
+//! change of view and travels in the link.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::arch::{self, PRESETS};
+use crate::arch::{self, parse_count, PRESETS};
+use crate::arch_notes;
 use crate::charts::scale::{fmt_bytes, fmt_num, fmt_tokens};
-use crate::engine::{Backend, Fusion, LayerKind, ModelConfig};
-use crate::state::{SweepState, Ui};
+use crate::engine::{Backend, LayerKind};
+use crate::export;
+use crate::state::{DesignState, SweepState, Ui};
+use crate::views::arch_controls::{ArchOptions, ConfigNumber};
 use crate::views::common::Caption;
 
 /// Largest designed model the page will run with random weights.
@@ -21,23 +27,20 @@ fn kind_label(k: LayerKind) -> &'static str {
     }
 }
 
-/// The Architecture view: edit a layer plan, read its numbers, send it to Scaling.
+/// A count the 32-bit page may have saturated.
+fn counted(v: usize, fmt: fn(f64) -> String) -> String {
+    if v == usize::MAX {
+        format!("over {} (more than this page counts)", fmt(v as f64))
+    } else {
+        fmt(v as f64)
+    }
+}
+
+/// The plan as a stack of blocks, output at the top; a click cycles a block's kind.
 #[component]
-pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
-    let draft = RwSignal::new(arch::preset("playground-inter").ok());
-    let preset_id = RwSignal::new("playground-inter".to_string());
-    let context = RwSignal::new("8192".to_string());
-    let message = RwSignal::new(None::<String>);
-    let edit = move |f: &dyn Fn(&mut ModelConfig)| {
-        draft.update(|d| {
-            if let Some(c) = d.as_mut() {
-                f(c);
-                arch::fit_sections(c);
-            }
-        })
-    };
+fn Stack(design: DesignState) -> impl IntoView {
     let blocks = move || {
-        let Some(cfg) = draft.get() else {
+        let Some(cfg) = design.draft.with(|d| d.as_ref().map(|d| d.config.clone())) else {
             return ().into_any();
         };
         cfg.layers
@@ -55,7 +58,7 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
                 view! {
                     <button class="block" data-kind=kind_label(k)
                         title="Click to switch: attention, Mamba-2, intra"
-                        on:click=move |_| edit(&|c| if let Some(l) = c.layers.get_mut(i) { *l = arch::next_kind(*l) })>
+                        on:click=move |_| design.edit(|d| if let Some(l) = d.config.layers.get_mut(i) { *l = arch::next_kind(*l) })>
                         <span class="block-n"><span class="visually-hidden">"Layer "</span>{format!("{}", i + 1)}</span>
                         <span class="block-body">{inner}</span>
                         <span class="block-p">{format!("{} params incl. FFN", fmt_num(params as f64))}</span>
@@ -65,42 +68,67 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
             .collect_view()
             .into_any()
     };
-    let numbers = move || {
-        let cfg = draft.get()?;
-        let ctx: usize = context
-            .get()
-            .trim()
-            .parse()
-            .unwrap_or(8192)
-            .clamp(1, 1 << 24);
-        Some(match arch::numbers(&cfg, ctx) {
+    view! {
+        <div class="stack" aria-label="The layer plan, output at the top">
+            <div class="stack-end">"output"</div>
+            {blocks}
+            <div class="stack-end">"tokens in"</div>
+        </div>
+    }
+}
+
+/// Parameters, cache and FLOPs of the design at the context typed (or why not).
+#[component]
+fn Numbers(design: DesignState) -> impl IntoView {
+    move || {
+        let checked = design.draft.with(|d| d.as_ref().map(|d| d.checked()))?;
+        let ctx = match parse_count(&design.context.get(), 1, arch::MAX_CONTEXT, false) {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => {
+                return Some(
+                    view! { <p class="hint">"Enter a context to see the numbers."</p> }.into_any(),
+                )
+            }
+        };
+        Some(match checked.and_then(|cfg| arch::numbers(&cfg, ctx)) {
             Ok(n) => view! {
-                <dl class="numbers" id="arch-numbers" data-params=n.params data-cache=n.cache_bytes>
-                    <dt>"Parameters"</dt><dd>{fmt_num(n.params as f64)}</dd>
+                <dl class="numbers" id="arch-numbers" data-params=n.params data-cache=n.cache_bytes data-context=ctx>
+                    <dt>"Parameters"</dt><dd>{counted(n.params, fmt_num)}</dd>
                     <dt>{format!("Cache at {} tokens", fmt_tokens(ctx as f64))}</dt>
-                    <dd>{format!("{} (KV {}, SSM+conv {})", fmt_bytes(n.cache_bytes as f64), fmt_bytes(n.kv_bytes as f64), fmt_bytes(n.ssm_bytes as f64))}</dd>
-                    <dt>{format!("FLOPs per token at {}", fmt_tokens(ctx as f64))}</dt><dd>{fmt_num(n.flops_per_token as f64)}</dd>
+                    <dd>{format!("{} (KV {}, SSM+conv {})", counted(n.cache_bytes, fmt_bytes), counted(n.kv_bytes, fmt_bytes), fmt_bytes(n.ssm_bytes as f64))}</dd>
+                    <dt>{format!("FLOPs per token at {}", fmt_tokens(ctx as f64))}</dt><dd>{counted(n.flops_per_token, fmt_num)}</dd>
                 </dl>
                 <p class="hint">"All analytic: from the config's formulas (f32 bytes)."</p>
             }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert" id="arch-invalid">{e}</p> }.into_any(),
         })
-    };
+    }
+}
+
+/// The Architecture view: edit a layer plan and its options, read its numbers, send it to
+/// Scaling, download its `config.json`.
+#[component]
+pub fn ArchitectureView(ui: Ui, sweep: SweepState, design: DesignState) -> impl IntoView {
+    let message = design.message;
     let send = move |_| {
         message.set(None);
-        let Some(cfg) = draft.get_untracked() else {
+        let Some(checked) = design
+            .draft
+            .with_untracked(|d| d.as_ref().map(|d| d.checked()))
+        else {
             return;
         };
-        if let Err(e) = cfg.validate() {
-            return message.set(Some(e.to_string()));
-        }
+        let cfg = match checked {
+            Ok(c) => c,
+            Err(e) => return message.set(Some(e)),
+        };
         if cfg.param_count() > MAX_RUN_PARAMS {
             return message.set(Some(format!(
                 "{} parameters is too large to run in a page; its numbers above stay analytic.",
                 fmt_num(cfg.param_count() as f64)
             )));
         }
-        let name = format!("Designed: {} (random weights)", plan_name(&cfg));
+        let name = format!("Designed: {} (random weights)", arch_notes::plan_name(&cfg));
         match Backend::cpu_random(&name, cfg, 0) {
             Ok(b) => {
                 sweep.design(name, b);
@@ -110,102 +138,63 @@ pub fn ArchitectureView(ui: Ui, sweep: SweepState) -> impl IntoView {
             Err(e) => message.set(Some(e)),
         }
     };
-    let fusion = move || {
-        let cfg = draft.get()?;
-        let f = cfg.intra.as_ref()?.fusion;
-        Some(view! {
-            <label class="num"><span>"Intra fusion"</span>
-                <select id="arch-fusion" on:change=move |ev| {
-                    let v = event_target_value(&ev);
-                    edit(&|c| if let (Some(i), Some(x)) = (c.intra.as_mut(), Fusion::from_name(&v)) {
-                        i.fusion = x;
-                    })
-                }>
-                    {Fusion::ALL.into_iter().map(|x| view! {
-                        <option value=x.name() selected=x == f>{fusion_label(x)}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+    let config_url = move || {
+        design.draft.with(|d| {
+            d.as_ref()
+                .map(|d| export::data_url("application/json", &d.to_json()))
+        })
+    };
+    let plan = move |f: fn(usize) -> Vec<LayerKind>| {
+        design.edit(|d| {
+            let n = d.config.layers.len();
+            d.config.layers = f(n);
         })
     };
     view! {
         <section class="view" id="view-architecture" aria-labelledby="tab-architecture">
-            <Caption text="Click a block to switch it between attention, Mamba-2 and intra; watch parameters and cache change." />
+            <Caption text="Click a block to switch it between attention, Mamba-2 and intra; set every option; watch parameters and cache change." />
             <div class="arch-grid">
                 <div class="panel">
                     <label class="num"><span>"Start from"</span>
-                        <select id="arch-preset" on:change=move |ev| {
-                            let id = event_target_value(&ev);
-                            match arch::preset(&id) {
-                                Ok(c) => { draft.set(Some(c)); preset_id.set(id) }
-                                Err(e) => message.set(Some(e)),
-                            }
-                        }>
+                        <select id="arch-preset" on:change=move |ev| design.load_preset(event_target_value(&ev))>
                             {PRESETS.iter().map(|p| view! {
-                                <option value=p.id selected=move || preset_id.get() == p.id>{p.label}</option>
+                                <option value=p.id selected=move || design.preset.get() == p.id>{p.label}</option>
                             }).collect_view()}
                         </select>
                     </label>
                     <div class="buttons wrap">
-                        <button id="arch-add-layer" on:click=move |_| edit(&|c| c.layers.push(LayerKind::Mamba))>"+ layer"</button>
-                        <button id="arch-remove-layer" on:click=move |_| edit(&|c| { if c.layers.len() > 1 { c.layers.pop(); } })>"− layer"</button>
+                        <button id="arch-add-layer" on:click=move |_| design.edit(|d| d.config.layers.push(LayerKind::Mamba))>"+ layer"</button>
+                        <button id="arch-remove-layer" on:click=move |_| design.edit(|d| { if d.config.layers.len() > 1 { d.config.layers.pop(); } })>"− layer"</button>
                         <button id="arch-spread" title="Mamba everywhere, with 1 attention block per 6 layers in the middle (the paper's 1:5)"
-                            on:click=move |_| edit(&|c| { let n = c.layers.len(); c.layers = arch::spread_plan(n, (n / 6).max(1), LayerKind::Attention); })>"Ratio 1:5"</button>
+                            on:click=move |_| plan(|n| arch::spread_plan(n, (n / 6).max(1), LayerKind::Attention))>"Ratio 1:5"</button>
                         <button title="Attention and Mamba alternate (1:1)"
-                            on:click=move |_| edit(&|c| { let n = c.layers.len(); c.layers = (0..n).map(|i| if i % 2 == 1 { LayerKind::Attention } else { LayerKind::Mamba }).collect(); })>"Ratio 1:1"</button>
+                            on:click=move |_| plan(|n| (0..n).map(|i| if i % 2 == 1 { LayerKind::Attention } else { LayerKind::Mamba }).collect())>"Ratio 1:1"</button>
                     </div>
                     <label class="num"><span>"d_model"</span>
                         <select id="arch-dmodel" on:change=move |ev| {
-                            let d: usize = event_target_value(&ev).parse().unwrap_or(256);
-                            edit(&|c| { c.d_model = d; c.d_ffn = 3 * d; c.attention = None; c.mamba = None; c.intra = None; })
+                            let Ok(dm) = event_target_value(&ev).parse::<usize>() else { return };
+                            design.edit(|d| { let c = &mut d.config; c.d_model = dm; c.d_ffn = 3 * dm; c.attention = None; c.mamba = None; c.intra = None; })
                         }>
-                            {[64usize, 128, 256, 512, 1024, 2048].into_iter().map(|d| view! {
-                                <option value=d.to_string() selected=move || draft.get().map(|c| c.d_model) == Some(d)>{d.to_string()}</option>
+                            {[64usize, 128, 256, 512, 1024, 2048].into_iter().map(|dm| view! {
+                                <option value=dm.to_string() selected=move || design.draft.with(|d| d.as_ref().map(|d| d.config.d_model)) == Some(dm)>{dm.to_string()}</option>
                             }).collect_view()}
                         </select>
                     </label>
-                    {fusion}
-                    <label class="num"><span>"Context for the numbers (tokens)"</span>
-                        <input id="arch-context" type="number" min="1" prop:value=move || context.get()
-                            on:input=move |ev| context.set(event_target_value(&ev)) />
-                    </label>
-                    {numbers}
-                    <button id="send-to-scaling" class="primary" on:click=send>"Send to Scaling"</button>
-                    <p class="hint">"Runs this architecture with random weights (untrained): it measures speed and memory, not quality."</p>
+                    <ArchOptions design=design />
+                    <ConfigNumber label="Context for the numbers (tokens)" id="arch-context".to_string()
+                        min=1 max=arch::MAX_CONTEXT
+                        value=Signal::derive(move || parse_count(&design.context.get(), 1, arch::MAX_CONTEXT, false).ok().flatten())
+                        apply=Callback::new(move |v: Option<usize>| if let Some(v) = v { design.context.set(v.to_string()) }) />
+                    <Numbers design=design />
+                    <div class="buttons wrap">
+                        <button id="send-to-scaling" class="primary" on:click=send>"Send to Scaling"</button>
+                        <a id="download-config" class="button" href=config_url download="config.json">"Download config.json"</a>
+                    </div>
+                    <p class="hint">"Scaling runs this architecture with random weights (untrained): it measures speed and memory, not quality. The config.json is the format of docs/FORMAT.md: train it, then open it with \"Open your checkpoint\"."</p>
                     {move || message.get().map(|m| view! { <p class="error" role="alert" data-testid="error">{m}</p> })}
                 </div>
-                <div class="stack" aria-label="The layer plan, output at the top">
-                    <div class="stack-end">"output"</div>
-                    {blocks}
-                    <div class="stack-end">"tokens in"</div>
-                </div>
+                <Stack design=design />
             </div>
         </section>
-    }
-}
-
-/// A short name of a plan: "2 attn + 6 Mamba (8 layers)".
-fn plan_name(cfg: &ModelConfig) -> String {
-    let count = |k| cfg.layers.iter().filter(|&&l| l == k).count();
-    let mut parts = Vec::new();
-    for (k, n) in [
-        (LayerKind::Attention, "attention"),
-        (LayerKind::Intra, "intra"),
-        (LayerKind::Mamba, "Mamba"),
-    ] {
-        let c = count(k);
-        if c > 0 {
-            parts.push(format!("{c} {n}"));
-        }
-    }
-    format!("{} · d{}", parts.join(" + "), cfg.d_model)
-}
-
-/// The menu label of a fusion.
-fn fusion_label(f: Fusion) -> &'static str {
-    match f {
-        Fusion::Subtract => "subtract (diff)",
-        Fusion::Add => "add",
-        Fusion::Concat => "concat",
     }
 }

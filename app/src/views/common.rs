@@ -13,6 +13,7 @@ use crate::charts::heatmap::Matrix;
 
 use crate::catalog::MODEL_FILES;
 use crate::state::{Actions, LoadState, Maps, Slot, Ui, MAX_MODELS};
+use crate::views::prompt_check::PromptCheck;
 use crate::web;
 
 fn megabytes(bytes: u64) -> String {
@@ -199,6 +200,7 @@ pub fn ModelsAndPrompt(actions: Actions, ui: Ui) -> impl IntoView {
                     }
                 }
             ></textarea>
+            <PromptCheck actions=actions />
             <div class="buttons wrap run-row">
                 <button id="generate" class="primary" disabled=move || !can_generate() on:click=generate>
                     "Generate"

@@ -1,13 +1,16 @@
 //! The page's views, one idea each, and the shared controls around them: the tabs that
 //! pick a view (the WAI-ARIA tabs pattern) and the panel they control.
 
+pub mod arch_controls;
 pub mod architecture;
 pub mod attention;
 pub mod common;
 pub mod compare;
 pub mod header;
 pub mod intro;
+pub mod prompt_check;
 pub mod scaling;
+pub mod share;
 pub mod state;
 
 use leptos::prelude::*;

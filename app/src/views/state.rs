@@ -166,8 +166,13 @@ fn memory_chart(models: Models, analysis: AnalysisState, zoom: f64) -> impl Into
 /// the memory chart. A [`Transition`] keeps them drawn while the prompt is analyzed
 /// again.
 #[component]
-pub fn StateView(ui: Ui, models: Models, analysis: AnalysisState) -> impl IntoView {
-    let token = RwSignal::new(0usize);
+pub fn StateView(
+    ui: Ui,
+    models: Models,
+    analysis: AnalysisState,
+    /// The token chosen (`Ui::token`, in the link).
+    token: RwSignal<usize>,
+) -> impl IntoView {
     let per_map = RwSignal::new(false);
     let content = move || {
         let slots = models.active();
