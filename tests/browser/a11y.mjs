@@ -6,17 +6,19 @@
 // 1280x720, and stays dismissed after a reload; presenter mode redraws charts and maps
 // larger and sharp (canvas backing store = displayed size x devicePixelRatio).
 // Env: HYBRID_URL, HYBRID_MODES, CHROMIUM.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { URL_UNDER_TEST, check, openPage, runInModes, status } from './lib/chromium.mjs';
 
 const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
+const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const MODELS = 'test-random,test-random-mamba';
 const BLOCKING = ['critical', 'serious', 'moderate'];
 
 /** Runs axe on the page; returns the blocking violations as readable lines. */
 async function axe(page) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  // evaluated through the DevTools protocol: the page's CSP forbids inline <script> tags
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
   return violations
     .filter((v) => BLOCKING.includes(v.impact))

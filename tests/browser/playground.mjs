@@ -82,6 +82,7 @@ const { failed } = await runInModes('playground', async (mode) => {
     check((await page.$$('[data-testid="attn-1"]')).length === 0, 'layer 2 is drawn before it is picked');
     await page.click('#attn-layer-2');
     await page.waitForSelector('[data-testid="attn-1"] canvas.big');
+    await page.waitForFunction(() => location.hash.includes('layer=1'));
     const big = await page.getAttribute('[data-testid="attn-1"] canvas.big', 'data-sum');
     check(close(Number(big), T), `large attention map sums to ${big}, expected ${T} (one per query row)`);
     const colors = await canvasColors(page, '[data-testid="attn-1"] canvas.big');

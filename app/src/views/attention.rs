@@ -23,6 +23,7 @@ struct Drawing {
     implicit: ColorScale,
     per_map: bool,
     zoom: f64,
+    head: RwSignal<usize>,
 }
 
 /// A grid of all heads (small, clickable) and the chosen head large, with its color
@@ -36,18 +37,21 @@ fn HeadMaps(
     what: &'static str,
     test_id: String,
     zoom: f64,
+    /// The chosen head (`Ui::head`, in the link), clamped to this layer's heads.
+    head: RwSignal<usize>,
 ) -> impl IntoView {
-    let chosen = RwSignal::new(0usize);
+    let last = maps.len().saturating_sub(1);
+    let chosen = move || head.get().min(last);
     let hover = RwSignal::new(None::<Hover>);
     let small = maps
         .iter()
         .enumerate()
         .map(|(h, m)| {
             view! {
-                <div class="head" class:chosen=move || chosen.get() == h>
+                <div class="head" class:chosen=move || chosen() == h>
                     <Heatmap matrix=m.clone() scale=map_scale(shared, m, per_map) width=SMALL height=SMALL
                         zoom=zoom label=format!("{what}, head {}", h + 1)
-                        on_click=Callback::new(move |_| chosen.set(h)) />
+                        on_click=Callback::new(move |_| head.set(h)) />
                     <span>{format!("h{}", h + 1)}</span>
                 </div>
             }
@@ -55,7 +59,7 @@ fn HeadMaps(
         .collect_view();
     let labels2 = labels.clone();
     let big = move || {
-        let h = chosen.get();
+        let h = chosen();
         maps.get(h).cloned().map(|m| {
             let scale = map_scale(shared, &m, per_map);
             let side = BIG.min(label_room() + m.cols as u32 * 16);
@@ -144,7 +148,7 @@ fn layer_block(i: usize, l: &LayerView, a: &Analysis, d: Drawing, sfx: &str) -> 
             <div>
                 <h5>"Attention weights"</h5>
                 <HeadMaps maps=l.attn.clone() labels=a.labels.clone() shared=d.attn per_map=d.per_map
-                    zoom=d.zoom what="attention weights" test_id=format!("attn{sfx}-{i}") />
+                    zoom=d.zoom head=d.head what="attention weights" test_id=format!("attn{sfx}-{i}") />
             </div>
         }
     });
@@ -153,7 +157,7 @@ fn layer_block(i: usize, l: &LayerView, a: &Analysis, d: Drawing, sfx: &str) -> 
             <div>
                 <h5>"Mamba's implicit attention"</h5>
                 <HeadMaps maps=l.implicit.clone() labels=a.labels.clone() shared=d.implicit
-                    per_map=d.per_map zoom=d.zoom
+                    per_map=d.per_map zoom=d.zoom head=d.head
                     what="Mamba implicit attention" test_id=format!("implicit{sfx}-{i}") />
             </div>
         }
@@ -244,7 +248,8 @@ fn LayerPicker(layer: RwSignal<usize>, kinds: Vec<Vec<Option<LayerKind>>>) -> im
 /// while the prompt is analyzed again.
 #[component]
 pub fn AttentionView(ui: Ui, models: Models, analysis: AnalysisState) -> impl IntoView {
-    let layer = RwSignal::new(0usize);
+    // the layer and head are the link's (`#layer=`, `#head=`, 0-based)
+    let layer = ui.layer;
     let per_map = RwSignal::new(false);
     let content = move || {
         let slots = models.active();
@@ -262,6 +267,7 @@ pub fn AttentionView(ui: Ui, models: Models, analysis: AnalysisState) -> impl In
             },
             per_map: per_map.get(),
             zoom: ui.zoom(),
+            head: ui.head,
         };
         let kinds: Vec<Vec<Option<LayerKind>>> = present
             .iter()
