@@ -26,6 +26,8 @@ pub use loaded::LoadedModel;
 pub use session::Session;
 
 pub use hybrid_core::config::{AttentionConfig, IntraConfig, MambaConfig};
+/// The recall task's generator (the paper figures' recall grid).
+pub use hybrid_core::tasks::recall;
 pub use hybrid_core::{
     Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes,
 };

@@ -41,6 +41,7 @@ pub mod charts;
 pub mod engine;
 pub mod export;
 mod generation;
+pub mod paper;
 mod sampling;
 pub mod state;
 pub mod sweep;
@@ -57,15 +58,20 @@ use views::{
     attention::AttentionView,
     common::ModelsAndPrompt,
     compare::CompareView,
+    findings::FindingsView,
     header::{BackendBadge, ErrorList, ThemeToggles},
     scaling::ScalingView,
     state::StateView,
+    tour::TourPanel,
 };
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let page = Page::new(HashState::decode(&web::location_hash()));
+    let raw_hash = web::location_hash();
+    let (hash, tour) = paper::url::with_paper_keys(HashState::decode(&raw_hash), &raw_hash);
+    let page = Page::new(hash);
+    page.paper.open(tour);
     state::start(page);
     let Page {
         ui,
@@ -75,8 +81,11 @@ pub fn App() -> impl IntoView {
         analysis,
         sweep,
         messages,
+        paper,
     } = page;
     let actions = page.actions();
+    paper::apply::run_pending(actions, paper);
+    paper::publish::publish(paper);
 
     let view_body = move || match ui.view.get().as_str() {
         "attention" => view! { <AttentionView models=models analysis=analysis /> }.into_any(),
@@ -85,6 +94,7 @@ pub fn App() -> impl IntoView {
             view! { <ScalingView models=models generation=generation sweep=sweep /> }.into_any()
         }
         "architecture" => view! { <ArchitectureView ui=ui sweep=sweep /> }.into_any(),
+        "findings" => view! { <FindingsView ui=ui actions=actions paper=paper /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };
     view! {
@@ -107,12 +117,13 @@ pub fn App() -> impl IntoView {
             {move || messages.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <ModelsAndPrompt actions=actions />
             <nav class="tabs" role="tablist" aria-label="Views">
-                {VIEWS.iter().map(|&(id, label)| view! {
+                {VIEWS.iter().chain(paper::url::PAPER_VIEWS.iter()).map(|&(id, label)| view! {
                     <button role="tab" id=format!("tab-{id}") class="tab"
                         aria-selected=move || (ui.view.get() == id).to_string()
                         on:click=move |_| ui.view.set(id.to_string())>{label}</button>
                 }).collect_view()}
             </nav>
+            <TourPanel ui=ui actions=actions paper=paper />
             <main id="main" tabindex="-1">{view_body}</main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "

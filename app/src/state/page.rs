@@ -9,6 +9,7 @@ use super::messages::Messages;
 use super::models::Models;
 use super::sweep::SweepState;
 use super::ui::Ui;
+use crate::paper::PaperState;
 use crate::urlstate::HashState;
 
 /// The page's state, by concern.
@@ -21,6 +22,8 @@ pub struct Page {
     pub analysis: AnalysisState,
     pub sweep: SweepState,
     pub messages: Messages,
+    /// The paper's findings, figures and tour (`crate::paper`).
+    pub paper: PaperState,
 }
 
 impl Page {
@@ -38,6 +41,7 @@ impl Page {
             analysis: AnalysisState::new(models, generation.prompt, ui),
             sweep: SweepState::new(models, messages),
             messages,
+            paper: PaperState::new(None),
         }
     }
 

@@ -61,6 +61,7 @@ pub fn publish(page: Page) {
         engine,
         models,
         generation,
+        paper,
         ..
     } = page;
     Effect::new(move |_| {
@@ -77,7 +78,7 @@ pub fn publish(page: Page) {
             theme: ui.theme.get(),
             cpu: engine.force_cpu.get(),
         };
-        web::replace_hash(&hash.encode());
+        web::replace_hash(&crate::paper::url::with_tour(&hash.encode(), paper.tour.get()));
         web::set_root_attributes(ui.large.get(), ui.theme.get().as_deref());
     });
 }
@@ -92,6 +93,7 @@ fn status(page: Page) -> serde_json::Value {
         analysis,
         sweep,
         messages,
+        ..
     } = page;
     let slots = models.active();
     let first = slots[0];

@@ -1,0 +1,105 @@
+//! Fetching what the paper's figures read, from the page's own origin: every bundled
+//! model's `metrics.json` (through `assets/models/index.json`), the atlas seeds
+//! (`atlas/recall/<family>-s<seed>.json`, copied from `train/atlas/` by trunk) and the
+//! held-out passage (`assets/paper/heldout.json`).
+
+use serde::Deserialize;
+
+use super::findings::FAMILIES;
+use super::metrics::{RunMetrics, Zoo};
+use crate::catalog::{self, INDEX_URL};
+use crate::web;
+
+/// The held-out passage of the loss-by-position figure.
+pub const HELDOUT_URL: &str = "assets/paper/heldout.json";
+/// Seeds of each family in the atlas.
+pub const ATLAS_SEEDS: usize = 3;
+
+/// The atlas file of `family`, `seed`.
+pub fn atlas_url(family: &str, seed: usize) -> String {
+    format!("atlas/recall/{family}-s{seed}.json")
+}
+
+/// Every metrics file; what could not be read is listed in the second value (the page
+/// shows it), so one missing file does not hide the rest.
+pub async fn load_zoo() -> Result<(Zoo, Vec<String>), String> {
+    let index = web::fetch_bytes(INDEX_URL, |_, _| {}).await?;
+    let entries = catalog::parse_index(&index)?;
+    let mut zoo = Zoo::default();
+    let mut missing = Vec::new();
+    for e in &entries {
+        let url = e.file_url("metrics.json");
+        match fetch_metrics(&url).await {
+            Ok(m) => zoo.models.push((e.id.clone(), m)),
+            Err(err) => missing.push(err),
+        }
+    }
+    for (family, _) in FAMILIES {
+        for seed in 0..ATLAS_SEEDS {
+            match fetch_metrics(&atlas_url(family, seed)).await {
+                Ok(m) => zoo.atlas.push(m),
+                Err(err) => missing.push(err),
+            }
+        }
+    }
+    Ok((zoo, missing))
+}
+
+async fn fetch_metrics(url: &str) -> Result<RunMetrics, String> {
+    let bytes = web::fetch_bytes(url, |_, _| {}).await?;
+    RunMetrics::parse(url, &bytes)
+}
+
+/// The shipped held-out passage.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Heldout {
+    /// Where the tokens come from (split, file, offset).
+    pub source: String,
+    /// [T] token ids of the Shakespeare tokenizer, T >= 1025.
+    pub tokens: Vec<u32>,
+}
+
+/// Fetches and checks the held-out passage.
+pub async fn load_heldout() -> Result<Heldout, String> {
+    let bytes = web::fetch_bytes(HELDOUT_URL, |_, _| {}).await?;
+    parse_heldout(&bytes)
+}
+
+/// Parses the passage; it must hold at least 1,025 tokens (1,024 predictions).
+pub fn parse_heldout(bytes: &[u8]) -> Result<Heldout, String> {
+    let h: Heldout = serde_json::from_slice(bytes)
+        .map_err(|e| format!("{HELDOUT_URL}: not {{source, tokens}}: {e}"))?;
+    if h.tokens.len() < 1025 {
+        return Err(format!(
+            "{HELDOUT_URL}: {} tokens, the figure needs at least 1,025",
+            h.tokens.len()
+        ));
+    }
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_passage_is_held_out_and_long_enough() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/paper/heldout.json");
+        let h = parse_heldout(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(h.tokens.len(), 1025);
+        assert!(h.source.contains("val.bin"), "{}", h.source);
+        // The same tokens as the start of the validation split.
+        let val = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../train/data_prepared/shakespeare/val.bin"
+        ))
+        .unwrap();
+        let first: Vec<u32> = val
+            .chunks(2)
+            .take(1025)
+            .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]])))
+            .collect();
+        assert_eq!(h.tokens, first);
+        assert!(parse_heldout(b"{\"source\":\"x\",\"tokens\":[1]}").is_err());
+    }
+}
