@@ -48,7 +48,7 @@ impl PaperState {
             quality: RwSignal::new(Vec::new()),
             position: RwSignal::new(Vec::new()),
             recall: RwSignal::new(Vec::new()),
-            recall_cases: RwSignal::new(16),
+            recall_cases: RwSignal::new(8),
             busy: RwSignal::new(None),
             progress: RwSignal::new(0.0),
             cancel: StoredValue::new(false),
