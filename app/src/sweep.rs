@@ -221,6 +221,10 @@ mod tests {
         assert_eq!(line.len(), 5);
         assert!(line[4].1 > line[0].1, "the KV cache grows");
         let csv = crate::export::csv(&EXPORT_HEADERS, &export_rows(&[point]));
-        assert!(csv.lines().nth(1).unwrap().starts_with("test,CPU (wasm),200,"));
+        assert!(csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("test,CPU (wasm),200,"));
     }
 }

@@ -38,12 +38,13 @@ pub fn run_pending(actions: Actions, paper: PaperState) {
             let key = s.key.get();
             s.version.track();
             s.ready()
-                && s
-                    .backend
+                && s.backend
                     .with_value(|b| b.as_ref().map(|b| Some(&b.loaded().id) == key.as_ref()))
                     .unwrap_or(false)
         });
-        if !all_in || paper.busy.get().is_some() {
+        // The figures read metrics.json and the passage: wait for them too.
+        let inputs = paper.zoo.get().is_some() && paper.heldout.get().is_some();
+        if !all_in || !inputs || paper.busy.get().is_some() {
             return;
         }
         paper.pending.set(None);

@@ -39,7 +39,11 @@ impl PaperState {
 
     fn finish(self, result: Result<(), String>) {
         if let Err(e) = result {
-            let text = if e == CANCELLED { "Stopped.".to_string() } else { e };
+            let text = if e == CANCELLED {
+                "Stopped.".to_string()
+            } else {
+                e
+            };
             self.error.set(Some(text));
         }
         self.busy.set(None);
@@ -61,7 +65,11 @@ impl PaperState {
             return;
         }
         self.quality.set(Vec::new());
-        let zoo = self.zoo.get_untracked().and_then(Result::ok).map(|(z, _)| z);
+        let zoo = self
+            .zoo
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|(z, _)| z);
         let list = ready(models);
         let mut result = Ok(());
         for (i, (id, name, backend)) in list.iter().enumerate() {
@@ -122,7 +130,11 @@ impl PaperState {
                     })
                 }),
                 Err(e) => {
-                    result = Err(if e == CANCELLED { e } else { format!("{name}: {e}") });
+                    result = Err(if e == CANCELLED {
+                        e
+                    } else {
+                        format!("{name}: {e}")
+                    });
                     break;
                 }
             }
@@ -136,7 +148,11 @@ impl PaperState {
             return;
         }
         self.recall.set(Vec::new());
-        let zoo = self.zoo.get_untracked().and_then(Result::ok).map(|(z, _)| z);
+        let zoo = self
+            .zoo
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|(z, _)| z);
         let cases = self.recall_cases.get_untracked().clamp(1, 512);
         let list = ready(models);
         let total = (list.len() * RECALL_LENGTHS.len() * RECALL_PAIRS.len()).max(1) as f64;
@@ -150,7 +166,9 @@ impl PaperState {
             }
             for seq_len in RECALL_LENGTHS {
                 for n_pairs in RECALL_PAIRS {
-                    self.busy.set(Some(format!("recall: {name}, {n_pairs} pairs at {seq_len} tokens")));
+                    self.busy.set(Some(format!(
+                        "recall: {name}, {n_pairs} pairs at {seq_len} tokens"
+                    )));
                     match run::recall_accuracy(backend, n_pairs, seq_len, cases, &cancelled).await {
                         Ok(accuracy) => self.recall.update(|v| {
                             v.push(RecallCell {
@@ -166,7 +184,11 @@ impl PaperState {
                             })
                         }),
                         Err(e) => {
-                            let e = if e == CANCELLED { e } else { format!("{name}: {e}") };
+                            let e = if e == CANCELLED {
+                                e
+                            } else {
+                                format!("{name}: {e}")
+                            };
                             return self.finish(Err(e));
                         }
                     }

@@ -134,8 +134,12 @@ mod tests {
 
     #[test]
     fn cache_matches_the_committed_metrics() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/models/shakespeare-transformer");
-        let cfg = ModelConfig::from_json(&std::fs::read(format!("{root}/config.json")).unwrap()).unwrap();
+        let root = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/models/shakespeare-transformer"
+        );
+        let cfg =
+            ModelConfig::from_json(&std::fs::read(format!("{root}/config.json")).unwrap()).unwrap();
         // metrics.json: cache.8192.total_bytes = 25165824 (24 MiB, f32)
         assert_eq!(cache_bytes(&cfg, 8192, 4), 25_165_824);
         assert_eq!(cache_bytes(&cfg, 8192, 2), 25_165_824 / 2);

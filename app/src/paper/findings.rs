@@ -86,7 +86,12 @@ fn by_family(
         .collect()
 }
 
-fn mean(zoo: &Zoo, task: &str, family: &str, v: impl Fn(&RunMetrics) -> Option<f64>) -> Option<f64> {
+fn mean(
+    zoo: &Zoo,
+    task: &str,
+    family: &str,
+    v: impl Fn(&RunMetrics) -> Option<f64>,
+) -> Option<f64> {
     zoo.stat(task, family, v).map(|s| s.mean)
 }
 
@@ -132,11 +137,14 @@ fn intra_inter_verdict(zoo: &Zoo) -> Verdict {
 }
 
 fn cache_verdict(zoo: &Zoo) -> Verdict {
-    let v = ["transformer", "inter", "intra", "mamba2"].map(|f| mean(zoo, "shakespeare", f, cache_8k));
+    let v =
+        ["transformer", "inter", "intra", "mamba2"].map(|f| mean(zoo, "shakespeare", f, cache_8k));
     match v {
-        [Some(t), Some(a), Some(b), Some(m)] if t > a && a > b && b > m => Verdict::Agrees(format!(
-            "same order: Transformer {t:.1} > inter {a:.1} > intra {b:.1} > Mamba-2 {m:.2} MiB"
-        )),
+        [Some(t), Some(a), Some(b), Some(m)] if t > a && a > b && b > m => {
+            Verdict::Agrees(format!(
+                "same order: Transformer {t:.1} > inter {a:.1} > intra {b:.1} > Mamba-2 {m:.2} MiB"
+            ))
+        }
         [Some(_), Some(_), Some(_), Some(_)] => Verdict::Differs("a different order".into()),
         _ => Verdict::Missing("cache.8192 of the Shakespeare models".into()),
     }
@@ -162,10 +170,11 @@ fn extrapolation_verdict(zoo: &Zoo) -> Verdict {
 fn retrieval_verdict(zoo: &Zoo) -> Verdict {
     let acc = recall_at(256, 16);
     let m = mean(zoo, "recall", "mamba2", &acc);
-    let with_attn: Vec<Option<f64>> = ["transformer", "inter", "intra", "intra-add", "intra-concat"]
-        .iter()
-        .map(|f| mean(zoo, "recall", f, &acc))
-        .collect();
+    let with_attn: Vec<Option<f64>> =
+        ["transformer", "inter", "intra", "intra-add", "intra-concat"]
+            .iter()
+            .map(|f| mean(zoo, "recall", f, &acc))
+            .collect();
     let (Some(m), Some(low)) = (m, with_attn.iter().flatten().copied().reduce(f64::min)) else {
         return Verdict::Missing("recall grid at 16 pairs, 256 tokens".into());
     };
@@ -204,7 +213,11 @@ fn fusion_verdict(zoo: &Zoo) -> Verdict {
         return Verdict::Missing("recall grid of the three fusions".into());
     };
     let best_other = sub.mean.max(cat.mean);
-    let noise = sub.sd.unwrap_or(0.0).max(cat.sd.unwrap_or(0.0)).max(add.sd.unwrap_or(0.0));
+    let noise = sub
+        .sd
+        .unwrap_or(0.0)
+        .max(cat.sd.unwrap_or(0.0))
+        .max(add.sd.unwrap_or(0.0));
     let text = format!(
         "32 pairs: subtract {:.1}%, concat {:.1}%, add {:.1}% (largest sd {:.1})",
         sub.mean * 100.0,
@@ -321,17 +334,28 @@ pub(crate) mod tests {
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             RunMetrics::parse(&path, &bytes).unwrap()
         };
-        let ids = ["transformer", "mamba2", "inter", "intra", "intra-add", "intra-concat"];
+        let ids = [
+            "transformer",
+            "mamba2",
+            "inter",
+            "intra",
+            "intra-add",
+            "intra-concat",
+        ];
         let mut zoo = Zoo::default();
         for task in ["shakespeare", "recall"] {
             for f in ids {
                 let id = format!("{task}-{f}");
-                zoo.models.push((id.clone(), read(&format!("assets/models/{id}/metrics.json"))));
+                zoo.models.push((
+                    id.clone(),
+                    read(&format!("assets/models/{id}/metrics.json")),
+                ));
             }
         }
         for f in ids {
             for s in 0..3 {
-                zoo.atlas.push(read(&format!("train/atlas/recall/{f}-s{s}.json")));
+                zoo.atlas
+                    .push(read(&format!("train/atlas/recall/{f}-s{s}.json")));
             }
         }
         zoo
@@ -340,7 +364,10 @@ pub(crate) mod tests {
     #[test]
     fn verdicts_from_the_committed_metrics() {
         let zoo = committed_zoo();
-        let v: Vec<(&str, &str)> = all().iter().map(|f| (f.id, (f.verdict)(&zoo).marker())).collect();
+        let v: Vec<(&str, &str)> = all()
+            .iter()
+            .map(|f| (f.id, (f.verdict)(&zoo).marker()))
+            .collect();
         assert_eq!(
             v,
             [
@@ -354,9 +381,14 @@ pub(crate) mod tests {
             ]
         );
         // docs/FINDINGS.md: Transformer 98.3 ± 1.5 at 16 pairs / 256 tokens, n = 3.
-        let t = zoo.stat("recall", "transformer", recall_at(256, 16)).unwrap();
+        let t = zoo
+            .stat("recall", "transformer", recall_at(256, 16))
+            .unwrap();
         assert_eq!(t.text(100.0, 1), "98.3 ± 1.5 (n = 3)");
-        assert_eq!(Verdict::Missing("x".into()), quality_verdict(&Zoo::default()).clone().map_missing());
+        assert_eq!(
+            Verdict::Missing("x".into()),
+            quality_verdict(&Zoo::default()).clone().map_missing()
+        );
     }
 
     impl Verdict {

@@ -118,8 +118,8 @@ pub struct RunMetrics {
 impl RunMetrics {
     /// Parses one metrics file; `source` names it in the error.
     pub fn parse(source: &str, bytes: &[u8]) -> Result<Self, String> {
-        let mut m: RunMetrics =
-            serde_json::from_slice(bytes).map_err(|e| format!("{source}: not metrics JSON: {e}"))?;
+        let mut m: RunMetrics = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{source}: not metrics JSON: {e}"))?;
         if m.task.is_none() {
             m.task = m.id.split('-').next().map(str::to_string);
         }
@@ -178,7 +178,11 @@ impl Stat {
     pub fn text(&self, scale: f64, decimals: usize) -> String {
         let m = self.mean * scale;
         match self.sd {
-            Some(sd) => format!("{m:.decimals$} ± {:.decimals$} (n = {})", sd * scale, self.n),
+            Some(sd) => format!(
+                "{m:.decimals$} ± {:.decimals$} (n = {})",
+                sd * scale,
+                self.n
+            ),
             None => format!("{m:.decimals$} (n = {})", self.n),
         }
     }
@@ -252,8 +256,13 @@ mod tests {
         let a = RunMetrics::parse("a", ATLAS.as_bytes()).unwrap();
         assert_eq!(a.task.as_deref(), Some("recall"));
         let g = a.recall_grid().unwrap();
-        assert_eq!((g.at(256, 16), g.at(256, 64), g.at(512, 4)), (Some(0.97), None, None));
-        assert!(RunMetrics::parse("bad.json", b"[1,").unwrap_err().contains("bad.json"));
+        assert_eq!(
+            (g.at(256, 16), g.at(256, 64), g.at(512, 4)),
+            (Some(0.97), None, None)
+        );
+        assert!(RunMetrics::parse("bad.json", b"[1,")
+            .unwrap_err()
+            .contains("bad.json"));
     }
 
     #[test]
@@ -265,12 +274,20 @@ mod tests {
         assert_eq!(Stat::of(&[2.0]).unwrap().text(1.0, 2), "2.00 (n = 1)");
         assert_eq!(Stat::of(&[f64::NAN]), None);
         let zoo = Zoo {
-            models: vec![("x".into(), RunMetrics::parse("m", MODEL.as_bytes()).unwrap())],
+            models: vec![(
+                "x".into(),
+                RunMetrics::parse("m", MODEL.as_bytes()).unwrap(),
+            )],
             atlas: vec![RunMetrics::parse("a", ATLAS.as_bytes()).unwrap()],
         };
         let acc = |m: &RunMetrics| m.recall_grid()?.at(256, 16);
         assert_eq!(zoo.stat("recall", "inter", acc).unwrap().n, 1);
-        assert_eq!(zoo.stat("shakespeare", "inter", |m| m.val_loss()).unwrap().mean, 3.618);
+        assert_eq!(
+            zoo.stat("shakespeare", "inter", |m| m.val_loss())
+                .unwrap()
+                .mean,
+            3.618
+        );
         assert_eq!(zoo.stat("recall", "mamba2", acc), None);
     }
 }

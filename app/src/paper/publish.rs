@@ -49,8 +49,10 @@ pub fn publish(paper: PaperState) {
             .recall
             .get()
             .iter()
-            .map(|c| serde_json::json!({"id": c.id, "seq_len": c.seq_len, "n_pairs": c.n_pairs,
-                "cases": c.cases, "accuracy": c.accuracy, "committed": c.committed}))
+            .map(|c| {
+                serde_json::json!({"id": c.id, "seq_len": c.seq_len, "n_pairs": c.n_pairs,
+                "cases": c.cases, "accuracy": c.accuracy, "committed": c.committed})
+            })
             .collect();
         let status = serde_json::json!({
             "tour": paper.tour.get().map(|s| s + 1),

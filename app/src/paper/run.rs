@@ -24,8 +24,14 @@ pub const CANCELLED: &str = "cancelled";
 pub async fn decode_speed(backend: &Backend) -> Result<(f64, &'static str), String> {
     let vocab = backend.config().vocab_size.max(1) as u32;
     let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1)?;
-    let engine = if session.on_gpu() { "WebGPU" } else { "CPU (wasm)" };
-    let prompt: Vec<u32> = (0..WARM_TOKENS as u32).map(|t| (t * 7 + 3) % vocab).collect();
+    let engine = if session.on_gpu() {
+        "WebGPU"
+    } else {
+        "CPU (wasm)"
+    };
+    let prompt: Vec<u32> = (0..WARM_TOKENS as u32)
+        .map(|t| (t * 7 + 3) % vocab)
+        .collect();
     let mut logits = backend.feed_async(&mut session, &prompt).await?;
     let t0 = web::now_ms();
     for _ in 0..DECODE_STEPS {
@@ -78,7 +84,10 @@ pub async fn recall_accuracy(
     let mut right = 0usize;
     let mut asked = 0usize;
     for case in &batch {
-        let first = *case.query_positions.first().ok_or("a case without queries")?;
+        let first = *case
+            .query_positions
+            .first()
+            .ok_or("a case without queries")?;
         let mut session = backend.new_session();
         let mut logits = backend.feed(&mut session, &case.tokens[..=first])?;
         for p in first..case.tokens.len().saturating_sub(1) {

@@ -73,7 +73,10 @@ impl PaperState {
         };
         self.tour.set(step);
         self.figure.set(s.target.figure.map(str::to_string));
-        let computed = s.target.figure.filter(|f| super::apply::COMPUTED.contains(f));
+        let computed = s
+            .target
+            .figure
+            .filter(|f| super::apply::COMPUTED.contains(f));
         self.pending.set(computed.map(str::to_string));
     }
 }

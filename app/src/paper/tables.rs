@@ -7,8 +7,14 @@ use super::metrics::{Stat, Zoo};
 use crate::engine::ModelConfig;
 
 /// Recall cells of the ablation table: (seq_len, n_pairs).
-pub const ABLATION_CELLS: [(usize, usize); 6] =
-    [(256, 4), (256, 16), (256, 32), (512, 4), (512, 16), (1024, 4)];
+pub const ABLATION_CELLS: [(usize, usize); 6] = [
+    (256, 4),
+    (256, 16),
+    (256, 32),
+    (512, 4),
+    (512, 16),
+    (1024, 4),
+];
 
 /// One family's row.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +57,10 @@ pub fn memory(configs: &[(String, ModelConfig)]) -> Vec<MemoryRow> {
         .iter()
         .map(|(name, cfg)| MemoryRow {
             name: name.clone(),
-            f32_bytes: MEMORY_LENGTHS.iter().map(|&t| cache_bytes(cfg, t, 4)).collect(),
+            f32_bytes: MEMORY_LENGTHS
+                .iter()
+                .map(|&t| cache_bytes(cfg, t, 4))
+                .collect(),
         })
         .collect()
 }
@@ -80,7 +89,9 @@ mod tests {
         assert_eq!(rows.len(), 4);
         let at_32k: Vec<f64> = rows.iter().map(|r| mib(r.f32_bytes[5] / 2)).collect();
         // bf16 at 32K; the paper: Transformer 1024 MiB, Mamba 13 (its exact configs differ).
-        let (max, min) = at_32k.iter().fold((0.0f64, f64::MAX), |(a, b), &x| (a.max(x), b.min(x)));
+        let (max, min) = at_32k
+            .iter()
+            .fold((0.0f64, f64::MAX), |(a, b), &x| (a.max(x), b.min(x)));
         assert!(max > 50.0 * min, "{at_32k:?}");
     }
 }

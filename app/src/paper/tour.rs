@@ -91,7 +91,10 @@ mod tests {
         assert!(STEPS.len() >= 6);
         for s in &STEPS {
             let v = s.target.view;
-            assert!(v == "findings" || VIEWS.iter().any(|(id, _)| *id == v), "{v}");
+            assert!(
+                v == "findings" || VIEWS.iter().any(|(id, _)| *id == v),
+                "{v}"
+            );
             assert!((1..=4).contains(&s.target.models.len()), "{}", s.title);
             assert!(s.question.ends_with('?'), "{}", s.title);
         }

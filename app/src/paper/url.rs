@@ -71,11 +71,20 @@ mod tests {
     #[test]
     fn tour_and_view_round_trip() {
         let h = decode("#view=findings&models=a&tour=3", 8);
-        assert_eq!(h, PaperHash { view: Some("findings".into()), tour: Some(2) });
+        assert_eq!(
+            h,
+            PaperHash {
+                view: Some("findings".into()),
+                tour: Some(2)
+            }
+        );
         assert_eq!(decode("#tour=0&view=compare", 8), PaperHash::default());
         assert_eq!(decode("tour=9", 8).tour, None);
         assert_eq!(decode("tour=x&&=", 8).tour, None);
-        assert_eq!(with_tour("#view=findings", Some(2)), "#view=findings&tour=3");
+        assert_eq!(
+            with_tour("#view=findings", Some(2)),
+            "#view=findings&tour=3"
+        );
         assert_eq!(with_tour("#", Some(0)), "#tour=1");
         assert_eq!(with_tour("#view=a", None), "#view=a");
     }

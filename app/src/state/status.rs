@@ -78,7 +78,10 @@ pub fn publish(page: Page) {
             theme: ui.theme.get(),
             cpu: engine.force_cpu.get(),
         };
-        web::replace_hash(&crate::paper::url::with_tour(&hash.encode(), paper.tour.get()));
+        web::replace_hash(&crate::paper::url::with_tour(
+            &hash.encode(),
+            paper.tour.get(),
+        ));
         web::set_root_attributes(ui.large.get(), ui.theme.get().as_deref());
     });
 }

@@ -25,7 +25,13 @@ fn scroll_to_figure(figure: String) {
     });
 }
 
-fn card(f: &Finding, zoo: Option<&Zoo>, ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
+fn card(
+    f: &Finding,
+    zoo: Option<&Zoo>,
+    ui: Ui,
+    actions: Actions,
+    paper: PaperState,
+) -> impl IntoView {
     let (rows, verdict) = match zoo {
         Some(z) => ((f.zoo)(z), Some((f.verdict)(z))),
         None => (Vec::new(), None),
@@ -34,7 +40,9 @@ fn card(f: &Finding, zoo: Option<&Zoo>, ui: Ui, actions: Actions, paper: PaperSt
     let rows = rows
         .into_iter()
         .map(|(name, stat)| {
-            let value = stat.map(|s| s.text(scale, decimals)).unwrap_or_else(|| "not measured".into());
+            let value = stat
+                .map(|s| s.text(scale, decimals))
+                .unwrap_or_else(|| "not measured".into());
             view! { <tr><th scope="row">{name}</th><td class="num">{value}</td></tr> }
         })
         .collect_view();
@@ -72,13 +80,15 @@ pub fn FindingsView(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoVie
             .map(|f| card(f, zoo.as_ref(), ui, actions, paper))
             .collect_view()
     };
-    let problems = move || match paper.zoo.get() {
+    let problems = move || {
+        match paper.zoo.get() {
         Some(Err(e)) => Some(view! { <p class="error" data-testid="error">{e}</p> }.into_any()),
         Some(Ok((_, missing))) if !missing.is_empty() => Some(
             view! { <p class="hint">"Not read (left out of the numbers): "{missing.join("; ")}</p> }
                 .into_any(),
         ),
         _ => None,
+    }
     };
     view! {
         <section class="findings-view" aria-labelledby="findings-title">

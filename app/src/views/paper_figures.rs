@@ -29,7 +29,12 @@ fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
 
 /// The compute button, progress and cancel of an engine figure.
 #[component]
-fn Compute(figure: &'static str, label: &'static str, actions: Actions, paper: PaperState) -> impl IntoView {
+fn Compute(
+    figure: &'static str,
+    label: &'static str,
+    actions: Actions,
+    paper: PaperState,
+) -> impl IntoView {
     let busy = move || paper.busy.get().is_some();
     view! {
         <div class="compute">
@@ -52,8 +57,12 @@ fn quality(actions: Actions, paper: PaperState) -> impl IntoView {
             .iter()
             .enumerate()
             .filter_map(|(i, q)| {
-                Some(Series { name: format!("{} ({})", q.model, q.engine), color: color(i),
-                    points: vec![(q.tokens_per_s, q.val_loss?)], analytic: false })
+                Some(Series {
+                    name: format!("{} ({})", q.model, q.engine),
+                    color: color(i),
+                    points: vec![(q.tokens_per_s, q.val_loss?)],
+                    analytic: false,
+                })
             })
             .collect();
         let rows = pts.iter().map(|q| view! {
@@ -83,27 +92,45 @@ fn quality(actions: Actions, paper: PaperState) -> impl IntoView {
 }
 
 fn loaded_configs(models: Models) -> Vec<(String, ModelConfig)> {
-    models.active().iter().filter_map(|s| {
-        s.version.track();
-        let id = s.key.get()?;
-        let cfg = s.backend.with_value(|b| b.as_ref().map(|b| b.config().clone()))?;
-        Some((models.model_name(&id), cfg))
-    }).collect()
+    models
+        .active()
+        .iter()
+        .filter_map(|s| {
+            s.version.track();
+            let id = s.key.get()?;
+            let cfg = s
+                .backend
+                .with_value(|b| b.as_ref().map(|b| b.config().clone()))?;
+            Some((models.model_name(&id), cfg))
+        })
+        .collect()
 }
 
 fn memory(actions: Actions) -> impl IntoView {
     let precision = RwSignal::new(0usize);
     let body = move || {
-        let (pname, bytes) = PRECISIONS.get(precision.get()).copied().unwrap_or(("f32", 4));
+        let (pname, bytes) = PRECISIONS
+            .get(precision.get())
+            .copied()
+            .unwrap_or(("f32", 4));
         let mut configs = loaded_configs(actions.models);
         let zoo_n = configs.len();
         configs.extend(arch::paper_configs());
         let rows = tables::memory(&configs);
-        let series: Vec<Series> = rows.iter().enumerate().map(|(i, r)| Series {
-            name: r.name.clone(), color: color(i),
-            points: MEMORY_LENGTHS.iter().zip(&r.f32_bytes).map(|(&t, &b)| (t as f64, (b / 4 * bytes as u64) as f64)).collect(),
-            analytic: true,
-        }).collect();
+        let series: Vec<Series> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Series {
+                name: r.name.clone(),
+                color: color(i),
+                points: MEMORY_LENGTHS
+                    .iter()
+                    .zip(&r.f32_bytes)
+                    .map(|(&t, &b)| (t as f64, (b / 4 * bytes as u64) as f64))
+                    .collect(),
+                analytic: true,
+            })
+            .collect();
         let table = configs.iter().enumerate().map(|(i, (name, cfg))| {
             let cells = MEMORY_LENGTHS.iter().map(|&t| view! {
                 <td class="num" data-bytes=cache_bytes(cfg, t, bytes)>{fmt_bytes(cache_bytes(cfg, t, bytes) as f64)}</td>
@@ -111,7 +138,10 @@ fn memory(actions: Actions) -> impl IntoView {
             let paper_mib = (i >= zoo_n).then(|| PAPER_CACHE_32K.get(i - zoo_n).map(|p| p.1)).flatten();
             view! { <tr data-model=name.clone()><th scope="row">{name.clone()}</th>{cells}<td class="num">{opt(paper_mib, |m| format!("{m} MiB"))}</td></tr> }
         }).collect_view();
-        let heads = MEMORY_LENGTHS.iter().map(|&t| view! { <th>{fmt_tokens(t as f64)}</th> }).collect_view();
+        let heads = MEMORY_LENGTHS
+            .iter()
+            .map(|&t| view! { <th>{fmt_tokens(t as f64)}</th> })
+            .collect_view();
         view! {
             <LineChart series=series x_label="context (tokens)".into() y_label=format!("cache ({pname})")
                 x_fmt=fmt_tokens y_fmt=|b| fmt_bytes(b) id="chart-paper-memory".into() />
@@ -119,10 +149,16 @@ fn memory(actions: Actions) -> impl IntoView {
                 <thead><tr><th>"model"</th>{heads}<th>"paper @32K"</th></tr></thead><tbody>{table}</tbody></table>
         }
     };
-    let buttons = PRECISIONS.iter().enumerate().map(|(i, (name, _))| view! {
-        <label><input type="radio" name="precision" checked=move || precision.get() == i
-            on:change=move |_| precision.set(i) />{*name}</label>
-    }).collect_view();
+    let buttons = PRECISIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            view! {
+                <label><input type="radio" name="precision" checked=move || precision.get() == i
+                    on:change=move |_| precision.set(i) />{*name}</label>
+            }
+        })
+        .collect_view();
     view! {
         <section class="figure" id="fig-memory">
             <h3>"Memory vs context (Fig 3b)"</h3>
@@ -137,11 +173,25 @@ fn position(actions: Actions, paper: PaperState) -> impl IntoView {
     let body = move || {
         let curves = paper.position.get();
         let zoo = paper.zoo();
-        let series: Vec<Series> = curves.iter().enumerate().map(|(i, c)| Series {
-            name: c.model.clone(), color: color(i),
-            points: buckets(&c.losses, 32).into_iter().map(|(p, l)| (p as f64, l)).collect(), analytic: false,
-        }).collect();
-        let ids: Vec<String> = actions.models.active().iter().filter_map(|s| s.key.get()).collect();
+        let series: Vec<Series> = curves
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Series {
+                name: c.model.clone(),
+                color: color(i),
+                points: buckets(&c.losses, 32)
+                    .into_iter()
+                    .map(|(p, l)| (p as f64, l))
+                    .collect(),
+                analytic: false,
+            })
+            .collect();
+        let ids: Vec<String> = actions
+            .models
+            .active()
+            .iter()
+            .filter_map(|s| s.key.get())
+            .collect();
         let rows = curves.iter().map(|c| {
             let (a, b) = c.split(256);
             let committed = ids.iter().find(|id| actions.models.model_name(id) == c.model)
@@ -160,10 +210,12 @@ fn position(actions: Actions, paper: PaperState) -> impl IntoView {
                 <th>"0-255, metrics"</th><th>"256-1023, metrics"</th></tr></thead><tbody>{rows}</tbody></table>
         })
     };
-    let source = move || paper.heldout.get().map(|h| match h {
-        Ok(h) => format!("{} tokens: {}", h.tokens.len(), h.source),
-        Err(e) => e,
-    });
+    let source = move || {
+        paper.heldout.get().map(|h| match h {
+            Ok(h) => format!("{} tokens: {}", h.tokens.len(), h.source),
+            Err(e) => e,
+        })
+    };
     view! {
         <section class="figure" id="fig-position">
             <h3>"Loss by token position (Fig 3c)"</h3>
@@ -180,7 +232,9 @@ fn recall(actions: Actions, paper: PaperState) -> impl IntoView {
         let cells = paper.recall.get();
         let mut models: Vec<String> = Vec::new();
         for c in &cells {
-            if !models.contains(&c.model) { models.push(c.model.clone()); }
+            if !models.contains(&c.model) {
+                models.push(c.model.clone());
+            }
         }
         models.into_iter().map(|m| {
             let heads = RECALL_PAIRS.iter().map(|p| view! { <th>{format!("{p} pairs")}</th> }).collect_view();
@@ -214,7 +268,8 @@ fn recall(actions: Actions, paper: PaperState) -> impl IntoView {
 }
 
 fn ablation(paper: PaperState) -> impl IntoView {
-    let body = move || paper.zoo().map(|z| {
+    let body = move || {
+        paper.zoo().map(|z| {
         let heads = ABLATION_CELLS.iter().map(|(l, p)| view! { <th>{format!("{p} pairs @ {l}")}</th> }).collect_view();
         let rows = tables::ablation(&z).into_iter().map(|r| {
             let tds = r.cells.iter().map(|s| {
@@ -235,7 +290,8 @@ fn ablation(paper: PaperState) -> impl IntoView {
         }).collect_view();
         view! { <table id="ablation-table"><caption>"Recall accuracy (%), mean ± sd over seeds (n), bars: mean with ± sd; last column: Shakespeare validation loss"</caption>
             <thead><tr><th>"family"</th>{heads}<th>"val loss"</th></tr></thead><tbody>{rows}</tbody></table> }
-    });
+    })
+    };
     view! {
         <section class="figure" id="fig-ablation">
             <h3>"Ablations: family and fusion, with error bars"</h3>
