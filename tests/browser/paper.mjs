@@ -37,10 +37,15 @@ async function modelsIn(page, models) {
 
 /** Waits for a computed figure to hold `n` entries (or a failure). */
 async function figure(page, name, n) {
-  await page.waitForFunction(([name, n]) => {
-    const p = window.__hybrid_paper;
-    return p && (p.error || (p.figures[name].length >= n && !p.busy));
-  }, [name, n]);
+  try {
+    await page.waitForFunction(([name, n]) => {
+      const p = window.__hybrid_paper;
+      return p && (p.error || (p.figures[name].length >= n && !p.busy));
+    }, [name, n]);
+  } catch (e) {
+    const p = await paperState(page);
+    check(false, `${name}: no figure (${e.message.split('\n')[0]}); page: busy ${p?.busy}, ${p?.figures[name].length} of ${n}`);
+  }
   const p = await paperState(page);
   check(!p.error, `${name}: ${p.error}`);
   return p.figures[name];
