@@ -1,6 +1,6 @@
 //! Every engine call of the paper's figures, in one place so that they can be re-routed
-//! (to a worker) without touching the figures: decode speed on the model's own engine,
-//! per-position losses and recall accuracy on the CPU reference engine (token by token
+//! (to a worker) without touching the figures: decode speed, per-position losses and recall
+//! accuracy, all on the CPU reference engine (token by token
 //! through a [`crate::engine::Session`], the same path generation uses). Long loops yield
 //! to the browser and stop when `cancelled()` says so.
 
@@ -19,16 +19,14 @@ const SLICE_MS: f64 = 30.0;
 /// Stopped by the user (the caller says so in the page).
 pub const CANCELLED: &str = "cancelled";
 
-/// Decode tokens/s of `backend` on its own engine (WebGPU or CPU): a short prompt, then
+/// Decode tokens/s of `backend` on the CPU engine: a short prompt, then
 /// [`DECODE_STEPS`] greedy steps timed. Returns (tokens/s, engine name).
 pub async fn decode_speed(backend: &Backend) -> Result<(f64, &'static str), String> {
     let vocab = backend.config().vocab_size.max(1) as u32;
-    let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1)?;
-    let engine = if session.on_gpu() {
-        "WebGPU"
-    } else {
-        "CPU (wasm)"
-    };
+    // The CPU engine: under SwiftShader a GPU session here did not finish within a
+    // minute in the browser test (not yet understood; see the report).
+    let mut session = backend.new_session();
+    let engine = "CPU (wasm)";
     let prompt: Vec<u32> = (0..WARM_TOKENS as u32)
         .map(|t| (t * 7 + 3) % vocab)
         .collect();
