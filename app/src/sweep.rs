@@ -88,7 +88,9 @@ impl Job {
             model: model.to_string(),
             len,
             tokens: sweep_tokens(len + DECODE_STEPS, backend.config().vocab_size),
-            session: backend.open_session(len + DECODE_STEPS)?,
+            // The CPU engine: a GPU session did not finish under SwiftShader in the
+            // browser test (paper.mjs); GPU sweeps wait until that is understood.
+            session: backend.new_session(),
             fed: 0,
             prefill_ms: 0.0,
             decoded: 0,

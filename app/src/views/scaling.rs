@@ -142,7 +142,7 @@ pub fn ScalingView(
     };
     view! {
         <section class="view" id="view-scaling" aria-labelledby="tab-scaling">
-            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on each model's engine: WebGPU up to 16K tokens where the page has an adapter, else the CPU engine up to 4K; the legend names it.)" />
+            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on the CPU engine, up to 4K tokens; the legend names it.)" />
             <div class="panel controls">
                 <p class="hint">{models_line}</p>
                 <label class="num">
