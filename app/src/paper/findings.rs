@@ -41,6 +41,9 @@ impl Verdict {
     }
 }
 
+/// (family name, the zoo's value) rows of a card.
+pub type Rows = Vec<(String, Option<Stat>)>;
+
 /// One finding.
 pub struct Finding {
     pub id: &'static str,
@@ -48,7 +51,7 @@ pub struct Finding {
     /// The paper's number, as it states it.
     pub paper: &'static str,
     /// (family name, the zoo's value) rows.
-    pub zoo: fn(&Zoo) -> Vec<(String, Option<Stat>)>,
+    pub zoo: fn(&Zoo) -> Rows,
     pub unit: &'static str,
     /// Multiplies the zoo's values for display; decimals shown.
     pub scale: f64,
@@ -169,11 +172,11 @@ fn extrapolation_verdict(zoo: &Zoo) -> Verdict {
 
 fn retrieval_verdict(zoo: &Zoo) -> Verdict {
     let acc = recall_at(256, 16);
-    let m = mean(zoo, "recall", "mamba2", &acc);
+    let m = mean(zoo, "recall", "mamba2", acc);
     let with_attn: Vec<Option<f64>> =
         ["transformer", "inter", "intra", "intra-add", "intra-concat"]
             .iter()
-            .map(|f| mean(zoo, "recall", f, &acc))
+            .map(|f| mean(zoo, "recall", f, acc))
             .collect();
     let (Some(m), Some(low)) = (m, with_attn.iter().flatten().copied().reduce(f64::min)) else {
         return Verdict::Missing("recall grid at 16 pairs, 256 tokens".into());
@@ -194,7 +197,7 @@ fn long_recall_verdict(zoo: &Zoo) -> Verdict {
     let acc = recall_at(512, 16);
     let best = HYBRIDS
         .iter()
-        .filter_map(|f| mean(zoo, "recall", f, &acc))
+        .filter_map(|f| mean(zoo, "recall", f, acc))
         .reduce(f64::max);
     match best {
         Some(b) if b >= 0.8 => Verdict::Agrees(format!("best hybrid {:.0}% at 2x", b * 100.0)),
@@ -208,7 +211,7 @@ fn long_recall_verdict(zoo: &Zoo) -> Verdict {
 
 fn fusion_verdict(zoo: &Zoo) -> Verdict {
     let acc = recall_at(256, 32);
-    let s = ["intra", "intra-add", "intra-concat"].map(|f| zoo.stat("recall", f, &acc));
+    let s = ["intra", "intra-add", "intra-concat"].map(|f| zoo.stat("recall", f, acc));
     let [Some(sub), Some(add), Some(cat)] = s else {
         return Verdict::Missing("recall grid of the three fusions".into());
     };
