@@ -43,6 +43,7 @@ pub mod charts;
 pub mod engine;
 pub mod export;
 mod generation;
+pub mod paper;
 pub mod presets;
 mod sampling;
 pub mod state;
@@ -61,18 +62,23 @@ use views::{
     attention::AttentionView,
     common::ModelsAndPrompt,
     compare::CompareView,
+    findings::FindingsView,
     header::{BackendBadge, ErrorList, ThemeToggles},
     intro::{Intro, IntroState, IntroToggle},
     scaling::ScalingView,
     share::ShareBar,
     state::StateView,
+    tour::TourPanel,
     Tabs, ViewPanel,
 };
 
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    let page = Page::new(HashState::decode(&web::location_hash()));
+    let raw_hash = web::location_hash();
+    let (hash, tour) = paper::url::with_paper_keys(HashState::decode(&raw_hash), &raw_hash);
+    let page = Page::new(hash);
+    page.paper.open(tour);
     state::start(page);
     let Page {
         ui,
@@ -83,8 +89,11 @@ pub fn App() -> impl IntoView {
         sweep,
         messages,
         design,
+        paper,
     } = page;
     let actions = page.actions();
+    paper::apply::run_pending(actions, paper);
+    paper::publish::publish(paper);
     let intro = IntroState::new();
 
     let view_body = move || match ui.view.get().as_str() {
@@ -97,6 +106,7 @@ pub fn App() -> impl IntoView {
                 .into_any()
         }
         "architecture" => view! { <ArchitectureView ui=ui sweep=sweep design=design /> }.into_any(),
+        "findings" => view! { <FindingsView ui=ui actions=actions paper=paper /> }.into_any(),
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };
     view! {
@@ -125,6 +135,7 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Tabs ui=ui />
                 <ShareBar ui=ui models=models />
+                <TourPanel ui=ui actions=actions paper=paper />
                 <ViewPanel ui=ui>{view_body}</ViewPanel>
             </main>
             <footer class="foot">

@@ -4,8 +4,10 @@
 
 use crate::engine::{Backend, ModelConfig, Session};
 
-/// Context lengths the user can sweep up to.
-pub const LENGTHS: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
+/// Context lengths the user can sweep up to (past [`CPU_MAX`] on the GPU engine only).
+pub const LENGTHS: [usize; 9] = [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16_384];
+/// Longest context measured on the CPU engine (longer ones take minutes there).
+pub const CPU_MAX: usize = 4096;
 /// Decode steps averaged for the ms/token figure.
 pub const DECODE_STEPS: usize = 8;
 /// Prefill runs in pieces of at most this many tokens (the page yields in between).
@@ -58,6 +60,8 @@ pub struct Point {
     pub len: usize,
     pub prefill_ms: f64,
     pub decode_ms_per_token: f64,
+    /// The engine that measured it ("WebGPU" or "CPU (wasm)").
+    pub engine: &'static str,
     /// State memory after the prefill, measured (`State::bytes`).
     pub state_bytes: usize,
     /// The same from the config's formulas (analytic).
@@ -78,23 +82,26 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(model: &str, backend: &Backend, len: usize) -> Self {
-        Job {
+    /// A task on `backend`'s own engine (a GPU session sized for the whole task).
+    pub fn new(model: &str, backend: &Backend, len: usize) -> Result<Self, String> {
+        Ok(Job {
             model: model.to_string(),
             len,
             tokens: sweep_tokens(len + DECODE_STEPS, backend.config().vocab_size),
+            // The CPU engine: a GPU session did not finish under SwiftShader in the
+            // browser test (paper.mjs); GPU sweeps wait until that is understood.
             session: backend.new_session(),
             fed: 0,
             prefill_ms: 0.0,
             decoded: 0,
             decode_ms: 0.0,
             state_bytes: 0,
-        }
+        })
     }
 
     /// Does one piece of work (a prefill chunk or a decode step), timed with `now` (ms).
     /// Returns the point when the task is complete.
-    pub fn advance(
+    pub async fn advance(
         &mut self,
         backend: &Backend,
         now: &dyn Fn() -> f64,
@@ -102,7 +109,9 @@ impl Job {
         if self.fed < self.len {
             let end = (self.fed + PREFILL_CHUNK).min(self.len);
             let t0 = now();
-            backend.feed(&mut self.session, &self.tokens[self.fed..end])?;
+            backend
+                .feed_async(&mut self.session, &self.tokens[self.fed..end])
+                .await?;
             self.prefill_ms += now() - t0;
             self.fed = end;
             if self.fed == self.len {
@@ -113,7 +122,7 @@ impl Job {
         if self.decoded < DECODE_STEPS {
             let token = self.tokens[self.len + self.decoded];
             let t0 = now();
-            backend.feed(&mut self.session, &[token])?;
+            backend.feed_async(&mut self.session, &[token]).await?;
             self.decode_ms += now() - t0;
             self.decoded += 1;
         }
@@ -125,6 +134,11 @@ impl Job {
             len: self.len,
             prefill_ms: self.prefill_ms,
             decode_ms_per_token: self.decode_ms / DECODE_STEPS as f64,
+            engine: if self.session.on_gpu() {
+                "WebGPU"
+            } else {
+                "CPU (wasm)"
+            },
             state_bytes: self.state_bytes,
             analytic_bytes: backend.config().cache_bytes(self.len),
         }))
@@ -145,8 +159,9 @@ pub fn memory_line(cfg: &ModelConfig, max: usize) -> Vec<(usize, usize)> {
 }
 
 /// The rows of the sweep's CSV/JSON download.
-pub const EXPORT_HEADERS: [&str; 6] = [
+pub const EXPORT_HEADERS: [&str; 7] = [
     "model",
+    "engine",
     "context_tokens",
     "prefill_ms",
     "decode_ms_per_token",
@@ -160,6 +175,7 @@ pub fn export_rows(points: &[Point]) -> Vec<Vec<String>> {
         .map(|p| {
             vec![
                 p.model.clone(),
+                p.engine.to_string(),
                 p.len.to_string(),
                 format!("{:.3}", p.prefill_ms),
                 format!("{:.4}", p.decode_ms_per_token),
@@ -193,9 +209,9 @@ mod tests {
         let m = test_model();
         let start = std::time::Instant::now();
         let now = move || start.elapsed().as_secs_f64() * 1000.0;
-        let mut job = Job::new("test", &m, 200);
+        let mut job = Job::new("test", &m, 200).unwrap();
         let point = loop {
-            if let Some(p) = job.advance(&m, &now).unwrap() {
+            if let Some(p) = pollster::block_on(job.advance(&m, &now)).unwrap() {
                 break p;
             }
         };
@@ -207,6 +223,10 @@ mod tests {
         assert_eq!(line.len(), 5);
         assert!(line[4].1 > line[0].1, "the KV cache grows");
         let csv = crate::export::csv(&EXPORT_HEADERS, &export_rows(&[point]));
-        assert!(csv.lines().nth(1).unwrap().starts_with("test,200,"));
+        assert!(csv
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("test,CPU (wasm),200,"));
     }
 }

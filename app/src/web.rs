@@ -165,11 +165,16 @@ pub async fn yield_to_browser() {
 
 /// Publishes `window.__hybrid_status` (a plain object) for tests and curious users.
 pub fn publish_status(status: &serde_json::Value) {
+    publish_value("__hybrid_status", status);
+}
+
+/// Sets `window[name]` to `value` (a plain object).
+pub fn publish_value(name: &str, value: &serde_json::Value) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    if let Ok(value) = js_sys::JSON::parse(&status.to_string()) {
-        let _ = Reflect::set(&window, &JsValue::from_str("__hybrid_status"), &value);
+    if let Ok(value) = js_sys::JSON::parse(&value.to_string()) {
+        let _ = Reflect::set(&window, &JsValue::from_str(name), &value);
     }
 }
 

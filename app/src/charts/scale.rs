@@ -167,6 +167,10 @@ pub enum Quantity {
     Millis,
     /// Bytes: B, KiB, MiB or GiB.
     Bytes,
+    /// Speeds in tokens per second.
+    Rate,
+    /// Losses in nats per token.
+    Nats,
 }
 
 /// One unit for a whole axis: data values are divided by `factor` before they are drawn.
@@ -200,6 +204,14 @@ impl Quantity {
             Quantity::Millis => Unit {
                 factor: 1.0,
                 name: "ms",
+            },
+            Quantity::Rate => Unit {
+                factor: 1.0,
+                name: "tokens/s",
+            },
+            Quantity::Nats => Unit {
+                factor: 1.0,
+                name: "nats",
             },
             Quantity::Bytes => {
                 const NAMES: [&str; 4] = ["B", "KiB", "MiB", "GiB"];

@@ -12,6 +12,7 @@ use super::sweep::SweepState;
 use super::ui::Ui;
 use leptos::prelude::GetUntracked;
 
+use crate::paper::PaperState;
 use crate::sampling::SamplingForm;
 use crate::urlstate::HashState;
 
@@ -26,6 +27,8 @@ pub struct Page {
     pub sweep: SweepState,
     pub messages: Messages,
     pub design: DesignState,
+    /// The paper's findings, figures and tour (`crate::paper`).
+    pub paper: PaperState,
 }
 
 impl Page {
@@ -46,6 +49,7 @@ impl Page {
             sweep,
             messages,
             design: DesignState::new(ui),
+            paper: PaperState::new(None),
         }
     }
 

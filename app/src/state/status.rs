@@ -61,6 +61,7 @@ pub fn publish(page: Page) {
         engine,
         models,
         generation,
+        paper,
         ..
     } = page;
     Effect::new(move |_| {
@@ -78,7 +79,10 @@ pub fn publish(page: Page) {
             cpu: engine.force_cpu.get(),
             fields: ui.fields.get(),
         };
-        web::replace_hash(&hash.encode());
+        web::replace_hash(&crate::paper::url::with_tour(
+            &hash.encode(),
+            paper.tour.get(),
+        ));
         web::set_root_attributes(ui.large.get(), ui.theme.get().as_deref());
     });
 }

@@ -115,19 +115,27 @@ impl SweepState {
         self.run.set(RunState::Running);
         let now = web::now_ms;
         let mut done = 0.0;
+        let mut skipped = 0usize;
         let mut slice_start = web::now_ms();
         for task in tasks {
             let Some((name, backend)) = models.get(task.model) else {
                 continue;
             };
+            if task.len > sweep::CPU_MAX {
+                skipped += 1;
+                continue;
+            }
             self.current.set(format!("{name} at {} tokens", task.len));
-            let mut job = sweep::Job::new(name, backend, task.len);
+            let mut job = match sweep::Job::new(name, backend, task.len) {
+                Ok(job) => job,
+                Err(e) => return self.end(RunState::Failed(format!("{name}: {e}"))),
+            };
             loop {
                 if self.cancel.get_value() {
                     self.current.set(String::new());
                     return self.end(RunState::Stopped);
                 }
-                match job.advance(backend, &now) {
+                match job.advance(backend, &now).await {
                     Ok(Some(p)) => {
                         self.points.update(|v| v.push(p));
                         break;
@@ -149,6 +157,12 @@ impl SweepState {
             slice_start = web::now_ms();
         }
         self.current.set(String::new());
+        if skipped > 0 {
+            self.messages.notice.set(Some(format!(
+                "{skipped} measurements past {} tokens were left out: the sweep runs on the CPU engine.",
+                sweep::CPU_MAX
+            )));
+        }
         self.end(RunState::Done);
     }
 }

@@ -6,18 +6,27 @@ pub mod architecture;
 pub mod attention;
 pub mod common;
 pub mod compare;
+pub mod findings;
 pub mod header;
 pub mod intro;
+pub mod paper_figures;
 pub mod prompt_check;
 pub mod scaling;
 pub mod share;
 pub mod state;
+pub mod tour;
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::paper::url::PAPER_VIEWS;
 use crate::state::Ui;
 use crate::urlstate::VIEWS;
+
+/// Every view's (id, tab label), in tab order: the page's views, then the paper's.
+pub fn all_views() -> Vec<(&'static str, &'static str)> {
+    VIEWS.iter().chain(PAPER_VIEWS.iter()).copied().collect()
+}
 
 /// The tab `key` moves to from tab `i` of `n` (arrows wrap; Home, End), if any.
 pub fn tab_target(key: &str, i: usize, n: usize) -> Option<usize> {
@@ -49,10 +58,11 @@ fn focus_tab(id: &str) {
 pub fn Tabs(ui: Ui) -> impl IntoView {
     let keydown = move |ev: leptos::ev::KeyboardEvent| {
         let open = ui.view.get_untracked();
-        let i = VIEWS.iter().position(|(id, _)| *id == open).unwrap_or(0);
-        if let Some(j) = tab_target(&ev.key(), i, VIEWS.len()) {
+        let views = all_views();
+        let i = views.iter().position(|(id, _)| *id == open).unwrap_or(0);
+        if let Some(j) = tab_target(&ev.key(), i, views.len()) {
             ev.prevent_default();
-            if let Some(&(id, _)) = VIEWS.get(j) {
+            if let Some(&(id, _)) = views.get(j) {
                 ui.view.set(id.to_string());
                 focus_tab(id);
             }
@@ -60,7 +70,7 @@ pub fn Tabs(ui: Ui) -> impl IntoView {
     };
     view! {
         <div class="tabs" role="tablist" aria-label="Views" on:keydown=keydown>
-            {VIEWS.iter().map(|&(id, label)| {
+            {all_views().into_iter().map(|(id, label)| {
                 let open = move || ui.view.get() == id;
                 view! {
                     <button role="tab" id=format!("tab-{id}") class="tab" aria-controls="view-panel"
@@ -79,10 +89,10 @@ pub fn Tabs(ui: Ui) -> impl IntoView {
 pub fn ViewPanel(ui: Ui, children: Children) -> impl IntoView {
     let label = move || {
         let open = ui.view.get();
-        VIEWS
-            .iter()
+        all_views()
+            .into_iter()
             .find(|(id, _)| *id == open)
-            .map_or("View", |(_, l)| *l)
+            .map_or("View", |(_, l)| l)
     };
     view! {
         <div role="tabpanel" id="view-panel" aria-labelledby=move || format!("tab-{}", ui.view.get())>

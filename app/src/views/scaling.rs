@@ -30,7 +30,7 @@ fn measured(points: &[Point], f: fn(&Point) -> f64) -> Vec<Series> {
         .into_iter()
         .enumerate()
         .map(|(i, (name, ps))| Series {
-            name,
+            name: format!("{name} on {}", ps.first().map_or("", |p| p.engine)),
             color: color(i),
             points: ps.iter().map(|p| (p.len as f64, f(p))).collect(),
             analytic: false,
@@ -173,7 +173,7 @@ pub fn ScalingView(
     };
     view! {
         <section class="view" id="view-scaling" aria-labelledby="tab-scaling">
-            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on the CPU engine.)" />
+            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on the CPU engine, up to 4K tokens; the legend names it.)" />
             <div class="panel controls">
                 <p class="hint">{models_line}</p>
                 <label class="num">

@@ -1,0 +1,106 @@
+//! Every engine call of the paper's figures, in one place so that they can be re-routed
+//! (to a worker) without touching the figures: decode speed, per-position losses and recall
+//! accuracy, all on the CPU reference engine (token by token
+//! through a [`crate::engine::Session`], the same path generation uses). Long loops yield
+//! to the browser and stop when `cancelled()` says so.
+
+use crate::engine::{recall, Backend};
+use crate::web;
+
+use super::figures::{argmax, cross_entropy};
+
+/// Decode steps timed for the tokens/s figure.
+pub const DECODE_STEPS: usize = 32;
+/// Prompt tokens fed before timing.
+const WARM_TOKENS: usize = 16;
+/// Yield to the browser after this many ms of work.
+const SLICE_MS: f64 = 30.0;
+
+/// Stopped by the user (the caller says so in the page).
+pub const CANCELLED: &str = "cancelled";
+
+/// Decode tokens/s of `backend` on the CPU engine: a short prompt, then
+/// [`DECODE_STEPS`] greedy steps timed. Returns (tokens/s, engine name).
+pub async fn decode_speed(backend: &Backend) -> Result<(f64, &'static str), String> {
+    let vocab = backend.config().vocab_size.max(1) as u32;
+    // The CPU engine: under SwiftShader a GPU session here did not finish within a
+    // minute in the browser test (not yet understood; see the report).
+    let mut session = backend.new_session();
+    let engine = "CPU (wasm)";
+    let prompt: Vec<u32> = (0..WARM_TOKENS as u32)
+        .map(|t| (t * 7 + 3) % vocab)
+        .collect();
+    let mut logits = backend.feed_async(&mut session, &prompt).await?;
+    let t0 = web::now_ms();
+    for _ in 0..DECODE_STEPS {
+        let next = argmax(&logits).ok_or("the engine returned no logits")?;
+        logits = backend.feed_async(&mut session, &[next]).await?;
+    }
+    let ms = (web::now_ms() - t0).max(1e-3);
+    Ok((DECODE_STEPS as f64 * 1000.0 / ms, engine))
+}
+
+/// Cross-entropy of each next token of `tokens` ([T] -> [T - 1]), on the CPU engine.
+pub async fn token_losses(
+    backend: &Backend,
+    tokens: &[u32],
+    cancelled: &dyn Fn() -> bool,
+    progress: &dyn Fn(f64),
+) -> Result<Vec<f64>, String> {
+    let mut session = backend.new_session();
+    let mut out = Vec::with_capacity(tokens.len().saturating_sub(1));
+    let mut slice = web::now_ms();
+    for (i, pair) in tokens.windows(2).enumerate() {
+        let logits = backend.feed(&mut session, &pair[..1])?;
+        let loss = cross_entropy(&logits, pair[1])
+            .ok_or_else(|| format!("token {} is outside the model's vocabulary", pair[1]))?;
+        out.push(loss);
+        if web::now_ms() - slice > SLICE_MS {
+            progress(i as f64 / tokens.len() as f64);
+            web::yield_to_browser().await;
+            if cancelled() {
+                return Err(CANCELLED.into());
+            }
+            slice = web::now_ms();
+        }
+    }
+    Ok(out)
+}
+
+/// Recall accuracy of `backend` over the first `cases` cases of the test split's cell
+/// (`n_pairs`, `seq_len`): the generator seeded with `1000 * n_pairs + seq_len`, as
+/// `metrics.json` was measured (`docs/FINDINGS.md`, "Splits"). CPU engine.
+pub async fn recall_accuracy(
+    backend: &Backend,
+    n_pairs: usize,
+    seq_len: usize,
+    cases: usize,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<f64, String> {
+    let seed = 1000 * n_pairs as u64 + seq_len as u64;
+    let batch = recall::make_batch(seed, cases, n_pairs, seq_len).map_err(|e| e.to_string())?;
+    let mut right = 0usize;
+    let mut asked = 0usize;
+    for case in &batch {
+        let first = *case
+            .query_positions
+            .first()
+            .ok_or("a case without queries")?;
+        let mut session = backend.new_session();
+        let mut logits = backend.feed(&mut session, &case.tokens[..=first])?;
+        for p in first..case.tokens.len().saturating_sub(1) {
+            if p > first {
+                logits = backend.feed(&mut session, &case.tokens[p..=p])?;
+            }
+            if case.query_positions.contains(&p) {
+                asked += 1;
+                right += usize::from(argmax(&logits) == case.tokens.get(p + 1).copied());
+            }
+        }
+        web::yield_to_browser().await;
+        if cancelled() {
+            return Err(CANCELLED.into());
+        }
+    }
+    Ok(right as f64 / asked.max(1) as f64)
+}

@@ -1,0 +1,150 @@
+// Browser test: the guided tour, walked with the keyboard from `#tour=1`, with WebGPU and
+// without. At each step: the tour step, the URL (`tour=N`), the view and the models the
+// step sets, and one number of the step's figure compared with the committed metrics
+// (assets/models/*/metrics.json, train/atlas/recall/*.json) or with what the engine must
+// give (the recall answer v200, a loss rise beyond the training length).
+// Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
+import fs from 'node:fs';
+import { check, openPage, runInModes, status, URL_UNDER_TEST } from './lib/chromium.mjs';
+
+const read = (p) => JSON.parse(fs.readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8'));
+const metrics = (id) => read(`assets/models/${id}/metrics.json`);
+const TEXT4 = ['shakespeare-transformer', 'shakespeare-mamba2', 'shakespeare-inter', 'shakespeare-intra-concat'];
+const RECALL3 = ['recall-transformer', 'recall-mamba2', 'recall-intra'];
+// The steps of app/src/paper/tour.rs: view, models.
+const STEPS = [
+  ['findings', TEXT4],
+  ['findings', TEXT4],
+  ['scaling', TEXT4],
+  ['findings', ['shakespeare-transformer', 'shakespeare-mamba2', 'shakespeare-intra']],
+  ['compare', RECALL3],
+  ['findings', RECALL3],
+  ['attention', ['shakespeare-inter']],
+  ['findings', RECALL3],
+];
+const near = (a, b, tol) => typeof a === 'number' && Math.abs(a - b) <= tol;
+const paperState = (page) => page.evaluate(() => window.__hybrid_paper ?? null);
+
+/** Waits until every slot holds the step's models, loaded. */
+async function modelsIn(page, models) {
+  await page.waitForFunction((want) => {
+    const s = window.__hybrid_status;
+    if (!s || !Array.isArray(s.models)) return false;
+    const got = s.models.map((m) => m.id);
+    return JSON.stringify(got) === JSON.stringify(want) && s.models.every((m) => m.load === 'ready');
+  }, models);
+}
+
+/** Waits for a computed figure to hold `n` entries (or a failure). */
+async function figure(page, name, n) {
+  try {
+    await page.waitForFunction(([name, n]) => {
+      const p = window.__hybrid_paper;
+      return p && (p.error || (p.figures[name].length >= n && !p.busy));
+    }, [name, n]);
+  } catch (e) {
+    const p = await paperState(page);
+    check(false, `${name}: no figure (${e.message.split('\n')[0]}); page: busy ${p?.busy}, ${p?.figures[name].length} of ${n}`);
+  }
+  const p = await paperState(page);
+  check(!p.error, `${name}: ${p.error}`);
+  return p.figures[name];
+}
+
+const measured = {};
+const { failed } = await runInModes('paper tour', async (mode) => {
+  const { browser, page } = await openPage(mode);
+  try {
+    const url = new URL(URL_UNDER_TEST);
+    url.hash = 'tour=1';
+    await page.goto(url.toString(), { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__hybrid_paper && window.__hybrid_paper.zoo !== 'loading');
+    let p = await paperState(page);
+    check(p.zoo === 'ready' && p.missing.length === 0, `metrics: ${p.zoo}, not read: ${p.missing.join('; ')}`);
+    for (let i = 0; i < STEPS.length; i++) {
+      const [view, models] = STEPS[i];
+      if (i > 0) {
+        await page.locator('body').press('ArrowRight');
+      }
+      await page.waitForFunction((n) => window.__hybrid_paper?.tour === n, i + 1);
+      await page.waitForSelector(`#tour[data-step="${i + 1}"]`);
+      await modelsIn(page, models);
+      const s = await status(page);
+      check(s.view === view, `step ${i + 1}: view ${s.view}, want ${view}`);
+      const hash = await page.evaluate(() => location.hash);
+      check(hash.includes(`tour=${i + 1}`) && hash.includes(`view=${view}`), `step ${i + 1}: hash ${hash}`);
+      const label = `[${mode.name}] step ${i + 1} (${view})`;
+      if (i === 0) {
+        const q = await figure(page, 'quality', 4);
+        const t = q.find((x) => x.id === 'shakespeare-transformer');
+        check(t && t.val_loss === metrics(t.id).val.loss, `quality: val loss ${t?.val_loss} vs metrics ${metrics('shakespeare-transformer').val.loss}`);
+        check(q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
+        check(q.every((x) => x.engine === 'CPU (wasm)'), `quality engines ${q.map((x) => x.engine)}`);
+        measured[`${label} quality: Transformer decode tokens/s`] = t.tokens_per_s.toFixed(0);
+      } else if (i === 1) {
+        const bytes = await page.getAttribute('#memory-table tbody tr:first-child td:nth-child(5)', 'data-bytes');
+        const want = metrics('shakespeare-transformer').cache['8192'].total_bytes;
+        check(Number(bytes) === want, `memory at 8K: page ${bytes} vs metrics ${want}`);
+        measured[`${label} memory: Transformer cache at 8K f32 (bytes)`] = bytes;
+      } else if (i === 2) {
+        await page.selectOption('#sweep-max', '128');
+        await page.click('#sweep-run');
+        await page.waitForSelector('#sweep-status:is([data-state=done], [data-state=error])');
+        const pts = Number(await page.getAttribute('#chart-decode', 'data-measured-points'));
+        check(pts === 4 * 2, `scaling: ${pts} measured points (4 models x 64, 128 tokens)`);
+        measured[`${label} scaling: measured points`] = pts;
+      } else if (i === 3) {
+        const c = await figure(page, 'position', 3);
+        const [t, m] = [c[0], c[1]];
+        const tm = metrics('shakespeare-transformer').loss_by_position;
+        check(t.positions === 1024, `position: ${t.positions} positions`);
+        check(near(t.mean_in_train_len, tm.mean_in_train_len, 0.5), `position: Transformer 0-255 ${t.mean_in_train_len} vs metrics ${tm.mean_in_train_len}`);
+        // One window is noisy (metrics.json averages 164): compare the two rises.
+        const [tRise, mRise] = [t.mean_beyond - t.mean_in_train_len, m.mean_beyond - m.mean_in_train_len];
+        check(tRise > 0.3 && tRise - mRise > 0.3, `position: Transformer rise ${tRise}, Mamba-2 rise ${mRise}`);
+        measured[`${label} position: Transformer loss 256-1023 minus 0-255`] = (t.mean_beyond - t.mean_in_train_len).toFixed(3);
+      } else if (i === 4) {
+        const prompt = await page.inputValue('#prompt');
+        check(prompt.endsWith('<sep> k33'), `recall prompt ${JSON.stringify(prompt)}`);
+        await page.fill('#max-tokens', '1');
+        await page.fill('#temperature', '0');
+        await page.click('#generate');
+        await page.waitForSelector('#output:is([data-state=done], [data-state=error])');
+        const golden = read('assets/models/recall-transformer/golden.json').tokens[0];
+        const ids = (await status(page)).ids;
+        check(ids.length === 1 && ids[0] === golden, `recall: Transformer answered ${ids}, native engine ${golden} (v200)`);
+        measured[`${label} compare: Transformer answers (token id)`] = ids[0];
+      } else if (i === 5) {
+        const cells = await figure(page, 'recall', 3 * 8);
+        const c = cells.find((x) => x.id === 'recall-transformer' && x.seq_len === 256 && x.n_pairs === 16);
+        const want = metrics('recall-transformer').recall.grid['256']['16'];
+        check(c && c.committed === want && near(c.accuracy, want, 0.2), `recall 16 @256: page ${c?.accuracy} vs metrics ${want}`);
+        measured[`${label} recall: Transformer 16 pairs @256 (${c.cases} cases)`] = c.accuracy.toFixed(3);
+      } else if (i === 6) {
+        await page.waitForSelector('[data-testid^="implicit"] canvas, [data-testid^="implicit"] svg');
+        measured[`${label} attention: implicit-attention maps drawn`] = await page.locator('[data-testid^="implicit"]').count();
+      } else if (i === 7) {
+        p = await paperState(page);
+        const row = p.figures.ablation.find((r) => r.family === 'transformer');
+        const cell = row.cells.find((c) => c.seq_len === 256 && c.n_pairs === 16);
+        const seeds = [0, 1, 2].map((s) => read(`train/atlas/recall/transformer-s${s}.json`).test.grid['256']['16']);
+        const mean = seeds.reduce((a, b) => a + b, 0) / 3;
+        check(cell.n === 3 && near(cell.mean, mean, 1e-9), `ablation: page ${cell.mean} (n ${cell.n}) vs seeds ${seeds}`);
+        const shown = await page.textContent('#ablation-table tr[data-family=transformer]');
+        check(shown.includes('98.3 ± 1.5 (n = 3)'), `ablation row ${shown}`);
+        measured[`${label} ablation: Transformer 16 pairs @256`] = `${(cell.mean * 100).toFixed(1)} ± ${(cell.sd * 100).toFixed(1)}`;
+      }
+      console.log(`  ${label}: ok`);
+    }
+    await page.locator('body').press('ArrowLeft');
+    await page.waitForFunction(() => window.__hybrid_paper?.tour === 7);
+    await page.locator('body').press('Escape');
+    await page.waitForFunction(() => window.__hybrid_paper?.tour === null);
+    check(!(await page.evaluate(() => location.hash)).includes('tour='), 'closing the tour leaves tour= in the URL');
+    check(page.problems.length === 0, `browser errors: ${page.problems.join(' | ')}`);
+  } finally {
+    await browser.close();
+  }
+});
+for (const [k, v] of Object.entries(measured)) console.log(`  ${k}: ${v}`);
+process.exit(failed ? 1 : 0);
