@@ -17,7 +17,7 @@ const CASES = [
 ];
 
 const { failed } = await runInModes('errors', async (mode) => {
-  const { browser, page } = await openPage(mode);
+  const { browser, page } = await openPage(mode, { serviceWorkers: 'block' });
   try {
     // Serve an index.json with the broken entries in front of the real one.
     await page.route('**/assets/models/index.json', async (route) => {

@@ -52,12 +52,14 @@ export function screenshotDir() {
   return dir;
 }
 
-/** Launches Chromium; collects console errors and uncaught page errors into `page.problems`. */
-export async function openPage(mode) {
+/** Launches Chromium; collects console errors and uncaught page errors into `page.problems`.
+ * `options` go to `newPage` (e.g. `{ serviceWorkers: 'block' }` for a test that intercepts
+ * requests with `page.route`: requests a service worker makes are not routed). */
+export async function openPage(mode, options = {}) {
   const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} (run scripts/setup.sh)`);
   const browser = await chromium.launch({ executablePath, headless: true, args: mode.flags, timeout: 120_000 });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options });
   page.setDefaultTimeout(TIMEOUT_MS);
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push(`uncaught: ${e.message}`));
