@@ -5,11 +5,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::state::PaperState;
-use super::target::Target;
+use super::target::{Target, COMPUTED};
 use crate::state::{Actions, Ui, MAX_MODELS};
-
-/// Figures that need the engine (the others read metrics and configs only).
-pub const COMPUTED: [&str; 3] = ["quality", "position", "recall"];
 
 /// Sets view, models, prompt and figure; a computed figure runs once its models are in.
 pub fn show(target: Target, ui: Ui, actions: Actions, paper: PaperState) {

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::findings::FAMILIES;
+use super::metrics::FAMILIES;
 use super::metrics::{RunMetrics, Zoo};
 use crate::catalog::{self, INDEX_URL};
 use crate::web;

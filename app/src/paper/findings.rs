@@ -2,18 +2,8 @@
 //! (mean ± sd over the seeds in the committed metrics), a verdict computed from those
 //! numbers, and the page state that demonstrates it. Plain Rust, unit-tested natively.
 
-use super::metrics::{RunMetrics, Stat, Zoo};
+use super::metrics::{RunMetrics, Stat, Zoo, FAMILIES};
 use super::target::{Target, TEXT_FOUR};
-
-/// Families in the order the page lists them, with their names.
-pub const FAMILIES: [(&str, &str); 6] = [
-    ("transformer", "Transformer"),
-    ("mamba2", "Mamba-2"),
-    ("inter", "inter"),
-    ("intra", "intra (subtract)"),
-    ("intra-add", "intra (add)"),
-    ("intra-concat", "intra (concat)"),
-];
 
 /// How the zoo compares with the paper.
 #[derive(Clone, Debug, PartialEq)]

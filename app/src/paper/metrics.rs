@@ -167,6 +167,16 @@ impl RunMetrics {
     }
 }
 
+/// Families in the order the page lists them, with their names.
+pub const FAMILIES: [(&str, &str); 6] = [
+    ("transformer", "Transformer"),
+    ("mamba2", "Mamba-2"),
+    ("inter", "inter"),
+    ("intra", "intra (subtract)"),
+    ("intra-add", "intra (add)"),
+    ("intra-concat", "intra (concat)"),
+];
+
 /// The page's family of an atlas config: the zoo's inter model is `inter-1to2` on
 /// Shakespeare (6 blocks) and `inter-1to3` on recall (4 blocks); a shipped model written
 /// as add (`written_as` "add: ...") is `intra-add`; every other config is its own family.

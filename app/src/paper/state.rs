@@ -76,7 +76,7 @@ impl PaperState {
         let computed = s
             .target
             .figure
-            .filter(|f| super::apply::COMPUTED.contains(f));
+            .filter(|f| super::target::COMPUTED.contains(f));
         self.pending.set(computed.map(str::to_string));
     }
 }

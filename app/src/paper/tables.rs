@@ -2,7 +2,7 @@
 //! atlas seeds per family and cell) and the memory table (per model and context).
 
 use super::figures::{cache_bytes, MEMORY_LENGTHS};
-use super::findings::FAMILIES;
+use super::metrics::FAMILIES;
 use super::metrics::{Stat, Zoo};
 use crate::engine::ModelConfig;
 

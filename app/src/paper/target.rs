@@ -1,6 +1,9 @@
 //! A page state that demonstrates something: the view, the models compared, the prompt and
 //! the figure to bring into view. "Show me" on a finding and every tour step set one.
 
+/// Figures that need the engine (the others read metrics and configs only).
+pub const COMPUTED: [&str; 3] = ["quality", "position", "recall"];
+
 /// The recall prompt every recall model reads (`core::tasks::recall` vocabulary; the
 /// golden tests in `core/tests/zoo.rs` pin the answer `v200`).
 pub const RECALL_PROMPT: &str = "<bos> k20 v130 k33 v200 k17 v141 f3 f4 <sep> k33";
