@@ -1,7 +1,7 @@
 // Browser test: the guided tour, walked with the keyboard from `#tour=1`, with WebGPU and
 // without. At each step: the tour step, the URL (`tour=N`), the view and the models the
 // step sets, and one number of the step's figure compared with the committed metrics
-// (assets/models/*/metrics.json, train/atlas/recall/*.json) or with what the engine must
+// (assets/models/*/metrics.json, train/atlas/<task>/*.json, atlas-run/1: docs/METRICS.md) or with what the engine must
 // give (the recall answer v200, a loss rise beyond the training length).
 // Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
 import fs from 'node:fs';
@@ -77,7 +77,7 @@ const { failed } = await runInModes('paper tour', async (mode) => {
       if (i === 0) {
         const q = await figure(page, 'quality', 4);
         const t = q.find((x) => x.id === 'shakespeare-transformer');
-        check(t && t.val_loss === metrics(t.id).val.loss, `quality: val loss ${t?.val_loss} vs metrics ${metrics('shakespeare-transformer').val.loss}`);
+        check(t && t.val_loss === metrics(t.id).test.loss, `quality: test loss ${t?.val_loss} vs metrics ${metrics('shakespeare-transformer').test.loss}`);
         check(q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
         check(q.every((x) => x.engine === 'CPU (wasm)'), `quality engines ${q.map((x) => x.engine)}`);
         measured[`${label} quality: Transformer decode tokens/s`] = t.tokens_per_s.toFixed(0);
@@ -96,12 +96,14 @@ const { failed } = await runInModes('paper tour', async (mode) => {
       } else if (i === 3) {
         const c = await figure(page, 'position', 3);
         const [t, m] = [c[0], c[1]];
-        const tm = metrics('shakespeare-transformer').loss_by_position;
+        const tm = metrics('shakespeare-transformer').test.loss_by_position;
         check(t.positions === 1024, `position: ${t.positions} positions`);
         check(near(t.mean_in_train_len, tm.mean_in_train_len, 0.5), `position: Transformer 0-255 ${t.mean_in_train_len} vs metrics ${tm.mean_in_train_len}`);
-        // One window is noisy (metrics.json averages 164): compare the two rises.
+        // One window is noisy (metrics.json averages many test windows: Transformer +0.335 nats,
+        // Mamba-2 -0.009): on the shipped window (deterministic, f32) the atlas models give
+        // +0.063 vs -0.004, so only the direction is checked, with a margin.
         const [tRise, mRise] = [t.mean_beyond - t.mean_in_train_len, m.mean_beyond - m.mean_in_train_len];
-        check(tRise > 0.3 && tRise - mRise > 0.3, `position: Transformer rise ${tRise}, Mamba-2 rise ${mRise}`);
+        check(tRise > 0.03 && tRise - mRise > 0.03, `position: Transformer rise ${tRise}, Mamba-2 rise ${mRise}`);
         measured[`${label} position: Transformer loss 256-1023 minus 0-255`] = (t.mean_beyond - t.mean_in_train_len).toFixed(3);
       } else if (i === 4) {
         const prompt = await page.inputValue('#prompt');
@@ -117,7 +119,7 @@ const { failed } = await runInModes('paper tour', async (mode) => {
       } else if (i === 5) {
         const cells = await figure(page, 'recall', 3 * 8);
         const c = cells.find((x) => x.id === 'recall-transformer' && x.seq_len === 256 && x.n_pairs === 16);
-        const want = metrics('recall-transformer').recall.grid['256']['16'];
+        const want = metrics('recall-transformer').test.grid['256']['16'];
         check(c && c.committed === want && near(c.accuracy, want, 0.2), `recall 16 @256: page ${c?.accuracy} vs metrics ${want}`);
         measured[`${label} recall: Transformer 16 pairs @256 (${c.cases} cases)`] = c.accuracy.toFixed(3);
       } else if (i === 6) {
@@ -127,11 +129,13 @@ const { failed } = await runInModes('paper tour', async (mode) => {
         p = await paperState(page);
         const row = p.figures.ablation.find((r) => r.family === 'transformer');
         const cell = row.cells.find((c) => c.seq_len === 256 && c.n_pairs === 16);
-        const seeds = [0, 1, 2].map((s) => read(`train/atlas/recall/transformer-s${s}.json`).test.grid['256']['16']);
-        const mean = seeds.reduce((a, b) => a + b, 0) / 3;
-        check(cell.n === 3 && near(cell.mean, mean, 1e-9), `ablation: page ${cell.mean} (n ${cell.n}) vs seeds ${seeds}`);
+        // every committed seed of the atlas's recall Transformer (atlas/summary.json lists them)
+        const entry = read('train/atlas/summary.json').find((e) => e.task === 'recall' && e.config_id === 'transformer');
+        const seeds = entry.seeds.map((s) => read(`train/atlas/recall/transformer-s${s}.json`).test.grid['256']['16']);
+        const mean = seeds.reduce((a, b) => a + b, 0) / seeds.length;
+        check(cell.n === seeds.length && near(cell.mean, mean, 1e-9), `ablation: page ${cell.mean} (n ${cell.n}) vs seeds ${seeds}`);
         const shown = await page.textContent('#ablation-table tr[data-family=transformer]');
-        check(shown.includes('98.3 ± 1.5 (n = 3)'), `ablation row ${shown}`);
+        check(shown.includes('91.2 ± 3.8 (n = 2)'), `ablation row ${shown}`);
         measured[`${label} ablation: Transformer 16 pairs @256`] = `${(cell.mean * 100).toFixed(1)} ± ${(cell.sd * 100).toFixed(1)}`;
       }
       console.log(`  ${label}: ok`);

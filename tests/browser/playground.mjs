@@ -138,7 +138,7 @@ const { failed } = await runInModes('playground', async (mode) => {
     check(Number(await page.getAttribute('#chart-prefill', 'data-measured-points')) === 6, 'prefill chart points');
     check(Number(await page.getAttribute('#chart-memory', 'data-analytic-points')) > 40, 'memory chart has no analytic lines');
     const csv = decodeURIComponent((await page.getAttribute('#download-csv', 'href')).split(',').slice(1).join(','));
-    check(csv.startsWith('model,context_tokens') && csv.trim().split('\n').length === 7, `CSV: ${csv.slice(0, 200)}`);
+    check(csv.startsWith('model,engine,context_tokens') && csv.trim().split('\n').length === 7, `CSV: ${csv.slice(0, 200)}`);
     await shot('scaling');
 
     // Architecture: edit a block, numbers change; send to Scaling.
