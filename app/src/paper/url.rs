@@ -43,6 +43,9 @@ pub fn decode(hash: &str, steps: usize) -> PaperHash {
 /// step's state). Returns the tour step too.
 pub fn with_paper_keys(mut state: HashState, raw: &str) -> (HashState, Option<usize>) {
     let p = decode(raw, STEPS.len());
+    // `tour` is this module's key: the link's other fields must not carry it on (it would
+    // stay in the URL after the tour closes).
+    state.fields.remove("tour");
     if let Some(v) = p.view {
         state.view = Some(v);
     }
@@ -87,5 +90,9 @@ mod tests {
         );
         assert_eq!(with_tour("#", Some(0)), "#tour=1");
         assert_eq!(with_tour("#view=a", None), "#view=a");
+        // the tour key is not left among the link's generic fields
+        let (state, step) = with_paper_keys(HashState::decode("#tour=3&seed=7"), "#tour=3&seed=7");
+        assert_eq!(step, Some(2));
+        assert!(!state.fields.contains_key("tour"), "{:?}", state.fields);
     }
 }
