@@ -199,6 +199,8 @@ pub fn Heatmap(
             .and_then(|(row, col)| m3.get(row, col).map(|value| Hover { row, col, value }));
         cb.run(cell);
     };
+    // A canvas removed under the pointer (a change of view) still gets `mouseleave`, after
+    // its view's signals are gone: hover callbacks must use `try_set`.
     let leave = move |_| {
         if let Some(cb) = on_hover {
             cb.run(None);

@@ -72,12 +72,12 @@ fn HeadMaps(
                 <Heatmap matrix=m scale=scale width=side height=side labels=labels.clone()
                     class="big" zoom=zoom
                     label=format!("{what}, head {}: rows are query tokens, columns are key tokens", h + 1)
-                    on_hover=Callback::new(move |c| hover.set(c)) />
+                    on_hover=Callback::new(move |c| { hover.try_set(c); }) />
                 <Legend scale=scale title=title />
             }
         })
     };
-    let hover_text = move || match hover.get() {
+    let hover_text = move || match hover.try_get().flatten() {
         Some(Hover { row, col, value }) => format!(
             "query {:?} (#{}) -> key {:?} (#{}): {}",
             labels2.get(row).cloned().unwrap_or_default(),
@@ -265,7 +265,7 @@ pub fn AttentionView(ui: Ui, models: Models, analysis: AnalysisState) -> impl In
             implicit: ColorScale::Diverging {
                 max: imp_max.max(1e-6),
             },
-            per_map: per_map.get(),
+            per_map: per_map.try_get().unwrap_or(false),
             zoom: ui.zoom(),
             head: ui.head,
         };

@@ -286,7 +286,7 @@ pub fn map_scale(shared: ColorScale, m: &Matrix, per_map: bool) -> ColorScale {
 pub fn ScaleChoice(per_map: RwSignal<bool>, id: &'static str) -> impl IntoView {
     view! {
         <label class="check">
-            <input type="checkbox" id=id prop:checked=move || per_map.get()
+            <input type="checkbox" id=id prop:checked=move || per_map.try_get().unwrap_or(false)
                 on:change=move |ev| per_map.set(event_target_checked(&ev)) />
             "Each map on its own color scale (default: one scale shared by all models, to compare them)"
         </label>

@@ -191,7 +191,7 @@ pub fn StateView(
             dt: ColorScale::Sequential {
                 max: dt_max.max(1e-6),
             },
-            per_map: per_map.get(),
+            per_map: per_map.try_get().unwrap_or(false),
             zoom: ui.zoom(),
         };
         let columns = slots
