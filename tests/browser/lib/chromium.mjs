@@ -55,10 +55,23 @@ export function screenshotDir() {
 /** Launches Chromium; collects console errors and uncaught page errors into `page.problems`.
  * `options` go to `newPage` (e.g. `{ serviceWorkers: 'block' }` for a test that intercepts
  * requests with `page.route`: requests a service worker makes are not routed). */
+/** Starts Chromium; a start that crashes (seen once on a loaded 2-core machine:
+ * "Target page, context or browser has been closed" at launch) is tried once more, and said.
+ * Only the browser's start is retried, never a test. */
+async function launch(executablePath, args) {
+  const start = () => chromium.launch({ executablePath, headless: true, args, timeout: 120_000 });
+  try {
+    return await start();
+  } catch (e) {
+    console.log(`  Chromium did not start (${String(e.message).split('\n')[0]}); trying once more`);
+    return await start();
+  }
+}
+
 export async function openPage(mode, options = {}) {
   const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
   if (!fs.existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath} (run scripts/setup.sh)`);
-  const browser = await chromium.launch({ executablePath, headless: true, args: mode.flags, timeout: 120_000 });
+  const browser = await launch(executablePath, mode.flags);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options });
   page.setDefaultTimeout(TIMEOUT_MS);
   page.problems = [];
