@@ -107,8 +107,11 @@ def write(dirs: list[Path], dest: Path):
             f = dest / rec["task"] / f"{rec['config_id']}-s{rec['seed']}.json"
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(json.dumps(rec, indent=1) + "\n")
-    (dest / "summary.json").write_text(json.dumps(summarise(records), indent=1) + "\n")
-    print(f"{len(records)} runs -> {dest}")
+    # The summary covers every run file in dest: runs written by earlier calls too (a later
+    # call can add a seed without the raw metrics of the first ones).
+    every = [json.loads(f.read_text()) for task in TASKS for f in sorted((dest / task).glob("*-s*.json"))]
+    (dest / "summary.json").write_text(json.dumps(summarise(every), indent=1) + "\n")
+    print(f"{len(records)} runs written, {len(every)} in the summary -> {dest}")
 
 
 def fmt(m: dict, scale: float = 1.0, digits: int = 3) -> str:
