@@ -130,7 +130,13 @@ mod tests {
             .chunks(2)
             .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]])))
             .collect();
-        let tempest = ids.iter().enumerate().filter(|(_, &t)| t == 0).nth(2).unwrap().0;
+        let tempest = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t == 0)
+            .nth(2)
+            .unwrap()
+            .0;
         let first = ids[tempest..tempest + 1025].to_vec();
         assert_eq!(h.tokens, first);
         assert!(parse_heldout(b"{\"source\":\"x\",\"tokens\":[1]}").is_err());
