@@ -139,6 +139,7 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             expand: 2,
             n_groups: 1,
             conv_width: 4,
+            norm_groups: None,
         });
     }
     if intra && cfg.intra.is_none() {

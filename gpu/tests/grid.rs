@@ -475,6 +475,7 @@ fn dims(h: usize, p: usize, n: usize) -> MambaDims {
         d_state: n,
         n_groups: 1,
         conv_width: 4,
+        norm_groups: 1,
     }
 }
 

@@ -224,6 +224,7 @@ fn dims(h: usize, p: usize, n: usize, groups: usize, w: usize) -> MambaDims {
         d_state: n,
         n_groups: groups,
         conv_width: w,
+        norm_groups: groups,
     }
 }
 

@@ -31,7 +31,14 @@ pub const ATTENTION: &[&str] = &[
     "sink_tokens",
 ];
 /// Keys of the `mamba` section (`MambaConfig`).
-pub const MAMBA: &[&str] = &["d_state", "head_dim", "expand", "n_groups", "conv_width"];
+pub const MAMBA: &[&str] = &[
+    "d_state",
+    "head_dim",
+    "expand",
+    "n_groups",
+    "conv_width",
+    "norm_groups",
+];
 /// Keys of the `intra` section (`IntraConfig`).
 pub const INTRA: &[&str] = &[
     "attn_heads",
@@ -137,6 +144,7 @@ mod tests {
                 expand: 2,
                 n_groups: 1,
                 conv_width: 4,
+                norm_groups: Some(1),
             }),
             intra: Some(IntraConfig {
                 attn_heads: 1,

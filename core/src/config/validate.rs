@@ -85,6 +85,11 @@ impl ModelConfig {
             over("mamba.expand", m.expand, Limits::EXPAND)?;
             over("mamba.n_groups", m.n_groups, Limits::HEADS)?;
             over("mamba.conv_width", m.conv_width, Limits::CONV_WIDTH)?;
+            over(
+                "mamba.norm_groups",
+                m.norm_groups.unwrap_or(0),
+                Limits::HEADS,
+            )?;
         }
         if let Some(i) = &self.intra {
             over("intra.attn_heads", i.attn_heads, Limits::HEADS)?;
@@ -154,8 +159,9 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         self.check_limits()?;
-        if self.vocab_size == 0 || self.d_model == 0 || self.d_ffn == 0 {
-            return bad("vocab_size, d_model and d_ffn must be positive".into());
+        // d_ffn = 0 is allowed: blocks without an FFN (Mamba-2 models)
+        if self.vocab_size == 0 || self.d_model == 0 {
+            return bad("vocab_size and d_model must be positive".into());
         }
         if self.layers.is_empty() {
             return bad("`layers` is empty".into());
@@ -221,6 +227,13 @@ impl ModelConfig {
                         e / m.head_dim,
                         m.n_groups
                     ));
+                }
+                if let Some(g) = m.norm_groups {
+                    if g == 0 || !e.is_multiple_of(g) {
+                        return bad(format!(
+                            "mamba.norm_groups = {g} must be at least 1 and divide d_inner = {e}"
+                        ));
+                    }
                 }
             }
         }

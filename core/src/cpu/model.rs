@@ -263,10 +263,10 @@ impl Model {
                 if let (Some(p), Some(t)) = (probes, trace) {
                     p.set_mamba(w.dims.n_heads, t);
                 }
-                // gated RMSNorm over G groups of E/G channels, then out_proj
+                // gated RMSNorm over `norm_groups` groups of channels, then out_proj
                 let e = w.dims.d_inner();
                 if let Some(nw) = &w.norm {
-                    rms_norm_groups(&mut y, &nw.data, e / w.dims.n_groups, eps);
+                    rms_norm_groups(&mut y, &nw.data, e / w.dims.norm_groups, eps);
                 }
                 let o = w.out_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
                 matmul(&y, o, e)
@@ -278,9 +278,17 @@ impl Model {
             _ => vec![0.0; x.len()],
         };
         add_into(x, &mix);
-        let h = rms_norm(x, &b.ffn_norm.data, eps);
-        let f = swiglu(&h, &b.gate_proj.data, &b.up_proj.data, &b.down_proj.data, d);
-        add_into(x, &f);
+        if let Some(ffn) = &b.ffn {
+            let h = rms_norm(x, &ffn.norm.data, eps);
+            let f = swiglu(
+                &h,
+                &ffn.gate_proj.data,
+                &ffn.up_proj.data,
+                &ffn.down_proj.data,
+                d,
+            );
+            add_into(x, &f);
+        }
     }
 
     /// Intra-layer hybrid mixer: attention and Mamba branches on the same input, each
