@@ -130,6 +130,8 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             rope_theta: 10000.0,
             window: None,
             sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
         });
     }
     if mamba && cfg.mamba.is_none() {

@@ -15,7 +15,12 @@ use safetensors::SafeTensors;
 /// Logits tolerance, relative to the largest |logit| (engine f32, reference float64).
 const LOGIT_TOL: f32 = 1e-4;
 /// The families with fixtures, by folder name.
-const FAMILIES: [(&str, Family); 2] = [("llama", Family::Llama), ("mamba2", Family::Mamba2)];
+const FAMILIES: [(&str, Family); 4] = [
+    ("llama", Family::Llama),
+    ("mamba2", Family::Mamba2),
+    ("bamba", Family::Bamba),
+    ("granitemoehybrid", Family::GraniteMoeHybrid),
+];
 
 fn dir(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

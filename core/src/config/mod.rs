@@ -40,6 +40,13 @@ pub struct AttentionConfig {
     /// With a window: the first `sink_tokens` keys stay visible to every query.
     #[serde(default)]
     pub sink_tokens: usize,
+    /// Leading dims of each query/key head that RoPE rotates (rotate-half within them,
+    /// frequencies `theta^(-2i/rope_dim)`); null = `head_dim`, 0 = no positional encoding.
+    #[serde(default)]
+    pub rope_dim: Option<usize>,
+    /// Softmax scale of the scores; null = `1/sqrt(head_dim)`.
+    #[serde(default)]
+    pub scale: Option<f32>,
 }
 
 /// Mamba-2 hyper-parameters (shared by Mamba blocks and intra Mamba branches).
@@ -114,6 +121,16 @@ pub struct ModelConfig {
     /// of n tokens. Overrides `attention.window`; entries of Mamba layers must be null.
     #[serde(default)]
     pub windows: Option<Vec<Option<usize>>>,
+    /// Multiplies the token embeddings (Granite's `embedding_multiplier`); null = 1.
+    #[serde(default)]
+    pub embed_scale: Option<f32>,
+    /// Multiplies each mixer and FFN output before it joins the residual stream (Granite's
+    /// `residual_multiplier`); null = 1.
+    #[serde(default)]
+    pub residual_scale: Option<f32>,
+    /// Multiplies the logits (Granite's `1 / logits_scaling`); null = 1.
+    #[serde(default)]
+    pub logit_scale: Option<f32>,
     /// Free text about the config, by topic (for example what a published model's config
     /// had to assume where the paper is silent); the engine ignores it.
     #[serde(default)]

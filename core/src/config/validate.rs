@@ -66,8 +66,16 @@ impl ModelConfig {
             }
         };
         finite("norm_eps", self.norm_eps)?;
+        for (what, v) in [
+            ("embed_scale", self.embed_scale),
+            ("residual_scale", self.residual_scale),
+            ("logit_scale", self.logit_scale),
+        ] {
+            finite(what, v.unwrap_or(1.0))?;
+        }
         if let Some(a) = &self.attention {
             finite("attention.rope_theta", a.rope_theta)?;
+            finite("attention.scale", a.scale.unwrap_or(1.0))?;
             over("attention.n_heads", a.n_heads, Limits::HEADS)?;
             over("attention.n_kv_heads", a.n_kv_heads, Limits::HEADS)?;
             over("attention.head_dim", a.head_dim, Limits::HEAD_DIM)?;
@@ -199,6 +207,14 @@ impl ModelConfig {
             }
             if a.rope_theta.is_nan() || a.rope_theta <= 0.0 {
                 return bad("attention.rope_theta must be positive".into());
+            }
+            if let Some(r) = a.rope_dim {
+                if r > a.head_dim || !r.is_multiple_of(2) {
+                    return bad(format!(
+                        "attention.rope_dim = {r} must be even and at most head_dim = {}",
+                        a.head_dim
+                    ));
+                }
             }
         }
         if needs_mamba {

@@ -3,7 +3,7 @@
 
 use super::attention::{attention, KvCache};
 use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
-use super::ops::{add_into, l2, matmul, rms_norm, rms_norm_groups, swiglu};
+use super::ops::{add_scaled, l2, matmul, rms_norm, rms_norm_groups, swiglu};
 use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
 use crate::probes::{LayerProbes, Probes};
@@ -115,6 +115,8 @@ impl Model {
             rope_theta: 10000.0,
             window: None,
             sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
         });
         let layer_attn = (0..config.layers.len())
             .map(|i| AttentionConfig {
@@ -198,6 +200,9 @@ impl Model {
             let i = id as usize;
             x.extend_from_slice(&self.weights.embed_tokens.data[i * d..(i + 1) * d]);
         }
+        if let Some(s) = cfg.embed_scale {
+            x.iter_mut().for_each(|v| *v *= s);
+        }
         let mut probes = opts.probes.then(|| Probes {
             tokens: t_len,
             layers: Vec::new(),
@@ -227,7 +232,10 @@ impl Model {
             &x[(t_len - 1) * d..]
         };
         let h = rms_norm(rows, &self.weights.norm_f.data, cfg.norm_eps);
-        let logits = matmul(&h, &self.weights.head().data, d);
+        let mut logits = matmul(&h, &self.weights.head().data, d);
+        if let Some(s) = cfg.logit_scale {
+            logits.iter_mut().for_each(|v| *v *= s);
+        }
         Ok(Forward { logits, probes })
     }
 
@@ -277,7 +285,9 @@ impl Model {
             // `new_state` builds states from the same blocks, and `forward` checks the count.
             _ => vec![0.0; x.len()],
         };
-        add_into(x, &mix);
+        // x += residual_scale * mixer(..), then the same for the FFN
+        let rs = cfg.residual_scale.unwrap_or(1.0);
+        add_scaled(x, rs, &mix);
         if let Some(ffn) = &b.ffn {
             let h = rms_norm(x, &ffn.norm.data, eps);
             let f = swiglu(
@@ -287,7 +297,7 @@ impl Model {
                 &ffn.down_proj.data,
                 d,
             );
-            add_into(x, &f);
+            add_scaled(x, rs, &f);
         }
     }
 

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::blocks::{attention, head, swiglu};
 use super::keys::Keys;
+use super::rope::rope;
 use super::tensors::Checkpoint;
 use crate::config::{AttentionConfig, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
@@ -44,7 +45,10 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<ModelConfig> 
     // SmolLM2's configs carry these two nanotron flags
     k.expect("rope_interleaved", &[json!(false)])?;
     k.no_effect(&["is_llama_config", "attention_dropout", "pretraining_tp"]);
-    let rope_theta = rope_theta(k)?;
+    let (rope_theta, partial) = rope(k)?;
+    if partial != 1.0 {
+        return Err(k.refuse("partial_rotary_factor", &json!(partial), "1"));
+    }
     let layers = k.usize("num_hidden_layers")?;
     Ok(ModelConfig {
         name,
@@ -63,54 +67,17 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<ModelConfig> 
             rope_theta,
             window: None,
             sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
         }),
         mamba: None,
         intra: None,
         windows: None,
+        embed_scale: None,
+        residual_scale: None,
+        logit_scale: None,
         notes: None,
     })
-}
-
-/// RoPE's theta: `rope_theta`, or `rope_parameters.rope_theta` (transformers 5); plain
-/// RoPE only (`rope_scaling` null or of type "default", the full head rotated).
-pub(super) fn rope_theta(k: &mut Keys) -> Result<f32> {
-    k.expect("partial_rotary_factor", &[json!(1.0), json!(1)])?;
-    for key in ["rope_scaling", "rope_parameters"] {
-        let Some(v) = k.get(key) else { continue };
-        let Some(obj) = v.as_object() else {
-            return Err(k.refuse(key, &v, "null or an object"));
-        };
-        // the type first: its name says more than the fields it brings
-        let mut fields: Vec<_> = obj.iter().collect();
-        fields.sort_by_key(|(f, _)| !matches!(f.as_str(), "rope_type" | "type"));
-        for (field, value) in fields {
-            let ok = match field.as_str() {
-                "rope_type" | "type" => value == "default",
-                "rope_theta" => super::keys::number(value).is_some(),
-                "partial_rotary_factor" => super::keys::number(value) == Some(1.0),
-                _ => false,
-            };
-            if !ok {
-                return Err(k.refuse(
-                    &format!("{key}.{field}"),
-                    value,
-                    "plain RoPE: rope_type \"default\" and rope_theta",
-                ));
-            }
-        }
-        if let Some(t) = obj.get("rope_theta").and_then(super::keys::number) {
-            k.no_effect(&["rope_theta"]);
-            return Ok(t);
-        }
-    }
-    let theta = k.f32("rope_theta")?;
-    if theta.is_finite() && theta > 0.0 {
-        Ok(theta)
-    } else {
-        Err(Error::Config(format!(
-            "rope_theta = {theta} must be positive"
-        )))
-    }
 }
 
 /// The weights of a Llama checkpoint for `cfg` (from [`config`]).

@@ -86,6 +86,9 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
         }),
         intra: None,
         windows: None,
+        embed_scale: None,
+        residual_scale: None,
+        logit_scale: None,
         notes: None,
     };
     Ok((cfg, Options { conv_bias }))

@@ -5,10 +5,14 @@
 //! (docs/FORMAT.md, "Hugging Face checkpoints"); an option the engine does not run is an
 //! error naming the key, never a silently different model.
 
+mod bamba;
 mod blocks;
+mod granite;
+mod hybrid;
 mod keys;
 mod llama;
 mod mamba2;
+mod rope;
 mod tensors;
 
 use serde_json::Value;
@@ -33,17 +37,28 @@ pub enum Family {
     Llama,
     /// `Mamba2ForCausalLM`.
     Mamba2,
+    /// `BambaForCausalLM`.
+    Bamba,
+    /// `GraniteMoeHybridForCausalLM` without experts (Granite-4.0-H).
+    GraniteMoeHybrid,
 }
 
 impl Family {
     /// Every family, in the order of docs/FORMAT.md.
-    pub const ALL: [Family; 2] = [Family::Llama, Family::Mamba2];
+    pub const ALL: [Family; 4] = [
+        Family::Llama,
+        Family::Mamba2,
+        Family::Bamba,
+        Family::GraniteMoeHybrid,
+    ];
 
     /// The `architectures` entry of its `config.json`.
     pub fn architecture(self) -> &'static str {
         match self {
             Family::Llama => "LlamaForCausalLM",
             Family::Mamba2 => "Mamba2ForCausalLM",
+            Family::Bamba => "BambaForCausalLM",
+            Family::GraniteMoeHybrid => "GraniteMoeHybridForCausalLM",
         }
     }
 
@@ -127,7 +142,7 @@ pub fn family(config: &Value) -> Result<Family> {
 /// The engine's config for a Hugging Face `config.json`, every key checked.
 pub fn config(config_json: &[u8]) -> Result<ModelConfig> {
     match mapped(config_json)? {
-        Mapped::Llama(c) | Mapped::Mamba2(c, _) => Ok(c),
+        Mapped::Llama(c) | Mapped::Mamba2(c, _) | Mapped::Hybrid(c, _, _) => Ok(c),
     }
 }
 
@@ -135,12 +150,14 @@ pub fn config(config_json: &[u8]) -> Result<ModelConfig> {
 enum Mapped {
     Llama(ModelConfig),
     Mamba2(ModelConfig, mamba2::Options),
+    /// A sequential hybrid, its tensor names and whether its conv has a bias.
+    Hybrid(ModelConfig, &'static hybrid::Names, bool),
 }
 
 impl Mapped {
     fn config(&self) -> &ModelConfig {
         match self {
-            Mapped::Llama(c) | Mapped::Mamba2(c, _) => c,
+            Mapped::Llama(c) | Mapped::Mamba2(c, _) | Mapped::Hybrid(c, _, _) => c,
         }
     }
 }
@@ -170,6 +187,18 @@ fn mapped(config_json: &[u8]) -> Result<Mapped> {
             k.finish()?;
             Mapped::Mamba2(cfg, opts)
         }
+        Family::Bamba => {
+            let mut k = Keys::new(fam.architecture(), map, bamba::defaults());
+            let (cfg, conv_bias) = bamba::config(&mut k, Some(name))?;
+            k.finish()?;
+            Mapped::Hybrid(cfg, &bamba::NAMES, conv_bias)
+        }
+        Family::GraniteMoeHybrid => {
+            let mut k = Keys::new(fam.architecture(), map, granite::defaults());
+            let (cfg, conv_bias) = granite::config(&mut k, Some(name))?;
+            k.finish()?;
+            Mapped::Hybrid(cfg, &granite::NAMES, conv_bias)
+        }
     };
     mapped.config().validate()?;
     Ok(mapped)
@@ -191,6 +220,10 @@ pub fn load(files: HfFiles) -> Result<Model> {
         }
         Mapped::Mamba2(cfg, opts) => {
             let w = mamba2::weights(&cfg, &opts, &mut ck)?;
+            (cfg, w)
+        }
+        Mapped::Hybrid(cfg, names, conv_bias) => {
+            let w = hybrid::weights(&cfg, conv_bias, names, &mut ck)?;
             (cfg, w)
         }
     };

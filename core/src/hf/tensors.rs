@@ -72,10 +72,12 @@ impl<'a> Checkpoint<'a> {
             for (name, &i) in &by_name {
                 match map.get(name) {
                     Some(f) if *f == files[i].0 => {}
-                    other => return Err(Error::Safetensors(format!(
+                    other => {
+                        return Err(Error::Safetensors(format!(
                         "model.safetensors.index.json puts `{name}` in {other:?}, but it is in {}",
                         files[i].0
-                    ))),
+                    )))
+                    }
                 }
             }
             if let Some(name) = map.keys().find(|n| !by_name.contains_key(*n)) {

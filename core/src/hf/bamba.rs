@@ -1,0 +1,112 @@
+//! `BambaForCausalLM` (IBM Bamba): Mamba-2 layers with attention at `attn_layer_indices`,
+//! a SwiGLU FFN in every layer, RoPE on half of each attention head.
+//!
+//! | Hugging Face (`model.layers.{i}.` prefix) | engine |
+//! |---|---|
+//! | `input_layernorm.weight` | block `mixer_norm` |
+//! | `mamba.*` or `self_attn.{q,k,v,o}_proj.weight` | Mamba-2 or attention mixer |
+//! | `pre_ff_layernorm.weight`, `feed_forward.{gate,up,down}_proj.weight` | FFN |
+//! | `model.embed_tokens.weight`, `model.final_layernorm.weight`, `lm_head.weight` | `embed_tokens`, `norm_f`, `lm_head` |
+
+use serde_json::{json, Value};
+
+use super::hybrid::{mamba_defaults, mamba_keys, FfnNames, Names};
+use super::keys::Keys;
+use super::rope::rope;
+use crate::config::{AttentionConfig, LayerKind, ModelConfig};
+use crate::error::{Error, Result};
+
+/// `BambaConfig`'s defaults for the keys read here.
+pub(super) fn defaults() -> Value {
+    let mut d = json!({
+        "vocab_size": 128000, "tie_word_embeddings": false, "hidden_size": 4096,
+        "intermediate_size": 14336, "num_hidden_layers": 32, "num_attention_heads": 32,
+        "num_key_value_heads": 8, "hidden_act": "silu", "rms_norm_eps": 1e-5,
+        "max_position_embeddings": 262144, "rope_theta": 10000.0,
+        // the config class sets it whatever the file says
+        "partial_rotary_factor": 0.5,
+        "attention_bias": false, "mlp_bias": false,
+    });
+    if let (Some(o), Value::Object(m)) = (d.as_object_mut(), mamba_defaults()) {
+        o.extend(m);
+    }
+    d
+}
+
+/// The tensor names.
+pub(super) const NAMES: Names = Names {
+    final_norm: "model.final_layernorm.weight",
+    ffn_norm: "pre_ff_layernorm",
+    ffn: FfnNames::Separate("feed_forward."),
+};
+
+/// The engine's config for a Bamba `config.json`, and whether the conv has a bias.
+pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig, bool)> {
+    let d = k.usize("hidden_size")?;
+    let layers = k.usize("num_hidden_layers")?;
+    let n_heads = k.usize("num_attention_heads")?;
+    let head_dim = match k.opt_usize("head_dim")? {
+        Some(h) => h,
+        None => d.checked_div(n_heads).unwrap_or(0),
+    };
+    let mut kinds = vec![LayerKind::Mamba; layers];
+    if let Some(v) = k.get("attn_layer_indices") {
+        let bad = || k.refuse("attn_layer_indices", &v, "a list of layer indices");
+        for i in v.as_array().ok_or_else(bad)? {
+            let i = i.as_u64().and_then(|i| usize::try_from(i).ok());
+            *i.and_then(|i| kinds.get_mut(i)).ok_or_else(bad)? = LayerKind::Attention;
+        }
+    }
+    k.expect("hidden_act", &[json!("silu")])?;
+    k.expect("attention_bias", &[json!(false)])?;
+    k.expect("mlp_bias", &[json!(false)])?;
+    k.no_effect(&[
+        "attention_dropout",
+        "num_logits_to_keep",
+        "z_loss_coefficient",
+    ]);
+    let (rope_theta, partial) = rope(k)?;
+    let (mamba, conv_bias) = mamba_keys(k, d)?;
+    let cfg = ModelConfig {
+        name,
+        vocab_size: k.usize("vocab_size")?,
+        d_model: d,
+        d_ffn: k.usize("intermediate_size")?,
+        norm_eps: k.f32("rms_norm_eps")?,
+        tie_embeddings: k.bool("tie_word_embeddings")?,
+        max_seq_len: k.opt_usize("max_position_embeddings")?,
+        layers: kinds,
+        attention: Some(AttentionConfig {
+            n_heads,
+            n_kv_heads: k.opt_usize("num_key_value_heads")?.unwrap_or(n_heads),
+            head_dim,
+            v_head_dim: None,
+            rope_theta,
+            window: None,
+            sink_tokens: 0,
+            rope_dim: Some(rotary_dim(head_dim, partial)?),
+            scale: None,
+        }),
+        mamba: Some(mamba),
+        intra: None,
+        windows: None,
+        embed_scale: None,
+        residual_scale: None,
+        logit_scale: None,
+        notes: None,
+    };
+    Ok((cfg, conv_bias))
+}
+
+/// Dims of each head rotated: `int(head_dim * partial_rotary_factor)`, as transformers
+/// computes it; it must be even (rotate-half).
+pub(super) fn rotary_dim(head_dim: usize, partial: f32) -> Result<usize> {
+    let r = (head_dim as f64 * f64::from(partial)) as usize;
+    if r.is_multiple_of(2) {
+        Ok(r)
+    } else {
+        Err(Error::Config(format!(
+            "partial_rotary_factor = {partial} rotates {r} of {head_dim} dims: an odd count is not supported"
+        )))
+    }
+}
