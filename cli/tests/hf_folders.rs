@@ -50,15 +50,16 @@ fn words(dir: &Path, key: &str) -> Vec<String> {
 
 #[test]
 fn generate_prints_the_greedy_continuation_of_transformers() {
-    for family in ["llama", "mamba2"] {
+    for family in ["llama", "mamba2", "bamba", "granitemoehybrid"] {
         let dir = fixture(family);
         let prompt = words(&dir, "prompt_ids");
         let greedy = words(&dir, "greedy_ids");
         let n = greedy.len().to_string();
         let d = dir.to_str().expect("utf-8 path");
         let out = hybrid(&["generate", d, "-p", &prompt.join(" "), "-n", &n, "-t", "0"]);
-        let got: Vec<&str> = out.split_whitespace().collect();
-        let want: Vec<&str> = prompt.iter().chain(&greedy).map(String::as_str).collect();
+        // the recall tokenizer's stream joins words without spaces: compare the letters
+        let got: String = out.split_whitespace().collect();
+        let want: String = prompt.iter().chain(&greedy).map(String::as_str).collect();
         assert!(
             got.starts_with(&want),
             "{family}: printed {got:?}, expected {want:?}"
@@ -72,7 +73,7 @@ fn inspect_and_bench_accept_a_hugging_face_folder() {
     let d = dir.to_str().expect("utf-8 path");
     let out = hybrid(&["inspect", d, "-c", "64"]);
     assert!(out.contains("every tensor present"), "{out}");
-    assert!(out.contains("mamba"), "{out}");
+    assert!(out.contains("Mamba-2") && !out.contains("SwiGLU"), "{out}");
     let out = hybrid(&["bench", d, "-c", "16", "-d", "2", "--prefill-runs", "1"]);
     assert!(out.contains("16"), "{out}");
     // the config alone: random weights of that shape
