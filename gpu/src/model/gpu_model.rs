@@ -5,7 +5,7 @@ use std::sync::Arc;
 use hybrid_core::{Model, ModelConfig};
 
 use super::weights::{GpuWeights, WeightFormat};
-use crate::{Gpu, GpuError, Result};
+use crate::{Gpu, Result};
 
 /// A model whose weights live on the GPU (storage buffers; matrices f32 or f16).
 #[derive(Debug, Clone)]
@@ -26,8 +26,9 @@ impl GpuModel {
     // one thread); the Arc is for cheap clones, not for sharing across threads.
     #[allow(clippy::arc_with_non_send_sync)]
     pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
-        check_supported(model.config())?;
-        let weights = GpuWeights::upload(&gpu, model, format)?;
+        // Granite's scalars live in the uploaded matrices (fold.rs); the config keeps them
+        let folded = super::fold::folded(model);
+        let weights = GpuWeights::upload(&gpu, folded.as_ref().unwrap_or(model), format)?;
         gpu.check()?;
         Ok(GpuModel {
             gpu,
@@ -55,37 +56,4 @@ impl GpuModel {
     pub fn weight_bytes(&self) -> u64 {
         self.weights.bytes
     }
-}
-
-/// Refuse the config options the shaders do not run yet (they would compute another
-/// model): the scalar multipliers, a softmax scale other than 1/sqrt(dh), partial or no
-/// RoPE (Hugging Face's Granite-4.0-H and Bamba).
-fn check_supported(cfg: &ModelConfig) -> Result<()> {
-    let scales = [
-        ("embed_scale", cfg.embed_scale),
-        ("residual_scale", cfg.residual_scale),
-        ("logit_scale", cfg.logit_scale),
-    ];
-    if let Some((key, Some(v))) = scales
-        .into_iter()
-        .find(|(_, v)| v.is_some_and(|v| v != 1.0))
-    {
-        return Err(GpuError::Unsupported(format!(
-            "`{key}` = {v} (use the CPU engine)"
-        )));
-    }
-    if let Some(a) = &cfg.attention {
-        if let Some(s) = a.scale {
-            return Err(GpuError::Unsupported(format!(
-                "`attention.scale` = {s} (use the CPU engine)"
-            )));
-        }
-        if let Some(r) = a.rope_dim.filter(|&r| r != a.head_dim) {
-            return Err(GpuError::Unsupported(format!(
-                "`attention.rope_dim` = {r} of head_dim {} (use the CPU engine)",
-                a.head_dim
-            )));
-        }
-    }
-    Ok(())
 }
