@@ -226,7 +226,7 @@ fn edited(family: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Result<Mod
 
 #[test]
 fn options_the_engine_lacks_are_refused_by_key() {
-    let cases: [(&str, &str, serde_json::Value, &str); 8] = [
+    let cases: [(&str, &str, serde_json::Value, &str); 13] = [
         (
             "llama",
             "attention_bias",
@@ -260,6 +260,21 @@ fn options_the_engine_lacks_are_refused_by_key() {
             "`time_step_limit`",
         ),
         ("mamba2", "num_heads", 3.into(), "`num_heads`"),
+        ("bamba", "mamba_proj_bias", true.into(), "`mamba_proj_bias` = true"),
+        ("bamba", "attn_layer_indices", serde_json::json!([7]), "`attn_layer_indices`"),
+        ("granitemoehybrid", "num_local_experts", 4.into(), "`num_local_experts` = 4"),
+        (
+            "granitemoehybrid",
+            "position_embedding_type",
+            "alibi".into(),
+            "`position_embedding_type` = \"alibi\"",
+        ),
+        (
+            "granitemoehybrid",
+            "layer_types",
+            serde_json::json!(["mamba"]),
+            "`layer_types`",
+        ),
     ];
     for (family, key, value, want) in cases {
         let e = edited(family, |v| {
