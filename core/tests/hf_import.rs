@@ -15,11 +15,12 @@ use safetensors::SafeTensors;
 /// Logits tolerance, relative to the largest |logit| (engine f32, reference float64).
 const LOGIT_TOL: f32 = 1e-4;
 /// The families with fixtures, by folder name.
-const FAMILIES: [(&str, Family); 4] = [
+const FAMILIES: [(&str, Family); 5] = [
     ("llama", Family::Llama),
     ("mamba2", Family::Mamba2),
     ("bamba", Family::Bamba),
     ("granitemoehybrid", Family::GraniteMoeHybrid),
+    ("falcon_h1", Family::FalconH1),
 ];
 
 fn dir(family: &str) -> PathBuf {
@@ -226,7 +227,7 @@ fn edited(family: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Result<Mod
 
 #[test]
 fn options_the_engine_lacks_are_refused_by_key() {
-    let cases: [(&str, &str, serde_json::Value, &str); 13] = [
+    let cases: [(&str, &str, serde_json::Value, &str); 15] = [
         (
             "llama",
             "attention_bias",
@@ -260,14 +261,41 @@ fn options_the_engine_lacks_are_refused_by_key() {
             "`time_step_limit`",
         ),
         ("mamba2", "num_heads", 3.into(), "`num_heads`"),
-        ("bamba", "mamba_proj_bias", true.into(), "`mamba_proj_bias` = true"),
-        ("bamba", "attn_layer_indices", serde_json::json!([7]), "`attn_layer_indices`"),
-        ("granitemoehybrid", "num_local_experts", 4.into(), "`num_local_experts` = 4"),
+        (
+            "bamba",
+            "mamba_proj_bias",
+            true.into(),
+            "`mamba_proj_bias` = true",
+        ),
+        (
+            "bamba",
+            "attn_layer_indices",
+            serde_json::json!([7]),
+            "`attn_layer_indices`",
+        ),
+        (
+            "granitemoehybrid",
+            "num_local_experts",
+            4.into(),
+            "`num_local_experts` = 4",
+        ),
         (
             "granitemoehybrid",
             "position_embedding_type",
             "alibi".into(),
             "`position_embedding_type` = \"alibi\"",
+        ),
+        (
+            "falcon_h1",
+            "mamba_rms_norm",
+            true.into(),
+            "`mamba_rms_norm` = true",
+        ),
+        (
+            "falcon_h1",
+            "ssm_multipliers",
+            serde_json::json!([1.0, 2.0]),
+            "`ssm_multipliers`",
         ),
         (
             "granitemoehybrid",

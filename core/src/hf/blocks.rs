@@ -24,13 +24,13 @@ pub(super) fn attention(
 
 /// A Mamba-2 mixer under `p` with the reference module's names (`in_proj`, `conv1d`,
 /// `dt_bias`, `A_log`, `D`, `norm`, `out_proj`); without `conv_bias` the conv has none
-/// (a zero bias is the same function).
+/// (a zero bias is the same function); without `gated_norm` no `norm` (an intra branch).
 pub(super) fn mamba(
     ck: &mut Checkpoint,
     p: &str,
     m: MambaDims,
     d: usize,
-    conv_bias: bool,
+    (conv_bias, gated_norm): (bool, bool),
 ) -> Result<MambaWeights> {
     let h = m.n_heads;
     let conv_bias = if conv_bias {
@@ -52,7 +52,11 @@ pub(super) fn mamba(
         dt_bias: ck.take(&format!("{p}dt_bias"), &[h])?,
         a_log: ck.take(&format!("{p}A_log"), &[h])?,
         d_skip: ck.take(&format!("{p}D"), &[h])?,
-        norm: Some(ck.take(&format!("{p}norm.weight"), &[m.d_inner()])?),
+        norm: if gated_norm {
+            Some(ck.take(&format!("{p}norm.weight"), &[m.d_inner()])?)
+        } else {
+            None
+        },
         out_proj: Some(ck.take(&format!("{p}out_proj.weight"), &[d, m.d_inner()])?),
     })
 }

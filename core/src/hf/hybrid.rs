@@ -92,7 +92,13 @@ pub(super) fn weights(
             }
             LayerKind::Mamba => {
                 let m = cfg.mamba_dims().ok_or_else(missing)?;
-                Mixer::Mamba(Box::new(mamba(ck, &format!("{p}mamba."), m, d, conv_bias)?))
+                Mixer::Mamba(Box::new(mamba(
+                    ck,
+                    &format!("{p}mamba."),
+                    m,
+                    d,
+                    (conv_bias, true),
+                )?))
             }
             LayerKind::Intra => return Err(Error::Config("no intra layers here".into())),
         };

@@ -122,7 +122,7 @@ pub(super) fn weights(cfg: &ModelConfig, opts: &Options, ck: &mut Checkpoint) ->
     let mut blocks = Vec::with_capacity(cfg.layers.len());
     for i in 0..cfg.layers.len() {
         let p = format!("backbone.layers.{i}.");
-        let mixer = mamba(ck, &format!("{p}mixer."), m, d, opts.conv_bias)?;
+        let mixer = mamba(ck, &format!("{p}mixer."), m, d, (opts.conv_bias, true))?;
         blocks.push(Block {
             mixer_norm: ck.take(&format!("{p}norm.weight"), &[d])?,
             mixer: Mixer::Mamba(Box::new(mixer)),

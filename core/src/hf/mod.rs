@@ -7,6 +7,7 @@
 
 mod bamba;
 mod blocks;
+mod falcon_h1;
 mod granite;
 mod hybrid;
 mod keys;
@@ -41,15 +42,18 @@ pub enum Family {
     Bamba,
     /// `GraniteMoeHybridForCausalLM` without experts (Granite-4.0-H).
     GraniteMoeHybrid,
+    /// `FalconH1ForCausalLM`.
+    FalconH1,
 }
 
 impl Family {
     /// Every family, in the order of docs/FORMAT.md.
-    pub const ALL: [Family; 4] = [
+    pub const ALL: [Family; 5] = [
         Family::Llama,
         Family::Mamba2,
         Family::Bamba,
         Family::GraniteMoeHybrid,
+        Family::FalconH1,
     ];
 
     /// The `architectures` entry of its `config.json`.
@@ -59,6 +63,7 @@ impl Family {
             Family::Mamba2 => "Mamba2ForCausalLM",
             Family::Bamba => "BambaForCausalLM",
             Family::GraniteMoeHybrid => "GraniteMoeHybridForCausalLM",
+            Family::FalconH1 => "FalconH1ForCausalLM",
         }
     }
 
@@ -142,7 +147,10 @@ pub fn family(config: &Value) -> Result<Family> {
 /// The engine's config for a Hugging Face `config.json`, every key checked.
 pub fn config(config_json: &[u8]) -> Result<ModelConfig> {
     match mapped(config_json)? {
-        Mapped::Llama(c) | Mapped::Mamba2(c, _) | Mapped::Hybrid(c, _, _) => Ok(c),
+        Mapped::Llama(c)
+        | Mapped::Mamba2(c, _)
+        | Mapped::Hybrid(c, _, _)
+        | Mapped::FalconH1(c, _) => Ok(c),
     }
 }
 
@@ -152,12 +160,16 @@ enum Mapped {
     Mamba2(ModelConfig, mamba2::Options),
     /// A sequential hybrid, its tensor names and whether its conv has a bias.
     Hybrid(ModelConfig, &'static hybrid::Names, bool),
+    FalconH1(ModelConfig, falcon_h1::Mup),
 }
 
 impl Mapped {
     fn config(&self) -> &ModelConfig {
         match self {
-            Mapped::Llama(c) | Mapped::Mamba2(c, _) | Mapped::Hybrid(c, _, _) => c,
+            Mapped::Llama(c)
+            | Mapped::Mamba2(c, _)
+            | Mapped::Hybrid(c, _, _)
+            | Mapped::FalconH1(c, _) => c,
         }
     }
 }
@@ -199,6 +211,12 @@ fn mapped(config_json: &[u8]) -> Result<Mapped> {
             k.finish()?;
             Mapped::Hybrid(cfg, &granite::NAMES, conv_bias)
         }
+        Family::FalconH1 => {
+            let mut k = Keys::new(fam.architecture(), map, falcon_h1::defaults());
+            let (cfg, mup) = falcon_h1::config(&mut k, Some(name))?;
+            k.finish()?;
+            Mapped::FalconH1(cfg, mup)
+        }
     };
     mapped.config().validate()?;
     Ok(mapped)
@@ -224,6 +242,10 @@ pub fn load(files: HfFiles) -> Result<Model> {
         }
         Mapped::Hybrid(cfg, names, conv_bias) => {
             let w = hybrid::weights(&cfg, conv_bias, names, &mut ck)?;
+            (cfg, w)
+        }
+        Mapped::FalconH1(cfg, mup) => {
+            let w = falcon_h1::weights(&cfg, &mup, &mut ck)?;
             (cfg, w)
         }
     };
