@@ -10,10 +10,10 @@
 
 use serde_json::{json, Value};
 
+use super::common::attention_keys;
 use super::hybrid::{mamba_defaults, mamba_keys, FfnNames, Names};
 use super::keys::Keys;
-use super::rope::rope;
-use crate::config::{AttentionConfig, LayerKind, ModelConfig};
+use crate::config::{LayerKind, ModelConfig};
 use crate::error::{Error, Result};
 
 /// `BambaConfig`'s defaults for the keys read here.
@@ -42,14 +42,9 @@ pub(super) const NAMES: Names = Names {
 
 /// The engine's config for a Bamba `config.json`, and whether the conv has a bias.
 pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig, bool)> {
-    let d = k.usize("hidden_size")?;
-    let layers = k.usize("num_hidden_layers")?;
-    let n_heads = k.usize("num_attention_heads")?;
-    let head_dim = match k.opt_usize("head_dim")? {
-        Some(h) => h,
-        None => d.checked_div(n_heads).unwrap_or(0),
-    };
-    let mut kinds = vec![LayerKind::Mamba; layers];
+    let mut attn = attention_keys(k)?;
+    attn.config.rope_dim = Some(rotary_dim(attn.config.head_dim, attn.partial)?);
+    let mut kinds = vec![LayerKind::Mamba; attn.layers];
     if let Some(v) = k.get("attn_layer_indices") {
         let bad = || k.refuse("attn_layer_indices", &v, "a list of layer indices");
         for i in v.as_array().ok_or_else(bad)? {
@@ -57,44 +52,16 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
             *i.and_then(|i| kinds.get_mut(i)).ok_or_else(bad)? = LayerKind::Attention;
         }
     }
-    k.expect("hidden_act", &[json!("silu")])?;
-    k.expect("attention_bias", &[json!(false)])?;
     k.expect("mlp_bias", &[json!(false)])?;
     k.no_effect(&[
         "attention_dropout",
         "num_logits_to_keep",
         "z_loss_coefficient",
     ]);
-    let (rope_theta, partial) = rope(k)?;
-    let (mamba, conv_bias) = mamba_keys(k, d)?;
-    let cfg = ModelConfig {
-        name,
-        vocab_size: k.usize("vocab_size")?,
-        d_model: d,
-        d_ffn: k.usize("intermediate_size")?,
-        norm_eps: k.f32("rms_norm_eps")?,
-        tie_embeddings: k.bool("tie_word_embeddings")?,
-        max_seq_len: k.opt_usize("max_position_embeddings")?,
-        layers: kinds,
-        attention: Some(AttentionConfig {
-            n_heads,
-            n_kv_heads: k.opt_usize("num_key_value_heads")?.unwrap_or(n_heads),
-            head_dim,
-            v_head_dim: None,
-            rope_theta,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: Some(rotary_dim(head_dim, partial)?),
-            scale: None,
-        }),
-        mamba: Some(mamba),
-        intra: None,
-        windows: None,
-        embed_scale: None,
-        residual_scale: None,
-        logit_scale: None,
-        notes: None,
-    };
+    let (mamba, conv_bias) = mamba_keys(k, attn.d)?;
+    let d_ffn = k.usize("intermediate_size")?;
+    let mut cfg = attn.model(k, name, d_ffn, kinds)?;
+    cfg.mamba = Some(mamba);
     Ok((cfg, conv_bias))
 }
 

@@ -23,13 +23,11 @@
 use serde_json::{json, Value};
 
 use super::blocks::{attention, head, mamba, swiglu};
+use super::common::attention_keys;
 use super::keys::{number, Keys};
 use super::mamba2::dt_limit_is_open;
-use super::rope::rope;
 use super::tensors::Checkpoint;
-use crate::config::{
-    AttentionConfig, Fusion, IntraConfig, LayerKind, MambaConfig, ModelConfig, OutProj,
-};
+use crate::config::{Fusion, IntraConfig, LayerKind, MambaConfig, ModelConfig, OutProj};
 use crate::error::{Error, Result};
 use crate::weights::{Block, IntraWeights, Mixer, Tensor, Weights};
 
@@ -78,38 +76,26 @@ fn numbers<const N: usize>(k: &mut Keys, key: &str) -> Result<[f32; N]> {
 
 /// The engine's config for a Falcon-H1 `config.json`, and the multipliers to fold.
 pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig, Mup)> {
-    let d = k.usize("hidden_size")?;
-    let n_heads = k.usize("num_attention_heads")?;
-    let head_dim = match k.opt_usize("head_dim")? {
-        Some(h) => h,
-        None => d.checked_div(n_heads).unwrap_or(0),
-    };
+    let attn = attention_keys(k)?;
+    attn.full_rope(k)?;
     let expand = k.usize("mamba_expand")?;
     let d_ssm = match k.opt_usize("mamba_d_ssm")? {
         Some(e) => e,
-        None => expand.saturating_mul(d),
+        None => expand.saturating_mul(attn.d),
     };
     let ssm_heads = k.usize("mamba_n_heads")?;
-    let ssm_head_dim = match k.get("mamba_d_head") {
-        Some(Value::String(s)) if s == "auto" => d_ssm.checked_div(ssm_heads).unwrap_or(0),
-        _ => k.usize("mamba_d_head")?,
-    };
+    let ssm_head_dim =
+        k.usize_or_auto("mamba_d_head", d_ssm.checked_div(ssm_heads).unwrap_or(0))?;
     if ssm_heads.checked_mul(ssm_head_dim) != Some(d_ssm) {
         return Err(Error::Config(format!(
             "FalconH1ForCausalLM: `mamba_n_heads` * `mamba_d_head` = {ssm_heads} * {ssm_head_dim} differs from `mamba_d_ssm` = {d_ssm}"
         )));
     }
-    for key in [
-        "attention_bias",
-        "mlp_bias",
-        "mamba_proj_bias",
-        "projectors_bias",
-    ] {
+    for key in ["mlp_bias", "mamba_proj_bias", "projectors_bias"] {
         k.expect(key, &[json!(false)])?;
     }
     // the gated RMSNorm of the Mamba branch is not in the engine's intra block yet
     k.expect("mamba_rms_norm", &[json!(false)])?;
-    k.expect("hidden_act", &[json!("silu")])?;
     dt_limit_is_open(k, "time_step_limit")?;
     k.no_effect(&[
         "attention_dropout",
@@ -118,11 +104,6 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
         // only with mamba_rms_norm
         "mamba_norm_before_gate",
     ]);
-    let (rope_theta, partial) = rope(k)?;
-    if partial != 1.0 {
-        return Err(k.refuse("partial_rotary_factor", &json!(partial), "1"));
-    }
-    let n_kv_heads = k.opt_usize("num_key_value_heads")?.unwrap_or(n_heads);
     let mup = Mup {
         conv_bias: k.bool("mamba_conv_bias")?,
         attn_in: k.f32("attention_in_multiplier")?,
@@ -133,51 +114,30 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
         ssm_out: k.f32("ssm_out_multiplier")?,
         mlp: numbers(k, "mlp_multipliers")?,
     };
-    let layers = k.usize("num_hidden_layers")?;
-    let cfg = ModelConfig {
-        name,
-        vocab_size: k.usize("vocab_size")?,
-        d_model: d,
-        d_ffn: k.usize("intermediate_size")?,
-        norm_eps: k.f32("rms_norm_eps")?,
-        tie_embeddings: k.bool("tie_word_embeddings")?,
-        max_seq_len: k.opt_usize("max_position_embeddings")?,
-        layers: vec![LayerKind::Intra; layers],
-        attention: Some(AttentionConfig {
-            n_heads,
-            n_kv_heads,
-            head_dim,
-            v_head_dim: None,
-            rope_theta,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: None,
-            scale: None,
-        }),
-        mamba: Some(MambaConfig {
-            d_state: k.usize("mamba_d_state")?,
-            head_dim: ssm_head_dim,
-            expand,
-            n_groups: k.usize("mamba_n_groups")?,
-            conv_width: k.usize("mamba_d_conv")?,
-            norm_groups: None,
-        }),
-        intra: Some(IntraConfig {
-            attn_heads: n_heads,
-            attn_kv_heads: n_kv_heads,
-            ssm_heads,
-            attn_v_head_dim: None,
-            fusion: Fusion::Add,
-            branch_norm: false,
-            out_proj: OutProj::Separate,
-            branch_scalars: false,
-        }),
-        windows: None,
-        embed_scale: Some(k.f32("embedding_multiplier")?),
-        residual_scale: None,
-        logit_scale: Some(k.f32("lm_head_multiplier")?),
-        notes: None,
+    let intra = IntraConfig {
+        attn_heads: attn.config.n_heads,
+        attn_kv_heads: attn.config.n_kv_heads,
+        ssm_heads,
+        attn_v_head_dim: None,
+        fusion: Fusion::Add,
+        branch_norm: false,
+        out_proj: OutProj::Separate,
+        branch_scalars: false,
     };
+    let layers = vec![LayerKind::Intra; attn.layers];
+    let d_ffn = k.usize("intermediate_size")?;
+    let mut cfg = attn.model(k, name, d_ffn, layers)?;
+    cfg.mamba = Some(MambaConfig {
+        d_state: k.usize("mamba_d_state")?,
+        head_dim: ssm_head_dim,
+        expand,
+        n_groups: k.usize("mamba_n_groups")?,
+        conv_width: k.usize("mamba_d_conv")?,
+        norm_groups: None,
+    });
+    cfg.intra = Some(intra);
+    cfg.embed_scale = Some(k.f32("embedding_multiplier")?);
+    cfg.logit_scale = Some(k.f32("lm_head_multiplier")?);
     Ok((cfg, mup))
 }
 

@@ -18,10 +18,10 @@
 
 use serde_json::{json, Value};
 
+use super::common::attention_keys;
 use super::hybrid::{mamba_defaults, mamba_keys, FfnNames, Names};
 use super::keys::Keys;
-use super::rope::rope;
-use crate::config::{AttentionConfig, LayerKind, ModelConfig};
+use crate::config::{LayerKind, ModelConfig};
 use crate::error::Result;
 
 /// `GraniteMoeHybridConfig`'s defaults for the keys read here.
@@ -49,10 +49,8 @@ pub(super) const NAMES: Names = Names {
 
 /// The engine's config for a Granite-4.0-H `config.json`, and whether the conv has a bias.
 pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig, bool)> {
-    let d = k.usize("hidden_size")?;
-    let layers = k.usize("num_hidden_layers")?;
-    let n_heads = k.usize("num_attention_heads")?;
-    let head_dim = d.checked_div(n_heads).unwrap_or(0);
+    let mut attn = attention_keys(k)?;
+    attn.full_rope(k)?;
     // mixture-of-experts members are refused: only the shared MLP maps
     k.expect("num_local_experts", &[json!(0)])?;
     k.no_effect(&[
@@ -63,7 +61,7 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
         "attention_dropout",
     ]);
     let kinds = match k.get("layer_types") {
-        None => vec![LayerKind::Mamba; layers],
+        None => vec![LayerKind::Mamba; attn.layers],
         Some(v) => {
             let kinds: Option<Vec<LayerKind>> = v.as_array().and_then(|a| {
                 a.iter()
@@ -75,7 +73,7 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
                     .collect()
             });
             match kinds {
-                Some(kinds) if kinds.len() == layers => kinds,
+                Some(kinds) if kinds.len() == attn.layers => kinds,
                 _ => {
                     return Err(k.refuse(
                         "layer_types",
@@ -86,42 +84,17 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
             }
         }
     };
-    k.expect("hidden_act", &[json!("silu")])?;
-    k.expect("attention_bias", &[json!(false)])?;
     k.expect("position_embedding_type", &[json!("rope")])?;
-    let with_rope = k.get("position_embedding_type").is_some();
-    let (rope_theta, partial) = rope(k)?;
-    if partial != 1.0 {
-        return Err(k.refuse("partial_rotary_factor", &json!(partial), "1"));
+    if k.get("position_embedding_type").is_none() {
+        attn.config.rope_dim = Some(0);
     }
-    let (mamba, conv_bias) = mamba_keys(k, d)?;
-    let cfg = ModelConfig {
-        name,
-        vocab_size: k.usize("vocab_size")?,
-        d_model: d,
-        d_ffn: k.usize("shared_intermediate_size")?,
-        norm_eps: k.f32("rms_norm_eps")?,
-        tie_embeddings: k.bool("tie_word_embeddings")?,
-        max_seq_len: k.opt_usize("max_position_embeddings")?,
-        layers: kinds,
-        attention: Some(AttentionConfig {
-            n_heads,
-            n_kv_heads: k.opt_usize("num_key_value_heads")?.unwrap_or(n_heads),
-            head_dim,
-            v_head_dim: None,
-            rope_theta,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: if with_rope { None } else { Some(0) },
-            scale: Some(k.f32("attention_multiplier")?),
-        }),
-        mamba: Some(mamba),
-        intra: None,
-        windows: None,
-        embed_scale: Some(k.f32("embedding_multiplier")?),
-        residual_scale: Some(k.f32("residual_multiplier")?),
-        logit_scale: Some(1.0 / k.f32("logits_scaling")?),
-        notes: None,
-    };
+    attn.config.scale = Some(k.f32("attention_multiplier")?);
+    let (mamba, conv_bias) = mamba_keys(k, attn.d)?;
+    let d_ffn = k.usize("shared_intermediate_size")?;
+    let mut cfg = attn.model(k, name, d_ffn, kinds)?;
+    cfg.mamba = Some(mamba);
+    cfg.embed_scale = Some(k.f32("embedding_multiplier")?);
+    cfg.residual_scale = Some(k.f32("residual_multiplier")?);
+    cfg.logit_scale = Some(1.0 / k.f32("logits_scaling")?);
     Ok((cfg, conv_bias))
 }

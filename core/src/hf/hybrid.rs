@@ -27,10 +27,7 @@ pub(super) fn mamba_keys(k: &mut Keys, d: usize) -> Result<(MambaConfig, bool)> 
     let n_heads = k.usize("mamba_n_heads")?;
     let expand = k.usize("mamba_expand")?;
     let e = expand.saturating_mul(d);
-    let head_dim = match k.get("mamba_d_head") {
-        Some(Value::String(s)) if s == "auto" => e.checked_div(n_heads).unwrap_or(0),
-        _ => k.usize("mamba_d_head")?,
-    };
+    let head_dim = k.usize_or_auto("mamba_d_head", e.checked_div(n_heads).unwrap_or(0))?;
     if n_heads.checked_mul(head_dim) != Some(e) {
         return Err(Error::Config(format!(
             "`mamba_n_heads` * `mamba_d_head` = {n_heads} * {head_dim} differs from `mamba_expand` * `hidden_size` = {e}: not supported"

@@ -132,6 +132,15 @@ impl Keys {
         }
     }
 
+    /// A non-negative integer, or `auto` when the key is the text "auto" (the Mamba head
+    /// sizes of the hybrid configs).
+    pub(super) fn usize_or_auto(&mut self, key: &str, auto: usize) -> Result<usize> {
+        match self.get(key) {
+            Some(Value::String(s)) if s == "auto" => Ok(auto),
+            _ => self.usize(key),
+        }
+    }
+
     /// A number as f32 (`Infinity` spelled as JSON allows it only as text, see
     /// [`super::parse_json`]).
     pub(super) fn f32(&mut self, key: &str) -> Result<f32> {

@@ -13,10 +13,10 @@
 use serde_json::{json, Value};
 
 use super::blocks::{attention, head, swiglu};
+use super::common::attention_keys;
 use super::keys::Keys;
-use super::rope::rope;
 use super::tensors::Checkpoint;
-use crate::config::{AttentionConfig, LayerKind, ModelConfig};
+use crate::config::{LayerKind, ModelConfig};
 use crate::error::{Error, Result};
 use crate::weights::{Block, Mixer, Weights};
 
@@ -32,52 +32,15 @@ pub(super) fn defaults() -> Value {
 
 /// The engine's config for a Llama `config.json`.
 pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<ModelConfig> {
-    let d = k.usize("hidden_size")?;
-    let n_heads = k.usize("num_attention_heads")?;
-    let n_kv_heads = k.opt_usize("num_key_value_heads")?.unwrap_or(n_heads);
-    let head_dim = match k.opt_usize("head_dim")? {
-        Some(h) => h,
-        None => d.checked_div(n_heads).unwrap_or(0),
-    };
-    k.expect("hidden_act", &[json!("silu")])?;
-    k.expect("attention_bias", &[json!(false)])?;
+    let attn = attention_keys(k)?;
+    attn.full_rope(k)?;
     k.expect("mlp_bias", &[json!(false)])?;
     // SmolLM2's configs carry these two nanotron flags
     k.expect("rope_interleaved", &[json!(false)])?;
     k.no_effect(&["is_llama_config", "attention_dropout", "pretraining_tp"]);
-    let (rope_theta, partial) = rope(k)?;
-    if partial != 1.0 {
-        return Err(k.refuse("partial_rotary_factor", &json!(partial), "1"));
-    }
-    let layers = k.usize("num_hidden_layers")?;
-    Ok(ModelConfig {
-        name,
-        vocab_size: k.usize("vocab_size")?,
-        d_model: d,
-        d_ffn: k.usize("intermediate_size")?,
-        norm_eps: k.f32("rms_norm_eps")?,
-        tie_embeddings: k.bool("tie_word_embeddings")?,
-        max_seq_len: k.opt_usize("max_position_embeddings")?,
-        layers: vec![LayerKind::Attention; layers],
-        attention: Some(AttentionConfig {
-            n_heads,
-            n_kv_heads,
-            head_dim,
-            v_head_dim: None,
-            rope_theta,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: None,
-            scale: None,
-        }),
-        mamba: None,
-        intra: None,
-        windows: None,
-        embed_scale: None,
-        residual_scale: None,
-        logit_scale: None,
-        notes: None,
-    })
+    let layers = vec![LayerKind::Attention; attn.layers];
+    let d_ffn = k.usize("intermediate_size")?;
+    attn.model(k, name, d_ffn, layers)
 }
 
 /// The weights of a Llama checkpoint for `cfg` (from [`config`]).

@@ -7,6 +7,7 @@
 
 mod bamba;
 mod blocks;
+mod common;
 mod falcon_h1;
 mod granite;
 mod hybrid;
