@@ -1,9 +1,10 @@
-// rope (rotate-half, Llama), in place on the q and k heads of a fused qkv buffer:
-// for head row v at absolute position t = pos0 + row, i < dh/2, f_i = theta^(-2i/dh):
-//   (v[i], v[i + dh/2]) <- (a cos(t f_i) - b sin(t f_i), b cos(t f_i) + a sin(t f_i)).
+// rope (rotate-half, Llama), in place on the q and k heads of a fused qkv buffer, on the
+// first R = rot dims of each head (R = dh: all; R < dh: partial RoPE, the rest unchanged):
+// for head row v at absolute position t = pos0 + row, i < R/2, f_i = theta^(-2i/R):
+//   (v[i], v[i + R/2]) <- (a cos(t f_i) - b sin(t f_i), b cos(t f_i) + a sin(t f_i)).
 // One thread per (row, head, i); heads 0..HQ are q (columns 0..HQ*dh), then HK k heads
 // from column k_off.
-// Dispatch grid: (ceil(T * (HQ + HK) * dh/2 / 64), 1, 1), folded past the device limit.
+// Dispatch grid: (ceil(T * (HQ + HK) * R/2 / 64), 1, 1), folded past the device limit.
 
 struct Params {
     t: u32,        // T: rows (tokens)
@@ -13,7 +14,7 @@ struct Params {
     k_off: u32,    // first column of k
     head_dim: u32, // dh (even)
     theta: f32,    // rope_theta
-    _pad0: u32,
+    rot: u32,      // R: dims rotated per head (even, <= dh, > 0)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -33,7 +34,7 @@ fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let half = p.head_dim / 2u;
+    let half = p.rot / 2u;
     let heads = p.n_q + p.n_k;
     let idx = wg_index(wid, nwg) * 64u + li;
     if (idx >= p.t * heads * half) {
@@ -47,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         col = p.k_off + (head - p.n_q) * p.head_dim;
     }
     let base = row * p.stride + col;
-    let freq = pow(p.theta, -2.0 * f32(i) / f32(p.head_dim));
+    let freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot));
     let angle = f32(pos[0] + row) * freq;
     let turns = round(angle / (TAU_HI + TAU_LO));
     let r = (angle - turns * TAU_HI) - turns * TAU_LO;

@@ -130,6 +130,8 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             rope_theta: 10000.0,
             window: None,
             sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
         });
     }
     if mamba && cfg.mamba.is_none() {
@@ -139,6 +141,7 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
             expand: 2,
             n_groups: 1,
             conv_width: 4,
+            norm_groups: None,
         });
     }
     if intra && cfg.intra.is_none() {

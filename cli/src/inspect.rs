@@ -91,9 +91,10 @@ pub fn report(cfg: &ModelConfig, t: usize) -> String {
             LayerKind::Mamba => "[M]",
             LayerKind::Intra => "[A|M]",
         };
+        let ffn = if cfg.d_ffn == 0 { "" } else { "  + SwiGLU" };
         let _ = writeln!(
             s,
-            "  {i:<2}{bar:<5} {what:<46} {:>9}  + SwiGLU",
+            "  {i:<2}{bar:<5} {what:<46} {:>9}{ffn}",
             count(cfg.block_params(i))
         );
     }

@@ -1,6 +1,7 @@
 //! `hybrid`: generate text, inspect a checkpoint, and score recall, on the CPU engine.
 
 mod bench;
+mod hf;
 mod input;
 mod inspect;
 
@@ -114,9 +115,15 @@ fn main() {
 const MAX_INSPECT_CONTEXT: u64 = 1 << 40;
 
 /// Read and parse a `config.json`, naming the file in errors.
+/// A Hugging Face `config.json` (naming `architectures`) is mapped onto the engine's.
 fn read_config(path: &Path) -> AnyResult<ModelConfig> {
     let bytes = read_file(path, "config", input::MAX_CONFIG_BYTES)?;
-    ModelConfig::from_json(&bytes).map_err(|e| {
+    let parsed = if hybrid_core::hf::is_hf_config(&bytes) {
+        hybrid_core::hf::config(&bytes)
+    } else {
+        ModelConfig::from_json(&bytes)
+    };
+    parsed.map_err(|e| {
         let e = e.to_string();
         let e = e.strip_prefix("config.json: ").unwrap_or(&e);
         format!("{}: {e}", path.display()).into()
@@ -124,8 +131,13 @@ fn read_config(path: &Path) -> AnyResult<ModelConfig> {
 }
 
 /// Load a model folder, checking the memory the f32 weights need before reading them.
+/// A Hugging Face folder is loaded through `hf::load`.
 fn load_model(dir: &Path) -> AnyResult<Model> {
     let cfg_path = dir.join("config.json");
+    let cfg_bytes = read_file(&cfg_path, "config", input::MAX_CONFIG_BYTES)?;
+    if hybrid_core::hf::is_hf_config(&cfg_bytes) {
+        return hf::load(dir, &cfg_bytes);
+    }
     let cfg = read_config(&cfg_path)?;
     let w_path = dir.join("model.safetensors");
     let file_len = std::fs::metadata(&w_path)
@@ -136,7 +148,6 @@ fn load_model(dir: &Path) -> AnyResult<Model> {
         file_len.saturating_add(cfg.param_count_u64().saturating_mul(4)),
     )?;
     let weights = read_file(&w_path, "weights", u64::MAX)?;
-    let cfg_bytes = read_file(&cfg_path, "config", input::MAX_CONFIG_BYTES)?;
     Model::from_bytes(&cfg_bytes, &weights).map_err(|e| format!("{}: {e}", dir.display()).into())
 }
 
@@ -204,7 +215,10 @@ fn run(cli: Cli) -> AnyResult<()> {
             print!("{}", inspect::report(&cfg, context));
             // A folder's weights are checked tensor by tensor against the config.
             match dir {
-                Some(dir) if dir.join("model.safetensors").exists() => {
+                Some(dir)
+                    if dir.join("model.safetensors").exists()
+                        || dir.join(hybrid_core::hf::INDEX_FILE).exists() =>
+                {
                     load_model(&dir)?;
                     println!(
                         "model.safetensors: every tensor present with the expected shape, all values finite"

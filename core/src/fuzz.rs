@@ -180,8 +180,10 @@ fn weight_count(w: &Weights) -> usize {
     let o = |t: &Option<Tensor>| t.as_ref().map_or(0, n);
     let mut total = n(&w.embed_tokens) + n(&w.norm_f) + o(&w.lm_head);
     for b in &w.blocks {
-        total += n(&b.mixer_norm) + n(&b.ffn_norm);
-        total += n(&b.gate_proj) + n(&b.up_proj) + n(&b.down_proj);
+        total += n(&b.mixer_norm);
+        if let Some(f) = &b.ffn {
+            total += n(&f.norm) + n(&f.gate_proj) + n(&f.up_proj) + n(&f.down_proj);
+        }
         let attn = |a: &crate::weights::AttnWeights| {
             n(&a.q_proj) + n(&a.k_proj) + n(&a.v_proj) + o(&a.o_proj)
         };

@@ -42,6 +42,7 @@ pub mod cpu;
 pub mod error;
 pub mod fuzz;
 pub mod header;
+pub mod hf;
 pub mod probes;
 pub mod sample;
 pub mod tasks;

@@ -99,3 +99,32 @@ pub fn family_configs() -> Vec<(&'static str, ModelConfig)> {
         }),
     ]
 }
+
+/// The folder of the Hugging Face fixtures (`core/tests/fixtures/hf/<family>/`, written by
+/// `train/hf_fixtures.py` with `transformers`).
+pub fn hf_fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf")
+}
+
+/// A Hugging Face fixture loaded through `hf::load_folder`, and its prompt ids.
+/// Panics (it is for tests) when the folder is missing or does not load.
+pub fn hf_fixture(family: &str) -> (crate::Model, Vec<u32>) {
+    let dir = hf_fixtures_dir().join(family);
+    let read =
+        |name: &str| -> crate::Result<Option<Vec<u8>>> { Ok(std::fs::read(dir.join(name)).ok()) };
+    let model = crate::hf::load_folder(read).unwrap_or_else(|e| panic!("{family}: {e}"));
+    let golden: serde_json::Value = std::fs::read(dir.join("golden.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| panic!("{family}: golden.json"));
+    let prompt = golden["prompt_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64())
+                .map(|v| v as u32)
+                .collect()
+        })
+        .unwrap_or_else(|| panic!("{family}: prompt_ids"));
+    (model, prompt)
+}

@@ -88,20 +88,28 @@ pub enum Mixer {
     Intra(Box<IntraWeights>),
 }
 
-/// One block: pre-norm mixer + residual, pre-norm SwiGLU FFN + residual.
+/// A pre-norm SwiGLU FFN: `down(silu(gate h) * up h)`, h = rms(x) * norm.
 #[derive(Debug, Clone)]
-pub struct Block {
+pub struct Ffn {
     /// [D]
-    pub mixer_norm: Tensor,
-    pub mixer: Mixer,
-    /// [D]
-    pub ffn_norm: Tensor,
+    pub norm: Tensor,
     /// [F, D]
     pub gate_proj: Tensor,
     /// [F, D]
     pub up_proj: Tensor,
     /// [D, F]
     pub down_proj: Tensor,
+}
+
+/// One block: pre-norm mixer + residual, then (unless `d_ffn` = 0) pre-norm SwiGLU FFN
+/// + residual.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// [D]
+    pub mixer_norm: Tensor,
+    pub mixer: Mixer,
+    /// None when the config has no FFN (`d_ffn` = 0, e.g. Mamba-2 models).
+    pub ffn: Option<Ffn>,
 }
 
 /// All weights of a model, in f32.
@@ -208,13 +216,21 @@ impl Weights {
                     }))
                 }
             };
+            let mixer_norm = r.take(&format!("{p}mixer_norm.weight"), &[d])?;
+            let ffn = if f == 0 {
+                None
+            } else {
+                Some(Ffn {
+                    norm: r.take(&format!("{p}ffn_norm.weight"), &[d])?,
+                    gate_proj: r.take(&format!("{p}ffn.gate_proj.weight"), &[f, d])?,
+                    up_proj: r.take(&format!("{p}ffn.up_proj.weight"), &[f, d])?,
+                    down_proj: r.take(&format!("{p}ffn.down_proj.weight"), &[d, f])?,
+                })
+            };
             blocks.push(Block {
-                mixer_norm: r.take(&format!("{p}mixer_norm.weight"), &[d])?,
+                mixer_norm,
                 mixer,
-                ffn_norm: r.take(&format!("{p}ffn_norm.weight"), &[d])?,
-                gate_proj: r.take(&format!("{p}ffn.gate_proj.weight"), &[f, d])?,
-                up_proj: r.take(&format!("{p}ffn.up_proj.weight"), &[f, d])?,
-                down_proj: r.take(&format!("{p}ffn.down_proj.weight"), &[d, f])?,
+                ffn,
             });
         }
         let norm_f = r.take("norm_f.weight", &[d])?;
@@ -266,30 +282,9 @@ impl Reader<'_> {
             name: name.to_string(),
             expected: expected.to_vec(),
         })?;
-        if view.shape() != expected {
-            return Err(Error::ShapeMismatch {
-                name: name.to_string(),
-                expected: expected.to_vec(),
-                found: view.shape().to_vec(),
-            });
-        }
-        let data = to_f32(view.dtype(), view.data()).ok_or_else(|| Error::DType {
-            name: name.to_string(),
-            found: format!("{:?}", view.dtype()),
-        })?;
-        if let Some(index) = data.iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                name: name.to_string(),
-                count: data.iter().filter(|x| !x.is_finite()).count(),
-                index,
-                first: data[index],
-            });
-        }
+        let tensor = checked_tensor(name, &view, expected)?;
         self.taken.insert(name.to_string());
-        Ok(Tensor {
-            shape: expected.to_vec(),
-            data,
-        })
+        Ok(tensor)
     }
 
     fn attn(&mut self, p: &str, a: AttnDims, d: usize, with_out: bool) -> Result<AttnWeights> {
@@ -354,6 +349,38 @@ impl Reader<'_> {
             }),
         }
     }
+}
+
+/// The f32 tensor `name` of a checkpoint, checked: its shape must be `expected`, its dtype
+/// f32, f16 or bf16, its values finite.
+pub(crate) fn checked_tensor(
+    name: &str,
+    view: &safetensors::tensor::TensorView<'_>,
+    expected: &[usize],
+) -> Result<Tensor> {
+    if view.shape() != expected {
+        return Err(Error::ShapeMismatch {
+            name: name.to_string(),
+            expected: expected.to_vec(),
+            found: view.shape().to_vec(),
+        });
+    }
+    let data = to_f32(view.dtype(), view.data()).ok_or_else(|| Error::DType {
+        name: name.to_string(),
+        found: format!("{:?}", view.dtype()),
+    })?;
+    if let Some(index) = data.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            name: name.to_string(),
+            count: data.iter().filter(|x| !x.is_finite()).count(),
+            index,
+            first: data[index],
+        });
+    }
+    Ok(Tensor {
+        shape: expected.to_vec(),
+        data,
+    })
 }
 
 /// Little-endian raw bytes to f32; `None` for an unsupported dtype.

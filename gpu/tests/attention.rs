@@ -96,6 +96,8 @@ fn split_decode_case(
         rope_theta: 1e4,
         window,
         sink_tokens: sinks,
+        rope_dim: None,
+        scale: None,
     };
     let pos0 = ctx - 1;
     let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);
@@ -262,6 +264,8 @@ fn attention_prefill_then_decode_with_cache() {
                     rope_theta: 1e4,
                     window,
                     sink_tokens: sinks,
+                    rope_dim: None,
+                    scale: None,
                 };
                 let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, (dh, dh), &cfg);
                 let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, (dh, dh), &cfg);
@@ -355,6 +359,8 @@ fn attention_prefill_tiles_match_reference() {
                             rope_theta: 1e4,
                             window,
                             sink_tokens: sinks,
+                            rope_dim: None,
+                            scale: None,
                         };
                         let want =
                             attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);

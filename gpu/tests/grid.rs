@@ -246,6 +246,7 @@ fn elementwise_ops_fold() {
             k_off: hq * dh,
             head_dim: dh,
             theta: 10000.0,
+            rot: dh,
         };
         let dp = op.build(g, "rope", &up_u32(g, &[pos0]), &b).expect("build");
         Case {
@@ -475,6 +476,7 @@ fn dims(h: usize, p: usize, n: usize) -> MambaDims {
         d_state: n,
         n_groups: 1,
         conv_width: 4,
+        norm_groups: 1,
     }
 }
 

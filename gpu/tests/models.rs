@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use common::{family_configs, fixture, fixture_names, fixtures_dir, gpu, rel_err};
 use hybrid_core::sample::argmax;
+use hybrid_core::testing::hf_fixture;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, LayerKind, Model};
 use hybrid_gpu::{Gpu, GpuError, GpuModel, SessionOptions, WeightFormat};
@@ -123,6 +124,20 @@ fn fixtures_match_the_cpu_engine() {
         g.adapter_string(),
         report.join("\n")
     );
+}
+
+/// The Hugging Face fixtures (checkpoints written by `transformers`, mapped by
+/// `hybrid_core::hf`): partial RoPE (Bamba), no RoPE and Granite's scalars folded into
+/// the weights (Granite-4.0-H), blocks without FFN (Mamba-2), intra blocks with
+/// Falcon-H1's multipliers folded in at load.
+#[test]
+fn hugging_face_checkpoints_match_the_cpu_engine() {
+    let Some(g) = gpu() else { return };
+    for family in ["llama", "mamba2", "bamba", "granitemoehybrid", "falcon_h1"] {
+        let (model, tokens) = hf_fixture(family);
+        let (e, es) = check_model(&g, family, &model, &tokens);
+        eprintln!("hf {family}: logits rel err {e:.2e}, steps vs prefill {es:.2e}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::MambaDims;
 use hybrid_core::cpu::mamba::scan_recurrent;
-use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope, silu};
+use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope_partial, silu};
 use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
 use hybrid_gpu::ops::{add::Add, argmax::Argmax, conv1d::Conv1d, embed::Embed, ssd::Ssd};
 use hybrid_gpu::ops::{
@@ -184,15 +184,16 @@ fn rmsnorm_grouped() {
 fn rope_on_q_and_k() {
     let Some(g) = gpu() else { return };
     for &t in &SIZES {
-        for (hq, hk, dh) in [(4, 2, 8), (1, 1, 2), (3, 1, 66)] {
+        // (hq, hk, dh, rotated dims): full RoPE, and partial (Bamba: half of each head)
+        for (hq, hk, dh, rot) in [(4, 2, 8, 8), (1, 1, 2, 2), (3, 1, 66, 66), (4, 2, 16, 8)] {
             let (qd, kd) = (hq * dh, hk * dh);
             let stride = qd + 2 * kd + 3;
             let x = values(t * stride, 8);
             let pos0 = 37;
             let mut want = x.clone();
             for (r, row) in want.chunks_mut(stride).enumerate() {
-                rope(&mut row[..qd], dh, pos0 + r, 10000.0);
-                rope(&mut row[qd..qd + kd], dh, pos0 + r, 10000.0);
+                rope_partial(&mut row[..qd], dh, rot, pos0 + r, 10000.0);
+                rope_partial(&mut row[qd..qd + kd], dh, rot, pos0 + r, 10000.0);
             }
             let bx = up(&g, &x);
             let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
@@ -204,6 +205,7 @@ fn rope_on_q_and_k() {
                 k_off: qd,
                 head_dim: dh,
                 theta: 10000.0,
+                rot,
             };
             run(
                 &g,
@@ -212,7 +214,7 @@ fn rope_on_q_and_k() {
             )
             .expect("run");
             let e = rel_err(&down(&g, &bx, t * stride), &want);
-            assert!(e < ROPE_TOL, "rope t={t} hq={hq} dh={dh}: {e:e}");
+            assert!(e < ROPE_TOL, "rope t={t} hq={hq} dh={dh} rot={rot}: {e:e}");
         }
     }
 }
@@ -224,6 +226,7 @@ fn dims(h: usize, p: usize, n: usize, groups: usize, w: usize) -> MambaDims {
         d_state: n,
         n_groups: groups,
         conv_width: w,
+        norm_groups: groups,
     }
 }
 

@@ -18,6 +18,9 @@ pub const TOP: &[&str] = &[
     "mamba",
     "intra",
     "windows",
+    "embed_scale",
+    "residual_scale",
+    "logit_scale",
     "notes",
 ];
 /// Keys of the `attention` section (`AttentionConfig`).
@@ -29,9 +32,18 @@ pub const ATTENTION: &[&str] = &[
     "rope_theta",
     "window",
     "sink_tokens",
+    "rope_dim",
+    "scale",
 ];
 /// Keys of the `mamba` section (`MambaConfig`).
-pub const MAMBA: &[&str] = &["d_state", "head_dim", "expand", "n_groups", "conv_width"];
+pub const MAMBA: &[&str] = &[
+    "d_state",
+    "head_dim",
+    "expand",
+    "n_groups",
+    "conv_width",
+    "norm_groups",
+];
 /// Keys of the `intra` section (`IntraConfig`).
 pub const INTRA: &[&str] = &[
     "attn_heads",
@@ -130,6 +142,8 @@ mod tests {
                 rope_theta: 1e4,
                 window: None,
                 sink_tokens: 0,
+                rope_dim: Some(2),
+                scale: Some(0.5),
             }),
             mamba: Some(MambaConfig {
                 d_state: 4,
@@ -137,6 +151,7 @@ mod tests {
                 expand: 2,
                 n_groups: 1,
                 conv_width: 4,
+                norm_groups: Some(1),
             }),
             intra: Some(IntraConfig {
                 attn_heads: 1,
@@ -149,6 +164,9 @@ mod tests {
                 branch_scalars: false,
             }),
             windows: Some(vec![Some(4)]),
+            embed_scale: Some(2.0),
+            residual_scale: Some(0.5),
+            logit_scale: Some(0.25),
             notes: Some([("x".to_string(), "y".to_string())].into()),
         };
         let v = serde_json::to_value(&cfg).expect("serialize");

@@ -40,6 +40,13 @@ pub struct AttentionConfig {
     /// With a window: the first `sink_tokens` keys stay visible to every query.
     #[serde(default)]
     pub sink_tokens: usize,
+    /// Leading dims of each query/key head that RoPE rotates (rotate-half within them,
+    /// frequencies `theta^(-2i/rope_dim)`); null = `head_dim`, 0 = no positional encoding.
+    #[serde(default)]
+    pub rope_dim: Option<usize>,
+    /// Softmax scale of the scores; null = `1/sqrt(head_dim)`.
+    #[serde(default)]
+    pub scale: Option<f32>,
 }
 
 /// Mamba-2 hyper-parameters (shared by Mamba blocks and intra Mamba branches).
@@ -58,6 +65,11 @@ pub struct MambaConfig {
     /// W: causal depthwise conv width.
     #[serde(default = "default_conv")]
     pub conv_width: usize,
+    /// Groups of the gated RMSNorm before `out_proj` (each normalizes E / norm_groups
+    /// channels); null = `n_groups`. Hugging Face's Mamba-2, Bamba and Granite-4.0-H
+    /// normalize all E channels at inference (1).
+    #[serde(default)]
+    pub norm_groups: Option<usize>,
 }
 
 /// Intra-layer hybrid hyper-parameters.
@@ -90,6 +102,7 @@ pub struct ModelConfig {
     pub name: Option<String>,
     pub vocab_size: usize,
     pub d_model: usize,
+    /// F: SwiGLU hidden width; 0 = blocks without an FFN (Mamba-2 models).
     pub d_ffn: usize,
     #[serde(default = "default_eps")]
     pub norm_eps: f32,
@@ -108,6 +121,16 @@ pub struct ModelConfig {
     /// of n tokens. Overrides `attention.window`; entries of Mamba layers must be null.
     #[serde(default)]
     pub windows: Option<Vec<Option<usize>>>,
+    /// Multiplies the token embeddings (Granite's `embedding_multiplier`); null = 1.
+    #[serde(default)]
+    pub embed_scale: Option<f32>,
+    /// Multiplies each mixer and FFN output before it joins the residual stream (Granite's
+    /// `residual_multiplier`); null = 1.
+    #[serde(default)]
+    pub residual_scale: Option<f32>,
+    /// Multiplies the logits (Granite's `1 / logits_scaling`); null = 1.
+    #[serde(default)]
+    pub logit_scale: Option<f32>,
     /// Free text about the config, by topic (for example what a published model's config
     /// had to assume where the paper is silent); the engine ignores it.
     #[serde(default)]
@@ -188,6 +211,8 @@ pub struct MambaDims {
     pub n_groups: usize,
     /// W: conv width.
     pub conv_width: usize,
+    /// Groups of the gated RMSNorm (a Mamba block's `norm`): each spans E / norm_groups.
+    pub norm_groups: usize,
 }
 
 impl MambaDims {
@@ -276,6 +301,7 @@ impl ModelConfig {
             d_state: m.d_state,
             n_groups: m.n_groups,
             conv_width: m.conv_width,
+            norm_groups: m.norm_groups.unwrap_or(m.n_groups),
         })
     }
 
@@ -288,6 +314,7 @@ impl ModelConfig {
             d_state: m.d_state,
             n_groups: m.n_groups,
             conv_width: m.conv_width,
+            norm_groups: m.norm_groups.unwrap_or(m.n_groups),
         })
     }
 
@@ -306,7 +333,11 @@ impl ModelConfig {
     pub fn block_params_u64(&self, i: usize) -> u64 {
         let n = |x: usize| x as u64;
         let d = n(self.d_model);
-        let common = (3 * d).saturating_mul(n(self.d_ffn)).saturating_add(2 * d);
+        // the mixer norm, and the FFN with its norm unless d_ffn = 0 (no FFN)
+        let common = match self.d_ffn {
+            0 => d,
+            f => (3 * d).saturating_mul(n(f)).saturating_add(2 * d),
+        };
         // q, k, v projections
         let attn = |a: AttnDims| d.saturating_mul(n(a.q_dim()) + n(a.kv_row()));
         let mamba = |m: MambaDims| {

@@ -66,8 +66,16 @@ impl ModelConfig {
             }
         };
         finite("norm_eps", self.norm_eps)?;
+        for (what, v) in [
+            ("embed_scale", self.embed_scale),
+            ("residual_scale", self.residual_scale),
+            ("logit_scale", self.logit_scale),
+        ] {
+            finite(what, v.unwrap_or(1.0))?;
+        }
         if let Some(a) = &self.attention {
             finite("attention.rope_theta", a.rope_theta)?;
+            finite("attention.scale", a.scale.unwrap_or(1.0))?;
             over("attention.n_heads", a.n_heads, Limits::HEADS)?;
             over("attention.n_kv_heads", a.n_kv_heads, Limits::HEADS)?;
             over("attention.head_dim", a.head_dim, Limits::HEAD_DIM)?;
@@ -85,6 +93,11 @@ impl ModelConfig {
             over("mamba.expand", m.expand, Limits::EXPAND)?;
             over("mamba.n_groups", m.n_groups, Limits::HEADS)?;
             over("mamba.conv_width", m.conv_width, Limits::CONV_WIDTH)?;
+            over(
+                "mamba.norm_groups",
+                m.norm_groups.unwrap_or(0),
+                Limits::HEADS,
+            )?;
         }
         if let Some(i) = &self.intra {
             over("intra.attn_heads", i.attn_heads, Limits::HEADS)?;
@@ -154,8 +167,9 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         self.check_limits()?;
-        if self.vocab_size == 0 || self.d_model == 0 || self.d_ffn == 0 {
-            return bad("vocab_size, d_model and d_ffn must be positive".into());
+        // d_ffn = 0 is allowed: blocks without an FFN (Mamba-2 models)
+        if self.vocab_size == 0 || self.d_model == 0 {
+            return bad("vocab_size and d_model must be positive".into());
         }
         if self.layers.is_empty() {
             return bad("`layers` is empty".into());
@@ -194,6 +208,14 @@ impl ModelConfig {
             if a.rope_theta.is_nan() || a.rope_theta <= 0.0 {
                 return bad("attention.rope_theta must be positive".into());
             }
+            if let Some(r) = a.rope_dim {
+                if r > a.head_dim || !r.is_multiple_of(2) {
+                    return bad(format!(
+                        "attention.rope_dim = {r} must be even and at most head_dim = {}",
+                        a.head_dim
+                    ));
+                }
+            }
         }
         if needs_mamba {
             let Some(m) = &self.mamba else {
@@ -221,6 +243,13 @@ impl ModelConfig {
                         e / m.head_dim,
                         m.n_groups
                     ));
+                }
+                if let Some(g) = m.norm_groups {
+                    if g == 0 || !e.is_multiple_of(g) {
+                        return bad(format!(
+                            "mamba.norm_groups = {g} must be at least 1 and divide d_inner = {e}"
+                        ));
+                    }
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{gemm, matmul, rope, softmax, Mat};
+use super::ops::{gemm, matmul, rope_partial, softmax, Mat};
 use crate::config::{AttentionConfig, AttnDims};
 use crate::weights::AttnWeights;
 
@@ -105,8 +105,21 @@ pub fn attention(
     let v = matmul(x, &w.v_proj.data, d); // [T, Hkv*dv]
     let t_len = q.len() / qd;
     for t in 0..t_len {
-        rope(&mut q[t * qd..(t + 1) * qd], dh, pos0 + t, cfg.rope_theta);
-        rope(&mut k[t * kd..(t + 1) * kd], dh, pos0 + t, cfg.rope_theta);
+        let rot = cfg.rope_dim.unwrap_or(dh);
+        rope_partial(
+            &mut q[t * qd..(t + 1) * qd],
+            dh,
+            rot,
+            pos0 + t,
+            cfg.rope_theta,
+        );
+        rope_partial(
+            &mut k[t * kd..(t + 1) * kd],
+            dh,
+            rot,
+            pos0 + t,
+            cfg.rope_theta,
+        );
     }
     cache.positions.extend(pos0..pos0 + t_len);
     cache.k.extend_from_slice(&k);
@@ -124,7 +137,7 @@ pub fn attention(
     // The cache held positions < pos0 before this chunk, so query t's own row is r0 + t,
     // the last one it can see: a block only needs the rows before its last query's.
     let group = n_heads / n_kv_heads;
-    let scale = 1.0 / (dh as f32).sqrt();
+    let scale = cfg.scale.unwrap_or(1.0 / (dh as f32).sqrt());
     let r0 = cache.len() - t_len;
     let mut out = vec![0.0; t_len * od];
     let mut s = Vec::new();

@@ -3,7 +3,7 @@
 
 use super::attention::{attention, KvCache};
 use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
-use super::ops::{add_into, l2, matmul, rms_norm, rms_norm_groups, swiglu};
+use super::ops::{add_scaled, l2, matmul, rms_norm, rms_norm_groups, swiglu};
 use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
 use crate::probes::{LayerProbes, Probes};
@@ -115,6 +115,8 @@ impl Model {
             rope_theta: 10000.0,
             window: None,
             sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
         });
         let layer_attn = (0..config.layers.len())
             .map(|i| AttentionConfig {
@@ -198,6 +200,9 @@ impl Model {
             let i = id as usize;
             x.extend_from_slice(&self.weights.embed_tokens.data[i * d..(i + 1) * d]);
         }
+        if let Some(s) = cfg.embed_scale {
+            x.iter_mut().for_each(|v| *v *= s);
+        }
         let mut probes = opts.probes.then(|| Probes {
             tokens: t_len,
             layers: Vec::new(),
@@ -227,7 +232,10 @@ impl Model {
             &x[(t_len - 1) * d..]
         };
         let h = rms_norm(rows, &self.weights.norm_f.data, cfg.norm_eps);
-        let logits = matmul(&h, &self.weights.head().data, d);
+        let mut logits = matmul(&h, &self.weights.head().data, d);
+        if let Some(s) = cfg.logit_scale {
+            logits.iter_mut().for_each(|v| *v *= s);
+        }
         Ok(Forward { logits, probes })
     }
 
@@ -263,10 +271,10 @@ impl Model {
                 if let (Some(p), Some(t)) = (probes, trace) {
                     p.set_mamba(w.dims.n_heads, t);
                 }
-                // gated RMSNorm over G groups of E/G channels, then out_proj
+                // gated RMSNorm over `norm_groups` groups of channels, then out_proj
                 let e = w.dims.d_inner();
                 if let Some(nw) = &w.norm {
-                    rms_norm_groups(&mut y, &nw.data, e / w.dims.n_groups, eps);
+                    rms_norm_groups(&mut y, &nw.data, e / w.dims.norm_groups, eps);
                 }
                 let o = w.out_proj.as_ref().map(|o| &o.data[..]).unwrap_or(&[]);
                 matmul(&y, o, e)
@@ -277,10 +285,20 @@ impl Model {
             // `new_state` builds states from the same blocks, and `forward` checks the count.
             _ => vec![0.0; x.len()],
         };
-        add_into(x, &mix);
-        let h = rms_norm(x, &b.ffn_norm.data, eps);
-        let f = swiglu(&h, &b.gate_proj.data, &b.up_proj.data, &b.down_proj.data, d);
-        add_into(x, &f);
+        // x += residual_scale * mixer(..), then the same for the FFN
+        let rs = cfg.residual_scale.unwrap_or(1.0);
+        add_scaled(x, rs, &mix);
+        if let Some(ffn) = &b.ffn {
+            let h = rms_norm(x, &ffn.norm.data, eps);
+            let f = swiglu(
+                &h,
+                &ffn.gate_proj.data,
+                &ffn.up_proj.data,
+                &ffn.down_proj.data,
+                d,
+            );
+            add_scaled(x, rs, &f);
+        }
     }
 
     /// Intra-layer hybrid mixer: attention and Mamba branches on the same input, each

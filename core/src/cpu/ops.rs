@@ -193,10 +193,16 @@ pub fn softmax(row: &mut [f32]) {
 /// Rotate-half RoPE on one token's heads, in place: `x` is [heads, dh] at position `pos`.
 /// For i < dh/2, `f_i = theta^(-2i/dh)`: `(a, b) -> (a cos - b sin, b cos + a sin)`.
 pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, theta: f32) {
-    let half = head_dim / 2;
+    rope_partial(x, head_dim, head_dim, pos, theta);
+}
+
+/// [`rope`] on the first `rot` dims of each head only (the rest pass unchanged), with
+/// `f_i = theta^(-2i/rot)`: partial RoPE (Bamba); `rot` = 0 leaves `x` as it is.
+pub fn rope_partial(x: &mut [f32], head_dim: usize, rot: usize, pos: usize, theta: f32) {
+    let half = rot / 2;
     for head in x.chunks_exact_mut(head_dim) {
         for i in 0..half {
-            let freq = theta.powf(-2.0 * i as f32 / head_dim as f32);
+            let freq = theta.powf(-2.0 * i as f32 / rot as f32);
             let (sin, cos) = (pos as f32 * freq).sin_cos();
             let (a, b) = (head[i], head[i + half]);
             head[i] = a * cos - b * sin;

@@ -26,7 +26,9 @@ impl GpuModel {
     // one thread); the Arc is for cheap clones, not for sharing across threads.
     #[allow(clippy::arc_with_non_send_sync)]
     pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
-        let weights = GpuWeights::upload(&gpu, model, format)?;
+        // Granite's scalars live in the uploaded matrices (fold.rs); the config keeps them
+        let folded = super::fold::folded(model);
+        let weights = GpuWeights::upload(&gpu, folded.as_ref().unwrap_or(model), format)?;
         gpu.check()?;
         Ok(GpuModel {
             gpu,

@@ -7,6 +7,7 @@
 //!
 //! - `gpu_model.rs`: [`GpuModel`] (weights on the GPU, config, device).
 //! - `weights.rs`: the weight buffers and their upload.
+//! - `fold.rs`: Granite's scalar multipliers folded into the weights before the upload.
 //! - `acts.rs`: what a session allocates: the activations of one chunk (one table) and the
 //!   per-block state (KV cache, conv and SSM state).
 //! - `probes.rs`: the probe buffers and their readback into `hybrid_core::Probes`.
@@ -21,7 +22,8 @@
 //! ```text
 //! memory     -> (none)
 //! weights    -> (none)
-//! gpu_model  -> weights
+//! fold       -> (none)
+//! gpu_model  -> fold, weights
 //! acts       -> weights
 //! probes     -> acts, weights
 //! plan       -> acts, probes, weights
@@ -29,6 +31,7 @@
 //! ```
 
 mod acts;
+mod fold;
 mod gpu_model;
 mod memory;
 mod plan;

@@ -63,14 +63,20 @@ impl MixerBufs {
     }
 }
 
-/// One block: norms, mixer, SwiGLU (gate_up [2F, D], down [D, F]).
+/// A SwiGLU FFN: its norm [D], gate_up [2F, D], down [D, F].
+#[derive(Debug)]
+pub struct FfnBufs {
+    pub norm: wgpu::Buffer,
+    pub gate_up: wgpu::Buffer,
+    pub down: wgpu::Buffer,
+}
+
+/// One block: the mixer's norm, the mixer, the FFN (None when `d_ffn` = 0).
 #[derive(Debug)]
 pub struct BlockBufs {
     pub mixer_norm: wgpu::Buffer,
     pub mixer: MixerBufs,
-    pub ffn_norm: wgpu::Buffer,
-    pub gate_up: wgpu::Buffer,
-    pub down: wgpu::Buffer,
+    pub ffn: Option<FfnBufs>,
 }
 
 /// All weights: embed [V, D], blocks, norm_f [D], head [V, D] (the embedding when tied).
@@ -237,9 +243,14 @@ impl GpuWeights {
             blocks.push(BlockBufs {
                 mixer_norm: up.put(&format!("{p}mixer_norm"), &b.mixer_norm.data)?,
                 mixer,
-                ffn_norm: up.put(&format!("{p}ffn_norm"), &b.ffn_norm.data)?,
-                gate_up: up.cat_mat(&format!("{p}gate|up"), &[&b.gate_proj, &b.up_proj])?,
-                down: up.mat(&format!("{p}down_proj"), &b.down_proj.data)?,
+                ffn: match &b.ffn {
+                    Some(f) => Some(FfnBufs {
+                        norm: up.put(&format!("{p}ffn_norm"), &f.norm.data)?,
+                        gate_up: up.cat_mat(&format!("{p}gate|up"), &[&f.gate_proj, &f.up_proj])?,
+                        down: up.mat(&format!("{p}down_proj"), &f.down_proj.data)?,
+                    }),
+                    None => None,
+                },
             });
         }
         let norm_f = up.put("norm_f", &w.norm_f.data)?;

@@ -14,11 +14,12 @@ crate::params::params! {
         pub k_off: u32,
         pub head_dim: u32,
         pub theta: f32,
-        pub _pad: u32,
+        pub rot: u32,
     }
 }
 
-/// qkv [T, stride]: q heads at column 0, k heads at `k_off`; positions pos[0] + t.
+/// qkv [T, stride]: q heads at column 0, k heads at `k_off`; positions pos[0] + t; the
+/// first `rot` dims of each head rotated (`rot` = `head_dim`: all of them).
 #[derive(Debug, Clone, Copy)]
 pub struct Rope {
     pub t: usize,
@@ -28,6 +29,7 @@ pub struct Rope {
     pub k_off: usize,
     pub head_dim: usize,
     pub theta: f32,
+    pub rot: usize,
 }
 
 impl Rope {
@@ -46,6 +48,16 @@ impl Rope {
             || "head_dim must be even".into(),
         )?;
         ensure(
+            s.rot.is_multiple_of(2) && s.rot > 0 && s.rot <= s.head_dim,
+            label,
+            || {
+                format!(
+                    "rot = {} must be even, positive and at most head_dim",
+                    s.rot
+                )
+            },
+        )?;
+        ensure(
             s.n_q * s.head_dim <= s.k_off && s.k_off + s.n_k * s.head_dim <= s.stride,
             label,
             || format!("heads exceed the row: {s:?}"),
@@ -60,9 +72,9 @@ impl Rope {
             k_off: u(label, s.k_off)?,
             head_dim: u(label, s.head_dim)?,
             theta: s.theta,
-            _pad: 0,
+            rot: u(label, s.rot)?,
         };
-        let threads = s.t * (s.n_q + s.n_k) * s.head_dim / 2;
+        let threads = s.t * (s.n_q + s.n_k) * s.rot / 2;
         Dispatch::new(
             gpu,
             label,

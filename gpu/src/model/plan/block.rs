@@ -4,7 +4,7 @@ use super::linear::Src;
 use super::{Phase, Planner};
 use crate::dispatch::Dispatch;
 use crate::model::acts::LayerState;
-use crate::model::weights::{BlockBufs, MixerBufs};
+use crate::model::weights::{BlockBufs, FfnBufs, MixerBufs};
 use crate::ops::matmul::Matmul;
 use crate::ops::matvec::{FusedNorm, Matvec};
 use crate::ops::rmsnorm::RmsNorm;
@@ -57,7 +57,7 @@ impl Planner<'_> {
                 if let Some(o) = &m.out {
                     let src = match &m.norm {
                         Some(nw) => {
-                            Src::normed(&a.y, nw, e / m.dims.n_groups, eps).with_scratch(&a.yn)
+                            Src::normed(&a.y, nw, e / m.dims.norm_groups, eps).with_scratch(&a.yn)
                         }
                         None => Src::plain(&a.y),
                     };
@@ -68,12 +68,15 @@ impl Planner<'_> {
             }
             MixerBufs::Intra(ib) => self.intra(plan, &p, i, ib, st, t, mixer_in)?,
         }
-        self.ffn(plan, &p, b, t)
+        match &b.ffn {
+            Some(ffn) => self.ffn(plan, &p, ffn, t),
+            None => Ok(()),
+        }
     }
 
     /// x += down(silu(gate h) * up h), h = rms(x) * ffn_norm. One token: two matvecs (norm
     /// and SwiGLU fused into the first); a chunk: norm, gate|up, SwiGLU, down.
-    fn ffn(&self, plan: &mut Vec<Dispatch>, p: &str, b: &BlockBufs, t: usize) -> Result<()> {
+    fn ffn(&self, plan: &mut Vec<Dispatch>, p: &str, b: &FfnBufs, t: usize) -> Result<()> {
         let a = self.acts;
         let (d, f, eps) = (self.config.d_model, self.config.d_ffn, self.config.norm_eps);
         if Phase::of(t).fuses_norm(d, d) {
@@ -84,7 +87,7 @@ impl Planner<'_> {
                 ..Matvec::new(f, d)
             };
             let label = format!("{p} ffn_norm + gate|up + swiglu");
-            plan.push(mv.build(self.gpu, &label, &a.x, &b.gate_up, &b.ffn_norm, &a.act)?);
+            plan.push(mv.build(self.gpu, &label, &a.x, &b.gate_up, &b.norm, &a.act)?);
         } else {
             let norm = RmsNorm {
                 rows: t,
@@ -94,7 +97,7 @@ impl Planner<'_> {
                 scale: 1.0,
             };
             let label = format!("{p} ffn_norm");
-            plan.push(norm.build(self.gpu, &label, &a.x, &b.ffn_norm, &a.h)?);
+            plan.push(norm.build(self.gpu, &label, &a.x, &b.norm, &a.h)?);
             let gu = Matmul::new(t, 2 * f, d);
             let label = format!("{p} gate|up");
             self.linear(plan, &label, Src::plain(&a.h), gu, &b.gate_up, &a.gu)?;

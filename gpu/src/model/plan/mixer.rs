@@ -42,6 +42,12 @@ impl Planner<'_> {
         let a = self.acts;
         let cfg = self.config;
         let theta = cfg.attention.as_ref().map_or(10000.0, |c| c.rope_theta);
+        // dims of each head rotated: all, a part (partial RoPE) or none (no positions)
+        let rot = cfg
+            .attention
+            .as_ref()
+            .and_then(|c| c.rope_dim)
+            .unwrap_or(at.dims.head_dim);
         let dims = at.dims;
         let (stride, k_off, v_off) = qkv_row(dims);
         let Some((k_cache, v_cache, rows)) = &st.kv else {
@@ -57,8 +63,11 @@ impl Planner<'_> {
             k_off,
             head_dim: dims.head_dim,
             theta,
+            rot,
         };
-        plan.push(rope.build(gpu, &format!("{p} rope"), &a.pos, &a.qkv)?);
+        if rot > 0 {
+            plan.push(rope.build(gpu, &format!("{p} rope"), &a.pos, &a.qkv)?);
+        }
         match Phase::of(t) {
             Phase::Decode => {
                 // split-K partials over slices of the visible keys, then the merge
