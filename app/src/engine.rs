@@ -5,6 +5,8 @@
 //! - [`GpuEngine`] (`engine/gpu.rs`): opens the GPU device (the one place a
 //!   `hybrid_gpu::Gpu` is created) and checks an uploaded model against the CPU engine;
 //! - [`LoadedModel`] (`engine/loaded.rs`): a model and its tokenizer from three files;
+//!   `engine/limits.rs` refuses one too large for the page's wasm memory, from its config
+//!   alone ([`check_config_fits_page`]);
 //! - [`Backend`] (`engine/backend.rs`): a model on one engine, the CPU or the GPU, with the
 //!   CPU model kept beside a GPU one to fall back on;
 //! - [`Session`] (`engine/session.rs`): one sequence's state on an engine, fed tokens and
@@ -20,12 +22,14 @@
 
 mod backend;
 mod gpu;
+mod limits;
 mod loaded;
 mod session;
 mod worker;
 
 pub use backend::Backend;
 pub use gpu::GpuEngine;
+pub use limits::check_config_fits_page;
 pub use loaded::LoadedModel;
 pub use session::Session;
 pub use worker::WorkerRun;

@@ -76,14 +76,17 @@ impl Generation {
             fell_back: None,
             backend: backend.clone(),
         };
-        if backend.is_gpu() {
-            let context = g.prompt.len() + g.max_new_tokens + 1;
-            match backend.open_session(context) {
-                Ok(s) => g.session = s,
-                Err(e) => g.fall_back(e)?,
-            }
+        match backend.open_session(g.context(), PREFILL_CHUNK) {
+            Ok(s) => g.session = s,
+            Err(e) if backend.is_gpu() => g.fall_back(e)?,
+            Err(e) => return Err(e),
         }
         Ok(g)
+    }
+
+    /// Positions the run's state holds at most: the prompt and the new tokens.
+    fn context(&self) -> usize {
+        self.prompt.len().saturating_add(self.max_new_tokens).saturating_add(1)
     }
 
     /// Runs the next [`PREFILL_CHUNK`] prompt tokens; returns whether the whole prompt
@@ -122,7 +125,9 @@ impl Generation {
     fn fall_back(&mut self, reason: String) -> Result<(), String> {
         self.fell_back = Some(reason);
         self.backend = Rc::new(self.backend.cpu_only());
-        self.session = self.backend.new_session();
+        self.session = (self.backend)
+            .open_session(self.context(), self.fed + self.generated.len())
+            .map_err(|e| format!("the CPU engine could not take over: {e}"))?;
         let read = self.prompt.get(..self.fed).unwrap_or(&self.prompt);
         let history: Vec<u32> = read.iter().chain(&self.generated).copied().collect();
         if history.is_empty() {

@@ -188,6 +188,8 @@ fn run(cli: Cli) -> AnyResult<()> {
             let prompt = input::prompt(prompt, prompt_file.as_deref())?;
             let m = load_model(&model)?;
             let tok = load_tokenizer(&model)?;
+            (tok.check_fits(m.config().vocab_size))
+                .map_err(|e| format!("{}: {e}", model.join("tokenizer.json").display()))?;
             let mut ids = tok.encode(&prompt)?;
             if ids.is_empty() {
                 ids.push(0);

@@ -48,6 +48,10 @@ pub enum Error {
     /// Sampling settings out of their range.
     #[error("sampling: {0}")]
     Sampling(String),
+    /// A buffer sized in advance (a KV cache) could not be allocated, or a model is over
+    /// the memory this platform can address: the message gives the bytes.
+    #[error("out of memory: {0}")]
+    Memory(String),
     /// The tokenizer file or an encode/decode call failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),

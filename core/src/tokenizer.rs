@@ -83,6 +83,19 @@ impl Tokenizer {
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }
+
+    /// Refuses a tokenizer that can produce ids the model has no row for (more tokens
+    /// than its `vocab_size`). A smaller one is fine: ids it does not know decode as
+    /// `<id N>`, visibly.
+    pub fn check_fits(&self, model_vocab: usize) -> Result<()> {
+        let tokens = self.vocab_size();
+        if tokens > model_vocab {
+            return Err(Error::Tokenizer(format!(
+                "it has {tokens} tokens but the model's vocabulary has only {model_vocab} (vocab_size in config.json)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Incremental detokenization for streaming output, O(1) work per token (the text of

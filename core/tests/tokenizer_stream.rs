@@ -56,3 +56,39 @@ fn random_ids_stream_without_panics_and_unknown_ids_are_visible() {
     with.push(unknown);
     assert!(streamed(&tok, &with).ends_with(&format!("<id {unknown}>")));
 }
+
+/// The case of issue #14: a valid tokenizer whose decoder rewrites text already printed
+/// (here Fuse then Replace "ab" -> "日": "a" is printed, then "a" + "b" decode to "日").
+/// Slicing the new text at the byte length printed so far cut "日" mid-character and
+/// panicked; the stream emits what follows the common prefix instead.
+#[test]
+fn a_decoder_that_rewrites_earlier_text_does_not_cut_a_character() {
+    let json = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+        "normalizer":null,"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,
+        "decoder":{"type":"Sequence","decoders":[{"type":"Fuse"},
+            {"type":"Replace","pattern":{"String":"ab"},"content":"日"}]},
+        "model":{"type":"WordLevel","vocab":{"a":0,"b":1,"c":2,"[UNK]":3},"unk_token":"[UNK]"}}"#;
+    let tok = Tokenizer::from_bytes(json.as_bytes()).expect("a valid tokenizer");
+    let ids = tok.encode("a b c").expect("encode");
+    assert_eq!(ids, [0, 1, 2]);
+    assert_eq!(tok.decode(&ids).expect("decode"), "日c");
+    let mut s = tok.stream();
+    let pieces: Vec<String> = ids.iter().map(|&id| s.push(id).expect("push")).collect();
+    assert_eq!(pieces, ["a", "日", "c"]);
+}
+
+/// "Slow for no reason" (issue #14): the CLI re-decoded the whole output at every token.
+/// The stream keeps a window of a few ids whatever the length: its state (shown by its
+/// `Debug`: the window's ids and their text) stays small after 5,000 tokens.
+#[test]
+fn the_stream_keeps_a_bounded_window() {
+    let tok = tokenizer("shakespeare-transformer");
+    let ids = tok.encode("To be, or not to be, that is the question. ").expect("encode");
+    let mut s = tok.stream();
+    let mut longest = 0;
+    for &id in ids.iter().cycle().take(5000) {
+        s.push(id).expect("push");
+        longest = longest.max(format!("{s:?}").len());
+    }
+    assert!(longest < 400, "the stream's state grew to {longest} characters");
+}

@@ -1,9 +1,16 @@
 // Browser test: broken or missing model files end as messages in the page, never as a
 // panic, and the page recovers when a good model is picked again. The model list and the
 // broken files are injected with request interception; the real test model stays as is.
+// A model too large for the page's wasm memory is refused from its config.json, with the
+// bytes it needs and the limit, before its weights are requested.
 import { URL_UNDER_TEST, check, openPage, runInModes } from './lib/chromium.mjs';
 
 const GOOD = process.env.HYBRID_MODEL ?? 'test-random';
+
+const OVER_LIMIT = {
+  name: 'over-limit', vocab_size: 32000, d_model: 2048, d_ffn: 8192, tie_embeddings: true,
+  layers: Array(10).fill('attention'), attention: { n_heads: 16, n_kv_heads: 16, head_dim: 128 },
+};
 
 const CASES = [
   // id; files replaced under assets/models/broken/<id>/ (others are the good model's,
@@ -14,6 +21,10 @@ const CASES = [
   { id: 'bad-tokenizer', files: { 'tokenizer.json': '{"model": 3}' }, expect: /tokenizer\.json/ },
   // the good weights cut in half (a download that stopped)
   { id: 'truncated-weights', truncate: 'model.safetensors', expect: /model\.safetensors/ },
+  // 737 M parameters: 2.74 GiB as f32 + at least 1.37 GiB of checkpoint > wasm's 4 GiB,
+  // refused from config.json alone: the weights are never requested
+  { id: 'over-limit', files: { 'config.json': JSON.stringify(OVER_LIMIT) }, never: ['model.safetensors'],
+    expect: /7\d{8} parameters need at least 4\d{9} bytes \(4\.12 GiB: 2\.74 GiB of f32 weights .*over the 4294967296 bytes \(4 GiB\)/ },
 ];
 
 const { failed } = await runInModes('errors', async (mode) => {
@@ -25,11 +36,13 @@ const { failed } = await runInModes('errors', async (mode) => {
       const broken = CASES.map((c) => ({ id: c.id, name: `broken: ${c.id}`, description: 'test', path: `broken/${c.id}` }));
       await route.fulfill({ json: [...broken, ...real] });
     });
-    // Broken files, and the good test model's files for the rest.
+    // Broken files, and the good test model's files for the rest (each request recorded).
+    const fetched = [];
     await page.route('**/assets/models/broken/**', async (route) => {
       const url = new URL(route.request().url());
       const [id, file] = url.pathname.split('/broken/')[1].split('/');
       const c = CASES.find((x) => x.id === id);
+      fetched.push(`${id}/${file}`);
       if (!c || c.missing?.includes(file)) return route.fulfill({ status: 404, body: 'not found' });
       if (!c.files?.[file]) {
         const good = await fetch(new URL(`assets/models/${GOOD}/${file}`, URL_UNDER_TEST));
@@ -54,6 +67,7 @@ const { failed } = await runInModes('errors', async (mode) => {
       check(s.state === 'error', `${c.id}: expected an error, state is ${s.state}`);
       check(c.expect.test(shown), `${c.id}: error should match ${c.expect}, page shows: ${shown}`);
       check(c.id === 'missing' || !/HTTP/.test(shown), `${c.id}: expected a format error, page shows: ${shown}`);
+      for (const f of c.never ?? []) check(!fetched.includes(`${c.id}/${f}`), `${c.id}: ${f} was fetched`);
       console.log(`  [${mode.name}] ${c.id}: ${shown}`);
       check(await page.isDisabled('#generate'), `${c.id}: Generate should be disabled without a model`);
     }

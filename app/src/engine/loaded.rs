@@ -1,6 +1,8 @@
 //! A model and its tokenizer, built from the bytes of its three files.
 
-use hybrid_core::{Model, Tokenizer};
+use hybrid_core::{Model, ModelConfig, Tokenizer};
+
+use super::limits;
 
 /// A model and its tokenizer, ready to generate.
 pub struct LoadedModel {
@@ -28,16 +30,15 @@ impl LoadedModel {
         weights: &[u8],
         tokenizer: &[u8],
     ) -> Result<Self, String> {
+        if let Ok(cfg) = ModelConfig::from_json(config) {
+            limits::check_fits_page(id, &cfg, Some(weights.len() as u64))?;
+        }
         let model = Model::from_bytes(config, weights)
             .map_err(|e| format!("model files of {id:?}: {e}"))?;
         let tokenizer = Tokenizer::from_bytes(tokenizer)
             .map_err(|e| format!("tokenizer.json of {id:?}: {e}"))?;
-        let (tokens, vocab) = (tokenizer.vocab_size(), model.config().vocab_size);
-        if tokens > vocab {
-            return Err(format!(
-                "tokenizer.json of {id:?} has {tokens} tokens but the model's vocabulary has only {vocab}"
-            ));
-        }
+        (tokenizer.check_fits(model.config().vocab_size))
+            .map_err(|e| format!("tokenizer.json of {id:?}: {e}"))?;
         Ok(LoadedModel {
             id: id.to_string(),
             model,

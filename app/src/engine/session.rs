@@ -50,11 +50,16 @@ impl Backend {
         Session::Cpu(self.loaded().model.new_state())
     }
 
-    /// An empty session on this backend's engine, for up to `max_context` tokens
-    /// (run it with [`Backend::feed_async`]).
-    pub fn open_session(&self, max_context: usize) -> Result<Session, String> {
+    /// An empty session on this backend's engine, for up to `max_context` tokens fed at
+    /// most `chunk` at a time (run it with [`Backend::feed_async`]). Its KV caches are
+    /// allocated now, on either engine: the run's memory then grows by nothing else, and
+    /// a cache too large is refused here with its bytes rather than failing half-way.
+    pub fn open_session(&self, max_context: usize, chunk: usize) -> Result<Session, String> {
         match self {
-            Backend::Cpu(_) => Ok(self.new_session()),
+            Backend::Cpu(_) => (self.loaded().model)
+                .new_state_for(max_context, chunk)
+                .map(Session::Cpu)
+                .map_err(|e| e.to_string()),
             Backend::Gpu { gpu, .. } => gpu
                 .session(SessionOptions {
                     max_context: max_context.max(1),

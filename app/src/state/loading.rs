@@ -194,6 +194,13 @@ impl Actions {
                 return;
             }
             match result {
+                // a model too large for the page is refused from its config, before the weights
+                Ok(bytes) if *file == "config.json" => {
+                    if let Err(e) = crate::engine::check_config_fits_page(&entry.id, &bytes) {
+                        return self.failed(slot, e);
+                    }
+                    files.push(bytes)
+                }
                 Ok(bytes) => files.push(bytes),
                 Err(e) => return self.failed(slot, e),
             }

@@ -3,6 +3,7 @@
 
 use super::ops::{gemm, matmul, rope_partial, softmax, Mat};
 use crate::config::{AttentionConfig, AttnDims};
+use crate::error::{Error, Result};
 use crate::weights::AttnWeights;
 
 /// Keys and values of one attention mixer, RoPE already applied to the keys.
@@ -30,37 +31,63 @@ impl KvCache {
         (self.k.len() + self.v.len()) * 4
     }
 
+    /// Room for `rows` cached positions of widths `k_width` (Hkv*dh) and `v_width`
+    /// (Hkv*dv), allocated now: a run sized in advance never reallocates its cache, so
+    /// its memory grows by the cache alone. An allocation the allocator refuses is an
+    /// error naming the bytes, not an abort.
+    pub fn reserve(&mut self, rows: usize, k_width: usize, v_width: usize) -> Result<()> {
+        let floats = |w: usize| rows.checked_mul(w);
+        let (Some(kf), Some(vf)) = (floats(k_width), floats(v_width)) else {
+            return Err(too_large(rows, k_width, v_width));
+        };
+        // try_reserve_exact takes the room wanted beyond the current length
+        let ok = (self.positions)
+            .try_reserve_exact(rows.saturating_sub(self.positions.len()))
+            .is_ok()
+            && (self.k.try_reserve_exact(kf.saturating_sub(self.k.len()))).is_ok()
+            && (self.v.try_reserve_exact(vf.saturating_sub(self.v.len()))).is_ok();
+        if !ok {
+            return Err(too_large(rows, k_width, v_width));
+        }
+        Ok(())
+    }
+
     /// Drop keys that no query at position >= `next` can see: with a window `w` and `sink`
-    /// sink tokens, key `s` stays visible iff `s < sink` or `next - s < w`.
+    /// sink tokens, key `s` stays visible iff `s < sink` or `next - s < w`. Rows move down
+    /// in place: the buffers keep their capacity.
     fn prune(&mut self, next: usize, cfg: &AttentionConfig) {
         let Some(w) = cfg.window else { return };
-        let keep: Vec<bool> = self
-            .positions
-            .iter()
-            .map(|&s| s < cfg.sink_tokens || next - s < w)
-            .collect();
-        if keep.iter().all(|&k| k) {
+        let keep = |s: usize| s < cfg.sink_tokens || next - s < w;
+        if self.positions.iter().all(|&s| keep(s)) {
             return;
         }
-        let mut i = 0;
-        self.positions.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
-        let rows_before = keep.len().max(1);
-        let filter = |buf: &mut Vec<f32>| {
-            let mut rows = keep.iter();
-            let mut out = Vec::with_capacity(buf.len());
-            for row in buf.chunks_exact(buf.len() / rows_before) {
-                if rows.next() == Some(&true) {
-                    out.extend_from_slice(row);
-                }
+        let rows = self.positions.len().max(1);
+        let (kw, vw) = (self.k.len() / rows, self.v.len() / rows);
+        let mut kept = 0;
+        for r in 0..self.positions.len() {
+            let s = self.positions[r];
+            if keep(s) {
+                self.positions[kept] = s;
+                self.k.copy_within(r * kw..(r + 1) * kw, kept * kw);
+                self.v.copy_within(r * vw..(r + 1) * vw, kept * vw);
+                kept += 1;
             }
-            *buf = out;
-        };
-        filter(&mut self.k);
-        filter(&mut self.v);
+        }
+        self.positions.truncate(kept);
+        self.k.truncate(kept * kw);
+        self.v.truncate(kept * vw);
     }
+}
+
+/// The error of a KV cache too large to allocate, with its size.
+fn too_large(rows: usize, k_width: usize, v_width: usize) -> Error {
+    let bytes = (rows as u64)
+        .saturating_mul(k_width.saturating_add(v_width) as u64)
+        .saturating_mul(4);
+    Error::Memory(format!(
+        "a KV cache of {rows} positions needs {bytes} bytes ({:.1} MiB), which could not be allocated",
+        bytes as f64 / (1u64 << 20) as f64
+    ))
 }
 
 /// Queries per block of the attention GEMMs (bounds the [block, keys] score buffer).

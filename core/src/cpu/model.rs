@@ -163,6 +163,32 @@ impl Model {
         State { pos: 0, layers }
     }
 
+    /// An empty state whose KV caches are allocated now for a run of `tokens` positions
+    /// fed at most `chunk` at a time (prompt + new tokens; a windowed layer needs at most
+    /// `sink_tokens + window - 1 + chunk` rows): such a run never reallocates its caches.
+    /// A cache the allocator refuses is an [`Error::Memory`] naming the bytes.
+    pub fn new_state_for(&self, tokens: usize, chunk: usize) -> Result<State> {
+        let mut state = self.new_state();
+        let layers = self.weights.blocks.iter().zip(&self.layer_attn);
+        for ((b, a_cfg), st) in layers.zip(state.layers.iter_mut()) {
+            let (dims, kv) = match (&b.mixer, st) {
+                (Mixer::Attention(w), LayerState::Attention(kv)) => (&w.dims, kv),
+                (Mixer::Intra(i), LayerState::Intra(kv, _)) => (&i.attn.dims, kv),
+                _ => continue,
+            };
+            let rows = match a_cfg.window {
+                None => tokens,
+                Some(win) => a_cfg
+                    .sink_tokens
+                    .saturating_add(win.saturating_sub(1))
+                    .saturating_add(chunk.max(1))
+                    .min(tokens),
+            };
+            kv.reserve(rows, dims.k_dim(), dims.v_dim())?;
+        }
+        Ok(state)
+    }
+
     /// Consume `tokens`, returning the last token's logits [V].
     pub fn prefill(&self, state: &mut State, tokens: &[u32]) -> Result<Vec<f32>> {
         Ok(self

@@ -1,62 +1,22 @@
-//! The command line against careless and hostile input: every case exits with a clear
-//! message (exit 1, never a panic's 101 or an abort's 134), or succeeds where the input is
-//! odd but valid. `HYBRID_BLESS=1 cargo test -p hybrid-cli --test bad_inputs` rewrites
-//! the table of every case and its message at the top of docs/RELIABILITY.md (the part
-//! above `<!-- end of generated table -->`; the rest of the file is kept); without it the
-//! test checks that the table lists every case.
+//! Every case tried: what, the arguments, the expected exit code and message.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A scratch folder for this test run.
-fn scratch() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("hybrid-bad-inputs-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-/// A copy of a zoo model folder, with `edit` applied to its files.
-fn model_copy(dir: &Path, name: &str, edit: impl Fn(&Path)) -> PathBuf {
-    let src = root().join("assets/models/shakespeare-mamba2");
-    let dst = dir.join(name);
-    std::fs::create_dir_all(&dst).expect("model dir");
-    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
-        std::fs::copy(src.join(f), dst.join(f)).expect("copy");
-    }
-    edit(&dst);
-    dst
-}
-
-fn edit_config(dir: &Path, f: impl Fn(&mut serde_json::Value)) {
-    let p = dir.join("config.json");
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
-    f(&mut v);
-    std::fs::write(&p, v.to_string()).expect("write");
-}
-
-fn edit_weights(dir: &Path, f: impl Fn(&mut Vec<u8>)) {
-    let p = dir.join("model.safetensors");
-    let mut b = std::fs::read(&p).expect("read");
-    f(&mut b);
-    std::fs::write(&p, b).expect("write");
-}
+use super::files::{edit_config, edit_weights, half_nan, model_copy};
+use super::{more, root};
 
 /// One case: what is tried, the arguments, the expected exit code and a part of the
 /// expected message (stderr for failures, stdout for successes).
-struct Case {
-    what: &'static str,
-    args: Vec<String>,
-    stdin: Option<&'static str>,
-    code: i32,
-    expect: &'static str,
+pub struct Case {
+    pub what: &'static str,
+    pub args: Vec<String>,
+    pub stdin: Option<&'static str>,
+    pub code: i32,
+    pub expect: &'static str,
 }
 
-fn case(what: &'static str, args: &[&str], code: i32, expect: &'static str) -> Case {
+pub fn case(what: &'static str, args: &[&str], code: i32, expect: &'static str) -> Case {
     Case {
         what,
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -66,7 +26,7 @@ fn case(what: &'static str, args: &[&str], code: i32, expect: &'static str) -> C
     }
 }
 
-fn cases(dir: &Path) -> Vec<Case> {
+pub fn cases(dir: &Path) -> Vec<Case> {
     let p = |p: &Path| p.display().to_string();
     let ok = p(&model_copy(dir, "ok", |_| {}));
     let fifo = dir.join("fifo");
@@ -381,120 +341,8 @@ fn cases(dir: &Path) -> Vec<Case> {
             "--cases must be at least 1",
         ),
     ]
+    .into_iter()
+    .chain(more::cases(dir, &ok))
+    .collect()
 }
 
-fn half_nan() -> [u8; 2] {
-    0x7e00u16.to_le_bytes()
-}
-
-/// Where the generated table of docs/RELIABILITY.md ends.
-const END_OF_TABLE: &str = "<!-- end of generated table -->";
-
-#[test]
-fn every_bad_input_gets_a_clear_message() {
-    let dir = scratch();
-    let bin = env!("CARGO_BIN_EXE_hybrid");
-    let mut rows = Vec::new();
-    let mut failures = Vec::new();
-    for c in cases(&dir) {
-        let mut cmd = Command::new(bin);
-        cmd.args(&c.args)
-            .stdin(if c.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn hybrid");
-        if let (Some(text), Some(mut sin)) = (c.stdin, child.stdin.take()) {
-            use std::io::Write;
-            sin.write_all(text.as_bytes()).expect("stdin");
-        }
-        let out = child.wait_with_output().expect("run hybrid");
-        let code = out.status.code().unwrap_or(-1);
-        let stream = if c.code == 0 {
-            &out.stdout
-        } else {
-            &out.stderr
-        };
-        let text = String::from_utf8_lossy(stream).to_string();
-        let first = text
-            .lines()
-            .find(|l| l.contains(c.expect))
-            .or_else(|| text.lines().next())
-            .unwrap_or("")
-            .replace(&dir.display().to_string(), "<tmp>");
-        if code != c.code || !text.contains(c.expect) {
-            failures.push(format!(
-                "{}: exit {code} (expected {}), expected `{}` in:\n{text}\n{}",
-                c.what,
-                c.code,
-                c.expect,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        // control characters (the odd-text case echoes NUL and BEL) shown escaped
-        let shown: String = first
-            .chars()
-            .take(220)
-            .map(|ch| match ch {
-                c if c.is_control() => c.escape_unicode().to_string(),
-                c => c.to_string(),
-            })
-            .collect();
-        rows.push(format!(
-            "| {} | `hybrid {}` | {code} | {} |",
-            c.what,
-            args_shown(&c.args, &dir),
-            shown.replace('|', "\\|")
-        ));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(failures.is_empty(), "{}", failures.join("\n---\n"));
-    let doc = root().join("docs/RELIABILITY.md");
-    let table = format!(
-        "# Reliability: bad input tried against the command line\n\n\
-         Generated by `HYBRID_BLESS=1 cargo test -p hybrid-cli --test bad_inputs` (the test\n\
-         checks every case on every run; `<tmp>` is its scratch folder). Exit 1 is a clear\n\
-         error; 0 is an odd but valid input handled; no case may panic (101) or abort (134).\n\n\
-         {} cases.\n\n| input | command | exit | message (first line) |\n|---|---|---|---|\n{}\n",
-        rows.len(),
-        rows.join("\n")
-    );
-    // Only the part above the marker is generated; what follows it (the fuzzing section)
-    // is written by hand and kept as it is.
-    let committed = std::fs::read_to_string(&doc).unwrap_or_default();
-    let kept = committed.find(END_OF_TABLE).map_or_else(
-        || format!("{END_OF_TABLE}\n"),
-        |i| committed[i..].to_string(),
-    );
-    if std::env::var("HYBRID_BLESS").as_deref() == Ok("1") {
-        std::fs::write(&doc, format!("{table}\n{kept}")).expect("write docs/RELIABILITY.md");
-        return;
-    }
-    assert!(
-        committed.contains(END_OF_TABLE),
-        "docs/RELIABILITY.md lacks the `{END_OF_TABLE}` marker: rerun with HYBRID_BLESS=1"
-    );
-    let missing: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.trim_start_matches("| ").split(" | ").next())
-        .filter(|what| !committed.contains(*what))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "docs/RELIABILITY.md lacks {missing:?}: rerun with HYBRID_BLESS=1"
-    );
-}
-
-fn args_shown(args: &[String], dir: &Path) -> String {
-    let root = root().canonicalize().unwrap_or_else(|_| root());
-    args.iter()
-        .map(|a| {
-            a.replace(&dir.display().to_string(), "<tmp>")
-                .replace(&root.display().to_string(), ".")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
