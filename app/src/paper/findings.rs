@@ -345,6 +345,7 @@ pub(crate) mod tests {
             // served as atlas/..., committed under train/atlas/...
             zoo.atlas.push(read(&format!("train/{url}")));
         }
+        zoo.summary = summary;
         zoo
     }
 
