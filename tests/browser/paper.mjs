@@ -40,16 +40,30 @@ async function modelsIn(page, models) {
   }, models);
 }
 
-/** Waits for a computed figure to hold `n` entries (or a failure). */
-async function figure(page, name, n) {
+/** Waits for a computed figure to hold `n` entries (or a failure); with `cancel`, then
+ * presses the figure's Cancel and checks that the run stops there. */
+async function figure(page, name, n, cancel = false) {
   try {
-    await page.waitForFunction(([name, n]) => {
+    await page.waitForFunction(([name, n, cancel]) => {
       const p = window.__hybrid_paper;
-      return p && (p.error || (p.figures[name].length >= n && !p.busy));
-    }, [name, n]);
+      return p && (p.error || (p.figures[name].length >= n && (cancel || !p.busy)));
+    }, [name, n, cancel]);
   } catch (e) {
     const p = await paperState(page);
     check(false, `${name}: no figure (${e.message.split('\n')[0]}); page: busy ${p?.busy}, ${p?.figures[name].length} of ${n}`);
+  }
+  if (cancel) {
+    // a plain DOM click: no Cancel (the run already over) fails the check, never waits
+    const pressed = await page.evaluate((name) => {
+      const b = [...document.querySelectorAll(`#fig-${name} .compute button`)].find((x) => x.textContent === 'Cancel');
+      b?.click();
+      return Boolean(b);
+    }, name);
+    check(pressed, `${name}: no Cancel button while it computes`);
+    await page.waitForFunction(() => !window.__hybrid_paper.busy);
+    const p = await paperState(page);
+    check(p.error === 'Stopped.', `${name}: after Cancel the figure says ${p.error}`);
+    return p.figures[name];
   }
   const p = await paperState(page);
   check(!p.error, `${name}: ${p.error}`);
@@ -71,22 +85,26 @@ const { failed } = await runInModes('paper tour', async (mode) => {
     check(p.zoo === 'ready' && p.missing.length === 0, `metrics: ${p.zoo}, not read: ${p.missing.join('; ')}`);
     for (let i = 0; i < STEPS.length; i++) {
       const [view, models] = STEPS[i];
+      const started = Date.now();
       if (i > 0) {
         await page.locator('body').press('ArrowRight');
       }
       await page.waitForFunction((n) => window.__hybrid_paper?.tour === n, i + 1);
       await page.waitForSelector(`#tour[data-step="${i + 1}"]`);
       await modelsIn(page, models);
+      const loaded = ((Date.now() - started) / 1000).toFixed(1);
       const s = await status(page);
       check(s.view === view, `step ${i + 1}: view ${s.view}, want ${view}`);
       const hash = await page.evaluate(() => location.hash);
       check(hash.includes(`tour=${i + 1}`) && hash.includes(`view=${view}`), `step ${i + 1}: hash ${hash}`);
       const label = `[${mode.name}] step ${i + 1} (${view})`;
       if (i === 0) {
-        const q = await figure(page, 'quality', 4);
+        // On SwiftShader a GPU decode step takes seconds: there the first model's point is
+        // checked, then Cancel stops the rest (and is checked to); the CPU engine does all 4.
+        const q = await figure(page, 'quality', mode.webgpu ? 1 : 4, mode.webgpu);
         const t = q.find((x) => x.id === 'shakespeare-transformer');
         check(t && t.val_loss === metrics(t.id).test.loss, `quality: test loss ${t?.val_loss} vs metrics ${metrics('shakespeare-transformer').test.loss}`);
-        check(q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
+        check(q.length >= 1 && q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
         check(q.every((x) => x.engine === engine), `quality engines ${q.map((x) => x.engine)}, want ${engine}`);
         const shown = await page.textContent('#quality-table tbody tr:first-child');
         check(shown.includes(t.val_loss.toFixed(3)) && shown.includes(engine), `quality row ${shown}`);
@@ -184,7 +202,7 @@ const { failed } = await runInModes('paper tour', async (mode) => {
         const eq = await page.textContent('#ablation-equivalence caption');
         check(/one model written two ways/i.test(eq), `equivalence caption ${eq}`);
       }
-      console.log(`  ${label}: ok`);
+      console.log(`  ${label}: ok (models in ${loaded} s, step ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
     await page.locator('body').press('ArrowLeft');
     await page.waitForFunction(() => window.__hybrid_paper?.tour === 7);

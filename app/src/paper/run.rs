@@ -26,8 +26,11 @@ pub const CANCELLED: &str = "cancelled";
 /// Decode tokens/s of `backend` on its own engine (the GPU engine where the page runs the
 /// model there): a short prompt, then greedy steps timed (see [`DECODE_STEPS`]). Each
 /// step reads its logits back, so a GPU step is timed to the end of its work. Returns
-/// (tokens/s, engine name).
-pub async fn decode_speed(backend: &Backend) -> Result<(f64, &'static str), String> {
+/// (tokens/s, engine name); stops between steps when `cancelled()` says so.
+pub async fn decode_speed(
+    backend: &Backend,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(f64, &'static str), String> {
     let vocab = backend.config().vocab_size.max(1) as u32;
     let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1)?;
     let engine = if session.on_gpu() {
@@ -45,6 +48,9 @@ pub async fn decode_speed(backend: &Backend) -> Result<(f64, &'static str), Stri
         let next = argmax(&logits).ok_or("the engine returned no logits")?;
         logits = backend.feed_async(&mut session, &[next]).await?;
         steps += 1;
+        if cancelled() {
+            return Err(CANCELLED.into());
+        }
     }
     let ms = (web::now_ms() - t0).max(1e-3);
     Ok((steps as f64 * 1000.0 / ms, engine))
