@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates docs/screenshots/: every view (and the first visit, with the intro open) at
-# 1440x900 and 1280x720, and presenter mode at 1280x720 (<view>-1280x720-presenter.png),
-# on the CPU engine with two trained zoo models (scripts/screenshots.mjs), against a fresh
-# release build of the page. PNGs are quantized with pngquant when it is installed
-# (apt-get install pngquant), keeping the folder small. docs/screenshots/before/ holds
+# 1440x900 and 1280x720, every guided-tour step at 1280x720 (tour-<N>-1280x720.png), and
+# presenter mode of both at 1280x720 (*-1280x720-presenter.png), on the CPU engine with
+# trained zoo models (scripts/screenshots.mjs), against a fresh release build of the page.
+# PNGs are quantized with pngquant (scripts/setup.sh installs it), keeping the folder small. docs/screenshots/before/ holds
 # the views as they were before the #15 page work, for comparison; it is not regenerated.
 # Usage: scripts/screenshots.sh [--no-build]
 set -euo pipefail
@@ -39,6 +39,6 @@ install -m 0644 "$shots"/presenter/*-1280x720-presenter.png docs/screenshots/
 if command -v pngquant >/dev/null; then
     pngquant --force --ext .png --quality 60-90 --speed 1 docs/screenshots/*.png
 else
-    info "pngquant not installed: PNGs left unquantized (larger)"
+    info "pngquant not installed (scripts/setup.sh installs it): PNGs left unquantized (larger)"
 fi
 info "wrote $(ls docs/screenshots/*.png | wc -l) screenshots ($(du -sh docs/screenshots | cut -f1) with before/)"

@@ -29,9 +29,10 @@ fi
 wasm-opt --version | grep -q "version $WASM_OPT_VERSION" \
     || die "wasm-opt on PATH is not version $WASM_OPT_VERSION: $(command -v wasm-opt) says '$(wasm-opt --version)'"
 
-# --- system packages: Mesa lavapipe (Vulkan on the CPU) and headless Chromium -----------
-step "apt packages (lavapipe Vulkan, chromium)"
-apt_pkgs=(mesa-vulkan-drivers libvulkan1 vulkan-tools chromium chromium-driver)
+# --- system packages: Mesa lavapipe (Vulkan on the CPU), headless Chromium, pngquant -----
+# (pngquant keeps scripts/screenshots.sh's PNGs small)
+step "apt packages (lavapipe Vulkan, chromium, pngquant)"
+apt_pkgs=(mesa-vulkan-drivers libvulkan1 vulkan-tools chromium chromium-driver pngquant)
 missing=()
 for p in "${apt_pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,11 +1,16 @@
-// Browser test: the guided tour, walked with the keyboard from `#tour=1`, with WebGPU and
-// without. At each step: the tour step, the URL (`tour=N`), the view and the models the
-// step sets, and one number of the step's figure compared with the committed metrics
-// (assets/models/*/metrics.json, train/atlas/<task>/*.json, atlas-run/1: docs/METRICS.md) or with what the engine must
-// give (the recall answer v200, a loss rise beyond the training length).
+// Browser test: the guided tour, walked with the keyboard from `#tour=1`, with WebGPU (the
+// GPU engine chosen, as the badge's switch does: models run on SwiftShader) and without
+// (the CPU engine). At each step: the tour step, the URL (`tour=N`), the view and the
+// models the step sets, and one number of the step's figure compared with the committed
+// metrics (assets/models/*/metrics.json, train/atlas/<task>/*.json, atlas-run/1, and
+// train/atlas/summary.json: docs/METRICS.md) or with what the engine must give (the
+// recall answer v200, a loss rise beyond the training length, attention rows that sum to
+// 1), and the engine that computed it. The Scaling step sweeps 128..1024 tokens from the
+// link (`sweep_min`, `sweep_max`): the first point comes from the mode's engine, then
+// Cancel stops the sweep.
 // Env: HYBRID_URL, HYBRID_MODES (webgpu,no-webgpu), HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
 import fs from 'node:fs';
-import { check, openPage, runInModes, status, URL_UNDER_TEST } from './lib/chromium.mjs';
+import { check, openPage, preferGpu, runInModes, status, URL_UNDER_TEST } from './lib/chromium.mjs';
 
 const read = (p) => JSON.parse(fs.readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8'));
 const metrics = (id) => read(`assets/models/${id}/metrics.json`);
@@ -35,16 +40,30 @@ async function modelsIn(page, models) {
   }, models);
 }
 
-/** Waits for a computed figure to hold `n` entries (or a failure). */
-async function figure(page, name, n) {
+/** Waits for a computed figure to hold `n` entries (or a failure); with `cancel`, then
+ * presses the figure's Cancel and checks that the run stops there. */
+async function figure(page, name, n, cancel = false) {
   try {
-    await page.waitForFunction(([name, n]) => {
+    await page.waitForFunction(([name, n, cancel]) => {
       const p = window.__hybrid_paper;
-      return p && (p.error || (p.figures[name].length >= n && !p.busy));
-    }, [name, n]);
+      return p && (p.error || (p.figures[name].length >= n && (cancel || !p.busy)));
+    }, [name, n, cancel]);
   } catch (e) {
     const p = await paperState(page);
     check(false, `${name}: no figure (${e.message.split('\n')[0]}); page: busy ${p?.busy}, ${p?.figures[name].length} of ${n}`);
+  }
+  if (cancel) {
+    // a plain DOM click: no Cancel (the run already over) fails the check, never waits
+    const pressed = await page.evaluate((name) => {
+      const b = [...document.querySelectorAll(`#fig-${name} .compute button`)].find((x) => x.textContent === 'Cancel');
+      b?.click();
+      return Boolean(b);
+    }, name);
+    check(pressed, `${name}: no Cancel button while it computes`);
+    await page.waitForFunction(() => !window.__hybrid_paper.busy);
+    const p = await paperState(page);
+    check(p.error === 'Stopped.', `${name}: after Cancel the figure says ${p.error}`);
+    return p.figures[name];
   }
   const p = await paperState(page);
   check(!p.error, `${name}: ${p.error}`);
@@ -54,45 +73,69 @@ async function figure(page, name, n) {
 const measured = {};
 const { failed } = await runInModes('paper tour', async (mode) => {
   const { browser, page } = await openPage(mode);
+  // the engine every engine figure must name in this mode
+  const engine = mode.webgpu ? 'WebGPU' : 'CPU (wasm)';
+  if (mode.webgpu) await preferGpu(page);
   try {
     const url = new URL(URL_UNDER_TEST);
-    url.hash = 'tour=1';
+    url.hash = 'tour=1&sweep_min=128&sweep_max=1024';
     await page.goto(url.toString(), { waitUntil: 'load' });
     await page.waitForFunction(() => window.__hybrid_paper && window.__hybrid_paper.zoo !== 'loading');
     let p = await paperState(page);
     check(p.zoo === 'ready' && p.missing.length === 0, `metrics: ${p.zoo}, not read: ${p.missing.join('; ')}`);
     for (let i = 0; i < STEPS.length; i++) {
       const [view, models] = STEPS[i];
+      const started = Date.now();
       if (i > 0) {
         await page.locator('body').press('ArrowRight');
       }
       await page.waitForFunction((n) => window.__hybrid_paper?.tour === n, i + 1);
       await page.waitForSelector(`#tour[data-step="${i + 1}"]`);
       await modelsIn(page, models);
+      const loaded = ((Date.now() - started) / 1000).toFixed(1);
       const s = await status(page);
       check(s.view === view, `step ${i + 1}: view ${s.view}, want ${view}`);
       const hash = await page.evaluate(() => location.hash);
       check(hash.includes(`tour=${i + 1}`) && hash.includes(`view=${view}`), `step ${i + 1}: hash ${hash}`);
       const label = `[${mode.name}] step ${i + 1} (${view})`;
       if (i === 0) {
-        const q = await figure(page, 'quality', 4);
+        // On SwiftShader a GPU decode step takes seconds: there the first model's point is
+        // checked, then Cancel stops the rest (and is checked to); the CPU engine does all 4.
+        const q = await figure(page, 'quality', mode.webgpu ? 1 : 4, mode.webgpu);
         const t = q.find((x) => x.id === 'shakespeare-transformer');
         check(t && t.val_loss === metrics(t.id).test.loss, `quality: test loss ${t?.val_loss} vs metrics ${metrics('shakespeare-transformer').test.loss}`);
-        check(q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
-        check(q.every((x) => x.engine === 'CPU (wasm)'), `quality engines ${q.map((x) => x.engine)}`);
-        measured[`${label} quality: Transformer decode tokens/s`] = t.tokens_per_s.toFixed(0);
+        check(q.length >= 1 && q.every((x) => x.tokens_per_s > 0), `quality: tokens/s ${q.map((x) => x.tokens_per_s)}`);
+        check(q.every((x) => x.engine === engine), `quality engines ${q.map((x) => x.engine)}, want ${engine}`);
+        const shown = await page.textContent('#quality-table tbody tr:first-child');
+        check(shown.includes(t.val_loss.toFixed(3)) && shown.includes(engine), `quality row ${shown}`);
+        measured[`${label} quality: Transformer decode tokens/s on ${engine}`] = t.tokens_per_s.toFixed(2);
       } else if (i === 1) {
         const bytes = await page.getAttribute('#memory-table tbody tr:first-child td:nth-child(5)', 'data-bytes');
         const want = metrics('shakespeare-transformer').cache['8192'].total_bytes;
         check(Number(bytes) === want, `memory at 8K: page ${bytes} vs metrics ${want}`);
         measured[`${label} memory: Transformer cache at 8K f32 (bytes)`] = bytes;
       } else if (i === 2) {
-        await page.selectOption('#sweep-max', '128');
+        // the range came from the link
+        check(await page.inputValue('#sweep-min') === '128' && await page.inputValue('#sweep-max') === '1024', 'sweep range not from the link');
         await page.click('#sweep-run');
-        await page.waitForSelector('#sweep-status:is([data-state=done], [data-state=error])');
+        await page.waitForFunction(() => {
+          const w = window.__hybrid_status.sweep;
+          return w.points.length >= 1 || ['done', 'error', 'stopped'].includes(w.run);
+        });
+        // a plain DOM click: a button already disabled (the sweep over) must fail the check below, not wait
+        await page.evaluate(() => document.getElementById('sweep-cancel').click());
+        await page.waitForSelector('#sweep-status:is([data-state=stopped], [data-state=done], [data-state=error])');
+        const w = (await status(page)).sweep;
+        check(w.run === 'stopped', `scaling: the sweep ended ${w.run}, not stopped by Cancel (${w.points.length} points)`);
+        check(w.points.length >= 1 && w.points.length < 4 * 4, `scaling: ${w.points.length} points after Cancel (of 4 models x 128..1024 tokens)`);
+        const pt = w.points[0];
+        check(pt.engine === engine && pt.len === 128 && pt.prefill_ms > 0 && pt.decode_ms_per_token > 0,
+          `scaling: first point ${JSON.stringify(pt)}, want ${engine}`);
+        const row = page.locator('#sweep-table tbody tr').first();
+        check(await row.getAttribute('data-engine') === engine, 'scaling: the table does not name the engine');
         const pts = Number(await page.getAttribute('#chart-decode', 'data-measured-points'));
-        check(pts === 4 * 2, `scaling: ${pts} measured points (4 models x 64, 128 tokens)`);
-        measured[`${label} scaling: measured points`] = pts;
+        check(pts === w.points.length, `scaling: chart has ${pts} points, the sweep ${w.points.length}`);
+        measured[`${label} scaling: ${pt.model} decode ms/token at 128 on ${pt.engine}`] = pt.decode_ms_per_token.toFixed(1);
       } else if (i === 3) {
         const c = await figure(page, 'position', 3);
         const [t, m] = [c[0], c[1]];
@@ -124,7 +167,12 @@ const { failed } = await runInModes('paper tour', async (mode) => {
         measured[`${label} recall: Transformer 16 pairs @256 (${c.cases} cases)`] = c.accuracy.toFixed(3);
       } else if (i === 6) {
         await page.waitForSelector('[data-testid^="implicit"] canvas, [data-testid^="implicit"] svg');
-        measured[`${label} attention: implicit-attention maps drawn`] = await page.locator('[data-testid^="implicit"]').count();
+        await page.waitForFunction(() => window.__hybrid_status.models[0].analysis);
+        const a = (await status(page)).models[0].analysis;
+        // every causal attention row is a softmax: a [T, T] map sums to T
+        check(a.attn_maps > 0 && near(a.attn_sum, a.attn_maps * a.tokens, 1e-3 * a.attn_maps * a.tokens), `attention: ${a.attn_maps} maps of ${a.tokens} tokens sum to ${a.attn_sum}`);
+        check(a.engine === (mode.webgpu ? 'WebGPU' : 'CPU'), `attention computed on ${a.engine}`);
+        measured[`${label} attention: sum of the ${a.attn_maps} attention maps (${a.tokens} tokens, ${a.engine})`] = a.attn_sum.toFixed(4);
       } else if (i === 7) {
         p = await paperState(page);
         const row = p.figures.ablation.find((r) => r.family === 'transformer');
@@ -137,8 +185,24 @@ const { failed } = await runInModes('paper tour', async (mode) => {
         const shown = await page.textContent('#ablation-table tr[data-family=transformer]');
         check(shown.includes('91.2 ± 3.8 (n = 2)'), `ablation row ${shown}`);
         measured[`${label} ablation: Transformer 16 pairs @256`] = `${(cell.mean * 100).toFixed(1)} ± ${(cell.sd * 100).toFixed(1)}`;
+        // the atlas tables: one number per table, as summary.json has it
+        const summary = read('train/atlas/summary.json');
+        for (const [table, task, config, metric, scale, digits] of [
+          ['ratio', 'shakespeare', 'inter-1to1', 'test_loss', 1, 3],
+          ['placement', 'recall', 'inter-middle', 'recall_16@256', 100, 1],
+          ['intra', 'shakespeare', 'intra-nonorm', 'test_loss', 1, 3],
+          ['equivalence', 'shakespeare', 'intra-concat', 'test_loss', 1, 3],
+        ]) {
+          const m = summary.find((e) => e.task === task && e.config_id === config).metrics[metric];
+          const want = `${(m.mean * scale).toFixed(digits)} ± ${(m.sd * scale).toFixed(digits)} (n = ${m.values.length})`;
+          const got = (await page.textContent(`#ablation-${table} tr[data-config="${config}"] td[data-metric="${metric}"]`)).trim();
+          check(got === want, `ablation ${table} ${config} ${metric}: page ${got}, summary.json ${want}`);
+          measured[`${label} ablation ${table}: ${config} ${metric}`] = got;
+        }
+        const eq = await page.textContent('#ablation-equivalence caption');
+        check(/one model written two ways/i.test(eq), `equivalence caption ${eq}`);
       }
-      console.log(`  ${label}: ok`);
+      console.log(`  ${label}: ok (models in ${loaded} s, step ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
     await page.locator('body').press('ArrowLeft');
     await page.waitForFunction(() => window.__hybrid_paper?.tour === 7);

@@ -21,6 +21,10 @@ pub fn show(target: Target, ui: Ui, actions: Actions, paper: PaperState) {
     }
     actions.generation.prompt.set(target.prompt.to_string());
     paper.figure.set(target.figure.map(str::to_string));
+    // a new state: the last figure's "Stopped." or failure no longer applies
+    if paper.busy.get_untracked().is_none() {
+        paper.error.set(None);
+    }
     let computed = target.figure.filter(|f| COMPUTED.contains(f));
     paper.pending.set(computed.map(str::to_string));
 }

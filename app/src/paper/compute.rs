@@ -72,9 +72,10 @@ impl PaperState {
             .map(|(z, _)| z);
         let list = ready(models);
         let mut result = Ok(());
+        let cancelled = move || self.cancel.get_value();
         for (i, (id, name, backend)) in list.iter().enumerate() {
             self.busy.set(Some(format!("measuring {name}")));
-            match run::decode_speed(backend).await {
+            match run::decode_speed(backend, &cancelled).await {
                 Ok((tokens_per_s, engine)) => self.quality.update(|v| {
                     v.push(QualityPoint {
                         model: name.clone(),
@@ -85,7 +86,11 @@ impl PaperState {
                     })
                 }),
                 Err(e) => {
-                    result = Err(format!("{name}: {e}"));
+                    result = Err(if e == CANCELLED {
+                        e
+                    } else {
+                        format!("{name}: {e}")
+                    });
                     break;
                 }
             }

@@ -15,14 +15,7 @@ pub const HELDOUT_URL: &str = "assets/paper/heldout.json";
 /// The atlas's index: one entry per task x config, with its seeds (docs/METRICS.md).
 pub const SUMMARY_URL: &str = "atlas/summary.json";
 
-/// One entry of `atlas/summary.json` (only what the fetcher needs).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct SummaryEntry {
-    pub task: String,
-    pub config_id: String,
-    #[serde(default)]
-    pub seeds: Vec<u64>,
-}
+pub use super::ablations::SummaryEntry;
 
 /// The atlas run file of `task`, `config_id`, `seed`.
 pub fn atlas_url(task: &str, config_id: &str, seed: u64) -> String {
@@ -70,6 +63,7 @@ pub async fn load_zoo() -> Result<(Zoo, Vec<String>), String> {
                     Err(err) => missing.push(err),
                 }
             }
+            zoo.summary = entries;
         }
         Err(err) => missing.push(err),
     }

@@ -2,6 +2,8 @@
 //! (mean ± sd over the seeds in the committed metrics), a verdict computed from those
 //! numbers, and the page state that demonstrates it. Plain Rust, unit-tested natively.
 
+mod atlas;
+
 use super::metrics::{RunMetrics, Stat, Zoo, FAMILIES};
 use super::target::{Target, TEXT_FOUR};
 
@@ -224,9 +226,9 @@ const POSITION_THREE: [&str; 3] = [
     "shakespeare-intra",
 ];
 
-/// Every finding, in the paper's order.
+/// Every finding, in the paper's order, then the atlas's (ratio, placement).
 pub fn all() -> Vec<Finding> {
-    vec![
+    let mut all = vec![
         Finding {
             id: "quality",
             title: "Hybrids beat both pure models on quality",
@@ -304,7 +306,9 @@ pub fn all() -> Vec<Finding> {
             verdict: fusion_verdict,
             show: Target::figure("ablation", &RECALL_THREE),
         },
-    ]
+    ];
+    all.extend(atlas::all());
+    all
 }
 
 #[cfg(test)]
@@ -345,6 +349,7 @@ pub(crate) mod tests {
             // served as atlas/..., committed under train/atlas/...
             zoo.atlas.push(read(&format!("train/{url}")));
         }
+        zoo.summary = summary;
         zoo
     }
 
@@ -365,6 +370,9 @@ pub(crate) mod tests {
                 ("retrieval", "agrees"),
                 ("long-recall", "differs"),
                 ("fusion", "differs"),
+                // 1:1 lowest, but 1:2 within the seed spread (atlas/summary.json)
+                ("ratio", "differs"),
+                ("placement", "agrees"),
             ]
         );
         // docs/FINDINGS.md: Transformer 92.5 ± 3.4 at 16 pairs / 256 tokens, n = 3.

@@ -234,6 +234,8 @@ pub struct Zoo {
     pub models: Vec<(String, RunMetrics)>,
     /// Atlas runs (several seeds per family).
     pub atlas: Vec<RunMetrics>,
+    /// `atlas/summary.json`: every config's metrics over seeds (the ablation tables).
+    pub summary: Vec<super::ablations::SummaryEntry>,
 }
 
 impl Zoo {
@@ -324,6 +326,7 @@ mod tests {
                 RunMetrics::parse("m", MODEL.as_bytes()).unwrap(),
             )],
             atlas: vec![RunMetrics::parse("a", ATLAS.as_bytes()).unwrap()],
+            summary: Vec::new(),
         };
         let acc = |m: &RunMetrics| m.recall_grid()?.at(256, 16);
         assert_eq!(zoo.stat("recall", "inter", acc).unwrap().n, 1);

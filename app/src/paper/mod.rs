@@ -3,6 +3,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | `ablations` | the atlas's ratio, placement and intra-axis tables (`atlas/summary.json`) |
 //! | `metrics` | the one typed loader of metrics files, [`metrics::Zoo`], mean ± sd |
 //! | `findings` | the findings: paper number, zoo number, verdict, page state |
 //! | `figures` | plain numbers of the figures (memory, per-position loss, recall cells) |
@@ -13,6 +14,7 @@
 //! | `run` | every engine call of the figures (one file, to re-route) |
 //! | `state`, `compute`, `apply`, `publish` | the page state, runs, "Show me", test markers |
 
+pub mod ablations;
 pub mod apply;
 pub mod compute;
 pub mod fetch;

@@ -73,5 +73,6 @@ fn bind_settings(ui: Ui, generation: GenerationState, sweep: SweepState) {
     ui.bind("top_k", form.top_k, d.top_k);
     ui.bind("top_p", form.top_p, d.top_p);
     ui.bind("seed", form.seed, d.seed);
+    ui.bind("sweep_min", sweep.min_len, sweep.min_len.get_untracked());
     ui.bind("sweep_max", sweep.max_len, sweep.max_len.get_untracked());
 }

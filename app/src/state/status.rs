@@ -177,7 +177,7 @@ fn sweep_status(sweep: SweepState) -> serde_json::Value {
         .iter()
         .map(|p| {
             serde_json::json!({
-                "model": p.model, "len": p.len, "prefill_ms": p.prefill_ms,
+                "model": p.model, "engine": p.engine, "len": p.len, "prefill_ms": p.prefill_ms,
                 "decode_ms_per_token": p.decode_ms_per_token,
                 "state_bytes": p.state_bytes, "analytic_bytes": p.analytic_bytes,
             })

@@ -25,6 +25,8 @@ pub struct Designed {
 /// The sweep: settings, run, progress, points, and what it measures.
 #[derive(Clone, Copy)]
 pub struct SweepState {
+    /// The range of context lengths (both in the link: `sweep_min`, `sweep_max`).
+    pub min_len: RwSignal<usize>,
     pub max_len: RwSignal<usize>,
     pub run: RwSignal<RunState>,
     pub progress: RwSignal<f64>,
@@ -41,6 +43,7 @@ pub struct SweepState {
 impl SweepState {
     pub fn new(models: Models, messages: Messages) -> Self {
         SweepState {
+            min_len: RwSignal::new(sweep::LENGTHS[0]),
             max_len: RwSignal::new(1024),
             run: RwSignal::new(RunState::Idle),
             progress: RwSignal::new(0.0),
@@ -106,7 +109,13 @@ impl SweepState {
         if models.is_empty() {
             return self.end(RunState::Failed("no model is loaded yet".into()));
         }
-        let lengths = sweep::lengths_up_to(self.max_len.get_untracked());
+        let lengths =
+            sweep::lengths_between(self.min_len.get_untracked(), self.max_len.get_untracked());
+        if lengths.is_empty() {
+            return self.end(RunState::Failed(
+                "the shortest context is longer than the longest".into(),
+            ));
+        }
         let tasks = sweep::plan(models.len(), &lengths);
         let total: f64 = tasks.iter().map(sweep::cost).sum();
         self.cancel.set_value(false);
@@ -121,15 +130,16 @@ impl SweepState {
             let Some((name, backend)) = models.get(task.model) else {
                 continue;
             };
-            if task.len > sweep::CPU_MAX {
+            if task.len > sweep::max_context(backend) {
                 skipped += 1;
                 continue;
             }
-            self.current.set(format!("{name} at {} tokens", task.len));
             let mut job = match sweep::Job::new(name, backend, task.len) {
                 Ok(job) => job,
                 Err(e) => return self.end(RunState::Failed(format!("{name}: {e}"))),
             };
+            self.current
+                .set(format!("{name} at {} tokens on {}", task.len, job.engine()));
             loop {
                 if self.cancel.get_value() {
                     self.current.set(String::new());
@@ -159,8 +169,9 @@ impl SweepState {
         self.current.set(String::new());
         if skipped > 0 {
             self.messages.notice.set(Some(format!(
-                "{skipped} measurements past {} tokens were left out: the sweep runs on the CPU engine.",
-                sweep::CPU_MAX
+                "{skipped} measurements past {} tokens were left out: those models run on the CPU engine (the GPU engine measures up to {}).",
+                sweep::CPU_MAX,
+                sweep::GPU_MAX
             )));
         }
         self.end(RunState::Done);

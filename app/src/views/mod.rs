@@ -9,6 +9,7 @@ pub mod compare;
 pub mod findings;
 pub mod header;
 pub mod intro;
+pub mod paper_ablations;
 pub mod paper_figures;
 pub mod prompt_check;
 pub mod scaling;

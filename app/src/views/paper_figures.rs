@@ -1,6 +1,6 @@
 //! The paper's figures, computed in the page beside the paper's own numbers: quality vs
 //! throughput (Fig 1b), cache memory vs context (Fig 3b), loss by position (Fig 3c),
-//! recall over pairs x length (Fig 4 analogue), the ablation table with error bars.
+//! recall over pairs x length (Fig 4 analogue), and the ablations (`views::paper_ablations`).
 //! Engine figures use the models in the slots ("Show me" loads the right ones).
 
 use leptos::prelude::*;
@@ -16,7 +16,7 @@ use crate::paper::figures::{
     buckets, cache_bytes, MEMORY_LENGTHS, PAPER_CACHE_32K, PAPER_THROUGHPUT, PRECISIONS,
 };
 use crate::paper::state::{RECALL_LENGTHS, RECALL_PAIRS};
-use crate::paper::tables::{self, ABLATION_CELLS};
+use crate::paper::tables;
 use crate::paper::PaperState;
 use crate::state::Ui;
 use crate::state::{Actions, Models};
@@ -71,7 +71,7 @@ fn quality(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
             <LineChart series=series x=(Quantity::Rate, "decode speed, measured now")
                 y=(Quantity::Nats, "test loss, metrics.json") log_x=true log_y=false
                 zoom=ui.zoom() id="chart-quality".into() />
-            <table><thead><tr><th>"model"</th><th>"val loss"</th><th>"tokens/s"</th><th>"engine"</th></tr></thead>
+            <table id="quality-table"><thead><tr><th>"model"</th><th>"test loss"</th><th>"decode tokens/s"</th><th>"engine"</th></tr></thead>
                 <tbody>{rows}</tbody></table>
         })
     };
@@ -265,40 +265,6 @@ fn recall(actions: Actions, paper: PaperState) -> impl IntoView {
     }
 }
 
-fn ablation(paper: PaperState) -> impl IntoView {
-    let body = move || {
-        paper.zoo().map(|z| {
-        let heads = ABLATION_CELLS.iter().map(|(l, p)| view! { <th>{format!("{p} pairs @ {l}")}</th> }).collect_view();
-        let rows = tables::ablation(&z).into_iter().map(|r| {
-            let tds = r.cells.iter().map(|s| {
-                let (text, bar) = match s {
-                    Some(s) => (s.text(100.0, 1), Some((s.mean * 100.0, s.sd.unwrap_or(0.0) * 100.0))),
-                    None => ("–".to_string(), None),
-                };
-                let bar = bar.map(|(m, sd)| view! {
-                    <svg class="errbar" viewBox="0 0 100 8" aria-hidden="true">
-                        <rect x="0" y="2" width=m height="4" />
-                        <line x1=(m - sd).max(0.0) x2=(m + sd).min(100.0) y1="4" y2="4" />
-                    </svg>
-                });
-                view! { <td class="num">{text}{bar}</td> }
-            }).collect_view();
-            view! { <tr data-family=r.family><th scope="row">{r.name}</th>{tds}
-                <td class="num">{r.val_loss.map(|s| s.text(1.0, 3)).unwrap_or_else(|| "–".into())}</td></tr> }
-        }).collect_view();
-        view! { <table id="ablation-table"><caption>"Recall accuracy (%), mean ± sd over seeds (n), bars: mean with ± sd; last column: Shakespeare validation loss"</caption>
-            <thead><tr><th>"family"</th>{heads}<th>"val loss"</th></tr></thead><tbody>{rows}</tbody></table> }
-    })
-    };
-    view! {
-        <section class="figure" id="fig-ablation">
-            <h3>"Ablations: family and fusion, with error bars"</h3>
-            {body}
-            <p class="hint">"Paper: intra with subtract or concat fusion and per-branch norm is best; ratio 1:1 best quality, ~1:5 balances; middle placement best. Ratio and placement runs arrive with the atlas."</p>
-        </section>
-    }
-}
-
 /// Every figure.
 #[component]
 pub fn PaperFigures(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
@@ -308,7 +274,7 @@ pub fn PaperFigures(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoVie
         {memory(ui, actions)}
         {position(ui, actions, paper)}
         {recall(actions, paper)}
-        {ablation(paper)}
+        {crate::views::paper_ablations::ablation(paper)}
     }
 }
 

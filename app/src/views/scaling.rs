@@ -6,12 +6,12 @@ use leptos::task::spawn_local;
 
 use crate::arch;
 use crate::charts::plot::Series;
-use crate::charts::scale::Quantity;
+use crate::charts::scale::{fmt_bytes, fmt_tokens, Quantity};
 use crate::charts::svg::{color, LineChart};
 use crate::engine::ModelConfig;
 use crate::export;
 use crate::state::{GenerationState, Models, RunState, SweepState, Ui};
-use crate::sweep::{self, Point, ANALYTIC_MAX, LENGTHS};
+use crate::sweep::{self, Point, ANALYTIC_MAX, CPU_MAX, LENGTHS};
 use crate::views::common::Caption;
 
 fn by_model(points: &[Point]) -> Vec<(String, Vec<&Point>)> {
@@ -87,6 +87,57 @@ fn timing_chart(series: Vec<Series>, id: &'static str, what: &'static str, zoom:
     .into_any()
 }
 
+/// The measured points as a table: the numbers behind the charts, each with its engine.
+fn measured_table(points: &[Point]) -> impl IntoView {
+    let rows = points
+        .iter()
+        .map(|p| {
+            view! {
+                <tr data-engine=p.engine data-len=p.len>
+                    <th scope="row">{p.model.clone()}</th><td>{p.engine}</td>
+                    <td class="num">{fmt_tokens(p.len as f64)}</td>
+                    <td class="num" data-ms=p.prefill_ms>{format!("{:.1}", p.prefill_ms)}</td>
+                    <td class="num" data-ms=p.decode_ms_per_token>{format!("{:.2}", p.decode_ms_per_token)}</td>
+                    <td class="num">{fmt_bytes(p.state_bytes as f64)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    (!points.is_empty()).then(|| view! {
+        <table id="sweep-table">
+            <caption>"Measured here (the engine that measured each point in the second column)"</caption>
+            <thead><tr><th scope="col">"model"</th><th scope="col">"engine"</th><th scope="col">"context"</th>
+                <th scope="col">"prefill (ms)"</th><th scope="col">"decode (ms/token)"</th><th scope="col">"state memory"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    })
+}
+
+/// A select of context lengths bound to `signal`.
+fn length_select(
+    id: &'static str,
+    label: &'static str,
+    signal: RwSignal<usize>,
+    disabled: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <label class="num">
+            <span>{label}</span>
+            <select id=id disabled=disabled
+                on:change=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse() {
+                        signal.set(v);
+                    }
+                }>
+                {LENGTHS.iter().map(|&l| {
+                    let text = if l > CPU_MAX { format!("{l} tokens (GPU engine)") } else { format!("{l} tokens") };
+                    view! { <option value=l.to_string() selected=move || signal.get() == l>{text}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// The Scaling view: the sweep's controls, its three charts, and the data to download.
 #[component]
 pub fn ScalingView(
@@ -119,6 +170,7 @@ pub fn ScalingView(
         let decode = measured(&points, |p| p.decode_ms_per_token);
         let (memory, mem_rows, own_max) = memory_series(sw, &points);
         let y_cap = own_max.filter(|_| zoom_in.get()).map(|m| m * 1.5);
+        let table = measured_table(&points);
         let rows = sweep::export_rows(&points);
         let csv = export::data_url("text/csv", &export::csv(&sweep::EXPORT_HEADERS, &rows));
         let json = export::data_url(
@@ -150,6 +202,7 @@ pub fn ScalingView(
                         y_cap=y_cap
                         x=(Quantity::Tokens, "context (tokens)") y=(Quantity::Bytes, "state memory, f32") />
                 </div>
+                {table}
                 <p class="downloads">
                     "Download the data: "
                     <a id="download-csv" href=csv download="scaling-measured.csv">"measured (CSV)"</a>" · "
@@ -173,18 +226,11 @@ pub fn ScalingView(
     };
     view! {
         <section class="view" id="view-scaling" aria-labelledby="tab-scaling">
-            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on the CPU engine, up to 4K tokens; the legend names it.)" />
+            <Caption text="Attention's cost grows with the context; Mamba's per-token cost and memory stay flat. Hybrids sit in between. (Measured on each model's engine: WebGPU up to 16K tokens where the page runs models on the GPU, else the CPU engine up to 4K; the legend and the table name it.)" />
             <div class="panel controls">
                 <p class="hint">{models_line}</p>
-                <label class="num">
-                    <span>"Longest context"</span>
-                    <select id="sweep-max" disabled=running
-                        on:change=move |ev| sw.max_len.set(event_target_value(&ev).parse().unwrap_or(1024))>
-                        {LENGTHS.iter().map(|&l| view! {
-                            <option value=l.to_string() selected=move || sw.max_len.get() == l>{format!("{l} tokens")}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                {length_select("sweep-min", "Shortest context", sw.min_len, Signal::derive(running))}
+                {length_select("sweep-max", "Longest context", sw.max_len, Signal::derive(running))}
                 <div class="buttons">
                     <button id="sweep-run" class="primary" disabled=move || !can_run()
                         on:click=move |_| spawn_local(sw.run())>"Measure on this machine"</button>
