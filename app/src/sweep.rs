@@ -112,7 +112,9 @@ pub struct Job {
 impl Job {
     /// A task on `backend`'s own engine (a GPU session sized for the whole task).
     pub fn new(model: &str, backend: &Backend, len: usize) -> Result<Self, String> {
-        let session = backend.open_session(len + DECODE_STEPS)?;
+        // Sized for the larger piece either engine feeds (the CPU's is smaller).
+        let session =
+            backend.open_session(len + DECODE_STEPS, GPU_PREFILL_CHUNK.max(PREFILL_CHUNK))?;
         let chunk = if session.on_gpu() {
             GPU_PREFILL_CHUNK
         } else {

@@ -32,7 +32,7 @@ pub async fn decode_speed(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(f64, &'static str), String> {
     let vocab = backend.config().vocab_size.max(1) as u32;
-    let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1)?;
+    let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1, WARM_TOKENS)?;
     let engine = if session.on_gpu() {
         "WebGPU"
     } else {
