@@ -50,7 +50,14 @@ fn words(dir: &Path, key: &str) -> Vec<String> {
 
 #[test]
 fn generate_prints_the_greedy_continuation_of_transformers() {
-    for family in ["llama", "mamba2", "bamba", "granitemoehybrid", "falcon_h1"] {
+    for family in [
+        "llama",
+        "mamba2",
+        "bamba",
+        "granitemoehybrid",
+        "falcon_h1",
+        "nemotron_h",
+    ] {
         let dir = fixture(family);
         let prompt = words(&dir, "prompt_ids");
         let greedy = words(&dir, "greedy_ids");

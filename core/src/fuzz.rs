@@ -182,7 +182,7 @@ fn weight_count(w: &Weights) -> usize {
     for b in &w.blocks {
         total += n(&b.mixer_norm);
         if let Some(f) = &b.ffn {
-            total += n(&f.norm) + n(&f.gate_proj) + n(&f.up_proj) + n(&f.down_proj);
+            total += n(&f.norm) + o(&f.gate_proj) + n(&f.up_proj) + n(&f.down_proj);
         }
         let attn = |a: &crate::weights::AttnWeights| {
             n(&a.q_proj) + n(&a.k_proj) + n(&a.v_proj) + o(&a.o_proj)

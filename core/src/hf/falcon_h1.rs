@@ -185,7 +185,7 @@ pub(super) fn weights(cfg: &ModelConfig, mup: &Mup, ck: &mut Checkpoint) -> Resu
             d,
             f,
         )?;
-        scale(&mut ffn.gate_proj, mup.mlp[0]);
+        ffn.gate_proj.iter_mut().for_each(|g| scale(g, mup.mlp[0]));
         scale(&mut ffn.down_proj, mup.mlp[1]);
         blocks.push(Block {
             mixer_norm: ck.take(&format!("{p}input_layernorm.weight"), &[d])?,

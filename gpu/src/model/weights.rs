@@ -246,7 +246,7 @@ impl GpuWeights {
                 ffn: match &b.ffn {
                     Some(f) => Some(FfnBufs {
                         norm: up.put(&format!("{p}ffn_norm"), &f.norm.data)?,
-                        gate_up: up.cat_mat(&format!("{p}gate|up"), &[&f.gate_proj, &f.up_proj])?,
+                        gate_up: up.cat_mat(&format!("{p}gate|up"), &[gate(&p, f)?, &f.up_proj])?,
                         down: up.mat(&format!("{p}down_proj"), &f.down_proj.data)?,
                     }),
                     None => None,
@@ -267,4 +267,13 @@ impl GpuWeights {
             format,
         })
     }
+}
+
+/// The gate of a SwiGLU FFN; the shaders have no relu2 FFN yet (Nemotron-H's).
+fn gate<'a>(p: &str, f: &'a hybrid_core::weights::Ffn) -> Result<&'a hybrid_core::weights::Tensor> {
+    f.gate_proj.as_ref().ok_or_else(|| {
+        GpuError::Unsupported(format!(
+            "{p}: an FFN without a gate (`ffn_act` \"relu2\", Nemotron-H): use the CPU engine"
+        ))
+    })
 }
