@@ -63,7 +63,7 @@ impl MixerBufs {
     }
 }
 
-/// A SwiGLU FFN: its norm [D], gate_up [2F, D], down [D, F].
+/// An FFN: its norm [D], gate_up [2F, D] (SwiGLU) or up [F, D] (relu2), down [D, F].
 #[derive(Debug)]
 pub struct FfnBufs {
     pub norm: wgpu::Buffer,
@@ -246,7 +246,10 @@ impl GpuWeights {
                 ffn: match &b.ffn {
                     Some(f) => Some(FfnBufs {
                         norm: up.put(&format!("{p}ffn_norm"), &f.norm.data)?,
-                        gate_up: up.cat_mat(&format!("{p}gate|up"), &[gate(&p, f)?, &f.up_proj])?,
+                        gate_up: match &f.gate_proj {
+                            Some(g) => up.cat_mat(&format!("{p}gate|up"), &[g, &f.up_proj])?,
+                            None => up.mat(&format!("{p}up_proj"), &f.up_proj.data)?,
+                        },
                         down: up.mat(&format!("{p}down_proj"), &f.down_proj.data)?,
                     }),
                     None => None,
@@ -267,13 +270,4 @@ impl GpuWeights {
             format,
         })
     }
-}
-
-/// The gate of a SwiGLU FFN; the shaders have no relu2 FFN yet (Nemotron-H's).
-fn gate<'a>(p: &str, f: &'a hybrid_core::weights::Ffn) -> Result<&'a hybrid_core::weights::Tensor> {
-    f.gate_proj.as_ref().ok_or_else(|| {
-        GpuError::Unsupported(format!(
-            "{p}: an FFN without a gate (`ffn_act` \"relu2\", Nemotron-H): use the CPU engine"
-        ))
-    })
 }
