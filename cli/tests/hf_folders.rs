@@ -83,6 +83,14 @@ fn inspect_and_bench_accept_a_hugging_face_folder() {
     assert!(out.contains("Mamba-2") && !out.contains("SwiGLU"), "{out}");
     let out = hybrid(&["bench", d, "-c", "16", "-d", "2", "--prefill-runs", "1"]);
     assert!(out.contains("16"), "{out}");
+    let out = hybrid(&[
+        "inspect",
+        fixture("nemotron_h").to_str().expect("utf-8"),
+        "-c",
+        "64",
+    ]);
+    // blocks 1 and 2 are followed by an MLP layer, block 0 is not
+    assert_eq!(out.matches("+ relu2 MLP").count(), 2, "{out}");
     // the config alone: random weights of that shape
     let cfg = dir.join("config.json");
     let out = hybrid(&["inspect", cfg.to_str().expect("utf-8 path"), "-c", "64"]);
