@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use hybrid_core::config::FfnAct;
 use hybrid_core::{LayerKind, ModelConfig};
 
 /// Human units: 1.2K, 3.4M.
@@ -91,7 +92,11 @@ pub fn report(cfg: &ModelConfig, t: usize) -> String {
             LayerKind::Mamba => "[M]",
             LayerKind::Intra => "[A|M]",
         };
-        let ffn = if cfg.d_ffn == 0 { "" } else { "  + SwiGLU" };
+        let ffn = match (cfg.has_ffn(i), cfg.ffn_act) {
+            (false, _) => "",
+            (true, FfnAct::Swiglu) => "  + SwiGLU",
+            (true, FfnAct::Relu2) => "  + relu2 MLP",
+        };
         let _ = writeln!(
             s,
             "  {i:<2}{bar:<5} {what:<46} {:>9}{ffn}",

@@ -11,17 +11,23 @@ fn fixture(family: &str) -> PathBuf {
         .join(family)
 }
 
-/// Run `hybrid` with `args`; its stdout, or a panic with stderr.
-fn hybrid(args: &[&str]) -> String {
+/// Run `hybrid` with `args`: (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hybrid"))
         .args(args)
         .output()
         .expect("run hybrid");
-    let (stdout, stderr) = (
+    (
+        out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
-    );
-    assert!(out.status.success(), "hybrid {args:?} failed:\n{stderr}");
+    )
+}
+
+/// Run `hybrid` with `args`; its stdout, or a panic with stderr.
+fn hybrid(args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "hybrid {args:?} failed:\n{stderr}");
     stdout
 }
 
@@ -50,7 +56,14 @@ fn words(dir: &Path, key: &str) -> Vec<String> {
 
 #[test]
 fn generate_prints_the_greedy_continuation_of_transformers() {
-    for family in ["llama", "mamba2", "bamba", "granitemoehybrid", "falcon_h1"] {
+    for family in [
+        "llama",
+        "mamba2",
+        "bamba",
+        "granitemoehybrid",
+        "falcon_h1",
+        "nemotron_h",
+    ] {
         let dir = fixture(family);
         let prompt = words(&dir, "prompt_ids");
         let greedy = words(&dir, "greedy_ids");
@@ -76,8 +89,78 @@ fn inspect_and_bench_accept_a_hugging_face_folder() {
     assert!(out.contains("Mamba-2") && !out.contains("SwiGLU"), "{out}");
     let out = hybrid(&["bench", d, "-c", "16", "-d", "2", "--prefill-runs", "1"]);
     assert!(out.contains("16"), "{out}");
+    let out = hybrid(&[
+        "inspect",
+        fixture("nemotron_h").to_str().expect("utf-8"),
+        "-c",
+        "64",
+    ]);
+    // blocks 1 and 2 are followed by an MLP layer, block 0 is not
+    assert_eq!(out.matches("+ relu2 MLP").count(), 2, "{out}");
     // the config alone: random weights of that shape
     let cfg = dir.join("config.json");
     let out = hybrid(&["inspect", cfg.to_str().expect("utf-8 path"), "-c", "64"]);
     assert!(out.contains("Mamba2ForCausalLM"), "{out}");
+}
+
+/// A copy of the Llama fixture in a scratch folder, `edit` applied to its files.
+fn edited_copy(name: &str, edit: impl Fn(&Path)) -> PathBuf {
+    let dst = std::env::temp_dir().join(format!("hybrid-hf-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dst).expect("scratch dir");
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(fixture("llama").join(f), dst.join(f)).expect("copy");
+    }
+    edit(&dst);
+    dst
+}
+
+#[test]
+fn a_bad_hugging_face_folder_is_a_clear_error() {
+    let set = |key: &'static str, value: serde_json::Value| {
+        move |d: &Path| {
+            let p = d.join("config.json");
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).expect("read")).expect("json");
+            v[key] = value.clone();
+            std::fs::write(&p, v.to_string()).expect("write");
+        }
+    };
+    let index = |d: &Path| {
+        std::fs::remove_file(d.join("model.safetensors")).expect("rm");
+        let index =
+            r#"{"weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors"}}"#;
+        std::fs::write(d.join("model.safetensors.index.json"), index).expect("write");
+    };
+    let cases: [(&str, PathBuf, &str); 4] = [
+        (
+            "an option the engine lacks",
+            edited_copy("bias", set("attention_bias", true.into())),
+            "`attention_bias` = true is not supported",
+        ),
+        (
+            "an unknown key",
+            edited_copy("unknown", set("rope_flavour", "new".into())),
+            "unknown key `rope_flavour`",
+        ),
+        (
+            "an unsupported class",
+            edited_copy(
+                "class",
+                set("architectures", serde_json::json!(["GPT2LMHeadModel"])),
+            ),
+            "architecture `GPT2LMHeadModel` is not supported",
+        ),
+        (
+            "a shard that is not there",
+            edited_copy("shard", index),
+            "model-00001-of-00002.safetensors",
+        ),
+    ];
+    for (what, dir, want) in cases {
+        let d = dir.to_str().expect("utf-8 path");
+        let (code, _, stderr) = run(&["generate", d, "-p", "k16", "-n", "1"]);
+        assert_eq!(code, 1, "{what}: exit {code}\n{stderr}");
+        assert!(stderr.contains(want), "{what}: {stderr}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

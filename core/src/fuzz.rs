@@ -71,6 +71,35 @@ pub fn config(json: &[u8]) {
     }
 }
 
+/// A Hugging Face checkpoint (`config.json` and one `model.safetensors`):
+/// [`crate::hf::config`] and [`crate::hf::load`] return, never panic; a config error is of
+/// the config kinds; an accepted config passes [`config_sizes`] (its mapped engine config
+/// is a valid config of the project's format too); a loaded model has the config's
+/// parameter count.
+pub fn hf_checkpoint(config_json: &[u8], weights: &[u8]) {
+    match crate::hf::config(config_json) {
+        Ok(cfg) => config_sizes(&cfg),
+        Err(e) => assert!(
+            matches!(e, Error::Config(_) | Error::ConfigSyntax(_)),
+            "a config error of the wrong kind: {e}"
+        ),
+    }
+    let shards = [(crate::hf::WEIGHTS_FILE, weights)];
+    let files = crate::hf::HfFiles {
+        config: config_json,
+        index: None,
+        shards: &shards,
+    };
+    match crate::hf::load(files) {
+        Ok(model) => assert_eq!(
+            weight_count(model.weights()),
+            model.config().param_count(),
+            "loaded weights do not hold the config's parameter count"
+        ),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
 /// A validated config: every derived size computes without panic at every context in
 /// [`CONTEXTS`]; it round-trips through JSON; when small, random weights are built for
 /// it (they must be: it is valid) and a short prefill + decode step runs on them.
@@ -182,7 +211,7 @@ fn weight_count(w: &Weights) -> usize {
     for b in &w.blocks {
         total += n(&b.mixer_norm);
         if let Some(f) = &b.ffn {
-            total += n(&f.norm) + n(&f.gate_proj) + n(&f.up_proj) + n(&f.down_proj);
+            total += n(&f.norm) + o(&f.gate_proj) + n(&f.up_proj) + n(&f.down_proj);
         }
         let attn = |a: &crate::weights::AttnWeights| {
             n(&a.q_proj) + n(&a.k_proj) + n(&a.v_proj) + o(&a.o_proj)

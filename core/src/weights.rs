@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::config::{AttnDims, Fusion, LayerKind, MambaDims, ModelConfig, OutProj};
+use crate::config::{AttnDims, FfnAct, Fusion, LayerKind, MambaDims, ModelConfig, OutProj};
 use crate::error::{Error, Result};
 use crate::sample::Rng;
 
@@ -88,13 +88,14 @@ pub enum Mixer {
     Intra(Box<IntraWeights>),
 }
 
-/// A pre-norm SwiGLU FFN: `down(silu(gate h) * up h)`, h = rms(x) * norm.
+/// A pre-norm FFN, h = rms(x) * norm: SwiGLU `down(silu(gate h) * up h)`, or without
+/// `gate_proj` relu2 `down(relu(up h)^2)` (`ModelConfig::ffn_act`).
 #[derive(Debug, Clone)]
 pub struct Ffn {
     /// [D]
     pub norm: Tensor,
-    /// [F, D]
-    pub gate_proj: Tensor,
+    /// [F, D]; None for a relu2 FFN (no gate).
+    pub gate_proj: Option<Tensor>,
     /// [F, D]
     pub up_proj: Tensor,
     /// [D, F]
@@ -217,12 +218,17 @@ impl Weights {
                 }
             };
             let mixer_norm = r.take(&format!("{p}mixer_norm.weight"), &[d])?;
-            let ffn = if f == 0 {
+            let ffn = if !cfg.has_ffn(i) {
                 None
             } else {
                 Some(Ffn {
                     norm: r.take(&format!("{p}ffn_norm.weight"), &[d])?,
-                    gate_proj: r.take(&format!("{p}ffn.gate_proj.weight"), &[f, d])?,
+                    gate_proj: match cfg.ffn_act {
+                        FfnAct::Swiglu => {
+                            Some(r.take(&format!("{p}ffn.gate_proj.weight"), &[f, d])?)
+                        }
+                        FfnAct::Relu2 => None,
+                    },
                     up_proj: r.take(&format!("{p}ffn.up_proj.weight"), &[f, d])?,
                     down_proj: r.take(&format!("{p}ffn.down_proj.weight"), &[d, f])?,
                 })

@@ -15,12 +15,13 @@ use safetensors::SafeTensors;
 /// Logits tolerance, relative to the largest |logit| (engine f32, reference float64).
 const LOGIT_TOL: f32 = 1e-4;
 /// The families with fixtures, by folder name.
-const FAMILIES: [(&str, Family); 5] = [
+const FAMILIES: [(&str, Family); 6] = [
     ("llama", Family::Llama),
     ("mamba2", Family::Mamba2),
     ("bamba", Family::Bamba),
     ("granitemoehybrid", Family::GraniteMoeHybrid),
     ("falcon_h1", Family::FalconH1),
+    ("nemotron_h", Family::NemotronH),
 ];
 
 fn dir(family: &str) -> PathBuf {
@@ -227,7 +228,7 @@ fn edited(family: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Result<Mod
 
 #[test]
 fn options_the_engine_lacks_are_refused_by_key() {
-    let cases: [(&str, &str, serde_json::Value, &str); 15] = [
+    let cases: [(&str, &str, serde_json::Value, &str); 18] = [
         (
             "llama",
             "attention_bias",
@@ -290,6 +291,24 @@ fn options_the_engine_lacks_are_refused_by_key() {
             "mamba_rms_norm",
             true.into(),
             "`mamba_rms_norm` = true",
+        ),
+        (
+            "nemotron_h",
+            "layers_block_type",
+            serde_json::json!(["linear_attention", "moe"]),
+            "`layers_block_type`",
+        ),
+        (
+            "nemotron_h",
+            "layers_block_type",
+            serde_json::json!(["mlp", "linear_attention"]),
+            "layer 0 is an MLP",
+        ),
+        (
+            "nemotron_h",
+            "mlp_hidden_act",
+            "silu".into(),
+            "`mlp_hidden_act`",
         ),
         (
             "falcon_h1",

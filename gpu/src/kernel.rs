@@ -73,6 +73,8 @@ macro_rules! kernel_table {
                 ];
             SwiGlu => "swiglu", inputs 1, outputs 1, zero_wg_memory true,
                 params $crate::ops::swiglu::SwiGluParams;
+            Relu2 => "relu2", inputs 1, outputs 1, zero_wg_memory true,
+                params $crate::ops::relu2::Relu2Params;
             Add => "add", inputs 1, outputs 1, zero_wg_memory true,
                 params $crate::ops::add::AddParams;
             Embed => "embed", inputs 2, outputs 1, zero_wg_memory true,

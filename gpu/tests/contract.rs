@@ -290,6 +290,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "kv_store",
             "matmul",
             "matvec",
+            "relu2",
             "rmsnorm",
             "rope",
             "row_norm",

@@ -26,7 +26,7 @@ use hybrid_gpu::ops::row_norm::RowNorm;
 use hybrid_gpu::ops::ssm_probes::SsmProbes;
 use hybrid_gpu::ops::{add::Add, conv1d::Conv1d, embed::Embed, kv_store::KvStore, ssd::Ssd};
 use hybrid_gpu::ops::{
-    matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
+    matmul::Matmul, relu2::Relu2, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
 };
 use hybrid_gpu::{run, Dispatch, Gpu, GpuError, GpuModel, SessionOptions};
 
@@ -212,6 +212,23 @@ fn elementwise_ops_fold() {
         .collect();
     let e = rel_err(&outs[0], &want);
     assert!(e < OP_TOL, "swiglu: {e:e}");
+
+    // relu2: the same 5 x 1000 -> 79 workgroups
+    let outs = same_on_both("relu2", |g| {
+        let act = zeros(g, t * f);
+        let dp = Relu2 { t, f }.build(g, "relu2", &up(g, &gu[..t * f]), &act);
+        Case {
+            dispatches: vec![dp.expect("build")],
+            outs: vec![(act, t * f)],
+        }
+    })
+    .expect("gpu");
+    let want: Vec<f32> = gu[..t * f]
+        .iter()
+        .map(|v| v.max(0.0) * v.max(0.0))
+        .collect();
+    let e = rel_err(&outs[0], &want);
+    assert!(e < OP_TOL, "relu2: {e:e}");
 
     // add: 64 * 70 + 5 elements -> 71 workgroups
     let n = 64 * 70 + 5;

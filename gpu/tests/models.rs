@@ -129,11 +129,18 @@ fn fixtures_match_the_cpu_engine() {
 /// The Hugging Face fixtures (checkpoints written by `transformers`, mapped by
 /// `hybrid_core::hf`): partial RoPE (Bamba), no RoPE and Granite's scalars folded into
 /// the weights (Granite-4.0-H), blocks without FFN (Mamba-2), intra blocks with
-/// Falcon-H1's multipliers folded in at load.
+/// Falcon-H1's multipliers folded in at load, per-block relu2 FFNs (Nemotron-H).
 #[test]
 fn hugging_face_checkpoints_match_the_cpu_engine() {
     let Some(g) = gpu() else { return };
-    for family in ["llama", "mamba2", "bamba", "granitemoehybrid", "falcon_h1"] {
+    for family in [
+        "llama",
+        "mamba2",
+        "bamba",
+        "granitemoehybrid",
+        "falcon_h1",
+        "nemotron_h",
+    ] {
         let (model, tokens) = hf_fixture(family);
         let (e, es) = check_model(&g, family, &model, &tokens);
         eprintln!("hf {family}: logits rel err {e:.2e}, steps vs prefill {es:.2e}");

@@ -10,6 +10,7 @@ use hybrid_core::config::MambaDims;
 use hybrid_core::cpu::mamba::scan_recurrent;
 use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope_partial, silu};
 use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
+use hybrid_gpu::ops::relu2::Relu2;
 use hybrid_gpu::ops::{add::Add, argmax::Argmax, conv1d::Conv1d, embed::Embed, ssd::Ssd};
 use hybrid_gpu::ops::{
     matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
@@ -438,6 +439,21 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
     assert!(Ssd { t, dims: m }
         .build(&g, "bad", &bp, &bx, &bh, &bst, &by, &small, &small)
         .is_err());
+}
+
+#[test]
+fn relu2_squares_the_positive_part() {
+    let Some(g) = gpu() else { return };
+    for &t in &SIZES {
+        let f = 37;
+        let x = values(t * f, 19);
+        let want: Vec<f32> = x.iter().map(|v| v.max(0.0) * v.max(0.0)).collect();
+        let (bx, ba) = (up(&g, &x), up(&g, &vec![0.0; t * f]));
+        let op = Relu2 { t, f }.build(&g, "relu2", &bx, &ba).expect("build");
+        run(&g, "relu2", &[op]).expect("run");
+        let e = rel_err(&down(&g, &ba, t * f), &want);
+        assert!(e < ELEMENTWISE_TOL, "relu2 t={t}: {e:e}");
+    }
 }
 
 #[test]

@@ -74,3 +74,24 @@ impl OutProj {
         }
     }
 }
+
+/// The FFN of a block (matched exhaustively, like [`Fusion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FfnAct {
+    /// `down(silu(gate x) * up x)` (Llama, the paper).
+    #[default]
+    Swiglu,
+    /// `down(relu(up x)^2)`: no gate (Nemotron-H).
+    Relu2,
+}
+
+impl FfnAct {
+    /// The name `config.json` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            FfnAct::Swiglu => "swiglu",
+            FfnAct::Relu2 => "relu2",
+        }
+    }
+}

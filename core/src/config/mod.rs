@@ -11,7 +11,7 @@ mod choices;
 mod keys;
 mod validate;
 
-pub use choices::{Fusion, LayerKind, OutProj};
+pub use choices::{FfnAct, Fusion, LayerKind, OutProj};
 
 /// The keys `config.json` may hold: top level and per section.
 pub use keys::{
@@ -104,6 +104,12 @@ pub struct ModelConfig {
     pub d_model: usize,
     /// F: SwiGLU hidden width; 0 = blocks without an FFN (Mamba-2 models).
     pub d_ffn: usize,
+    /// The FFN's form: "swiglu" (default) or "relu2".
+    #[serde(default)]
+    pub ffn_act: FfnAct,
+    /// Which blocks have an FFN, one entry per layer; null = every block (when d_ffn > 0).
+    #[serde(default)]
+    pub ffn_layers: Option<Vec<bool>>,
     #[serde(default = "default_eps")]
     pub norm_eps: f32,
     #[serde(default = "default_true")]
@@ -333,10 +339,17 @@ impl ModelConfig {
     pub fn block_params_u64(&self, i: usize) -> u64 {
         let n = |x: usize| x as u64;
         let d = n(self.d_model);
-        // the mixer norm, and the FFN with its norm unless d_ffn = 0 (no FFN)
-        let common = match self.d_ffn {
-            0 => d,
-            f => (3 * d).saturating_mul(n(f)).saturating_add(2 * d),
+        // the mixer norm, and the FFN's matrices and norm where block i has one
+        let mats = match self.ffn_act {
+            FfnAct::Swiglu => 3,
+            FfnAct::Relu2 => 2,
+        };
+        let common = if self.has_ffn(i) {
+            (mats * d)
+                .saturating_mul(n(self.d_ffn))
+                .saturating_add(2 * d)
+        } else {
+            d
         };
         // q, k, v projections
         let attn = |a: AttnDims| d.saturating_mul(n(a.q_dim()) + n(a.kv_row()));
@@ -394,6 +407,15 @@ impl ModelConfig {
         vd.saturating_add(blocks)
             .saturating_add(self.d_model as u64)
             .saturating_add(head)
+    }
+
+    /// True when block `i` has an FFN: `d_ffn` > 0 and `ffn_layers[i]` (when given).
+    pub fn has_ffn(&self, i: usize) -> bool {
+        self.d_ffn > 0
+            && match &self.ffn_layers {
+                Some(l) => l.get(i).copied().unwrap_or(false),
+                None => true,
+            }
     }
 
     /// Attention dims of block `i` if it holds attention.

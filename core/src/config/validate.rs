@@ -301,6 +301,18 @@ impl ModelConfig {
             }
         }
         self.check_windows()?;
+        if let Some(l) = &self.ffn_layers {
+            if l.len() != self.layers.len() {
+                return bad(format!(
+                    "`ffn_layers` has {} entries but `layers` has {}: give one per layer",
+                    l.len(),
+                    self.layers.len()
+                ));
+            }
+            if self.d_ffn == 0 && l.contains(&true) {
+                return bad("`ffn_layers` gives a block an FFN but d_ffn = 0".into());
+            }
+        }
         self.check_weight_bytes()
     }
 }

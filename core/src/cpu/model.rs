@@ -3,7 +3,7 @@
 
 use super::attention::{attention, KvCache};
 use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
-use super::ops::{add_scaled, l2, matmul, rms_norm, rms_norm_groups, swiglu};
+use super::ops::{add_scaled, l2, matmul, relu2_mlp, rms_norm, rms_norm_groups, swiglu};
 use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
 use crate::probes::{LayerProbes, Probes};
@@ -316,13 +316,12 @@ impl Model {
         add_scaled(x, rs, &mix);
         if let Some(ffn) = &b.ffn {
             let h = rms_norm(x, &ffn.norm.data, eps);
-            let f = swiglu(
-                &h,
-                &ffn.gate_proj.data,
-                &ffn.up_proj.data,
-                &ffn.down_proj.data,
-                d,
-            );
+            let (up, down) = (&ffn.up_proj.data, &ffn.down_proj.data);
+            // the loader gives a gate exactly to SwiGLU FFNs
+            let f = match &ffn.gate_proj {
+                Some(gate) => swiglu(&h, &gate.data, up, down, d),
+                None => relu2_mlp(&h, up, down, d),
+            };
             add_scaled(x, rs, &f);
         }
     }

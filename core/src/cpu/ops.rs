@@ -234,6 +234,17 @@ pub fn swiglu(x: &[f32], gate: &[f32], up: &[f32], down: &[f32], d: usize) -> Ve
     matmul(&g, down, f)
 }
 
+/// The FFN without a gate: `down(relu(up(x))^2)`; x [T, D] -> [T, D] (Nemotron-H).
+pub fn relu2_mlp(x: &[f32], up: &[f32], down: &[f32], d: usize) -> Vec<f32> {
+    let mut u = matmul(x, up, d);
+    for v in u.iter_mut() {
+        let r = v.max(0.0);
+        *v = r * r;
+    }
+    let f = up.len() / d;
+    matmul(&u, down, f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

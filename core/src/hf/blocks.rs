@@ -65,7 +65,7 @@ pub(super) fn mamba(
 pub(super) fn swiglu(ck: &mut Checkpoint, norm: &str, p: &str, d: usize, f: usize) -> Result<Ffn> {
     Ok(Ffn {
         norm: ck.take(norm, &[d])?,
-        gate_proj: ck.take(&format!("{p}gate_proj.weight"), &[f, d])?,
+        gate_proj: Some(ck.take(&format!("{p}gate_proj.weight"), &[f, d])?),
         up_proj: ck.take(&format!("{p}up_proj.weight"), &[f, d])?,
         down_proj: ck.take(&format!("{p}down_proj.weight"), &[d, f])?,
     })

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::keys::Keys;
 use super::rope::rope;
-use crate::config::{AttentionConfig, LayerKind, ModelConfig};
+use crate::config::{AttentionConfig, FfnAct, LayerKind, ModelConfig};
 use crate::error::Result;
 
 /// What [`attention_keys`] reads.
@@ -76,6 +76,8 @@ impl Attn {
             vocab_size: k.usize("vocab_size")?,
             d_model: self.d,
             d_ffn,
+            ffn_act: FfnAct::Swiglu,
+            ffn_layers: None,
             norm_eps: k.f32("rms_norm_eps")?,
             tie_embeddings: k.bool("tie_word_embeddings")?,
             max_seq_len: k.opt_usize("max_position_embeddings")?,

@@ -67,11 +67,13 @@ pub(super) struct Mup {
 /// `n` numbers of the list `key`.
 fn numbers<const N: usize>(k: &mut Keys, key: &str) -> Result<[f32; N]> {
     let v = k.get(key).unwrap_or(Value::Null);
-    let list: Option<Vec<f32>> = v
-        .as_array()
-        .and_then(|a| a.iter().map(number).collect::<Option<Vec<f32>>>());
+    let list: Option<Vec<f32>> = v.as_array().and_then(|a| {
+        a.iter()
+            .map(|x| number(x).filter(|x| x.is_finite()))
+            .collect::<Option<Vec<f32>>>()
+    });
     list.and_then(|l| <[f32; N]>::try_from(l).ok())
-        .ok_or_else(|| k.refuse(key, &v, &format!("a list of {N} numbers")))
+        .ok_or_else(|| k.refuse(key, &v, &format!("a list of {N} finite numbers")))
 }
 
 /// The engine's config for a Falcon-H1 `config.json`, and the multipliers to fold.
@@ -185,7 +187,7 @@ pub(super) fn weights(cfg: &ModelConfig, mup: &Mup, ck: &mut Checkpoint) -> Resu
             d,
             f,
         )?;
-        scale(&mut ffn.gate_proj, mup.mlp[0]);
+        ffn.gate_proj.iter_mut().for_each(|g| scale(g, mup.mlp[0]));
         scale(&mut ffn.down_proj, mup.mlp[1]);
         blocks.push(Block {
             mixer_norm: ck.take(&format!("{p}input_layernorm.weight"), &[d])?,

@@ -111,7 +111,7 @@ pub(super) fn weights(
                 };
                 Ffn {
                     norm: ck.take(&norm, &[d])?,
-                    gate_proj: rows(gate),
+                    gate_proj: Some(rows(gate)),
                     up_proj: rows(up),
                     down_proj: ck.take(&format!("{p}{pre}output_linear.weight"), &[d, f])?,
                 }

@@ -141,13 +141,15 @@ impl Keys {
         }
     }
 
-    /// A number as f32 (`Infinity` spelled as JSON allows it only as text, see
-    /// [`super::parse_json`]).
+    /// A finite number as f32 (an infinite one is read only where it means something,
+    /// through [`number`]).
     pub(super) fn f32(&mut self, key: &str) -> Result<f32> {
         let v = self
             .get(key)
             .ok_or_else(|| Error::Config(format!("{}: `{key}` is missing", self.arch)))?;
-        number(&v).ok_or_else(|| self.refuse(key, &v, "a number"))
+        number(&v)
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| self.refuse(key, &v, "a finite number"))
     }
 
     /// A boolean.

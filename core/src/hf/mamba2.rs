@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::blocks::{head, mamba};
 use super::keys::Keys;
 use super::tensors::Checkpoint;
-use crate::config::{LayerKind, MambaConfig, ModelConfig};
+use crate::config::{FfnAct, LayerKind, MambaConfig, ModelConfig};
 use crate::error::{Error, Result};
 use crate::weights::{Block, Mixer, Weights};
 
@@ -69,6 +69,8 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
         vocab_size: k.usize("vocab_size")?,
         d_model: d,
         d_ffn: 0,
+        ffn_act: FfnAct::Swiglu,
+        ffn_layers: None,
         norm_eps: k.f32("layer_norm_epsilon")?,
         tie_embeddings: k.bool("tie_word_embeddings")?,
         max_seq_len: None,

@@ -14,6 +14,7 @@ mod hybrid;
 mod keys;
 mod llama;
 mod mamba2;
+mod nemotron_h;
 mod rope;
 mod tensors;
 
@@ -45,16 +46,19 @@ pub enum Family {
     GraniteMoeHybrid,
     /// `FalconH1ForCausalLM`.
     FalconH1,
+    /// `NemotronHForCausalLM` without mixture-of-experts layers.
+    NemotronH,
 }
 
 impl Family {
     /// Every family, in the order of docs/FORMAT.md.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Llama,
         Family::Mamba2,
         Family::Bamba,
         Family::GraniteMoeHybrid,
         Family::FalconH1,
+        Family::NemotronH,
     ];
 
     /// The `architectures` entry of its `config.json`.
@@ -65,6 +69,7 @@ impl Family {
             Family::Bamba => "BambaForCausalLM",
             Family::GraniteMoeHybrid => "GraniteMoeHybridForCausalLM",
             Family::FalconH1 => "FalconH1ForCausalLM",
+            Family::NemotronH => "NemotronHForCausalLM",
         }
     }
 
@@ -151,7 +156,8 @@ pub fn config(config_json: &[u8]) -> Result<ModelConfig> {
         Mapped::Llama(c)
         | Mapped::Mamba2(c, _)
         | Mapped::Hybrid(c, _, _)
-        | Mapped::FalconH1(c, _) => Ok(c),
+        | Mapped::FalconH1(c, _)
+        | Mapped::NemotronH(c, _) => Ok(c),
     }
 }
 
@@ -162,6 +168,7 @@ enum Mapped {
     /// A sequential hybrid, its tensor names and whether its conv has a bias.
     Hybrid(ModelConfig, &'static hybrid::Names, bool),
     FalconH1(ModelConfig, falcon_h1::Mup),
+    NemotronH(ModelConfig, nemotron_h::Plan),
 }
 
 impl Mapped {
@@ -170,7 +177,8 @@ impl Mapped {
             Mapped::Llama(c)
             | Mapped::Mamba2(c, _)
             | Mapped::Hybrid(c, _, _)
-            | Mapped::FalconH1(c, _) => c,
+            | Mapped::FalconH1(c, _)
+            | Mapped::NemotronH(c, _) => c,
         }
     }
 }
@@ -218,6 +226,12 @@ fn mapped(config_json: &[u8]) -> Result<Mapped> {
             k.finish()?;
             Mapped::FalconH1(cfg, mup)
         }
+        Family::NemotronH => {
+            let mut k = Keys::new(fam.architecture(), map, nemotron_h::defaults());
+            let (cfg, plan) = nemotron_h::config(&mut k, Some(name))?;
+            k.finish()?;
+            Mapped::NemotronH(cfg, plan)
+        }
     };
     mapped.config().validate()?;
     Ok(mapped)
@@ -247,6 +261,10 @@ pub fn load(files: HfFiles) -> Result<Model> {
         }
         Mapped::FalconH1(cfg, mup) => {
             let w = falcon_h1::weights(&cfg, &mup, &mut ck)?;
+            (cfg, w)
+        }
+        Mapped::NemotronH(cfg, plan) => {
+            let w = nemotron_h::weights(&cfg, &plan, &mut ck)?;
             (cfg, w)
         }
     };

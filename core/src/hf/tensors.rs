@@ -111,6 +111,13 @@ impl<'a> Checkpoint<'a> {
         self.taken.insert(name.to_string());
     }
 
+    /// Mark every tensor whose name starts with `prefix` as read (modules a forward pass
+    /// does not run, such as Nemotron-H's multi-token-prediction layers `mtp.*`).
+    pub(super) fn skip_prefix(&mut self, prefix: &str) {
+        let names = self.by_name.keys().filter(|n| n.starts_with(prefix));
+        self.taken.extend(names.cloned());
+    }
+
     /// Every tensor must have been taken: a leftover means the mapping does not explain
     /// the checkpoint (an option the config does not show).
     pub(super) fn finish(self) -> Result<()> {

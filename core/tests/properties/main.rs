@@ -291,4 +291,5 @@ fn apply_json(doc: &mut Value, e: &JsonEdit) {
 
 mod checkpoint;
 mod config;
+mod hf;
 mod tokenizer;

@@ -63,7 +63,7 @@ impl MixerBufs {
     }
 }
 
-/// A SwiGLU FFN: its norm [D], gate_up [2F, D], down [D, F].
+/// An FFN: its norm [D], gate_up [2F, D] (SwiGLU) or up [F, D] (relu2), down [D, F].
 #[derive(Debug)]
 pub struct FfnBufs {
     pub norm: wgpu::Buffer,
@@ -246,7 +246,10 @@ impl GpuWeights {
                 ffn: match &b.ffn {
                     Some(f) => Some(FfnBufs {
                         norm: up.put(&format!("{p}ffn_norm"), &f.norm.data)?,
-                        gate_up: up.cat_mat(&format!("{p}gate|up"), &[&f.gate_proj, &f.up_proj])?,
+                        gate_up: match &f.gate_proj {
+                            Some(g) => up.cat_mat(&format!("{p}gate|up"), &[g, &f.up_proj])?,
+                            None => up.mat(&format!("{p}up_proj"), &f.up_proj.data)?,
+                        },
                         down: up.mat(&format!("{p}down_proj"), &f.down_proj.data)?,
                     }),
                     None => None,

@@ -15,6 +15,7 @@ pub mod kv_store;
 pub mod matmul;
 pub mod matvec;
 mod qkv;
+pub mod relu2;
 pub mod rmsnorm;
 pub mod rope;
 pub mod row_norm;

@@ -7,9 +7,11 @@ use crate::model::acts::LayerState;
 use crate::model::weights::{BlockBufs, FfnBufs, MixerBufs};
 use crate::ops::matmul::Matmul;
 use crate::ops::matvec::{FusedNorm, Matvec};
+use crate::ops::relu2::Relu2;
 use crate::ops::rmsnorm::RmsNorm;
 use crate::ops::swiglu::SwiGlu;
 use crate::Result;
+use hybrid_core::config::FfnAct;
 
 impl Planner<'_> {
     /// Block `i` with weights `b` and state `st`, for T tokens.
@@ -75,11 +77,33 @@ impl Planner<'_> {
     }
 
     /// x += down(silu(gate h) * up h), h = rms(x) * ffn_norm. One token: two matvecs (norm
-    /// and SwiGLU fused into the first); a chunk: norm, gate|up, SwiGLU, down.
+    /// and SwiGLU fused into the first); a chunk: norm, gate|up, SwiGLU, down. A relu2 FFN
+    /// (`ffn_act`): x += down(relu(up h)^2), the activation a dispatch of its own.
     fn ffn(&self, plan: &mut Vec<Dispatch>, p: &str, b: &FfnBufs, t: usize) -> Result<()> {
         let a = self.acts;
         let (d, f, eps) = (self.config.d_model, self.config.d_ffn, self.config.norm_eps);
-        if Phase::of(t).fuses_norm(d, d) {
+        let glu = match self.config.ffn_act {
+            FfnAct::Swiglu => true,
+            FfnAct::Relu2 => false,
+        };
+        if !glu {
+            if Phase::of(t).fuses_norm(d, d) {
+                let mv = Matvec {
+                    norm: Some(FusedNorm { group: d, eps }),
+                    w_f16: self.f16(),
+                    ..Matvec::new(f, d)
+                };
+                let label = format!("{p} ffn_norm + up");
+                plan.push(mv.build(self.gpu, &label, &a.x, &b.gate_up, &b.norm, &a.gu)?);
+            } else {
+                self.ffn_norm(plan, p, b, t)?;
+                let label = format!("{p} up");
+                let mm = Matmul::new(t, f, d);
+                self.linear(plan, &label, Src::plain(&a.h), mm, &b.gate_up, &a.gu)?;
+            }
+            let label = format!("{p} relu2");
+            plan.push(Relu2 { t, f }.build(self.gpu, &label, &a.gu, &a.act)?);
+        } else if Phase::of(t).fuses_norm(d, d) {
             let mv = Matvec {
                 norm: Some(FusedNorm { group: d, eps }),
                 glu: true,
@@ -89,15 +113,7 @@ impl Planner<'_> {
             let label = format!("{p} ffn_norm + gate|up + swiglu");
             plan.push(mv.build(self.gpu, &label, &a.x, &b.gate_up, &b.norm, &a.act)?);
         } else {
-            let norm = RmsNorm {
-                rows: t,
-                cols: d,
-                group: d,
-                eps,
-                scale: 1.0,
-            };
-            let label = format!("{p} ffn_norm");
-            plan.push(norm.build(self.gpu, &label, &a.x, &b.norm, &a.h)?);
+            self.ffn_norm(plan, p, b, t)?;
             let gu = Matmul::new(t, 2 * f, d);
             let label = format!("{p} gate|up");
             self.linear(plan, &label, Src::plain(&a.h), gu, &b.gate_up, &a.gu)?;
@@ -107,5 +123,20 @@ impl Planner<'_> {
         let down = Matmul::new(t, d, f).accumulate(1.0);
         let label = format!("{p} down + residual");
         self.linear(plan, &label, Src::plain(&a.act), down, &b.down, &a.x)
+    }
+
+    /// h = rms(x) * ffn_norm over a chunk of `t` rows.
+    fn ffn_norm(&self, plan: &mut Vec<Dispatch>, p: &str, b: &FfnBufs, t: usize) -> Result<()> {
+        let (a, d) = (self.acts, self.config.d_model);
+        let norm = RmsNorm {
+            rows: t,
+            cols: d,
+            group: d,
+            eps: self.config.norm_eps,
+            scale: 1.0,
+        };
+        let label = format!("{p} ffn_norm");
+        plan.push(norm.build(self.gpu, &label, &a.x, &b.norm, &a.h)?);
+        Ok(())
     }
 }
