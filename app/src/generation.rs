@@ -86,7 +86,10 @@ impl Generation {
 
     /// Positions the run's state holds at most: the prompt and the new tokens.
     fn context(&self) -> usize {
-        self.prompt.len().saturating_add(self.max_new_tokens).saturating_add(1)
+        self.prompt
+            .len()
+            .saturating_add(self.max_new_tokens)
+            .saturating_add(1)
     }
 
     /// Runs the next [`PREFILL_CHUNK`] prompt tokens; returns whether the whole prompt

@@ -47,15 +47,25 @@ fn a_reserved_cache_never_moves_and_gives_the_same_logits() {
             assert_eq!(a, b, "{name}: decode logits");
         }
         assert_eq!(grown.bytes(), sized.bytes(), "{name}: bytes in use");
-        assert_eq!(buffers(&sized), before, "{name}: a KV buffer was reallocated");
+        assert_eq!(
+            buffers(&sized),
+            before,
+            "{name}: a KV buffer was reallocated"
+        );
         if !before.is_empty() {
             // the reservation is exact: a full-attention layer holds room for every token
             let widest = before.iter().map(|b| b.1).max().unwrap_or(0);
-            assert!(widest >= prompt + new_tokens, "{name}: {widest} floats reserved");
+            assert!(
+                widest >= prompt + new_tokens,
+                "{name}: {widest} floats reserved"
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 5, "only {checked} families with attention were checked");
+    assert!(
+        checked >= 5,
+        "only {checked} families with attention were checked"
+    );
 }
 
 #[test]
@@ -66,7 +76,9 @@ fn a_cache_too_large_to_allocate_is_an_error_with_its_bytes() {
         .expect("transformer config");
     let model = Model::new(cfg.clone(), Weights::random(&cfg, 5).expect("weights"));
     // 2^50 positions x 16 floats: far beyond any allocator (and beyond usize on wasm32)
-    let err = model.new_state_for(1 << 50, 1).expect_err("cannot be allocated");
+    let err = model
+        .new_state_for(1 << 50, 1)
+        .expect_err("cannot be allocated");
     let msg = err.to_string();
     assert!(matches!(err, Error::Memory(_)), "{msg}");
     assert!(msg.contains("1125899906842624 positions"), "{msg}");

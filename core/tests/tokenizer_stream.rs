@@ -83,12 +83,17 @@ fn a_decoder_that_rewrites_earlier_text_does_not_cut_a_character() {
 #[test]
 fn the_stream_keeps_a_bounded_window() {
     let tok = tokenizer("shakespeare-transformer");
-    let ids = tok.encode("To be, or not to be, that is the question. ").expect("encode");
+    let ids = tok
+        .encode("To be, or not to be, that is the question. ")
+        .expect("encode");
     let mut s = tok.stream();
     let mut longest = 0;
     for &id in ids.iter().cycle().take(5000) {
         s.push(id).expect("push");
         longest = longest.max(format!("{s:?}").len());
     }
-    assert!(longest < 400, "the stream's state grew to {longest} characters");
+    assert!(
+        longest < 400,
+        "the stream's state grew to {longest} characters"
+    );
 }

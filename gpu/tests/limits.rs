@@ -41,7 +41,10 @@ fn buffers_over_the_device_limits_are_refused_with_their_bytes() {
     let err = GpuModel::new(g.clone(), &model(4096, 128)).expect_err("2 MiB > 1 MiB");
     let msg = err.to_string();
     assert!(matches!(err, GpuError::TooLarge { .. }), "{msg}");
-    assert!(msg.contains("2097152 bytes") && msg.contains("limit of 1048576 bytes"), "{msg}");
+    assert!(
+        msg.contains("2097152 bytes") && msg.contains("limit of 1048576 bytes"),
+        "{msg}"
+    );
 
     // a model that fits; its session for 10^6 tokens does not (K: 10^6 x 32 x 4 bytes)
     let m = GpuModel::new(g, &model(256, 32)).expect("a small model fits");

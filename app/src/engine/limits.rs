@@ -29,7 +29,10 @@ pub fn check_fits_page(id: &str, cfg: &ModelConfig, file_bytes: Option<u64>) -> 
     let params = cfg.param_count_u64();
     let file = match file_bytes {
         Some(b) => format!("its {} checkpoint file", gib(b)),
-        None => format!("its checkpoint file, at least {} (f16)", gib(params.saturating_mul(2))),
+        None => format!(
+            "its checkpoint file, at least {} (f16)",
+            gib(params.saturating_mul(2))
+        ),
     };
     Err(format!(
         "{id:?} is too large for this page: {params} parameters need at least {need} bytes \
@@ -74,8 +77,14 @@ mod tests {
         assert!((736_624_640..736_700_000).contains(&p), "{p}");
         let msg = check_fits_page("big", &cfg, None).expect_err("over 4 GiB");
         let need = 6 * p;
-        assert!(msg.contains(&format!("need at least {need} bytes")), "{msg}");
-        assert!(msg.contains("4.12 GiB") && msg.contains("4294967296 bytes (4 GiB)"), "{msg}");
+        assert!(
+            msg.contains(&format!("need at least {need} bytes")),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("4.12 GiB") && msg.contains("4294967296 bytes (4 GiB)"),
+            "{msg}"
+        );
         // the file's real size replaces the estimate once it is known (f32: 4 bytes each)
         let f32_file = 4 * cfg.param_count_u64();
         assert_eq!(page_bytes(&cfg, Some(f32_file)), 8 * cfg.param_count_u64());

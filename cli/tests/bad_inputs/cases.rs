@@ -345,4 +345,3 @@ pub fn cases(dir: &Path) -> Vec<Case> {
     .chain(more::cases(dir, &ok))
     .collect()
 }
-

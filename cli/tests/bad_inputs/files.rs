@@ -35,7 +35,6 @@ pub fn half_nan() -> [u8; 2] {
     0x7e00u16.to_le_bytes()
 }
 
-
 /// The model's weights with the first tensor's entry written twice in the JSON header
 /// (same name, same offsets): the header length and the data stay consistent.
 pub fn duplicate_first_tensor(b: &mut Vec<u8>) {

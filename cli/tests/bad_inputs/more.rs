@@ -107,7 +107,14 @@ pub fn cases(dir: &Path, ok: &str) -> Vec<Case> {
         ),
         case(
             "a bad --json path is refused before the run",
-            &["bench", &transformer, "-c", "1000000000000", "--json", "/nonexistent/o.json"],
+            &[
+                "bench",
+                &transformer,
+                "-c",
+                "1000000000000",
+                "--json",
+                "/nonexistent/o.json",
+            ],
             1,
             "--json /nonexistent/o.json",
         ),
