@@ -7,8 +7,9 @@ use hybrid_gpu::SessionOptions;
 
 use super::backend::{Backend, GPU_CHUNK};
 
-/// Checks for a lost device after a failed GPU call, [`LOST_POLL_MS`] apart.
+/// Checks for a lost device after a failed GPU call, 10 ms apart in the browser.
 const LOST_POLLS: usize = 5;
+#[cfg(target_arch = "wasm32")]
 const LOST_POLL_MS: u32 = 10;
 
 /// Lets the browser run its pending tasks (the device-lost callback among them).
@@ -115,7 +116,7 @@ impl Backend {
 
     /// Why a GPU call failed, for the badge: a lost device is named as such (the call
     /// itself only sees its buffer mapping fail; the device-lost callback arrives a task
-    /// later, so it is waited for, at most [`LOST_POLLS`] x [`LOST_POLL_MS`]), with the
+    /// later, so it is waited for, at most [`LOST_POLLS`] x 10 ms), with the
     /// call's own error after it.
     async fn gpu_failure(&self, e: hybrid_gpu::GpuError) -> String {
         if let Backend::Gpu { gpu, .. } = self {
