@@ -111,6 +111,16 @@ fn main() {
     }
 }
 
+/// Writes `text` to standard output, flushed. A closed pipe (`hybrid ... | head`) ends
+/// the program quietly, as other command-line tools do; another write error is an error.
+fn say(text: impl std::fmt::Display) -> AnyResult<()> {
+    let mut out = std::io::stdout().lock();
+    match write!(out, "{text}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
+}
+
 /// Largest context `inspect` reports sizes for.
 const MAX_INSPECT_CONTEXT: u64 = 1 << 40;
 
@@ -214,7 +224,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                 (model, None)
             };
             let cfg = read_config(&path)?;
-            print!("{}", inspect::report(&cfg, context));
+            say(inspect::report(&cfg, context))?;
             // A folder's weights are checked tensor by tensor against the config.
             match dir {
                 Some(dir)
@@ -222,14 +232,12 @@ fn run(cli: Cli) -> AnyResult<()> {
                         || dir.join(hybrid_core::hf::INDEX_FILE).exists() =>
                 {
                     load_model(&dir)?;
-                    println!(
-                        "model.safetensors: every tensor present with the expected shape, all values finite"
-                    );
+                    say("model.safetensors: every tensor present with the expected shape, all values finite\n")?;
                 }
-                Some(dir) => println!(
-                    "model.safetensors: not in {}: the weights were not checked",
+                Some(dir) => say(format!(
+                    "model.safetensors: not in {}: the weights were not checked\n",
                     dir.display()
-                ),
+                ))?,
                 None => {}
             }
             Ok(())
@@ -318,8 +326,8 @@ fn run(cli: Cli) -> AnyResult<()> {
                     }
                 }
             }
-            print!("{}", bench::table(&rows));
-            print!("{}", bench::profile_tables(&rows));
+            say(bench::table(&rows))?;
+            say(bench::profile_tables(&rows))?;
             if let Some(p) = json {
                 std::fs::write(&p, serde_json::to_string_pretty(&rows)?)
                     .map_err(|e| format!("--json {}: {e}", p.display()))?;
@@ -352,10 +360,10 @@ fn run(cli: Cli) -> AnyResult<()> {
                 let out = m.forward(&mut st, &case.tokens, opts)?;
                 total += recall::accuracy(case, &out.logits, m.config().vocab_size);
             }
-            println!(
-                "recall accuracy: {:.1}% ({cases} cases, {pairs} pairs, length {len}, seed {seed})",
+            say(format!(
+                "recall accuracy: {:.1}% ({cases} cases, {pairs} pairs, length {len}, seed {seed})\n",
                 100.0 * total / batch.len().max(1) as f32
-            );
+            ))?;
             Ok(())
         }
     }
@@ -375,8 +383,7 @@ fn generate(
     let mut logits = m.prefill(&mut state, ids)?;
     let prefill = t0.elapsed();
     let mut generated = 0;
-    let mut stdout = std::io::stdout();
-    print!("{}", tok.decode(ids)?);
+    say(tok.decode(ids)?)?;
     // the text that became final at each token (byte-level tokens may split characters)
     let mut stream = tok.stream();
     let t1 = Instant::now();
@@ -385,13 +392,12 @@ fn generate(
         generated += 1;
         let piece = stream.push(next)?;
         if !piece.is_empty() {
-            print!("{piece}");
-            stdout.flush()?;
+            say(piece)?;
         }
         logits = m.step(&mut state, next)?;
     }
     let decode = t1.elapsed();
-    println!();
+    say("\n")?;
     eprintln!(
         "prefill {} tokens in {:.1} ms; decode {} tokens at {:.1} tokens/s; cache {} bytes",
         ids.len(),

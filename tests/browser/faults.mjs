@@ -6,7 +6,8 @@
 //   end in a clear message or a normal run, and the page keeps working.
 // - WebGPU mode: the GPU device is destroyed (device.destroy(), captured by wrapping
 //   GPUAdapter.requestDevice) in the middle of a GPU generation: the run finishes on the
-//   CPU engine, the badge says why, and the next run works.
+//   CPU engine, the badge says why, nothing else is lost (prompt, settings, view, link,
+//   model, the run's text), and the next run works.
 // Env: HYBRID_URL, HYBRID_MODES, HYBRID_TEST_TIMEOUT_MS, CHROMIUM.
 import { URL_UNDER_TEST, check, openPage, runInModes, status } from './lib/chromium.mjs';
 
@@ -21,6 +22,16 @@ async function generate(page, prompt, tokens) {
   await page.waitForSelector('#output:is([data-state=done], [data-state=error], [data-state=stopped])');
   return status(page);
 }
+
+/** Every form field's value (the prompt, the settings), the page's address (view and
+ * link state live in its hash) and the view shown. */
+const settings = (page) =>
+  page.evaluate(() => ({
+    fields: [...document.querySelectorAll('input, select, textarea')]
+      .map((e) => [e.id || e.name, e.type === 'checkbox' || e.type === 'radio' ? e.checked : e.value]),
+    href: location.href,
+    view: document.querySelector('[aria-current], [aria-selected=true]')?.textContent ?? null,
+  }));
 
 async function open(page) {
   const url = new URL(URL_UNDER_TEST);
@@ -74,6 +85,9 @@ const { failed } = await runInModes('faults', async (mode) => {
       check(s.engine === 'gpu', `the switch's choice should open the GPU engine: ${s.engine} ${s.engine_detail}`);
       await page.fill('#prompt', 'The device will be lost: ');
       await page.fill('#max-tokens', '40');
+      await page.fill('#temperature', '0.7');
+      await page.fill('#top-p', '0.9');
+      const before = await settings(page);
       await page.click('#generate');
       await page.waitForFunction(() => (window.__hybrid_status?.generated ?? 0) >= 3);
       const destroyed = await page.evaluate(() => (window.__gpuDevices ?? []).map((d) => d.destroy()).length);
@@ -83,7 +97,12 @@ const { failed } = await runInModes('faults', async (mode) => {
       check(s.state === 'done' && s.generated === 40, `the run after device loss: ${s.state}, ${s.generated} tokens, ${JSON.stringify(s.errors)}`);
       check(s.engine === 'cpu' && /GPU engine failed/.test(s.engine_detail), `the badge should say the GPU failed: ${s.engine} ${s.engine_detail}`);
       const badge = (await page.textContent('#backend-badge')).replace(/\s+/g, ' ');
-      check(/GPU engine failed/.test(badge), `badge: ${badge}`);
+      check(/GPU engine failed.*the GPU device was lost/.test(badge), `the badge should say the device was lost: ${badge}`);
+      // nothing else is lost: the prompt, every setting and field, the view, the link, the model
+      const after = await settings(page);
+      check(JSON.stringify(after) === JSON.stringify(before),
+        `lost with the device: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+      check(s.model === MODEL && s.models[0].text.length > 0, `the model or the run's text was lost: ${s.model}`);
       s = await generate(page, 'Again, on the CPU: ', 10);
       check(s.state === 'done' && s.backend === 'cpu', `the next run: ${s.state} on ${s.backend}`);
       console.log(`  [${mode.name}] device lost: ${badge.trim()}`);

@@ -7,6 +7,21 @@ use hybrid_gpu::SessionOptions;
 
 use super::backend::{Backend, GPU_CHUNK};
 
+/// Checks for a lost device after a failed GPU call, 10 ms apart in the browser.
+const LOST_POLLS: usize = 5;
+#[cfg(target_arch = "wasm32")]
+const LOST_POLL_MS: u32 = 10;
+
+/// Lets the browser run its pending tasks (the device-lost callback among them).
+#[cfg(target_arch = "wasm32")]
+async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(LOST_POLL_MS).await;
+}
+
+/// Natively a lost device is reported synchronously: nothing to wait for.
+#[cfg(not(target_arch = "wasm32"))]
+async fn settle() {}
+
 /// The running state of one sequence on a backend (KV caches, conv and SSM states).
 pub enum Session {
     Cpu(State),
@@ -92,8 +107,27 @@ impl Backend {
     ) -> Result<Vec<f32>, String> {
         match session {
             Session::Cpu(_) => self.feed(session, tokens),
-            Session::Gpu(s) => s.prefill(tokens).await.map_err(|e| format!("GPU: {e}")),
+            Session::Gpu(s) => match s.prefill(tokens).await {
+                Ok(logits) => Ok(logits),
+                Err(e) => Err(self.gpu_failure(e).await),
+            },
         }
+    }
+
+    /// Why a GPU call failed, for the badge: a lost device is named as such (the call
+    /// itself only sees its buffer mapping fail; the device-lost callback arrives a task
+    /// later, so it is waited for, at most [`LOST_POLLS`] x 10 ms), with the
+    /// call's own error after it.
+    async fn gpu_failure(&self, e: hybrid_gpu::GpuError) -> String {
+        if let Backend::Gpu { gpu, .. } = self {
+            for _ in 0..LOST_POLLS {
+                if let Err(lost @ hybrid_gpu::GpuError::DeviceLost(_)) = gpu.gpu().check() {
+                    return format!("GPU: {lost} ({e})");
+                }
+                settle().await;
+            }
+        }
+        format!("GPU: {e}")
     }
 
     /// Runs `tokens` from an empty state with probes on, on this backend's engine (a GPU

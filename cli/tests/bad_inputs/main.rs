@@ -137,3 +137,25 @@ fn args_shown(args: &[String], dir: &Path) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// `hybrid generate ... | head -c 20`: the reader goes away mid-run. The command ends
+/// quietly (exit 0, as other tools do), not with a panic about a broken pipe (exit 101).
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    use std::io::Read;
+    let model = root().join("assets/models/shakespeare-mamba2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hybrid"))
+        .args(["generate", &model.display().to_string(), "-n", "5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hybrid");
+    let mut first = [0u8; 20];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("the first bytes");
+    drop(stdout);
+    let out = child.wait_with_output().expect("run hybrid");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
