@@ -59,7 +59,8 @@ async function tour(page, name) {
     }, figure);
     await page.evaluate((f) => {
       const el = f && document.getElementById(`fig-${f}`);
-      if (!el) return window.scrollTo(0, 0);
+      // no figure: the tour panel at the top, the view under it
+      if (!el) return document.getElementById('tour')?.scrollIntoView();
       el.scrollIntoView();
       window.scrollBy(0, -(document.getElementById('tour')?.offsetHeight ?? 0) - 8);
     }, figure);

@@ -87,7 +87,9 @@ const { failed } = await runInModes('paper tour', async (mode) => {
       const [view, models] = STEPS[i];
       const started = Date.now();
       if (i > 0) {
-        await page.locator('body').press('ArrowRight');
+        // the Next button on odd steps, the keyboard on even ones: both must move
+        if (i % 2) await page.click('#tour-next');
+        else await page.locator('body').press('ArrowRight');
       }
       await page.waitForFunction((n) => window.__hybrid_paper?.tour === n, i + 1);
       await page.waitForSelector(`#tour[data-step="${i + 1}"]`);
@@ -98,6 +100,9 @@ const { failed } = await runInModes('paper tour', async (mode) => {
       const hash = await page.evaluate(() => location.hash);
       check(hash.includes(`tour=${i + 1}`) && hash.includes(`view=${view}`), `step ${i + 1}: hash ${hash}`);
       const label = `[${mode.name}] step ${i + 1} (${view})`;
+      const next = (await page.textContent('#tour-next')).trim();
+      const last = i + 1 === STEPS.length;
+      check(next === 'Next →' && (await page.isDisabled('#tour-next')) === last, `step ${i + 1}: Next button "${next}", disabled ${!last}`);
       if (i === 0) {
         // On SwiftShader a GPU decode step takes seconds: there the first model's point is
         // checked, then Cancel stops the rest (and is checked to); the CPU engine does all 4.
