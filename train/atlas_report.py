@@ -95,6 +95,16 @@ def summarise(records: list[dict]) -> list[dict]:
     return sorted(out, key=lambda s: (TASKS.index(s["task"]), ORDER.index(s["config_id"])))
 
 
+def attach_speed(summary: list[dict], speed: dict):
+    """Each config's decode and prefill speed from speed.json (one run, the same for every seed)."""
+    for s in summary:
+        rows = speed["configs"].get(f"{s['task']}/{s['config_id']}")
+        if rows:
+            s["speed"] = {"machine": speed["machine"],
+                          "decode_ms_per_token": {c: r["decode_ms_per_token"] for c, r in rows.items()},
+                          "prefill_ms": {c: r["prefill_ms"] for c, r in rows.items()}}
+
+
 def write(dirs: list[Path], dest: Path):
     records = []
     for d in dirs:
@@ -107,8 +117,15 @@ def write(dirs: list[Path], dest: Path):
             f = dest / rec["task"] / f"{rec['config_id']}-s{rec['seed']}.json"
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(json.dumps(rec, indent=1) + "\n")
-    (dest / "summary.json").write_text(json.dumps(summarise(records), indent=1) + "\n")
-    print(f"{len(records)} runs -> {dest}")
+    # The summary covers every run file in dest: runs written by earlier calls too (a later
+    # call can add a seed without the raw metrics of the first ones).
+    every = [json.loads(f.read_text()) for task in TASKS for f in sorted((dest / task).glob("*-s*.json"))]
+    summary = summarise(every)
+    speed = dest / "speed.json"                          # hybrid bench on the device (atlas-speed/1)
+    if speed.exists():
+        attach_speed(summary, json.loads(speed.read_text()))
+    (dest / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"{len(records)} runs written, {len(every)} in the summary -> {dest}")
 
 
 def fmt(m: dict, scale: float = 1.0, digits: int = 3) -> str:
@@ -116,27 +133,33 @@ def fmt(m: dict, scale: float = 1.0, digits: int = 3) -> str:
     return f"{m['mean'] * scale:.{digits}f}{sd}"
 
 
+def decode(s: dict) -> str:
+    """Decode ms/token at 1024 tokens on the device's GPU engine, or - when not measured."""
+    v = s.get("speed", {}).get("decode_ms_per_token", {}).get("1024")
+    return "-" if v is None else f"{v:.3f} ms"
+
+
 def tables(summary: list[dict]) -> str:
     lines = []
     for task in TASKS:
         rows = [s for s in summary if s["task"] == task]
         if task == "shakespeare":
-            lines += ["| group | config | layers | params | n | test loss | loss 0-255 | loss 256-1023 | cache 8K |",
-                      "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+            lines += ["| group | config | layers | params | n | test loss | loss 0-255 | loss 256-1023 | cache 8K | decode @1K |",
+                      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
             for s in rows:
                 mm = s["metrics"]
                 lines.append(f"| {s['group']} | `{s['config_id']}` | `{s['layers']}` | {s['params']:,} | {s['n']} | "
                              f"{fmt(mm['test_loss'])} | {fmt(mm['loss_in_len'])} | {fmt(mm['loss_beyond'])} | "
-                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB |")
+                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB | {decode(s)} |")
         else:
-            lines += ["", "| group | config | layers | params | n | 16 pairs @256 | 32 @256 | 16 @512 | 64 @1024 | cache 8K |",
-                      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += ["", "| group | config | layers | params | n | 16 pairs @256 | 32 @256 | 16 @512 | 64 @1024 | cache 8K | decode @1K |",
+                      "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for s in rows:
                 mm = s["metrics"]
                 lines.append(f"| {s['group']} | `{s['config_id']}` | `{s['layers']}` | {s['params']:,} | {s['n']} | "
                              f"{fmt(mm['recall_16@256'], 100, 1)} | {fmt(mm['recall_32@256'], 100, 1)} | "
                              f"{fmt(mm['recall_16@512'], 100, 1)} | {fmt(mm['recall_64@1024'], 100, 1)} | "
-                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB |")
+                             f"{mm['cache_8192_bytes']['mean'] / 2**20:.2f} MiB | {decode(s)} |")
     return "\n".join(lines)
 
 

@@ -42,9 +42,26 @@ SHIP = {
 RECALL_PROMPT = "<bos> k20 v130 ... <sep> k20"
 
 
+def record_dev_score(rec: dict) -> float:
+    """Higher is better, from an atlas-run/1 record: the dev value at the kept step."""
+    sel = rec["selection"]
+    value = dict((step, v) for step, v in sel["curve"]["points"])[sel["kept_step"]]
+    return value if sel["metric"] == "accuracy" else -value
+
+
 def dev_score(folder: Path) -> float:
-    tr = json.loads((folder / "metrics.json").read_text())["training"]
+    m = json.loads((folder / "metrics.json").read_text())
+    if "schema" in m:                                  # a shipped folder: metrics.json is the run record
+        return record_dev_score(m)
+    tr = m["training"]
     return tr["kept_dev_acc"] if "kept_dev_acc" in tr else -min(v for _s, v in tr["val_curve"])
+
+
+def best_seed(task: str, cid: str) -> int:
+    """The seed with the best dev score among every run of the atlas (checkpoint kept or not)."""
+    recs = [r for p in sorted((ATLAS / task).glob(f"{cid}-s*.json"))
+            if (r := json.loads(p.read_text()))["config_id"] == cid]     # "intra-s*" also matches "intra-scalars-s*"
+    return max(recs, key=lambda r: (record_dev_score(r), -r["seed"]))["seed"]
 
 
 def pick(ship_dir: Path, task: str, cid: str) -> Path:
@@ -79,12 +96,19 @@ def as_add(dest: Path):
     negate_f16(dest / "model.safetensors", names)
 
 
+def chosen(rec: dict) -> str:
+    best = best_seed(rec["task"], rec["config_id"])
+    if best == rec["seed"]:
+        return "best on the dev split"
+    return f"seed {best} scored higher on the dev split but its checkpoint was not kept"
+
+
 def description(mid: str, rec: dict, name: str, n_seeds: int) -> str:
     task, plan = rec["task"], rec["layers"].upper()
     p = f"{rec['params'] / 1e6:.2f}M"
     head = (f"{name} trained on {'Shakespeare' if task == 'shakespeare' else 'multi-query associative recall'} "
             f"(layers {plan}, {p} params, f16; atlas config {rec['config_id']}, seed {rec['seed']} of {n_seeds}, "
-            f"best on the dev split, {rec['training']['steps']} steps).")
+            f"{chosen(rec)}, {rec['training']['steps']} steps).")
     if mid.endswith("intra-add"):
         head += " The intra checkpoint written with add (Mamba projection negated): the same function."
     t = rec["test"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 
 ATLAS = Path(__file__).resolve().parent / "atlas"
-SEEDS = {"shakespeare": 3, "recall": 2}
+SEEDS = {"shakespeare": 3, "recall": 3}
 
 
 def runs() -> list[tuple[Path, dict]]:
@@ -74,3 +74,14 @@ def test_shipped_models_carry_their_atlas_record():
             assert d.name.endswith("intra-add") and cfg["intra"]["fusion"] == "add"
             cfg["intra"]["fusion"], cfg["name"] = "subtract", run["config"]["name"]
         assert cfg == run["config"], d.name
+
+
+def test_every_config_has_its_measured_speed():
+    """speed.json (hybrid bench on the device) covers every atlas config, and summary.json carries it."""
+    speed = json.loads((ATLAS / "speed.json").read_text())
+    assert speed["schema"] == "atlas-speed/1"
+    for s in json.loads((ATLAS / "summary.json").read_text()):
+        rows = speed["configs"][f"{s['task']}/{s['config_id']}"]
+        assert set(rows) == {"256", "1024", "4096"}
+        assert all(r["decode_ms_per_token"] > 0 and r["prefill_ms"] > 0 for r in rows.values())
+        assert s["speed"]["decode_ms_per_token"] == {c: r["decode_ms_per_token"] for c, r in rows.items()}

@@ -112,18 +112,26 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/paper/heldout.json");
         let h = parse_heldout(&std::fs::read(path).unwrap()).unwrap();
         assert_eq!(h.tokens.len(), 1025);
-        assert!(h.source.contains("val.bin"), "{}", h.source);
-        // The same tokens as the start of the validation split.
+        assert!(h.source.contains("test split"), "{}", h.source);
+        // The same tokens as the start of the test split (The Tempest, the third document of
+        // val.bin: each document starts with id 0), where test.loss_by_position starts.
         let val = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../train/data_prepared/shakespeare/val.bin"
         ))
         .unwrap();
-        let first: Vec<u32> = val
+        let ids: Vec<u32> = val
             .chunks(2)
-            .take(1025)
             .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]])))
             .collect();
+        let tempest = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t == 0)
+            .nth(2)
+            .unwrap()
+            .0;
+        let first = ids[tempest..tempest + 1025].to_vec();
         assert_eq!(h.tokens, first);
         assert!(parse_heldout(b"{\"source\":\"x\",\"tokens\":[1]}").is_err());
     }

@@ -375,11 +375,11 @@ pub(crate) mod tests {
                 ("placement", "agrees"),
             ]
         );
-        // docs/FINDINGS.md: Transformer 91.2 ± 3.8 at 16 pairs / 256 tokens, n = 2.
+        // docs/FINDINGS.md: Transformer 92.5 ± 3.4 at 16 pairs / 256 tokens, n = 3.
         let t = zoo
             .stat("recall", "transformer", recall_at(256, 16))
             .unwrap();
-        assert_eq!(t.text(100.0, 1), "91.2 ± 3.8 (n = 2)");
+        assert_eq!(t.text(100.0, 1), "92.5 ± 3.4 (n = 3)");
         assert_eq!(
             Verdict::Missing("x".into()),
             quality_verdict(&Zoo::default()).clone().map_missing()

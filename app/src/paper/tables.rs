@@ -77,8 +77,8 @@ mod tests {
         let rows = ablation(&committed_zoo());
         let t = &rows[0];
         assert_eq!(t.family, "transformer");
-        // docs/FINDINGS.md: 91.2 ± 3.8 (16 pairs at 256, n = 2)
-        assert_eq!(t.cells[1].unwrap().text(100.0, 1), "91.2 ± 3.8 (n = 2)");
+        // docs/FINDINGS.md: 92.5 ± 3.4 (16 pairs at 256, n = 3)
+        assert_eq!(t.cells[1].unwrap().text(100.0, 1), "92.5 ± 3.4 (n = 3)");
         assert_eq!(t.val_loss.unwrap().n, 3);
     }
 
