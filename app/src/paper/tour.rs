@@ -76,7 +76,7 @@ pub const STEPS: [Step; 8] = [
     Step {
         title: "Ablations, with error bars",
         target: Target::figure("ablation", RECALL_THREE),
-        notice: "Mean ± sd over seeds, from the committed atlas: attention placed first fails recall like Mamba-2 (about 8% at 16 pairs) while the middle reaches 98%; the ratios, the intra axes and the fusions (one model written two ways included) mostly differ by less than the seed-to-seed spread.",
+        notice: "Mean ± sd over seeds, from the committed atlas: attention placed first fails recall like Mamba-2 (about 8% at 16 pairs) while the middle reaches about 97%; the ratios, the intra axes and the fusions (one model written two ways included) mostly differ by less than the seed-to-seed spread.",
         question: "How many seeds would you need before claiming one fusion is better?",
     },
 ];
