@@ -27,7 +27,8 @@ fs.mkdirSync(out, { recursive: true });
 async function tour(page, name) {
   await page.goto('about:blank');
   await page.goto(`${url}#tour=1&sweep_min=128&sweep_max=1024${presenter ? '&large=1' : ''}`, { waitUntil: 'load' });
-  const steps = await page.evaluate(() => document.querySelector('#tour .tour-count')?.textContent ?? '');
+  await page.waitForSelector('#tour .tour-count');
+  const steps = await page.textContent('#tour .tour-count');
   const n = Number(/of (\d+)/.exec(steps)?.[1] ?? 0);
   if (n === 0) throw new Error(`no tour panel at #tour=1 (${steps})`);
   for (let i = 1; i <= n; i++) {
@@ -58,7 +59,8 @@ async function tour(page, name) {
     }, figure);
     await page.evaluate((f) => {
       const el = f && document.getElementById(`fig-${f}`);
-      if (!el) return window.scrollTo(0, 0);
+      // no figure: the tour panel at the top, the view under it
+      if (!el) return document.getElementById('tour')?.scrollIntoView();
       el.scrollIntoView();
       window.scrollBy(0, -(document.getElementById('tour')?.offsetHeight ?? 0) - 8);
     }, figure);

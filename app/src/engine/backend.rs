@@ -1,6 +1,7 @@
 //! [`Backend`]: one model on one engine, the CPU reference or the GPU engine. A GPU
-//! backend keeps its CPU model too: the Scaling sweep runs on the CPU reference, and a
-//! generation or probe that hits a GPU error carries on there.
+//! backend keeps its CPU model too: the figures that feed token by token (loss by
+//! position, recall) run on the CPU reference, and a generation or probe that hits a GPU
+//! error carries on there.
 
 use std::rc::Rc;
 

@@ -123,7 +123,7 @@ pub fn ablation(paper: PaperState) -> impl IntoView {
     view! {
         <section class="figure" id="fig-ablation">
             <h3>"Ablations, with error bars"</h3>
-            <p class="hint">"From the committed atlas (train/atlas/summary.json): mean ± sd over seeds (Shakespeare 3 seeds of 500 steps, recall 2 seeds of 1,500 steps); recall accuracy in %. Bars: the mean, with ± sd as a line."</p>
+            <p class="hint">"From the committed atlas (train/atlas/summary.json): mean ± sd over the seeds, n in each cell (Shakespeare runs of 500 steps, recall runs of 1,500 steps); recall accuracy in %. Bars: the mean, with ± sd as a line."</p>
             {families_table(paper)}
             {atlas}
             <p class="hint">"Paper: intra with subtract or concat fusion and per-branch norm is best; ratio 1:1 best quality, ~1:5 balances; middle placement best. At this size, differences smaller than the sd are noise."</p>

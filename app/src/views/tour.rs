@@ -60,9 +60,9 @@ pub fn TourPanel(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
                 <p class="tour-notice"><strong>"Notice: "</strong>{step.notice}</p>
                 <p class="tour-question"><strong>"Ask: "</strong>{step.question}</p>
                 <div class="tour-buttons">
-                    <button id="tour-prev" disabled=i == 0
+                    <button id="tour-prev" disabled={i == 0}
                         on:click=move |_| go(i.saturating_sub(1), ui, actions, paper)>"← Previous"</button>
-                    <button id="tour-next" disabled=i + 1 >= n
+                    <button id="tour-next" disabled={i + 1 >= n}
                         on:click=move |_| go(i + 1, ui, actions, paper)>"Next →"</button>
                     <button id="tour-close" on:click=move |_| paper.tour.set(None)>"Close the tour"</button>
                 </div>
