@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::metrics::Stat;
+use super::stat::Stat;
 
 /// One metric of a summary entry over seeds.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

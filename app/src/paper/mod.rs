@@ -23,6 +23,7 @@ pub mod findings;
 pub mod metrics;
 pub mod publish;
 pub mod run;
+pub mod stat;
 pub mod state;
 pub mod tables;
 pub mod target;
