@@ -100,6 +100,8 @@ pub struct Job {
     len: usize,
     tokens: Vec<u32>,
     session: Session,
+    /// The engine the session runs on (`Backend::engine_name`).
+    engine: &'static str,
     /// Tokens per prefill piece on the session's engine.
     chunk: usize,
     fed: usize,
@@ -125,6 +127,7 @@ impl Job {
             len,
             tokens: sweep_tokens(len + DECODE_STEPS, backend.config().vocab_size),
             session,
+            engine: backend.engine_name(),
             chunk,
             fed: 0,
             prefill_ms: 0.0,
@@ -136,11 +139,7 @@ impl Job {
 
     /// The engine measuring ("WebGPU" or "CPU (wasm)").
     pub fn engine(&self) -> &'static str {
-        if self.session.on_gpu() {
-            "WebGPU"
-        } else {
-            "CPU (wasm)"
-        }
+        self.engine
     }
 
     /// The tokens `state_bytes` holds room for: the GPU session preallocates its whole

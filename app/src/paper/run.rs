@@ -33,11 +33,7 @@ pub async fn decode_speed(
 ) -> Result<(f64, &'static str), String> {
     let vocab = backend.config().vocab_size.max(1) as u32;
     let mut session = backend.open_session(WARM_TOKENS + DECODE_STEPS + 1, WARM_TOKENS)?;
-    let engine = if session.on_gpu() {
-        "WebGPU"
-    } else {
-        "CPU (wasm)"
-    };
+    let engine = backend.engine_name();
     let prompt: Vec<u32> = (0..WARM_TOKENS as u32)
         .map(|t| (t * 7 + 3) % vocab)
         .collect();
