@@ -3,7 +3,8 @@
 // end: the worker's wasm memory, the model state's own bytes (KV cache, SSM+conv), and
 // the page's JS heap (performance.memory, precise with --enable-precise-memory-info).
 // A flat run: wasm memory grows by the KV cache at most; the JS heap by the text shown.
-// Prints a table; asserts nothing (memory growth in a browser is not deterministic).
+// Prints a table; asserts nothing. tests/browser/memory.mjs asserts the bound (a run's KV
+// caches are allocated when it starts, so wasm memory grows by them alone).
 // Usage: HYBRID_URL=<served dist/> node scripts/bench-page-memory.mjs [tokens]
 import { ALL_MODES, URL_UNDER_TEST, check, counts, openPage, status } from '../tests/browser/lib/chromium.mjs';
 
