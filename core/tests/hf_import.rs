@@ -228,7 +228,7 @@ fn edited(family: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Result<Mod
 
 #[test]
 fn options_the_engine_lacks_are_refused_by_key() {
-    let cases: [(&str, &str, serde_json::Value, &str); 18] = [
+    let cases: [(&str, &str, serde_json::Value, &str); 21] = [
         (
             "llama",
             "attention_bias",
@@ -322,6 +322,24 @@ fn options_the_engine_lacks_are_refused_by_key() {
             serde_json::json!(["mamba"]),
             "`layer_types`",
         ),
+        (
+            "granitemoehybrid",
+            "normalization_function",
+            "layernorm".into(),
+            "`normalization_function` = \"layernorm\"",
+        ),
+        (
+            "falcon_h1",
+            "attn_layer_indices",
+            serde_json::json!([0]),
+            "`attn_layer_indices`",
+        ),
+        (
+            "falcon_h1",
+            "mamba_use_mlp",
+            false.into(),
+            "`mamba_use_mlp` = false",
+        ),
     ];
     for (family, key, value, want) in cases {
         let e = edited(family, |v| {
@@ -365,6 +383,14 @@ fn defaults_and_spellings_of_transformers_configs() {
     .expect("rope_theta");
     assert_eq!(theta(&m), theta(&load("llama")));
     assert_eq!(theta(&m), 500.0);
+    // the published Granite-4.0-H files say "nope": the same model as null (no RoPE)
+    let m = edited("granitemoehybrid", |v| {
+        v["position_embedding_type"] = "nope".into();
+        v["normalization_function"] = "rmsnorm".into();
+        v["init_method"] = "mup".into();
+    })
+    .expect("nope");
+    assert_eq!(m.config(), load("granitemoehybrid").config());
     // the Mamba-2 fixture ties its head to the embedding
     let m = edited("mamba2", |_| {}).expect("tied");
     assert!(m.weights().lm_head.is_none());

@@ -98,6 +98,11 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
     }
     // the gated RMSNorm of the Mamba branch is not in the engine's intra block yet
     k.expect("mamba_rms_norm", &[json!(false)])?;
+    // TII's own keys in the published files, which transformers' model never reads: every
+    // layer has attention and the FFN; `intermediate_size` gives the FFN width
+    k.expect("attn_layer_indices", &[Value::Null])?;
+    k.expect("mamba_use_mlp", &[json!(true)])?;
+    k.no_effect(&["mlp_expansion_factor"]);
     dt_limit_is_open(k, "time_step_limit")?;
     k.no_effect(&[
         "attention_dropout",

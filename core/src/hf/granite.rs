@@ -1,7 +1,7 @@
 //! `GraniteMoeHybridForCausalLM`, its dense members (IBM Granite-4.0-H with
 //! `num_local_experts` = 0): Mamba-2 and attention layers by `layer_types`, the shared
 //! SwiGLU MLP in every layer, no positional encoding unless `position_embedding_type` is
-//! "rope", and Granite's four scalars.
+//! "rope" (absent or "nope": none), and Granite's four scalars.
 //!
 //! | Hugging Face | engine |
 //! |---|---|
@@ -84,10 +84,15 @@ pub(super) fn config(k: &mut Keys, name: Option<String>) -> Result<(ModelConfig,
             }
         }
     };
-    k.expect("position_embedding_type", &[json!("rope")])?;
-    if k.get("position_embedding_type").is_none() {
+    // transformers builds RoPE only for "rope"; the published Granite-4.0-H files say "nope"
+    k.expect("position_embedding_type", &[json!("rope"), json!("nope")])?;
+    if k.get("position_embedding_type") != Some(json!("rope")) {
         attn.config.rope_dim = Some(0);
     }
+    // IBM's own keys in the published files: the norm is RMSNorm in transformers whatever
+    // this says, so only "rmsnorm" is the same model; `init_method` is training-only
+    k.expect("normalization_function", &[json!("rmsnorm")])?;
+    k.no_effect(&["init_method"]);
     attn.config.scale = Some(k.f32("attention_multiplier")?);
     let (mamba, conv_bias) = mamba_keys(k, attn.d)?;
     let d_ffn = k.usize("shared_intermediate_size")?;
