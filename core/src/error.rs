@@ -55,6 +55,9 @@ pub enum Error {
     /// The tokenizer file or an encode/decode call failed.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// An intervention that does not parse or does not fit the model.
+    #[error("intervention: {0}")]
+    Intervention(String),
 }
 
 /// Shorthand used across the crate.

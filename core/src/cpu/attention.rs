@@ -102,8 +102,15 @@ pub fn visible(t: usize, s: usize, cfg: &AttentionConfig) -> bool {
         }
 }
 
+/// True when key `s` lies in one of the `hidden` ranges [from, to) and is not the query's
+/// own key `t` (an intervention; a query always sees itself).
+fn hidden_key(t: usize, s: usize, hidden: &[(usize, usize)]) -> bool {
+    s != t && hidden.iter().any(|&(a, b)| a <= s && s < b)
+}
+
 /// Attention over `x` [T, D] at positions `pos0..pos0+T`, appending to `cache`; `cfg`
-/// holds this layer's window (see `ModelConfig::layer_window`).
+/// holds this layer's window (see `ModelConfig::layer_window`); keys in `hidden` are
+/// masked out like keys outside the window.
 /// Returns the heads concatenated, [T, Hq*dv] (before `o_proj`), and, when `probs` is set,
 /// fills it with the attention weights [Hq, T, pos0+T] (absolute key positions).
 pub fn attention(
@@ -113,6 +120,7 @@ pub fn attention(
     d: usize,
     pos0: usize,
     cache: &mut KvCache,
+    hidden: &[(usize, usize)],
     mut probs: Option<&mut Vec<f32>>,
 ) -> Vec<f32> {
     let AttnDims {
@@ -180,11 +188,8 @@ pub fn attention(
             for (i, row) in s.chunks_exact_mut(rb).enumerate() {
                 let (t, end) = (t0 + i, r0 + t0 + i + 1);
                 for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
-                    *sc = if visible(pos0 + t, p, cfg) {
-                        *sc * scale
-                    } else {
-                        f32::NEG_INFINITY
-                    };
+                    let seen = visible(pos0 + t, p, cfg) && !hidden_key(pos0 + t, p, hidden);
+                    *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
                 }
                 softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
                 row[end..].fill(0.0);

@@ -7,6 +7,7 @@
 
 use super::ops::{gemm, matmul, silu, softplus, Mat};
 use crate::config::MambaDims;
+use crate::intervene::{DtOp, SsmPlan};
 pub use crate::probes::MambaTrace;
 use crate::weights::MambaWeights;
 
@@ -42,15 +43,19 @@ pub enum Scan {
     Chunked(usize),
 }
 
-/// Run the mixer over `u` [T, D]; returns `y * silu(z)` [T, E] (before any norm and
-/// output projection) and updates `state`. With `trace`, the scan runs as the recurrence
-/// (to see every intermediate state) and the probes are filled.
+/// Run the mixer over `u` [T, D] at positions `pos0..pos0+T`; returns `y * silu(z)`
+/// [T, E] (before any norm and output projection) and updates `state`. With `trace`, the
+/// scan runs as the recurrence (to see every intermediate state) and the probes are
+/// filled. `edit` holds the interventions (dt edits, state resets) of this layer.
+#[allow(clippy::too_many_arguments)]
 pub fn mamba_mixer(
     w: &MambaWeights,
     u: &[f32],
     d: usize,
+    pos0: usize,
     state: &mut SsmState,
     scan: Scan,
+    edit: &SsmPlan,
     trace: Option<&mut MambaTrace>,
 ) -> Vec<f32> {
     let m = w.dims;
@@ -84,23 +89,59 @@ pub fn mamba_mixer(
             dt[t * h + hh] = softplus(proj[t * width + e + c + hh] + w.dt_bias.data[hh]);
         }
     }
+    edit_dt(&mut dt, h, edit);
     let a: Vec<f32> = w.a_log.data.iter().map(|v| -v.exp()).collect();
 
-    let mut y = match trace {
-        Some(tr) => {
-            tr.dt = dt.clone();
-            tr.implicit_attn = implicit_attention(m, &xbc, &dt, &a);
-            tr.state_norm = vec![0.0; t_len * h];
-            let norms = Some(&mut tr.state_norm);
-            scan_recurrent(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, norms)
+    // The scan, split before each token where a reset zeroes the state of some heads.
+    let mut cuts: Vec<(usize, Option<&[usize]>)> = (edit.resets.iter())
+        .filter(|(at, _)| (pos0..pos0 + t_len).contains(at))
+        .map(|(at, heads)| (at - pos0, heads.as_deref()))
+        .collect();
+    cuts.sort_by_key(|c| c.0);
+    let mut norms = trace.as_ref().map(|_| Vec::with_capacity(t_len * h));
+    let mut y = Vec::with_capacity(t_len * e);
+    let mut start = 0;
+    for (j, heads) in cuts
+        .into_iter()
+        .map(|(j, hs)| (j, Some(hs)))
+        .chain([(t_len, None)])
+    {
+        if j > start {
+            let (x_s, dt_s) = (&xbc[start * c..j * c], &dt[start * h..j * h]);
+            let ys = match norms.as_mut() {
+                Some(nr) => {
+                    let mut part = vec![0.0; (j - start) * h];
+                    let ys = scan_recurrent(
+                        m,
+                        x_s,
+                        dt_s,
+                        &a,
+                        &w.d_skip.data,
+                        &mut state.ssm,
+                        Some(&mut part),
+                    );
+                    nr.extend_from_slice(&part);
+                    ys
+                }
+                None => match scan {
+                    Scan::Chunked(q) if j - start > 1 => {
+                        scan_chunked(m, x_s, dt_s, &a, &w.d_skip.data, &mut state.ssm, q.max(1))
+                    }
+                    _ => scan_recurrent(m, x_s, dt_s, &a, &w.d_skip.data, &mut state.ssm, None),
+                },
+            };
+            y.extend_from_slice(&ys);
+            start = j;
         }
-        None => match scan {
-            Scan::Chunked(q) if t_len > 1 => {
-                scan_chunked(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, q.max(1))
-            }
-            _ => scan_recurrent(m, &xbc, &dt, &a, &w.d_skip.data, &mut state.ssm, None),
-        },
-    };
+        if let Some(heads) = heads {
+            reset_heads(m, &mut state.ssm, heads);
+        }
+    }
+    if let (Some(tr), Some(nr)) = (trace, norms) {
+        tr.dt = dt.clone();
+        tr.implicit_attn = implicit_attention(m, &xbc, &dt, &a);
+        tr.state_norm = nr;
+    }
 
     // Gate: y * silu(z).
     for t in 0..t_len {
@@ -109,6 +150,33 @@ pub fn mamba_mixer(
         }
     }
     y
+}
+
+/// Apply the dt interventions to `dt` [T, H], in order.
+fn edit_dt(dt: &mut [f32], h: usize, edit: &SsmPlan) {
+    for (heads, op) in &edit.dt {
+        for row in dt.chunks_exact_mut(h) {
+            for (hh, v) in row.iter_mut().enumerate() {
+                if heads.as_ref().is_some_and(|hs| !hs.contains(&hh)) {
+                    continue;
+                }
+                *v = match op {
+                    DtOp::Scale(k) => *v * k,
+                    DtOp::Max(mx) => v.min(*mx),
+                };
+            }
+        }
+    }
+}
+
+/// Zero S of `heads` (None: all) in `s` [H, P, N].
+fn reset_heads(m: MambaDims, s: &mut [f32], heads: Option<&[usize]>) {
+    let size = m.head_dim * m.d_state;
+    for (hh, sh) in s.chunks_exact_mut(size).enumerate() {
+        if heads.is_none_or(|hs| hs.contains(&hh)) {
+            sh.fill(0.0);
+        }
+    }
 }
 
 /// B and C of head `hh` at token `t`, each [N].

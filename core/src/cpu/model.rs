@@ -6,6 +6,7 @@ use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
 use super::ops::{add_scaled, l2, matmul, relu2_mlp, rms_norm, rms_norm_groups, swiglu};
 use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
+use crate::intervene::{Interventions, LayerPlan};
 use crate::probes::{LayerProbes, Probes};
 use crate::weights::{Block, IntraWeights, Mixer, Weights};
 
@@ -208,6 +209,19 @@ impl Model {
         tokens: &[u32],
         opts: ForwardOptions,
     ) -> Result<Forward> {
+        self.forward_with(state, tokens, opts, &Interventions::none())
+    }
+
+    /// [`Self::forward`] with interventions (checked against the config first). A run must
+    /// use the same set for all its calls: positions such as a reset's token are absolute.
+    pub fn forward_with(
+        &self,
+        state: &mut State,
+        tokens: &[u32],
+        opts: ForwardOptions,
+        interventions: &Interventions,
+    ) -> Result<Forward> {
+        let plans = interventions.plan(&self.config)?;
         let cfg = &self.config;
         let (d, v) = (cfg.d_model, cfg.vocab_size);
         if tokens.is_empty() {
@@ -234,11 +248,16 @@ impl Model {
             layers: Vec::new(),
         });
         let layers = self.weights.blocks.iter().zip(state.layers.iter_mut());
-        for ((block, layer_state), a_cfg) in layers.zip(&self.layer_attn) {
+        for (((block, layer_state), a_cfg), plan) in layers.zip(&self.layer_attn).zip(&plans) {
             let mut lp = probes.as_ref().map(|_| LayerProbes::default());
+            // a window imposed by an intervention replaces the layer's own
+            let imposed = plan.window.map(|w| AttentionConfig {
+                window: Some(w),
+                ..a_cfg.clone()
+            });
             self.block(
                 block,
-                a_cfg,
+                (imposed.as_ref().unwrap_or(a_cfg), plan),
                 layer_state,
                 &mut x,
                 state.pos,
@@ -265,12 +284,13 @@ impl Model {
         Ok(Forward { logits, probes })
     }
 
-    /// One block, in place on the residual stream `x` [T, D]; `a_cfg` is its attention.
+    /// One block, in place on the residual stream `x` [T, D]; `a_cfg` is its attention,
+    /// `plan` its interventions.
     #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         b: &Block,
-        a_cfg: &AttentionConfig,
+        (a_cfg, plan): (&AttentionConfig, &LayerPlan),
         st: &mut LayerState,
         x: &mut [f32],
         pos0: usize,
@@ -283,7 +303,7 @@ impl Model {
         let mix = match (&b.mixer, st) {
             (Mixer::Attention(w), LayerState::Attention(kv)) => {
                 let mut probs = probes.as_ref().map(|_| Vec::new());
-                let heads = attention(w, a_cfg, &h, d, pos0, kv, probs.as_mut());
+                let heads = attention(w, a_cfg, &h, d, pos0, kv, &plan.hide, probs.as_mut());
                 if let Some(p) = probes {
                     p.attn_heads = w.dims.n_heads;
                     p.attn_probs = probs;
@@ -293,7 +313,7 @@ impl Model {
             }
             (Mixer::Mamba(w), LayerState::Mamba(s)) => {
                 let mut trace = probes.as_ref().map(|_| MambaTrace::default());
-                let mut y = mamba_mixer(w, &h, d, s, scan, trace.as_mut());
+                let mut y = mamba_mixer(w, &h, d, pos0, s, scan, &plan.ssm, trace.as_mut());
                 if let (Some(p), Some(t)) = (probes, trace) {
                     p.set_mamba(w.dims.n_heads, t);
                 }
@@ -306,15 +326,18 @@ impl Model {
                 matmul(&y, o, e)
             }
             (Mixer::Intra(w), LayerState::Intra(kv, s)) => {
-                self.intra(w, a_cfg, &h, (kv, s), pos0, scan, probes)
+                self.intra(w, (a_cfg, plan), &h, (kv, s), pos0, scan, probes)
             }
             // `new_state` builds states from the same blocks, and `forward` checks the count.
             _ => vec![0.0; x.len()],
         };
         // x += residual_scale * mixer(..), then the same for the FFN
+        // (a skipped part still runs, so its state and probes stay those of the model)
         let rs = cfg.residual_scale.unwrap_or(1.0);
-        add_scaled(x, rs, &mix);
-        if let Some(ffn) = &b.ffn {
+        if !plan.skip_mixer {
+            add_scaled(x, rs, &mix);
+        }
+        if let (Some(ffn), false) = (&b.ffn, plan.skip_ffn) {
             let h = rms_norm(x, &ffn.norm.data, eps);
             let (up, down) = (&ffn.up_proj.data, &ffn.down_proj.data);
             // the loader gives a gate exactly to SwiGLU FFNs
@@ -332,7 +355,7 @@ impl Model {
     fn intra(
         &self,
         w: &IntraWeights,
-        a_cfg: &AttentionConfig,
+        (a_cfg, plan): (&AttentionConfig, &LayerPlan),
         h: &[f32],
         (kv, s): (&mut KvCache, &mut SsmState),
         pos0: usize,
@@ -346,19 +369,20 @@ impl Model {
         let mut probs = probes.as_ref().map(|_| Vec::new());
         let mut trace = probes.as_ref().map(|_| MambaTrace::default());
         // a: attention heads [T, Ha*dv]; y: gated Mamba output [T, E_b]
-        let mut a = attention(&w.attn, a_cfg, h, d, pos0, kv, probs.as_mut());
-        let mut y = mamba_mixer(&w.ssm, h, d, s, scan, trace.as_mut());
+        let mut a = attention(&w.attn, a_cfg, h, d, pos0, kv, &plan.hide, probs.as_mut());
+        let mut y = mamba_mixer(&w.ssm, h, d, pos0, s, scan, &plan.ssm, trace.as_mut());
         let (oa, eb) = (w.attn.dims.o_dim(), w.ssm.dims.d_inner());
-        if let Some(n) = &w.attn_norm {
+        if let (Some(n), true) = (&w.attn_norm, plan.attn_norm) {
             rms_norm_groups(&mut a, &n.data, w.attn.dims.v_head_dim, eps);
         }
-        if let Some(n) = &w.ssm_norm {
+        if let (Some(n), true) = (&w.ssm_norm, plan.ssm_norm) {
             rms_norm_groups(&mut y, &n.data, w.ssm.dims.head_dim, eps);
         }
-        if let Some(k) = w.attn_scale {
+        // learned branch scalars, then an intervention's factor
+        for k in [w.attn_scale, plan.attn_scale].into_iter().flatten() {
             a.iter_mut().for_each(|v| *v *= k);
         }
-        if let Some(k) = w.ssm_scale {
+        for k in [w.ssm_scale, plan.ssm_scale].into_iter().flatten() {
             y.iter_mut().for_each(|v| *v *= k);
         }
         // Each branch's contribution in D-space, through its share of the projection.
