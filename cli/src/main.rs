@@ -4,6 +4,7 @@ mod bench;
 mod hf;
 mod input;
 mod inspect;
+mod intervene;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ use input::{check_memory, cpu_run_bytes, read_file, AnyResult};
 
 use clap::{Parser, Subcommand};
 use hybrid_core::tasks::recall;
-use hybrid_core::{ForwardOptions, Model, ModelConfig, Sampler, SamplingParams, Tokenizer};
+use hybrid_core::{
+    ForwardOptions, Interventions, Model, ModelConfig, Sampler, SamplingParams, Tokenizer,
+};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +54,9 @@ enum Cmd {
         top_p: f32,
         #[arg(short, long, default_value_t = 0)]
         seed: u64,
+        /// Interventions, JSON or short syntax (e.g. `L1.attn=0;L2.window=64`); repeatable.
+        #[arg(long)]
+        intervene: Vec<String>,
     },
     /// Show the layer plan, parameters per block, and cache sizes at a context length.
     Inspect {
@@ -101,6 +107,21 @@ enum Cmd {
         cases: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Interventions, JSON or short syntax; repeatable.
+        #[arg(long)]
+        intervene: Vec<String>,
+    },
+    /// Per-token loss (and its mean) of a model over a text file.
+    Loss {
+        model: PathBuf,
+        /// The text file.
+        text: PathBuf,
+        /// Tokens read from the file at most.
+        #[arg(short = 'n', long, default_value_t = 1024)]
+        max_tokens: usize,
+        /// Interventions, JSON or short syntax; repeatable.
+        #[arg(long)]
+        intervene: Vec<String>,
     },
 }
 
@@ -187,6 +208,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             top_k,
             top_p,
             seed,
+            intervene,
         } => {
             let params = SamplingParams {
                 temperature,
@@ -197,6 +219,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             params.validate()?;
             let prompt = input::prompt(prompt, prompt_file.as_deref())?;
             let m = load_model(&model)?;
+            let iv = intervene::parse_flags(&intervene, &m)?;
             let tok = load_tokenizer(&model)?;
             (tok.check_fits(m.config().vocab_size))
                 .map_err(|e| format!("{}: {e}", model.join("tokenizer.json").display()))?;
@@ -209,7 +232,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                 &format!("{} prompt tokens + {max_tokens} generated", ids.len()),
                 cpu_run_bytes(m.config(), total, ids.len(), false),
             )?;
-            generate(&m, &tok, &ids, max_tokens, params)
+            generate(&m, &tok, &ids, max_tokens, params, &iv)
         }
         Cmd::Inspect { model, context } => {
             if context as u64 > MAX_INSPECT_CONTEXT {
@@ -340,9 +363,11 @@ fn run(cli: Cli) -> AnyResult<()> {
             len,
             cases,
             seed,
+            intervene,
         } => {
             at_least_one("--cases", cases)?;
             let m = load_model(&model)?;
+            let iv = intervene::parse_flags(&intervene, &m)?;
             // the cases' tokens, and one case's forward with logits at every position
             let tokens = (cases as u64).saturating_mul(len as u64).saturating_mul(4);
             check_memory(
@@ -357,7 +382,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                     all_logits: true,
                     ..Default::default()
                 };
-                let out = m.forward(&mut st, &case.tokens, opts)?;
+                let out = m.forward_with(&mut st, &case.tokens, opts, &iv)?;
                 total += recall::accuracy(case, &out.logits, m.config().vocab_size);
             }
             say(format!(
@@ -365,6 +390,19 @@ fn run(cli: Cli) -> AnyResult<()> {
                 100.0 * total / batch.len().max(1) as f32
             ))?;
             Ok(())
+        }
+        Cmd::Loss {
+            model,
+            text,
+            max_tokens,
+            intervene,
+        } => {
+            let m = load_model(&model)?;
+            let iv = intervene::parse_flags(&intervene, &m)?;
+            let tok = load_tokenizer(&model)?;
+            (tok.check_fits(m.config().vocab_size))
+                .map_err(|e| format!("{}: {e}", model.join("tokenizer.json").display()))?;
+            say(intervene::loss_report(&m, &tok, &text, max_tokens, &iv)?)
         }
     }
 }
@@ -376,11 +414,13 @@ fn generate(
     ids: &[u32],
     max_tokens: usize,
     params: SamplingParams,
+    iv: &Interventions,
 ) -> AnyResult<()> {
     let mut sampler = Sampler::new(params);
     let mut state = m.new_state();
+    let opts = ForwardOptions::default();
     let t0 = Instant::now();
-    let mut logits = m.prefill(&mut state, ids)?;
+    let mut logits = m.forward_with(&mut state, ids, opts, iv)?.logits;
     let prefill = t0.elapsed();
     let mut generated = 0;
     say(tok.decode(ids)?)?;
@@ -394,7 +434,7 @@ fn generate(
         if !piece.is_empty() {
             say(piece)?;
         }
-        logits = m.step(&mut state, next)?;
+        logits = m.forward_with(&mut state, &[next], opts, iv)?.logits;
     }
     let decode = t1.elapsed();
     say("\n")?;
