@@ -35,7 +35,8 @@ pub fn loss_report(
     iv: &Interventions,
 ) -> AnyResult<String> {
     let bytes = read_file(file, "text", MAX_PROMPT_BYTES)?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("text: {}: not UTF-8", file.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("text: {}: not UTF-8", file.display()))?;
     let mut ids = tok.encode(&text)?;
     ids.truncate(max_tokens);
     if ids.len() < 2 {
