@@ -318,7 +318,9 @@ fn prefill_equals_steps_with_interventions_for_every_family() {
         for (i, k) in cfg.layers.iter().enumerate() {
             items.push(match k {
                 LayerKind::Attention => format!("L{i}.window=6 L{i}.hide=2..5"),
-                LayerKind::Mamba => format!("L{i}.dt[0]*0.3 L{i}.ssm_reset@9"),
+                LayerKind::Mamba => {
+                    format!("L{i}.dt[0]*0.3 L{i}.ssm_reset@9 L{i}.ssm_freeze[1]@15")
+                }
                 LayerKind::Intra => format!("L{i}.ssm*0.5 L{i}.dt<=0.05 L{i}.ssm_reset[0]@13"),
             });
             if cfg.has_ffn(i) && i == 0 {
@@ -332,4 +334,50 @@ fn prefill_equals_steps_with_interventions_for_every_family() {
         assert!(e < 1e-5, "{name} with {iv}: steps vs prefill {e}");
         assert!(rel_err(&whole, &run(&m, &toks, &Interventions::none())) > 1e-4);
     }
+}
+
+#[test]
+fn a_frozen_state_holds_its_value_from_the_token_on() {
+    let m = zoo("recall-mamba2");
+    let toks = tokens(30, m.config().vocab_size);
+    let iv = set("L2.ssm_freeze[0,3]@17");
+    let opts = ForwardOptions {
+        all_logits: false,
+        probes: true,
+        scan: Scan::Recurrent,
+    };
+    let mut st = m.new_state();
+    let out = m.forward_with(&mut st, &toks, opts, &iv).expect("forward");
+    let norms = out.probes.expect("probes").layers[2]
+        .state_norm
+        .clone()
+        .expect("norms");
+    let h = norms.len() / toks.len();
+    for t in 17..toks.len() {
+        for hh in 0..h {
+            let (now, before) = (norms[t * h + hh], norms[16 * h + hh]);
+            if [0, 3].contains(&hh) {
+                assert_eq!(now, before, "head {hh} at {t}: frozen");
+            } else if t == 17 {
+                assert_ne!(now, before, "head {hh} moves on");
+            }
+        }
+    }
+    // the frozen heads end where the model stood after token 16
+    let mut st17 = m.new_state();
+    m.forward_with(&mut st17, &toks[..17], opts, &Interventions::none())
+        .expect("fwd");
+    let ssm = |s: &hybrid_core::State| match &s.layers[2] {
+        LayerState::Mamba(s) => s.ssm.clone(),
+        _ => panic!("block 2 is mamba"),
+    };
+    let per_head = ssm(&st).len() / h;
+    let (a, b) = (ssm(&st), ssm(&st17));
+    for hh in [0, 3] {
+        let r = hh * per_head..(hh + 1) * per_head;
+        assert_eq!(bits(&a[r.clone()]), bits(&b[r]), "head {hh}");
+    }
+    // a chunked prefill agrees with the steps
+    let e = rel_err(&run(&m, &toks, &iv), &run_steps(&m, &toks, &iv));
+    assert!(e < 1e-5, "prefill vs steps with a freeze: {e}");
 }

@@ -8,9 +8,9 @@ use hybrid_core::{Interventions, ModelConfig};
 fn short_syntax_parses_and_prints_back() {
     let text = "L1.attn*0;L1.ssm*0.5;L1.branch_norm=off;L1.ssm_norm=off;L3.mixer=skip;\
                 L3.ffn=skip;L2.window=64;L0.hide=3..7;L2.ssm_reset@40;L2.ssm_reset[0,3]@40;\
-                L2.dt*0.5;L2.dt[1]<=0.1;L2.dt<=inf";
+                L2.ssm_freeze@9;L2.ssm_freeze[1]@12;L2.dt*0.5;L2.dt[1]<=0.1;L2.dt<=inf";
     let set = Interventions::parse(text).expect("parses");
-    assert_eq!(set.0.len(), 13);
+    assert_eq!(set.0.len(), 15);
     assert_eq!(set.to_string(), text);
     assert_eq!(
         set.0[0],
@@ -28,7 +28,7 @@ fn short_syntax_parses_and_prints_back() {
         }
     );
     assert_eq!(
-        set.0[11],
+        set.0[13],
         Intervention::Dt {
             layer: 2,
             heads: Some(vec![1]),
@@ -67,7 +67,10 @@ fn bad_text_is_an_error_naming_the_part() {
         ("L1.hide=3-7", "`3-7`: expected a range"),
         ("L1.dt[0,a]*2", "the head `a`"),
         ("L1.dt[0*2", "a `[` without its `]`"),
-        ("L1.attn[0]*2", "only `dt` and `ssm_reset` take [heads]"),
+        (
+            "L1.attn[0]*2",
+            "only `dt`, `ssm_reset` and `ssm_freeze` take [heads]",
+        ),
         ("L1.mixer=off", "`mixer=off` is not an intervention"),
         (r#"[{"kind":"skip","layer":1}]"#, "JSON"),
         (
@@ -108,6 +111,8 @@ fn interventions_that_do_not_fit_the_model_name_the_layer() {
         ("L1.window=0", "the window must be >= 1"),
         ("L1.dt[2]*0.5", "layer 1 has 2 SSM heads, no head 2"),
         ("L1.ssm_reset[5]@3", "no head 5"),
+        ("L1.ssm_freeze[0,9]@3", "no head 9"),
+        ("L1.ssm_freeze[2]@0", "layer 1 has 2 SSM heads, no head 2"),
         ("L1.dt*-1", "a dt scale must be finite and >= 0"),
         ("L1.dt<=0", "a dt max > 0"),
         ("L1.attn*inf", "the scale must be a finite number"),

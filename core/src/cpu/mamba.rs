@@ -89,7 +89,7 @@ pub fn mamba_mixer(
             dt[t * h + hh] = softplus(proj[t * width + e + c + hh] + w.dt_bias.data[hh]);
         }
     }
-    edit_dt(&mut dt, h, edit);
+    edit_dt(&mut dt, h, pos0, edit);
     let a: Vec<f32> = w.a_log.data.iter().map(|v| -v.exp()).collect();
 
     // The scan, split before each token where a reset zeroes the state of some heads.
@@ -152,8 +152,9 @@ pub fn mamba_mixer(
     y
 }
 
-/// Apply the dt interventions to `dt` [T, H], in order.
-fn edit_dt(dt: &mut [f32], h: usize, edit: &SsmPlan) {
+/// Apply the dt interventions to `dt` [T, H] (positions `pos0..`), in order, then the
+/// freezes (Δ = 0: decay 1 and no input, so S holds).
+fn edit_dt(dt: &mut [f32], h: usize, pos0: usize, edit: &SsmPlan) {
     for (heads, op) in &edit.dt {
         for row in dt.chunks_exact_mut(h) {
             for (hh, v) in row.iter_mut().enumerate() {
@@ -164,6 +165,18 @@ fn edit_dt(dt: &mut [f32], h: usize, edit: &SsmPlan) {
                     DtOp::Scale(k) => *v * k,
                     DtOp::Max(mx) => v.min(*mx),
                 };
+            }
+        }
+    }
+    for (from, heads) in &edit.freezes {
+        for (t, row) in dt.chunks_exact_mut(h).enumerate() {
+            if pos0 + t < *from {
+                continue;
+            }
+            for (hh, v) in row.iter_mut().enumerate() {
+                if heads.as_ref().is_none_or(|hs| hs.contains(&hh)) {
+                    *v = 0.0;
+                }
             }
         }
     }

@@ -77,6 +77,14 @@ pub enum Intervention {
         #[serde(default)]
         heads: Option<Vec<usize>>,
     },
+    /// Freeze the SSM state S of the chosen heads (None: all) from token `from` on: their
+    /// Δ is 0 there, so S keeps its value (decay 1, no input) and y = S C + D x.
+    SsmFreeze {
+        layer: usize,
+        from: usize,
+        #[serde(default)]
+        heads: Option<Vec<usize>>,
+    },
     /// Change Δ of the chosen heads (None: all) at every token.
     Dt {
         layer: usize,
@@ -98,6 +106,8 @@ pub struct SsmPlan {
     pub resets: Vec<(usize, Option<Vec<usize>>)>,
     /// Edits of Δ, in order.
     pub dt: Vec<(Option<Vec<usize>>, DtOp)>,
+    /// (token, heads): Δ = 0 for these heads (None: all) from that token on.
+    pub freezes: Vec<(usize, Option<Vec<usize>>)>,
 }
 
 /// What one block does differently; `LayerPlan::default()` changes nothing.
@@ -144,6 +154,7 @@ impl Intervention {
             | Intervention::Window { layer, .. }
             | Intervention::Hide { layer, .. }
             | Intervention::SsmReset { layer, .. }
+            | Intervention::SsmFreeze { layer, .. }
             | Intervention::Dt { layer, .. } => *layer,
         }
     }
@@ -287,6 +298,13 @@ fn apply(
             }
             check_heads(heads)?;
             p.ssm.resets.push((*at, heads.clone()));
+        }
+        Intervention::SsmFreeze { from, heads, .. } => {
+            if ssm_heads.is_none() {
+                return no("SSM");
+            }
+            check_heads(heads)?;
+            p.ssm.freezes.push((*from, heads.clone()));
         }
         Intervention::Dt { heads, op, .. } => {
             if ssm_heads.is_none() {

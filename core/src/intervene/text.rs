@@ -8,6 +8,7 @@
 //! | `L2.window=64` | a sliding window of 64 tokens on block 2's attention |
 //! | `L0.hide=3..7` | hide key positions 3, 4, 5, 6 from block 0's attention |
 //! | `L2.ssm_reset@40`, `L2.ssm_reset[0,3]@40` | zero S (of heads 0 and 3) before token 40 |
+//! | `L2.ssm_freeze@40`, `L2.ssm_freeze[1]@40` | hold S (of head 1) from token 40 on |
 //! | `L2.dt*0.5`, `L2.dt[1]<=0.1` | scale dt, or clamp it from above, (of head 1) |
 
 use super::{bad, Branch, DtOp, Intervention, Interventions, Part};
@@ -60,8 +61,8 @@ fn parse_one(item: &str) -> Result<Intervention> {
         v.parse::<usize>()
             .map_err(|_| err(&format!("`{v}` is not a whole number >= 0")))
     };
-    if heads.is_some() && !matches!(target, "dt" | "ssm_reset") {
-        return Err(err("only `dt` and `ssm_reset` take [heads]"));
+    if heads.is_some() && !matches!(target, "dt" | "ssm_reset" | "ssm_freeze") {
+        return Err(err("only `dt`, `ssm_reset` and `ssm_freeze` take [heads]"));
     }
     let iv = match (target, op) {
         ("attn" | "ssm", "=" | "*") => Intervention::BranchScale {
@@ -102,6 +103,11 @@ fn parse_one(item: &str) -> Result<Intervention> {
             at: num_u(value)?,
             heads,
         },
+        ("ssm_freeze", "@") => Intervention::SsmFreeze {
+            layer,
+            from: num_u(value)?,
+            heads,
+        },
         ("dt", "*" | "<=") => Intervention::Dt {
             layer,
             heads,
@@ -115,7 +121,8 @@ fn parse_one(item: &str) -> Result<Intervention> {
             return Err(err(&format!(
                 "`{target}{op}{value}` is not an intervention; known: attn=, ssm=, attn*, ssm*, \
                  attn_norm=off, ssm_norm=off, branch_norm=off, mixer=skip, ffn=skip, window=N, \
-                 hide=A..B, ssm_reset@T, dt*K, dt<=M (dt and ssm_reset take [heads])"
+                 hide=A..B, ssm_reset@T, ssm_freeze@T, dt*K, dt<=M (dt, ssm_reset, ssm_freeze take \
+                 [heads])"
             )))
         }
     };
@@ -177,6 +184,9 @@ impl fmt::Display for Intervention {
             Intervention::Hide { layer, from, to } => write!(f, "L{layer}.hide={from}..{to}"),
             Intervention::SsmReset { layer, at, heads } => {
                 write!(f, "L{layer}.ssm_reset{}@{at}", heads_text(heads))
+            }
+            Intervention::SsmFreeze { layer, from, heads } => {
+                write!(f, "L{layer}.ssm_freeze{}@{from}", heads_text(heads))
             }
             Intervention::Dt { layer, heads, op } => match op {
                 DtOp::Scale(k) => write!(f, "L{layer}.dt{}*{k}", heads_text(heads)),
