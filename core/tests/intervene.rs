@@ -145,7 +145,8 @@ fn zeroing_a_branch_equals_zeroing_its_projection() {
 fn skipping_a_mixer_or_ffn_equals_zeroing_its_output() {
     let m = zoo("recall-inter"); // mamba, attention, mamba, mamba
     let toks = tokens(48, m.config().vocab_size);
-    let cases: [(&str, fn(&mut Weights)); 3] = [
+    type Edit = fn(&mut Weights);
+    let cases: [(&str, Edit); 3] = [
         ("L1.mixer=skip", |w| match &mut w.blocks[1].mixer {
             Mixer::Attention(a) => a.o_proj.as_mut().expect("o_proj").data.fill(0.0),
             _ => panic!("block 1 is attention"),

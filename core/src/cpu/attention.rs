@@ -113,6 +113,7 @@ fn hidden_key(t: usize, s: usize, hidden: &[(usize, usize)]) -> bool {
 /// masked out like keys outside the window.
 /// Returns the heads concatenated, [T, Hq*dv] (before `o_proj`), and, when `probs` is set,
 /// fills it with the attention weights [Hq, T, pos0+T] (absolute key positions).
+#[allow(clippy::too_many_arguments)]
 pub fn attention(
     w: &AttnWeights,
     cfg: &AttentionConfig,
