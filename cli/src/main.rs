@@ -1,6 +1,7 @@
 //! `hybrid`: generate text, inspect a checkpoint, and score recall, on the CPU engine.
 
 mod bench;
+mod generate;
 mod hf;
 mod input;
 mod inspect;
@@ -8,15 +9,12 @@ mod intervene;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use input::{check_memory, cpu_run_bytes, read_file, AnyResult};
 
 use clap::{Parser, Subcommand};
 use hybrid_core::tasks::recall;
-use hybrid_core::{
-    ForwardOptions, Interventions, Model, ModelConfig, Sampler, SamplingParams, Tokenizer,
-};
+use hybrid_core::{ForwardOptions, Model, ModelConfig, SamplingParams, Tokenizer};
 
 #[derive(Parser)]
 #[command(
@@ -232,7 +230,7 @@ fn run(cli: Cli) -> AnyResult<()> {
                 &format!("{} prompt tokens + {max_tokens} generated", ids.len()),
                 cpu_run_bytes(m.config(), total, ids.len(), false),
             )?;
-            generate(&m, &tok, &ids, max_tokens, params, &iv)
+            generate::generate(&m, &tok, &ids, max_tokens, params, &iv)
         }
         Cmd::Inspect { model, context } => {
             if context as u64 > MAX_INSPECT_CONTEXT {
@@ -405,46 +403,4 @@ fn run(cli: Cli) -> AnyResult<()> {
             say(intervene::loss_report(&m, &tok, &text, max_tokens, &iv)?)
         }
     }
-}
-
-/// Prefill the prompt, then sample and stream `max_tokens` tokens.
-fn generate(
-    m: &Model,
-    tok: &Tokenizer,
-    ids: &[u32],
-    max_tokens: usize,
-    params: SamplingParams,
-    iv: &Interventions,
-) -> AnyResult<()> {
-    let mut sampler = Sampler::new(params);
-    let mut state = m.new_state();
-    let opts = ForwardOptions::default();
-    let t0 = Instant::now();
-    let mut logits = m.forward_with(&mut state, ids, opts, iv)?.logits;
-    let prefill = t0.elapsed();
-    let mut generated = 0;
-    say(tok.decode(ids)?)?;
-    // the text that became final at each token (byte-level tokens may split characters)
-    let mut stream = tok.stream();
-    let t1 = Instant::now();
-    for _ in 0..max_tokens {
-        let next = sampler.sample(&logits);
-        generated += 1;
-        let piece = stream.push(next)?;
-        if !piece.is_empty() {
-            say(piece)?;
-        }
-        logits = m.forward_with(&mut state, &[next], opts, iv)?.logits;
-    }
-    let decode = t1.elapsed();
-    say("\n")?;
-    eprintln!(
-        "prefill {} tokens in {:.1} ms; decode {} tokens at {:.1} tokens/s; cache {} bytes",
-        ids.len(),
-        prefill.as_secs_f64() * 1e3,
-        generated,
-        generated as f64 / decode.as_secs_f64().max(1e-9),
-        state.bytes().total()
-    );
-    Ok(())
 }

@@ -5,5 +5,6 @@ pub mod attention;
 pub mod mamba;
 pub mod model;
 pub mod ops;
+pub mod state;
 
 pub use model::{Forward, ForwardOptions, LayerState, Model, State, StateBytes, DEFAULT_CHUNK};
