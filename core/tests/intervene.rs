@@ -341,7 +341,8 @@ fn prefill_equals_steps_with_interventions_for_every_family() {
 fn a_frozen_state_holds_its_value_from_the_token_on() {
     let m = zoo("recall-mamba2");
     let toks = tokens(30, m.config().vocab_size);
-    let iv = set("L2.ssm_freeze[0,3]@17");
+    // (and a reset in block 3, after block 2, for the implicit attention below)
+    let iv = set("L2.ssm_freeze[0,3]@17 L3.ssm_reset[1]@10");
     let opts = ForwardOptions {
         all_logits: false,
         probes: true,

@@ -101,8 +101,7 @@ pub fn mamba_mixer(
     let mut norms = trace.as_ref().map(|_| Vec::with_capacity(t_len * h));
     let mut y = Vec::with_capacity(t_len * e);
     let mut start = 0;
-    for (j, heads) in cuts
-        .into_iter()
+    for (j, heads) in (cuts.iter().copied())
         .map(|(j, hs)| (j, Some(hs)))
         .chain([(t_len, None)])
     {
@@ -140,6 +139,15 @@ pub fn mamba_mixer(
     if let (Some(tr), Some(nr)) = (trace, norms) {
         tr.dt = dt.clone();
         tr.implicit_attn = implicit_attention(m, &xbc, &dt, &a);
+        // a reset at j cuts every path from a token before j to one at or after it
+        for &(j, heads) in &cuts {
+            for hh in (0..h).filter(|hh| heads.is_none_or(|hs| hs.contains(hh))) {
+                for t in j..t_len {
+                    let row = (hh * t_len + t) * t_len;
+                    tr.implicit_attn[row..row + j].fill(0.0);
+                }
+            }
+        }
         tr.state_norm = nr;
     }
 
