@@ -2,33 +2,15 @@
 //! core/tests/fixtures/hf/, written by `transformers`): greedy generation prints the
 //! continuation `transformers` computed, inspect checks the weights, bench runs.
 
+mod common;
+
+use common::{hybrid, run};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/fixtures/hf")
         .join(family)
-}
-
-/// Run `hybrid` with `args`: (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hybrid"))
-        .args(args)
-        .output()
-        .expect("run hybrid");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-/// Run `hybrid` with `args`; its stdout, or a panic with stderr.
-fn hybrid(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 0, "hybrid {args:?} failed:\n{stderr}");
-    stdout
 }
 
 /// The words of the recall tokenizer for `ids` of a fixture's `golden.json` key.

@@ -2,6 +2,9 @@
 //! (recall of the intra model falls with its attention branch zeroed), `loss` prints the
 //! losses the engine computes, and bad interventions are clear errors.
 
+mod common;
+
+use common::{hybrid as ok, run};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,25 +15,6 @@ fn model_dir(id: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../assets/models")
         .join(id)
-}
-
-/// Run `hybrid` with `args`: (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hybrid"))
-        .args(args)
-        .output()
-        .expect("run hybrid");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 0, "hybrid {args:?} failed:\n{stderr}");
-    stdout
 }
 
 /// The percentage in `recall accuracy: 96.7% (...)`.

@@ -1,0 +1,24 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code)]
+
+use std::process::Command;
+
+/// Run `hybrid` with `args`: (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hybrid"))
+        .args(args)
+        .output()
+        .expect("run hybrid");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Run `hybrid` with `args`; its stdout, or a panic with stderr.
+pub fn hybrid(args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "hybrid {args:?} failed:\n{stderr}");
+    stdout
+}
