@@ -1,6 +1,8 @@
 //! Helpers shared by the GPU tests: one device per test binary, fixtures, errors.
 #![allow(dead_code)]
 
+pub mod fold;
+
 use std::sync::{Arc, OnceLock};
 
 use hybrid_gpu::Gpu;
