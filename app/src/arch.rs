@@ -122,17 +122,11 @@ pub fn fit_sections(cfg: &mut ModelConfig) {
     if attn && cfg.attention.is_none() {
         let head_dim = if d >= 1024 { 128 } else { 32 };
         let n_heads = (d / head_dim).max(2);
-        cfg.attention = Some(AttentionConfig {
+        cfg.attention = Some(AttentionConfig::plain(
             n_heads,
-            n_kv_heads: (n_heads / 2).max(1),
+            (n_heads / 2).max(1),
             head_dim,
-            v_head_dim: None,
-            rope_theta: 10000.0,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: None,
-            scale: None,
-        });
+        ));
     }
     if mamba && cfg.mamba.is_none() {
         cfg.mamba = Some(MambaConfig {

@@ -49,6 +49,25 @@ pub struct AttentionConfig {
     pub scale: Option<f32>,
 }
 
+impl AttentionConfig {
+    /// Hq query heads, Hkv key/value heads of `head_dim`, with every optional setting at its
+    /// default (RoPE theta 10,000 over the whole head, no window or sinks, dv = dh, scale
+    /// 1/sqrt(dh)): what a config file gets by leaving those keys out.
+    pub fn plain(n_heads: usize, n_kv_heads: usize, head_dim: usize) -> Self {
+        AttentionConfig {
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            v_head_dim: None,
+            rope_theta: default_rope_theta(),
+            window: None,
+            sink_tokens: 0,
+            rope_dim: None,
+            scale: None,
+        }
+    }
+}
+
 /// Mamba-2 hyper-parameters (shared by Mamba blocks and intra Mamba branches).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MambaConfig {

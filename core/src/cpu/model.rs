@@ -56,17 +56,10 @@ impl Model {
     /// Build from a validated config and matching weights.
     pub fn new(config: ModelConfig, weights: Weights) -> Self {
         // `validate` guarantees the section exists whenever an attention mixer does.
-        let base = config.attention.clone().unwrap_or(AttentionConfig {
-            n_heads: 1,
-            n_kv_heads: 1,
-            head_dim: 2,
-            v_head_dim: None,
-            rope_theta: 10000.0,
-            window: None,
-            sink_tokens: 0,
-            rope_dim: None,
-            scale: None,
-        });
+        let base = config
+            .attention
+            .clone()
+            .unwrap_or_else(|| AttentionConfig::plain(1, 1, 2));
         let layer_attn = (0..config.layers.len())
             .map(|i| AttentionConfig {
                 window: config.layer_window(i),
