@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::input::{check_memory, cpu_run_bytes, read_file, AnyResult, MAX_PROMPT_BYTES};
-use hybrid_core::{ForwardOptions, Interventions, Model, Tokenizer};
+use hybrid_core::{Interventions, Model, Tokenizer};
 
 /// Tokens per forward call of `loss` (bounds the [chunk, V] logits held at once).
 const LOSS_CHUNK: usize = 256;
@@ -51,7 +51,7 @@ pub fn loss_report(
         &format!("the loss over {} tokens", ids.len()),
         cpu_run_bytes(m.config(), ids.len(), LOSS_CHUNK, true),
     )?;
-    let losses = token_losses(m, &ids, iv)?;
+    let losses = hybrid_core::eval::token_losses(m, &ids, LOSS_CHUNK, iv)?;
     let mut out = String::from("position\tloss\ttoken\n");
     for (i, l) in losses.iter().enumerate() {
         let piece = tok.decode(&ids[i + 1..i + 2])?;
@@ -60,32 +60,4 @@ pub fn loss_report(
     let mean = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len() as f64;
     out.push_str(&format!("mean loss: {mean:.4} ({} tokens)\n", losses.len()));
     Ok(out)
-}
-
-/// -log p(ids[t+1] | ids[..=t]) for every t, the run fed `LOSS_CHUNK` tokens at a time.
-pub fn token_losses(m: &Model, ids: &[u32], iv: &Interventions) -> AnyResult<Vec<f32>> {
-    let v = m.config().vocab_size;
-    let opts = ForwardOptions {
-        all_logits: true,
-        ..Default::default()
-    };
-    let mut st = m.new_state();
-    let mut losses = Vec::with_capacity(ids.len().saturating_sub(1));
-    let inputs = &ids[..ids.len().saturating_sub(1)];
-    for (c, chunk) in inputs.chunks(LOSS_CHUNK).enumerate() {
-        let logits = m.forward_with(&mut st, chunk, opts, iv)?.logits;
-        for (i, row) in logits.chunks_exact(v).enumerate() {
-            let target = ids.get(c * LOSS_CHUNK + i + 1).copied().unwrap_or(0) as usize;
-            losses.push(cross_entropy(row, target));
-        }
-    }
-    Ok(losses)
-}
-
-/// -log softmax(row)[target], in f64.
-fn cross_entropy(row: &[f32], target: usize) -> f32 {
-    let max = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
-    let sum: f64 = row.iter().map(|&x| (x as f64 - max).exp()).sum();
-    let logit = row.get(target).copied().unwrap_or(f32::NEG_INFINITY) as f64;
-    (max + sum.ln() - logit) as f32
 }

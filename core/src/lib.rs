@@ -10,6 +10,7 @@
 //! - [`cpu`]: the CPU reference engine (prefill, decode step, explicit state).
 //! - [`probes`]: what the views draw (attention maps, implicit attention, dt, state norms).
 //! - [`sample`], [`tokenizer`]: sampling and HF tokenizers.
+//! - [`eval`]: per-token loss (cross-entropy), with or without interventions.
 //! - [`fuzz`]: the never-panics properties of every input, shared by `fuzz/` and the
 //!   property tests.
 //!
@@ -40,6 +41,7 @@
 pub mod config;
 pub mod cpu;
 pub mod error;
+pub mod eval;
 pub mod fuzz;
 pub mod header;
 pub mod hf;

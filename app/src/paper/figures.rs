@@ -35,16 +35,7 @@ pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Cross-entropy (nats) of `target` under `logits` (log-sum-exp, stable).
-pub fn cross_entropy(logits: &[f32], target: u32) -> Option<f64> {
-    let t = *logits.get(target as usize)? as f64;
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    if !max.is_finite() {
-        return None;
-    }
-    let sum: f64 = logits.iter().map(|&x| (x as f64 - max).exp()).sum();
-    Some(max + sum.ln() - t)
-}
+pub use hybrid_core::eval::cross_entropy;
 
 /// Index of the largest logit (the first on ties).
 pub fn argmax(logits: &[f32]) -> Option<u32> {
