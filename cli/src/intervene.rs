@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
+use crate::engine::Engine;
 use crate::input::{check_memory, cpu_run_bytes, read_file, AnyResult, MAX_PROMPT_BYTES};
-use hybrid_core::{ForwardOptions, Interventions, Model, Tokenizer};
+use hybrid_core::{Interventions, Model, Tokenizer};
 
 /// Tokens per forward call of `loss` (bounds the [chunk, V] logits held at once).
-const LOSS_CHUNK: usize = 256;
+pub const LOSS_CHUNK: usize = 256;
 
 /// The set given by the `--intervene` flags (each JSON or short syntax), checked against
 /// `m`'s config so that a bad one fails before any work.
@@ -25,14 +26,15 @@ pub fn parse_flags(flags: &[String], m: &Model) -> AnyResult<Interventions> {
     Ok(all)
 }
 
-/// Per-token loss of `m` over the text in `file`: one line per predicted token
-/// (`position  loss  "token"`), then the mean. At most `max_tokens` tokens are read.
+/// Per-token loss of `m` over the text in `file` on `backend` (cpu or gpu): one line per
+/// predicted token (`position  loss  "token"`), then the mean. At most `max_tokens` tokens
+/// are read.
 pub fn loss_report(
     m: &Model,
     tok: &Tokenizer,
     file: &Path,
     max_tokens: usize,
-    iv: &Interventions,
+    (backend, iv): (&str, &Interventions),
 ) -> AnyResult<String> {
     let bytes = read_file(file, "text", MAX_PROMPT_BYTES)?;
     let text =
@@ -51,7 +53,8 @@ pub fn loss_report(
         &format!("the loss over {} tokens", ids.len()),
         cpu_run_bytes(m.config(), ids.len(), LOSS_CHUNK, true),
     )?;
-    let losses = token_losses(m, &ids, iv)?;
+    let mut eng = Engine::new(backend, m, iv, ids.len(), LOSS_CHUNK)?;
+    let losses = token_losses(&mut eng, m.config().vocab_size, &ids)?;
     let mut out = String::from("position\tloss\ttoken\n");
     for (i, l) in losses.iter().enumerate() {
         let piece = tok.decode(&ids[i + 1..i + 2])?;
@@ -62,18 +65,13 @@ pub fn loss_report(
     Ok(out)
 }
 
-/// -log p(ids[t+1] | ids[..=t]) for every t, the run fed `LOSS_CHUNK` tokens at a time.
-pub fn token_losses(m: &Model, ids: &[u32], iv: &Interventions) -> AnyResult<Vec<f32>> {
-    let v = m.config().vocab_size;
-    let opts = ForwardOptions {
-        all_logits: true,
-        ..Default::default()
-    };
-    let mut st = m.new_state();
+/// -log p(ids[t+1] | ids[..=t]) for every t (vocabulary `v`), the run fed `LOSS_CHUNK`
+/// tokens at a time.
+pub fn token_losses(eng: &mut Engine, v: usize, ids: &[u32]) -> AnyResult<Vec<f32>> {
     let mut losses = Vec::with_capacity(ids.len().saturating_sub(1));
     let inputs = &ids[..ids.len().saturating_sub(1)];
     for (c, chunk) in inputs.chunks(LOSS_CHUNK).enumerate() {
-        let logits = m.forward_with(&mut st, chunk, opts, iv)?.logits;
+        let logits = eng.forward(chunk, true)?;
         for (i, row) in logits.chunks_exact(v).enumerate() {
             let target = ids.get(c * LOSS_CHUNK + i + 1).copied().unwrap_or(0) as usize;
             losses.push(cross_entropy(row, target));
