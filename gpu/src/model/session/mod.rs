@@ -1,6 +1,7 @@
 //! A decoding session: it owns the buffers (activations, per-block state, staging, probe
 //! buffers), caches the plans the [`Planner`] builds and runs them: `prefill`, `step`,
-//! `decode_greedy` (`run.rs`), `prefill_probed` (`probed.rs`), `profile_plan`. Every chunk
+//! `decode_greedy` (`run.rs`), `prefill_probed` (`probed.rs`), `profile_plan`; and applies
+//! interventions (`set_interventions`, `intervene.rs`). Every chunk
 //! of a prefill and every decode step is one command submission; plans (lists of
 //! dispatches) are built once per chunk length and reused.
 
