@@ -2,7 +2,8 @@
 // with sink tokens, for T query rows at absolute positions pos0 + t, against
 //   - keys s < pos0: the KV cache (slot(s) = s, or with a window sinks + (s - sinks) % ring),
 //   - keys s >= pos0: the fresh k, v rows of this call (row s - pos0 of qkv).
-// Query t sees key s iff s <= t and (no window or t - s < window or s < sinks):
+// Query t sees key s iff s <= t and (no window or t - s < window or s < sinks) and s is
+// not hidden (an intervention: hide_lo <= s < hide_hi and s != t):
 //   out[t, h] = sum_s softmax_s(q[t, h] . k[s, kvh] / sqrt(dh)) v[s, kvh],  kvh = h / (Hq / Hkv),
 // with q, k heads of dh and v heads (so each output head) of dv.
 // The prefill kernel (any T >= 1; decode steps use attention_split.wgsl).
@@ -50,14 +51,14 @@ struct Params {
     n_heads: u32,    // Hq
     n_kv_heads: u32, // Hkv (Hq % Hkv == 0)
     head_dim: u32,   // dh <= 256 (<= 64 on the tiled path)
-    window: u32,     // sliding window, 0 = full causal attention
+    window: u32,     // sliding window (the layer's or an imposed one), 0 = full causal
     sinks: u32,      // sink tokens (with a window)
-    ring: u32,       // cache rows after the sinks when windowed: max(window - 1, 1)
+    ring: u32,       // cache rows after the sinks of a ring cache; 0 = a flat cache
     out_stride: u32, // floats per row of out
     scale: f32,      // 1 / sqrt(dh)
     v_head_dim: u32, // dv <= 256 (= dh on the tiled path)
-    _pad0: u32,
-    _pad1: u32,
+    hide_lo: u32,    // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
+    hide_hi: u32,
     _pad2: u32,
 }
 
@@ -94,8 +95,14 @@ var<workgroup> q_s: array<f32, Q_N>;        // [dh] the query
 var<workgroup> score: array<f32, TILE_N>;   // [TILE] scores, then probabilities
 var<workgroup> key_pos: array<u32, TILE_N>; // [TILE] absolute key positions
 
+// Key s is hidden from the query at position a: an intervention's range
+// [hide_lo, hide_hi) (empty: 0, 0), never the query's own key.
+fn hidden(a: u32, s: u32) -> bool {
+    return s >= p.hide_lo && s < p.hide_hi && s != a;
+}
+
 fn slot(s: u32) -> u32 {
-    if (p.window == 0u || s < p.sinks) {
+    if (p.ring == 0u || s < p.sinks) {
         return s;
     }
     return p.sinks + (s - p.sinks) % p.ring;
@@ -346,7 +353,8 @@ fn key_at(v: u32, n_a: u32, lo: u32) -> u32 {
 
 // Row at absolute position a sees the block's key number vi (< n) at absolute position s.
 fn sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
-    return vi < n && s <= a && (p.window == 0u || a - s < p.window || s < p.sinks);
+    return vi < n && s <= a && (p.window == 0u || a - s < p.window || s < p.sinks)
+        && !hidden(a, s);
 }
 
 // Staging job e of the tile starting at block key v0: jobs [0, BK DH4) are K, then as many
@@ -428,7 +436,8 @@ fn tiled(wid: vec2<u32>, li: u32) {
         let s_lo = key_at(v0, n_a, lo);
         let s_hi = key_at(v1 - 1u, n_a, lo);
         let full = v1 <= n && s_hi <= a_first
-            && (p.window == 0u || a_last - s_lo < p.window || s_hi < p.sinks);
+            && (p.window == 0u || a_last - s_lo < p.window || s_hi < p.sinks)
+            && (s_hi < p.hide_lo || s_lo >= p.hide_hi);
         for (var u = 0u; u < KPT; u++) {
             let kk = k0 + u;
             let vi = v0 + kk;
@@ -501,13 +510,15 @@ fn wide(wid: vec2<u32>, li: u32) {
         let i = start + li;
         var sc = NEG_BIG;
         var s = 0u;
+        var hid = false;
         if (i < n) {
             s = select(lo + i - n_a, i, i < n_a);
+            hid = hidden(t_abs, s);
             var dot = 0.0;
             for (var d = 0u; d < dh; d++) {
                 dot += q_s[d] * kv(s, pos0, kvh, d, false);
             }
-            sc = dot * p.scale;
+            sc = select(dot * p.scale, NEG_BIG, hid);
         }
         score[li] = sc;
         key_pos[li] = s;
@@ -521,7 +532,8 @@ fn wide(wid: vec2<u32>, li: u32) {
         let corr = exp(m - m_new);
         workgroupBarrier();
         if (li < count) {
-            score[li] = exp(sc - m_new);
+            // a hidden key weighs 0 (also when every key so far is hidden: m_new = -3e38)
+            score[li] = select(exp(sc - m_new), 0.0, hid);
         }
         workgroupBarrier();
         l *= corr;

@@ -2,7 +2,8 @@
 // from position 0, whose keys are the chunk's own RoPE'd k rows in qkv:
 //   probs[h, t, s] = softmax_s(q[t, h] . k[s, kvh] / sqrt(dh)) over the keys s visible to t,
 //   and 0 for the others; kvh = h / (Hq / Hkv). Query t sees key s iff s <= t and (no window
-//   or t - s < window or s < sinks) (hybrid_core::cpu::attention::visible).
+//   or t - s < window or s < sinks) (hybrid_core::cpu::attention::visible) and s is not
+//   hidden (an intervention: hide_lo <= s < hide_hi, s != t).
 // One workgroup of 64 threads per (query row, head): thread li scores keys li, li + 64, ...
 // into its own entries of the output row (the row is its scratch), the row's max and then
 // its sum meet in workgroup memory (tree reductions), and each thread divides its entries by the sum.
@@ -18,9 +19,9 @@ struct Params {
     window: u32,     // sliding window, 0 = full causal attention
     sinks: u32,      // sink tokens (with a window)
     scale: f32,      // 1 / sqrt(dh)
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    hide_lo: u32,    // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
+    hide_hi: u32,
+    _pad: u32,
 }
 
 const WG: u32 = 64u;
@@ -32,8 +33,14 @@ const NEG_BIG: f32 = -3.0e38;
 
 var<workgroup> red: array<f32, 64>;
 
+// Key s is hidden from the query at position a: an intervention's range
+// [hide_lo, hide_hi) (empty: 0, 0), never the query's own key.
+fn hidden(a: u32, s: u32) -> bool {
+    return s >= p.hide_lo && s < p.hide_hi && s != a;
+}
+
 fn sees(t: u32, s: u32) -> bool {
-    return s <= t && (p.window == 0u || t - s < p.window || s < p.sinks);
+    return s <= t && (p.window == 0u || t - s < p.window || s < p.sinks) && !hidden(t, s);
 }
 
 // This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of

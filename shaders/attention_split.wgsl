@@ -37,15 +37,15 @@ struct Params {
     n_heads: u32,      // Hq
     n_kv_heads: u32,   // Hkv (Hq % Hkv == 0)
     head_dim: u32,     // dh <= 256
-    window: u32,       // sliding window, 0 = full causal attention
+    window: u32,       // sliding window (the layer's or an imposed one), 0 = full causal
     sinks: u32,        // sink tokens (with a window)
-    ring: u32,         // cache rows after the sinks when windowed: max(window - 1, 1)
+    ring: u32,         // cache rows after the sinks of a ring cache; 0 = a flat cache
     splits: u32,       // splits in the grid (the most a step uses)
     scale: f32,        // 1 / sqrt(dh)
     heads_per_wg: u32, // query heads per workgroup: divides Hq / Hkv, <= 8, * max(dh, dv) <= 256
     v_head_dim: u32,   // dv <= 256
-    _pad0: u32,
-    _pad1: u32,
+    hide_lo: u32,      // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
+    hide_hi: u32,
     _pad2: u32,
 }
 
@@ -85,8 +85,14 @@ struct Keys {
     vd: u32,    // floats per V cache row (Hkv*dv)
 }
 
+// Key s is hidden from the query at position a: an intervention's range
+// [hide_lo, hide_hi) (empty: 0, 0), never the query's own key.
+fn hidden(a: u32, s: u32) -> bool {
+    return s >= p.hide_lo && s < p.hide_hi && s != a;
+}
+
 fn slot(s: u32) -> u32 {
-    if (p.window == 0u || s < p.sinks) {
+    if (p.ring == 0u || s < p.sinks) {
         return s;
     }
     return p.sinks + (s - p.sinks) % p.ring;
@@ -254,6 +260,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                     s0 += q_s[qb + dd] * k_s[kb + dd];
                 }
                 sc = ((s0 + s1) + (s2 + s3)) * p.scale;
+                // a hidden key (absolute position of visible key start + s_t) scores -3e38
+                let i = start + s_t;
+                if (hidden(pos0, select(ks.lo + i - ks.n_a, i, i < ks.n_a))) {
+                    sc = NEG_BIG;
+                }
             }
             sc_s[li] = sc;
         }
@@ -277,8 +288,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                 m0 = max(m0, sc_s[sb + t]);
             }
             let m_t = max(max(m0, m1), max(m2, m3));
-            // keys past cnt: exp(-3e38 - m_t) = 0
-            p_s[li] = exp(sc - m_t);
+            // keys past cnt and hidden keys weigh 0 (also in a tile of hidden keys only)
+            p_s[li] = select(exp(sc - m_t), 0.0, sc <= NEG_BIG);
             if (s_t == 0u) {
                 mt_s[s_hh] = m_t;
             }

@@ -1,7 +1,7 @@
 // ssd_chunk_state: step 1 of the chunked Mamba-2 (SSD) scan of a prefill (shaders
 // ssd_chunk_state -> ssd_state_pass -> ssd_chunk_out). Per chunk c of L = 32 tokens
 // (the last one partial, q = min(L, T - cL) tokens) and head h:
-//   dt_s = softplus(dt_raw[s, h] + dt_bias[h]),  A = -exp(A_log[h]),
+//   dt_s = edit_dt(softplus(dt_raw[s, h] + dt_bias[h])),  A = -exp(A_log[h]),
 //   cum[j] = sum_{s <= j} dt_s A                       (within the chunk),
 //   S_c[p, n] = sum_s exp(cum[q-1] - cum[s]) dt_s x[s, h, p] B[s, g, n],  g = h / (H / G):
 // the chunk's own end state (what the chunk adds to a zero state). dt and cum go to the
@@ -36,13 +36,24 @@ const NS: u32 = 32u;        // state columns per slice
 @group(0) @binding(1) var<storage, read> proj: array<f32>;          // [T, proj_stride]: z | xBC | dt
 @group(0) @binding(2) var<storage, read> xbc: array<f32>;           // [T, E + 2GN] after conv + SiLU
 @group(0) @binding(3) var<storage, read> head_p: array<f32>;        // [3, H]: dt_bias | A_log | D
-@group(0) @binding(4) var<storage, read_write> states: array<f32>;  // [n_chunks, H, P, N]: S_c
-@group(0) @binding(5) var<storage, read_write> dtc: array<f32>;     // [T, H, 2]: dt | cum
+@group(0) @binding(4) var<storage, read> dt_edit: array<f32>;        // [3, H]: k | m | freeze row (interventions)
+@group(0) @binding(5) var<storage, read_write> states: array<f32>;  // [n_chunks, H, P, N]: S_c
+@group(0) @binding(6) var<storage, read_write> dtc: array<f32>;     // [T, H, 2]: dt | cum
 
 var<workgroup> dt_s: array<f32, L>;           // [L] dt (0 past the end)
 var<workgroup> cum_s: array<f32, L>;          // [L] cumulative dt A
 var<workgroup> w_s: array<vec4<f32>, L * PV>; // [L, PV] W[s, 4 v .. 4 v + 3]
 var<workgroup> b_s: array<f32, L * NS>;       // [L, NS] B[s, n0 + n]
+
+// dt of head h at chunk row t after the interventions (hybrid_core::intervene), from the
+// rows k | m | f of dt_edit that the session writes: the dt edits composed into
+// min(k dt, m), then 0 from row f on (a freeze; f = 2^24: none). k = 1, m = +inf and no
+// freeze leave dt as it is, bit for bit. Copied into ssm_scan, ssd_chunk_state,
+// ssm_probes and ssm_state_norm; gpu/tests/contract.rs holds the copies equal.
+fn edit_dt(dt: f32, h: u32, t: u32) -> f32 {
+    let e = min(dt * dt_edit[h], dt_edit[p.heads + h]);
+    return select(e, 0.0, f32(t) >= dt_edit[2u * p.heads + h]);
+}
 
 // softplus without branches (so the loads around it stay in one block), as the CPU
 // engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
@@ -85,7 +96,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (lid < L) {
         var dt = 0.0;
         if (lid < q) {
-            dt = softplus(proj[(t0 + lid) * p.proj_stride + p.dt_off + h] + head_p[h]);
+            let raw = proj[(t0 + lid) * p.proj_stride + p.dt_off + h];
+            dt = edit_dt(softplus(raw + head_p[h]), h, t0 + lid);
         }
         dt_s[lid] = dt;
     }

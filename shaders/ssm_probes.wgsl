@@ -1,6 +1,6 @@
 // ssm_probes (probes): dt and Mamba-2's implicit attention over a chunk, from the in_proj
 // output and the conv output (hybrid_core::cpu::mamba::implicit_attention):
-//   dt[t, h] = softplus(dt_raw[t, h] + dt_bias[h]),  A = -exp(A_log[h]),
+//   dt[t, h] = edit_dt(softplus(dt_raw[t, h] + dt_bias[h])),  A = -exp(A_log[h]),
 //   M[h, t, s] = (C[t, g] . B[s, g]) dt[s, h] exp(sum_{r=s+1..t} dt[r, h] A)  for s <= t, else 0,
 //   g = h / (H / G).
 // One workgroup of 64 threads per (query row t, head h) walks the keys s <= t in tiles of
@@ -28,10 +28,21 @@ const WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> proj: array<f32>;           // [T, proj_stride]: z | xBC | dt
 @group(0) @binding(2) var<storage, read> xbc: array<f32>;            // [T, E + 2GN] after conv + SiLU
 @group(0) @binding(3) var<storage, read> head_p: array<f32>;         // [3, H]: dt_bias | A_log | D
-@group(0) @binding(4) var<storage, read_write> dt_out: array<f32>;   // [T, H]
-@group(0) @binding(5) var<storage, read_write> implicit: array<f32>; // [H, T, T]
+@group(0) @binding(4) var<storage, read> dt_edit: array<f32>;         // [3, H]: k | m | freeze row (interventions)
+@group(0) @binding(5) var<storage, read_write> dt_out: array<f32>;   // [T, H]
+@group(0) @binding(6) var<storage, read_write> implicit: array<f32>; // [H, T, T]
 
 var<workgroup> xs: array<f32, 64>; // dt A of the tile's keys (0 past t)
+
+// dt of head h at chunk row t after the interventions (hybrid_core::intervene), from the
+// rows k | m | f of dt_edit that the session writes: the dt edits composed into
+// min(k dt, m), then 0 from row f on (a freeze; f = 2^24: none). k = 1, m = +inf and no
+// freeze leave dt as it is, bit for bit. Copied into ssm_scan, ssd_chunk_state,
+// ssm_probes and ssm_state_norm; gpu/tests/contract.rs holds the copies equal.
+fn edit_dt(dt: f32, h: u32, t: u32) -> f32 {
+    let e = min(dt * dt_edit[h], dt_edit[p.heads + h]);
+    return select(e, 0.0, f32(t) >= dt_edit[2u * p.heads + h]);
+}
 
 // softplus without branches (so the loads around it stay in one block), as the CPU
 // engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
@@ -75,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let s = (k - 1u) * WG + li;
         var dts = 0.0;
         if (s <= t) {
-            dts = softplus(proj[s * p.proj_stride + p.dt_off + h] + head_p[h]);
+            dts = edit_dt(softplus(proj[s * p.proj_stride + p.dt_off + h] + head_p[h]), h, s);
         }
         xs[li] = dts * a;
         workgroupBarrier();

@@ -1,5 +1,5 @@
 // ssm_scan: the Mamba-2 (SSD) recurrence plus the gate, token by token (prefill and decode):
-//   dt = softplus(dt_raw + dt_bias[h]), A = -exp(A_log[h]),
+//   dt = edit_dt(softplus(dt_raw + dt_bias[h])), A = -exp(A_log[h]),
 //   S[h, p, :] = exp(dt A) S[h, p, :] + dt x[t, h, p] B[t, g, :],
 //   y[t, h, p] = (S[h, p, :] . C[t, g, :] + D[h] x[t, h, p]) * silu(z[t, h, p]),  g = h / (H / G).
 // A workgroup of CH * 16 = 64 threads owns CH = 4 channels (h, p) (flat index over H * P);
@@ -26,8 +26,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> proj: array<f32>;        // [T, proj_stride]: z | xBC | dt
 @group(0) @binding(2) var<storage, read> xbc: array<f32>;         // [T, E + 2GN] after conv + SiLU
 @group(0) @binding(3) var<storage, read> head_p: array<f32>;      // [3, H]: dt_bias | A_log | D
-@group(0) @binding(4) var<storage, read_write> state: array<f32>; // [H, P, N]
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;     // [T, E]: gated output
+@group(0) @binding(4) var<storage, read> dt_edit: array<f32>;      // [3, H]: k | m | freeze row (interventions)
+@group(0) @binding(5) var<storage, read_write> state: array<f32>; // [H, P, N]
+@group(0) @binding(6) var<storage, read_write> y: array<f32>;     // [T, E]: gated output
 
 const LANES: u32 = 16u; // threads per channel
 // Channels per workgroup (4), set from gpu/src/ops/ssm_scan.rs (CHANNELS_PER_WG); no
@@ -36,6 +37,16 @@ override CH: u32;
 override RED_N: u32 = CH * LANES; // sizes `red` (a named override, as attention.wgsl's)
 
 var<workgroup> red: array<f32, RED_N>; // [CH][LANES] partial S . C
+
+// dt of head h at chunk row t after the interventions (hybrid_core::intervene), from the
+// rows k | m | f of dt_edit that the session writes: the dt edits composed into
+// min(k dt, m), then 0 from row f on (a freeze; f = 2^24: none). k = 1, m = +inf and no
+// freeze leave dt as it is, bit for bit. Copied into ssm_scan, ssd_chunk_state,
+// ssm_probes and ssm_state_norm; gpu/tests/contract.rs holds the copies equal.
+fn edit_dt(dt: f32, h: u32, t: u32) -> f32 {
+    let e = min(dt * dt_edit[h], dt_edit[p.heads + h]);
+    return select(e, 0.0, f32(t) >= dt_edit[2u * p.heads + h]);
+}
 
 // softplus without branches (so the loads around it stay in one block), as the CPU
 // engine's: v for v > 20 (PyTorch's threshold), else log1p(e^v) with Kahan's trick,
@@ -123,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let own = min(lane, n - 1u);
     if (p.t == 1u && n <= 4u * LANES) {
         // decode: one token, one update4 per lane, no loops before the tree
-        let dt = softplus(proj[p.dt_off + h] + head_p[h]);
+        let dt = edit_dt(softplus(proj[p.dt_off + h] + head_p[h]), h, 0u);
         let decay = exp(-dt * exp(head_p[p.heads + h]));
         let xv = xbc[ic];
         let z = proj[ic];
@@ -138,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let a = -exp(head_p[p.heads + h]);
     let d_skip = head_p[2u * p.heads + h];
     for (var t = 0u; t < p.t; t++) {
-        let dt = softplus(proj[t * p.proj_stride + p.dt_off + h] + head_p[h]);
+        let dt = edit_dt(softplus(proj[t * p.proj_stride + p.dt_off + h] + head_p[h]), h, t);
         let decay = exp(dt * a);
         let row = t * p.xbc_stride;
         let xv = xbc[row + ic];

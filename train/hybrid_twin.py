@@ -45,6 +45,10 @@ Glossary (code name -> symbol in FORMAT.md / the papers)
 Tensor shapes in comments use B for batch (only where it cannot be confused with the
 SSM's B, which is written B_t or Bm in code), T for sequence length.
 
+Interventions (issue #11; the JSON of docs/FORMAT.md, parsed in twin_intervene.py):
+``HybridLM.forward(..., interventions=[...])`` applies them, one ``LayerPlan`` per block,
+as the Rust engines do.
+
 Two implementations of the SSD scan are given (in twin_ssd.py; the config is in twin_config.py,
 both re-exported here): ``ssd_recurrent`` (the plain sequential
 recurrence, one token at a time, float32 or better: the ground truth used for fixtures
@@ -78,6 +82,7 @@ from twin_config import (  # noqa: E402,F401  (re-exported: the twin's public na
     IntraConfig,
     MambaConfig,
 )
+import twin_intervene as tiv  # noqa: E402
 
 # --------------------------------------------------------------------------------------
 # Small pieces
@@ -177,11 +182,12 @@ class Attention(nn.Module):
         if with_o_proj:
             self.o_proj = nn.Linear(n_heads * dv, d_model, bias=False)       # [D, Hq*dv]
 
-    def heads(self, x, cache: Optional[dict] = None, want_probs: bool = False):
+    def heads(self, x, cache: Optional[dict] = None, want_probs: bool = False, plan=None):
         """x [B, T, D] -> (heads concatenated [B, T, Hq*dv], probs [B, Hq, T, Tk] or None).
 
         With ``cache`` (a dict holding k [B, Hkv, t0, dh], v [B, Hkv, t0, dv] and pos t0) the
-        T new tokens sit at positions t0.. and attend to the cached keys too."""
+        T new tokens sit at positions t0.. and attend to the cached keys too. ``plan``
+        (twin_intervene.LayerPlan): an imposed window, hidden keys."""
         Bsz, T, _ = x.shape
         Hq, Hkv, dh, dv = self.n_heads, self.n_kv_heads, self.head_dim, self.v_head_dim
         t0 = 0 if cache is None else cache["pos"]
@@ -200,14 +206,16 @@ class Attention(nn.Module):
         v = v.repeat_interleave(rep, dim=1)                         # [B, Hq, Tk, dv]
         scores = q @ k.transpose(-1, -2) / math.sqrt(dh)            # [B, Hq, T, Tk]
         k_pos = torch.arange(k.shape[2], device=x.device)
-        vis = attention_mask(pos, k_pos, self.window, self.sink_tokens)  # [T, Tk]
+        window = plan.window if plan is not None and plan.window is not None else self.window
+        vis = attention_mask(pos, k_pos, window, self.sink_tokens)  # [T, Tk]
+        vis = vis & ~tiv.hidden(pos, k_pos, plan)
         scores = scores.masked_fill(~vis, float("-inf"))
         probs = scores.softmax(dim=-1)                              # 0 where masked
         out = (probs @ v).transpose(1, 2).reshape(Bsz, T, Hq * dv)  # [B, T, Hq*dv]
         return out, (probs if want_probs else None)
 
-    def forward(self, x, cache=None, want_probes: bool = False):
-        out, probs = self.heads(x, cache, want_probes)
+    def forward(self, x, cache=None, want_probes: bool = False, plan=None):
+        out, probs = self.heads(x, cache, want_probes, plan)
         probes = {"attn_probs": probs[0]} if want_probes else {}
         return self.o_proj(out), probes
 
@@ -261,11 +269,13 @@ class Mamba2(nn.Module):
                 C.reshape(Bsz, T, self.G, self.N))                    # [B, T, G, N]
 
     def gated(self, u, cache: Optional[dict] = None, want_probes: bool = False,
-              ssd: str = "recurrent", chunk_size: int = 64):
+              ssd: str = "recurrent", chunk_size: int = 64, plan=None, pos0: int = 0):
         """u [B, T, D] -> (y * silu(z) [B, T, E], probes for batch element 0).
 
         ``cache`` (a dict with conv [B, E+2GN, W-1] and ssm [B, H, P, N], or empty) continues
-        from an earlier call and is updated in place. ``ssd``: "recurrent" or "chunked"."""
+        from an earlier call and is updated in place. ``ssd``: "recurrent" or "chunked".
+        ``plan`` (twin_intervene.LayerPlan) at positions pos0..: dt edits, freezes, resets
+        (the scan is cut before each reset token)."""
         Bsz, T, _ = u.shape
         z, xBC, dt = self._split_proj(u)                              # [B,T,E], [B,T,E+2GN], [B,T,H]
         # causal depthwise conv: out[t, c] = bias[c] + sum_k w[c, 0, k] * in[t-W+1+k, c]
@@ -280,26 +290,32 @@ class Mamba2(nn.Module):
             cache["conv"] = hist[..., -(self.W - 1):] if self.W > 1 else hist[..., :0]
         xBC = F.silu(conv.transpose(1, 2))                            # [B, T, E+2GN]
         x, Bm, C = self._split_xbc(xBC)
-        dt = F.softplus(dt + self.dt_bias)                            # Delta, [B, T, H]
+        dt = tiv.edit_dt(F.softplus(dt + self.dt_bias), plan, pos0)  # Delta, [B, T, H]
         A = -torch.exp(self.A_log)                                    # [H]
         state0 = None if cache is None else cache.get("ssm")
         probes = {}
+        cuts = tiv.resets_inside(plan, pos0, T)
         if want_probes or ssd == "recurrent":
-            y, S, *states = ssd_recurrent(x, dt, A, Bm, C, self.D, state=state0, return_states=want_probes)
-            if want_probes:
-                states = states[0]                                                     # [B, T, H, P, N]
-                probes["implicit_attn"] = implicit_attention(dt[0], A, Bm[0], C[0])  # [H, T, T]
+            def scan(x, dt, Bm, C, S):
+                return ssd_recurrent(x, dt, A, Bm, C, self.D, state=S, return_states=want_probes)
+            y, S, states = tiv.scan_with_resets(scan, x, dt, Bm, C, state0, cuts, self.H)
+            if want_probes:                                                            # states [B, T, H, P, N]
+                M = implicit_attention(dt[0], A, Bm[0], C[0])                          # [H, T, T]
+                probes["implicit_attn"] = tiv.cut_implicit(M, cuts, self.H)
                 probes["dt"] = dt[0]                                                   # [T, H]
                 probes["state_norm"] = states[0].flatten(-2).norm(dim=-1)              # [T, H]
         else:
-            y, S = ssd_chunked(x, dt, A, Bm, C, self.D, chunk_size=chunk_size, state=state0)
+            def scan(x, dt, Bm, C, S):
+                return ssd_chunked(x, dt, A, Bm, C, self.D, chunk_size=chunk_size, state=S)
+            y, S, _ = tiv.scan_with_resets(scan, x, dt, Bm, C, state0, cuts, self.H)
         if cache is not None:
             cache["ssm"] = S
         y = y.reshape(Bsz, T, self.E)                                 # [B, T, E]
         return y * F.silu(z), probes
 
-    def forward(self, u, cache=None, want_probes: bool = False, ssd: str = "recurrent", chunk_size: int = 64):
-        g, probes = self.gated(u, cache, want_probes, ssd, chunk_size)
+    def forward(self, u, cache=None, want_probes: bool = False, ssd: str = "recurrent", chunk_size: int = 64,
+                plan=None, pos0: int = 0):
+        g, probes = self.gated(u, cache, want_probes, ssd, chunk_size, plan, pos0)
         return self.out_proj(self.norm(g)), probes
 
 
@@ -341,13 +357,22 @@ class IntraMixer(nn.Module):
             d_in = self.Wa + self.Wb if self.fusion == "concat" else self.Wa
             self.out_proj = nn.Linear(d_in, cfg.d_model, bias=False)  # [D, Ha*dva (+ E_b)]
 
-    def forward(self, x, cache=None, want_probes: bool = False, ssd: str = "recurrent", chunk_size: int = 64):
-        a, probs = self.attn.heads(x, None if cache is None else cache["attn"], want_probes)  # [B, T, Ha*dva]
-        s, probes = self.ssm.gated(x, None if cache is None else cache["ssm"], want_probes, ssd, chunk_size)  # [B, T, E_b]
+    def forward(self, x, cache=None, want_probes: bool = False, ssd: str = "recurrent", chunk_size: int = 64,
+                plan=None, pos0: int = 0):
+        a, probs = self.attn.heads(x, None if cache is None else cache["attn"], want_probes, plan)  # [B, T, Ha*dva]
+        s, probes = self.ssm.gated(x, None if cache is None else cache["ssm"], want_probes, ssd, chunk_size,
+                                   plan, pos0)                       # [B, T, E_b]
+        p = plan if plan is not None else tiv.LayerPlan()
         if self.branch_norm:
-            a, s = self.attn_norm(a), self.ssm_norm(s)
+            a = self.attn_norm(a) if p.attn_norm else a
+            s = self.ssm_norm(s) if p.ssm_norm else s
         if self.branch_scalars:
             a, s = a * self.attn_scale, s * self.ssm_scale
+        # an intervention's branch factors, after the learned scalars
+        if p.attn_scale is not None:
+            a = a * p.attn_scale
+        if p.ssm_scale is not None:
+            s = s * p.ssm_scale
         # each branch's contribution in D-space (Mamba's before the subtract sign)
         if not self.joint:
             ca, cs = self.attn.o_proj(a), self.ssm.out_proj(s)
@@ -394,14 +419,18 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.ffn = SwiGLU(cfg.d_model, cfg.d_ffn)
 
-    def forward(self, x, cache=None, want_probes=False, ssd="recurrent", chunk_size=64):
+    def forward(self, x, cache=None, want_probes=False, ssd="recurrent", chunk_size=64, plan=None, pos0=0):
+        """``plan`` (twin_intervene.LayerPlan): a skipped mixer still runs (its cache and
+        state as without) but is not added; a skipped FFN is not run."""
         h = self.mixer_norm(x)
         if self.kind == "attention":
-            out, probes = self.mixer(h, cache, want_probes)
+            out, probes = self.mixer(h, cache, want_probes, plan)
         else:
-            out, probes = self.mixer(h, cache, want_probes, ssd, chunk_size)
-        x = x + out
-        x = x + self.ffn(self.ffn_norm(x))
+            out, probes = self.mixer(h, cache, want_probes, ssd, chunk_size, plan, pos0)
+        if plan is None or not plan.skip_mixer:
+            x = x + out
+        if plan is None or not plan.skip_ffn:
+            x = x + self.ffn(self.ffn_norm(x))
         return x, probes
 
 
@@ -410,6 +439,7 @@ class InferenceCache:
     both (intra). Used by ``HybridLM.forward(..., cache=...)`` to continue a sequence."""
 
     def __init__(self, cfg: Config):
+        self.pos = 0  # tokens consumed (interventions count positions from the run's start)
         self.blocks = []
         for kind in cfg.layers:
             if kind == "attention":
@@ -437,17 +467,23 @@ class HybridLM(nn.Module):
         return self.embed_tokens.weight if self.cfg.tie_embeddings else self.lm_head.weight
 
     def forward(self, tokens: torch.Tensor, return_probes: bool = False, cache: Optional[InferenceCache] = None,
-                ssd: str = "recurrent", chunk_size: int = 64):
+                ssd: str = "recurrent", chunk_size: int = 64, interventions=None):
         """tokens [B, T] (int) -> logits [B, T, V] (and, with ``return_probes``, a dict
         ``{"probe.{i}.<name>": tensor}`` for batch element 0, the names of docs/FORMAT.md).
 
         ``cache``: an InferenceCache to continue from (updated in place), e.g. one token at a
-        time. ``ssd``: "recurrent" (sequential scan, always used for probes) or "chunked"."""
+        time. ``ssd``: "recurrent" (sequential scan, always used for probes) or "chunked".
+        ``interventions``: the JSON of docs/FORMAT.md "Interventions" (a string or a list of
+        dicts; twin_intervene.py), applied at absolute positions."""
         x = self.embed_tokens(tokens)                                   # [B, T, D]
         probes = {}
+        plans = tiv.plan(interventions, len(self.layers)) if interventions else [None] * len(self.layers)
+        pos0 = 0 if cache is None else cache.pos
+        if cache is not None:
+            cache.pos += tokens.shape[1]
         for i, block in enumerate(self.layers):
             c = None if cache is None else cache.blocks[i]
-            x, p = block(x, c, return_probes, ssd, chunk_size)
+            x, p = block(x, c, return_probes, ssd, chunk_size, plans[i], pos0)
             for k, v in p.items():
                 probes[f"probe.{i}.{k}"] = v
         logits = F.linear(self.norm_f(x), self.head_weight())          # [B, T, V]

@@ -2,24 +2,22 @@
 
 use std::time::Instant;
 
+use crate::engine::Engine;
 use crate::input::AnyResult;
 use crate::say;
-use hybrid_core::{ForwardOptions, Interventions, Model, Sampler, SamplingParams, Tokenizer};
+use hybrid_core::{Sampler, SamplingParams, Tokenizer};
 
 /// Prefill the prompt, then sample and stream `max_tokens` tokens.
 pub fn generate(
-    m: &Model,
+    eng: &mut Engine,
     tok: &Tokenizer,
     ids: &[u32],
     max_tokens: usize,
     params: SamplingParams,
-    iv: &Interventions,
 ) -> AnyResult<()> {
     let mut sampler = Sampler::new(params);
-    let mut state = m.new_state();
-    let opts = ForwardOptions::default();
     let t0 = Instant::now();
-    let mut logits = m.forward_with(&mut state, ids, opts, iv)?.logits;
+    let mut logits = eng.forward(ids, false)?;
     let prefill = t0.elapsed();
     let mut generated = 0;
     say(tok.decode(ids)?)?;
@@ -33,7 +31,7 @@ pub fn generate(
         if !piece.is_empty() {
             say(piece)?;
         }
-        logits = m.forward_with(&mut state, &[next], opts, iv)?.logits;
+        logits = eng.forward(&[next], false)?;
     }
     let decode = t1.elapsed();
     say("\n")?;
@@ -43,7 +41,7 @@ pub fn generate(
         prefill.as_secs_f64() * 1e3,
         generated,
         generated as f64 / decode.as_secs_f64().max(1e-9),
-        state.bytes().total()
+        eng.cache_bytes()
     );
     Ok(())
 }

@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
+use crate::engine::Engine;
 use crate::input::{check_memory, cpu_run_bytes, read_file, AnyResult, MAX_PROMPT_BYTES};
+use hybrid_core::eval::token_losses_by;
 use hybrid_core::{Interventions, Model, Tokenizer};
 
 /// Tokens per forward call of `loss` (bounds the [chunk, V] logits held at once).
-const LOSS_CHUNK: usize = 256;
+pub const LOSS_CHUNK: usize = 256;
 
 /// The set given by the `--intervene` flags (each JSON or short syntax), checked against
 /// `m`'s config so that a bad one fails before any work.
@@ -25,14 +27,15 @@ pub fn parse_flags(flags: &[String], m: &Model) -> AnyResult<Interventions> {
     Ok(all)
 }
 
-/// Per-token loss of `m` over the text in `file`: one line per predicted token
-/// (`position  loss  "token"`), then the mean. At most `max_tokens` tokens are read.
+/// Per-token loss of `m` over the text in `file` on `backend` (cpu or gpu): one line per
+/// predicted token (`position  loss  "token"`), then the mean. At most `max_tokens` tokens
+/// are read.
 pub fn loss_report(
     m: &Model,
     tok: &Tokenizer,
     file: &Path,
     max_tokens: usize,
-    iv: &Interventions,
+    (backend, iv): (&str, &Interventions),
 ) -> AnyResult<String> {
     let bytes = read_file(file, "text", MAX_PROMPT_BYTES)?;
     let text =
@@ -51,7 +54,10 @@ pub fn loss_report(
         &format!("the loss over {} tokens", ids.len()),
         cpu_run_bytes(m.config(), ids.len(), LOSS_CHUNK, true),
     )?;
-    let losses = hybrid_core::eval::token_losses(m, &ids, LOSS_CHUNK, iv)?;
+    let mut eng = Engine::new(backend, m, iv, ids.len(), LOSS_CHUNK)?;
+    let losses = token_losses_by(&ids, LOSS_CHUNK, m.config().vocab_size, |part| {
+        eng.forward(part, true)
+    })?;
     let mut out = String::from("position\tloss\ttoken\n");
     for (i, l) in losses.iter().enumerate() {
         let piece = tok.decode(&ids[i + 1..i + 2])?;

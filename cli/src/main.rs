@@ -1,6 +1,7 @@
 //! `hybrid`: generate text, inspect a checkpoint, and score recall, on the CPU engine.
 
 mod bench;
+mod engine;
 mod generate;
 mod hf;
 mod input;
@@ -14,7 +15,7 @@ use input::{check_memory, cpu_run_bytes, read_file, AnyResult};
 
 use clap::{Parser, Subcommand};
 use hybrid_core::tasks::recall;
-use hybrid_core::{ForwardOptions, Model, ModelConfig, SamplingParams, Tokenizer};
+use hybrid_core::{Model, ModelConfig, SamplingParams, Tokenizer};
 
 #[derive(Parser)]
 #[command(
@@ -52,9 +53,8 @@ enum Cmd {
         top_p: f32,
         #[arg(short, long, default_value_t = 0)]
         seed: u64,
-        /// Interventions, JSON or short syntax (e.g. `L1.attn=0;L2.window=64`); repeatable.
-        #[arg(long)]
-        intervene: Vec<String>,
+        #[command(flatten)]
+        flags: engine::RunFlags,
     },
     /// Show the layer plan, parameters per block, and cache sizes at a context length.
     Inspect {
@@ -105,9 +105,8 @@ enum Cmd {
         cases: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Interventions, JSON or short syntax; repeatable.
-        #[arg(long)]
-        intervene: Vec<String>,
+        #[command(flatten)]
+        flags: engine::RunFlags,
     },
     /// Per-token loss (and its mean) of a model over a text file.
     Loss {
@@ -117,9 +116,8 @@ enum Cmd {
         /// Tokens read from the file at most.
         #[arg(short = 'n', long, default_value_t = 1024)]
         max_tokens: usize,
-        /// Interventions, JSON or short syntax; repeatable.
-        #[arg(long)]
-        intervene: Vec<String>,
+        #[command(flatten)]
+        flags: engine::RunFlags,
     },
 }
 
@@ -206,7 +204,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             top_k,
             top_p,
             seed,
-            intervene,
+            flags,
         } => {
             let params = SamplingParams {
                 temperature,
@@ -217,7 +215,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             params.validate()?;
             let prompt = input::prompt(prompt, prompt_file.as_deref())?;
             let m = load_model(&model)?;
-            let iv = intervene::parse_flags(&intervene, &m)?;
+            let iv = intervene::parse_flags(&flags.intervene, &m)?;
             let tok = load_tokenizer(&model)?;
             (tok.check_fits(m.config().vocab_size))
                 .map_err(|e| format!("{}: {e}", model.join("tokenizer.json").display()))?;
@@ -230,7 +228,8 @@ fn run(cli: Cli) -> AnyResult<()> {
                 &format!("{} prompt tokens + {max_tokens} generated", ids.len()),
                 cpu_run_bytes(m.config(), total, ids.len(), false),
             )?;
-            generate::generate(&m, &tok, &ids, max_tokens, params, &iv)
+            let mut eng = engine::Engine::new(&flags.backend, &m, &iv, total, ids.len())?;
+            generate::generate(&mut eng, &tok, &ids, max_tokens, params)
         }
         Cmd::Inspect { model, context } => {
             if context as u64 > MAX_INSPECT_CONTEXT {
@@ -361,11 +360,11 @@ fn run(cli: Cli) -> AnyResult<()> {
             len,
             cases,
             seed,
-            intervene,
+            flags,
         } => {
             at_least_one("--cases", cases)?;
             let m = load_model(&model)?;
-            let iv = intervene::parse_flags(&intervene, &m)?;
+            let iv = intervene::parse_flags(&flags.intervene, &m)?;
             // the cases' tokens, and one case's forward with logits at every position
             let tokens = (cases as u64).saturating_mul(len as u64).saturating_mul(4);
             check_memory(
@@ -373,15 +372,12 @@ fn run(cli: Cli) -> AnyResult<()> {
                 tokens.saturating_add(cpu_run_bytes(m.config(), len, len, true)),
             )?;
             let batch = recall::make_batch(seed, cases, pairs, len)?;
+            let mut eng = engine::Engine::new(&flags.backend, &m, &iv, len, len)?;
             let mut total = 0.0;
             for case in &batch {
-                let mut st = m.new_state();
-                let opts = ForwardOptions {
-                    all_logits: true,
-                    ..Default::default()
-                };
-                let out = m.forward_with(&mut st, &case.tokens, opts, &iv)?;
-                total += recall::accuracy(case, &out.logits, m.config().vocab_size);
+                eng.reset()?;
+                let logits = eng.forward(&case.tokens, true)?;
+                total += recall::accuracy(case, &logits, m.config().vocab_size);
             }
             say(format!(
                 "recall accuracy: {:.1}% ({cases} cases, {pairs} pairs, length {len}, seed {seed})\n",
@@ -393,14 +389,20 @@ fn run(cli: Cli) -> AnyResult<()> {
             model,
             text,
             max_tokens,
-            intervene,
+            flags,
         } => {
             let m = load_model(&model)?;
-            let iv = intervene::parse_flags(&intervene, &m)?;
+            let iv = intervene::parse_flags(&flags.intervene, &m)?;
             let tok = load_tokenizer(&model)?;
             (tok.check_fits(m.config().vocab_size))
                 .map_err(|e| format!("{}: {e}", model.join("tokenizer.json").display()))?;
-            say(intervene::loss_report(&m, &tok, &text, max_tokens, &iv)?)
+            say(intervene::loss_report(
+                &m,
+                &tok,
+                &text,
+                max_tokens,
+                (&flags.backend, &iv),
+            )?)
         }
     }
 }

@@ -21,24 +21,34 @@ pub fn cross_entropy(logits: &[f32], target: u32) -> Option<f64> {
 /// -log p(ids[t+1] | ids[..=t]) for every t (`ids.len() - 1` values), the model fed
 /// `chunk` tokens per forward call from a fresh state, with the interventions `iv`.
 pub fn token_losses(m: &Model, ids: &[u32], chunk: usize, iv: &Interventions) -> Result<Vec<f32>> {
-    let v = m.config().vocab_size;
     let opts = ForwardOptions {
         all_logits: true,
         ..Default::default()
     };
     let mut st = m.new_state();
+    token_losses_by(ids, chunk, m.config().vocab_size, |part| {
+        Ok(m.forward_with(&mut st, part, opts, iv)?.logits)
+    })
+}
+
+/// [`token_losses`] on any engine: `forward(part)` runs the next `part` of `ids` (at most
+/// `chunk` tokens) and returns its logits at every position, `[part.len(), vocab]`.
+pub fn token_losses_by<E: From<Error>>(
+    ids: &[u32],
+    chunk: usize,
+    vocab: usize,
+    mut forward: impl FnMut(&[u32]) -> std::result::Result<Vec<f32>, E>,
+) -> std::result::Result<Vec<f32>, E> {
+    let chunk = chunk.max(1);
     let inputs = ids.get(..ids.len().saturating_sub(1)).unwrap_or(&[]);
     let mut losses = Vec::with_capacity(inputs.len());
-    for (c, part) in inputs.chunks(chunk.max(1)).enumerate() {
-        let logits = m.forward_with(&mut st, part, opts, iv)?.logits;
-        for (i, row) in logits.chunks_exact(v).enumerate() {
-            let at = c * chunk.max(1) + i + 1;
+    for (c, part) in inputs.chunks(chunk).enumerate() {
+        let logits = forward(part)?;
+        for (i, row) in logits.chunks_exact(vocab.max(1)).enumerate() {
+            let at = c * chunk + i + 1;
             let target = ids.get(at).copied().unwrap_or(0);
-            if target as usize >= v {
-                return Err(Error::TokenOutOfRange {
-                    id: target,
-                    vocab: v,
-                });
+            if target as usize >= vocab {
+                return Err(Error::TokenOutOfRange { id: target, vocab }.into());
             }
             let loss = cross_entropy(row, target).ok_or_else(|| {
                 Error::Prompt(format!("loss: the logits at position {at} are not finite"))

@@ -54,9 +54,9 @@ macro_rules! kernel_table {
                 params $crate::ops::kv_store::KvStoreParams;
             Conv1d => "conv1d", inputs 3, outputs 2, zero_wg_memory true,
                 params $crate::ops::conv1d::Conv1dParams;
-            SsmScan => "ssm_scan", inputs 3, outputs 2, zero_wg_memory false,
+            SsmScan => "ssm_scan", inputs 4, outputs 2, zero_wg_memory false,
                 params $crate::ops::ssm_scan::ScanParams;
-            SsdChunkState => "ssd_chunk_state", inputs 3, outputs 2, zero_wg_memory true,
+            SsdChunkState => "ssd_chunk_state", inputs 4, outputs 2, zero_wg_memory true,
                 params $crate::ops::ssd::SsdParams,
                 consts [
                     L = $crate::ops::ssd::SSD_CHUNK,
@@ -83,9 +83,9 @@ macro_rules! kernel_table {
                 params $crate::ops::argmax::ArgmaxParams;
             AttentionProbs => "attention_probs", inputs 1, outputs 1, zero_wg_memory true,
                 params $crate::ops::attention_probs::AttentionProbsParams;
-            SsmProbes => "ssm_probes", inputs 3, outputs 2, zero_wg_memory true,
+            SsmProbes => "ssm_probes", inputs 4, outputs 2, zero_wg_memory true,
                 params $crate::ops::ssm_probes::SsmProbeParams;
-            SsmStateNorm => "ssm_state_norm", inputs 3, outputs 2, zero_wg_memory true,
+            SsmStateNorm => "ssm_state_norm", inputs 4, outputs 2, zero_wg_memory true,
                 params $crate::ops::ssm_probes::SsmProbeParams;
             RowNorm => "row_norm", inputs 1, outputs 1, zero_wg_memory true,
                 params $crate::ops::row_norm::RowNormParams;

@@ -136,6 +136,7 @@ fn split_decode_case(
             head_dim: dh,
             v_head_dim: dv,
             layout,
+            view: KeyView::default(),
             cache_rows: rows,
             splits,
         };
@@ -289,6 +290,7 @@ fn attention_prefill_then_decode_with_cache() {
                         head_dim: dh,
                         v_head_dim: dh,
                         layout,
+                        view: KeyView::default(),
                         cache_rows: rows,
                         out_stride: qd,
                     };
@@ -400,6 +402,7 @@ fn attention_prefill_tiles_match_reference() {
                             head_dim: dh,
                             v_head_dim: dv,
                             layout,
+                            view: KeyView::default(),
                             cache_rows: rows,
                             out_stride,
                         };

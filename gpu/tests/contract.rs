@@ -275,6 +275,21 @@ const SHARED: &[(&str, &[&str])] = &[
     ),
     // KV cache row of position s (sinks, then a ring)
     ("fn slot", &["attention", "attention_split"]),
+    // a hidden key (interventions)
+    (
+        "fn hidden",
+        &["attention", "attention_split", "attention_probs"],
+    ),
+    // dt after the interventions' edits and freezes
+    (
+        "fn edit_dt",
+        &[
+            "ssm_scan",
+            "ssd_chunk_state",
+            "ssm_probes",
+            "ssm_state_norm",
+        ],
+    ),
     // weight i, f32 or packed f16
     ("fn wt", &["matmul", "matvec", "embed"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)

@@ -11,11 +11,11 @@ use common::{gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::MambaDims;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, Model, ModelConfig};
-use hybrid_gpu::ops::attention::{Attention, CacheLayout};
+use hybrid_gpu::ops::attention::{Attention, CacheLayout, KeyView};
 use hybrid_gpu::ops::attention_probs::AttentionProbs;
 use hybrid_gpu::ops::attention_split::AttentionSplit;
 use hybrid_gpu::ops::ssm_probes::SsmProbes;
-use hybrid_gpu::ops::ssm_scan::SsmScan;
+use hybrid_gpu::ops::ssm_scan::{dt_edit_neutral, SsmScan};
 use hybrid_gpu::ops::{conv1d::Conv1d, ssd::Ssd};
 use hybrid_gpu::{Gpu, GpuModel, SessionOptions};
 
@@ -43,6 +43,7 @@ fn attention_folds() {
                 head_dim: dh,
                 v_head_dim: dh,
                 layout,
+                view: KeyView::default(),
                 cache_rows: t,
                 out_stride: hq * dh,
             };
@@ -75,6 +76,7 @@ fn attention_folds() {
             head_dim: dh,
             v_head_dim: dh,
             layout,
+            view: KeyView::default(),
             cache_rows: rows,
             splits,
         };
@@ -100,6 +102,7 @@ fn attention_folds() {
             n_kv_heads: hk,
             head_dim: dh,
             layout,
+            view: KeyView::default(),
         };
         let dp = op.build(g, "probs", &up(g, &qkv), &probs);
         Case {
@@ -161,11 +164,12 @@ fn mamba_ops_fold() {
         let proj = up(g, &values(t * m.in_proj_dim(), 22));
         let xbc = up(g, &values(t * m.conv_dim(), 23));
         let heads = up(g, &values(3 * m.n_heads, 24));
+        let edit = up(g, &dt_edit_neutral(m.n_heads));
         let state = up(g, &values(m.ssm_state_len(), 25));
-        (proj, xbc, heads, state)
+        (proj, xbc, [heads, edit], state)
     };
     same_on_both("ssd", |g| {
-        let (proj, xbc, heads, state) = ssd_inputs(g, t, m);
+        let (proj, xbc, h, state) = ssd_inputs(g, t, m);
         let op = Ssd { t, dims: m };
         let sc = op.scratch();
         let (y, states, dtc) = (
@@ -173,7 +177,9 @@ fn mamba_ops_fold() {
             zeros(g, sc.states),
             zeros(g, sc.dtc),
         );
-        let ds = op.build(g, "ssd", &proj, &xbc, &heads, &state, &y, &states, &dtc);
+        let ds = op.build(
+            g, "ssd", &proj, &xbc, &h[0], &h[1], &state, &y, &states, &dtc,
+        );
         Case {
             dispatches: ds.expect("build"),
             outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
@@ -184,7 +190,7 @@ fn mamba_ops_fold() {
     let m = dims(5, 64, 16);
     let t = 40;
     same_on_both("ssd state pass", |g| {
-        let (proj, xbc, heads, state) = ssd_inputs(g, t, m);
+        let (proj, xbc, h, state) = ssd_inputs(g, t, m);
         let op = Ssd { t, dims: m };
         let sc = op.scratch();
         let (y, states, dtc) = (
@@ -192,7 +198,9 @@ fn mamba_ops_fold() {
             zeros(g, sc.states),
             zeros(g, sc.dtc),
         );
-        let ds = op.build(g, "ssd", &proj, &xbc, &heads, &state, &y, &states, &dtc);
+        let ds = op.build(
+            g, "ssd", &proj, &xbc, &h[0], &h[1], &state, &y, &states, &dtc,
+        );
         Case {
             dispatches: ds.expect("build"),
             outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
@@ -202,9 +210,9 @@ fn mamba_ops_fold() {
     // the recurrent scan: 5 x 64 / 4 = 80 workgroups, 2 tokens
     let t = 2;
     same_on_both("ssm_scan", |g| {
-        let (proj, xbc, heads, state) = ssd_inputs(g, t, m);
+        let (proj, xbc, h, state) = ssd_inputs(g, t, m);
         let y = zeros(g, t * m.d_inner());
-        let dp = SsmScan { t, dims: m }.build(g, "scan", &proj, &xbc, &heads, &state, &y);
+        let dp = SsmScan { t, dims: m }.build(g, "scan", &proj, &xbc, &h[0], &h[1], &state, &y);
         Case {
             dispatches: vec![dp.expect("build")],
             outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
@@ -214,10 +222,11 @@ fn mamba_ops_fold() {
     // probes: (T, H) = (40, 5)
     let t = 40;
     same_on_both("ssm probes", |g| {
-        let (proj, xbc, heads, _) = ssd_inputs(g, t, m);
+        let (proj, xbc, hb, _) = ssd_inputs(g, t, m);
         let h = m.n_heads;
         let (dt, imp) = (zeros(g, t * h), zeros(g, h * t * t));
-        let dp = SsmProbes { t, dims: m }.build(g, "ssm probes", &proj, &xbc, &heads, &dt, &imp);
+        let dp =
+            SsmProbes { t, dims: m }.build(g, "ssm probes", &proj, &xbc, &hb[0], &hb[1], &dt, &imp);
         Case {
             dispatches: vec![dp.expect("build")],
             outs: vec![(dt, t * h), (imp, h * t * t)],

@@ -13,7 +13,8 @@ use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
 use hybrid_gpu::ops::relu2::Relu2;
 use hybrid_gpu::ops::{add::Add, argmax::Argmax, conv1d::Conv1d, embed::Embed, ssd::Ssd};
 use hybrid_gpu::ops::{
-    matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::SsmScan, swiglu::SwiGlu,
+    matmul::Matmul, rmsnorm::RmsNorm, rope::Rope, ssm_scan::dt_edit_neutral, ssm_scan::SsmScan,
+    swiglu::SwiGlu,
 };
 use hybrid_gpu::run;
 
@@ -322,6 +323,7 @@ fn ssm_scan_with_state_over_two_calls() {
                 }
             }
             let bh = up(&g, &heads);
+            let be = up(&g, &dt_edit_neutral(m.n_heads));
             let state = up(&g, &vec![0.0; m.ssm_state_len()]);
             let mut got = Vec::new();
             for (r0, t) in [(0, t1), (t1, t2)] {
@@ -332,7 +334,7 @@ fn ssm_scan_with_state_over_two_calls() {
                 run(
                     &g,
                     "scan",
-                    &[op.build(&g, "scan", &bp, &bx, &bh, &state, &y)
+                    &[op.build(&g, "scan", &bp, &bx, &bh, &be, &state, &y)
                         .expect("build")],
                 )
                 .expect("run");
@@ -398,6 +400,7 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
                 }
             }
             let bh = up(&g, &heads);
+            let be = up(&g, &dt_edit_neutral(m.n_heads));
             let state = up(&g, &s0);
             let mut got = Vec::new();
             for (r0, t) in [(0, t1), (t1, t2)] {
@@ -408,7 +411,7 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
                 let y = up(&g, &vec![0.0; t * e]);
                 let (bs, bd) = (up(&g, &vec![0.0; sc.states]), up(&g, &vec![0.0; sc.dtc]));
                 let ds = op
-                    .build(&g, "ssd", &bp, &bx, &bh, &state, &y, &bs, &bd)
+                    .build(&g, "ssd", &bp, &bx, &bh, &be, &state, &y, &bs, &bd)
                     .expect("build");
                 let chunked = t > 1 && m.head_dim <= 64;
                 assert_eq!(ds.len(), if chunked { 3 } else { 1 }, "t={t} {m:?}");
@@ -436,8 +439,9 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
         up(&g, &vec![0.0; m.ssm_state_len()]),
         up(&g, &vec![0.0; t * m.d_inner()]),
     );
+    let be = up(&g, &dt_edit_neutral(m.n_heads));
     assert!(Ssd { t, dims: m }
-        .build(&g, "bad", &bp, &bx, &bh, &bst, &by, &small, &small)
+        .build(&g, "bad", &bp, &bx, &bh, &be, &bst, &by, &small, &small)
         .is_err());
 }
 

@@ -7,6 +7,7 @@ use hybrid_core::ModelConfig;
 use super::weights::GpuWeights;
 use crate::ops::attention::CacheLayout;
 use crate::ops::ssd::{Ssd, SsdScratch};
+use crate::ops::ssm_scan::dt_edit_neutral;
 use crate::{Gpu, Result};
 
 /// How [`MemoryReport`](super::MemoryReport) counts a buffer of [`Acts`].
@@ -161,6 +162,9 @@ pub(crate) struct LayerState {
     pub kv: Option<(wgpu::Buffer, wgpu::Buffer, usize)>,
     /// Conv state [W-1, C] and SSM state [H, P, N].
     pub ssm: Option<(wgpu::Buffer, wgpu::Buffer)>,
+    /// With the SSM state: the dt edits of the interventions [3, H] (k | m | freeze row,
+    /// `ops::ssm_scan::dt_edit_neutral` until the session writes others).
+    pub dt_edit: Option<wgpu::Buffer>,
 }
 
 impl LayerState {
@@ -192,6 +196,12 @@ impl LayerState {
                 }
                 None => None,
             };
+            let dt_edit = match m {
+                Some(m) => {
+                    Some(gpu.upload(&format!("layers.{i} dt edit"), &dt_edit_neutral(m.n_heads))?)
+                }
+                None => None,
+            };
             let ssm = match m {
                 Some(m) => Some((
                     gpu.storage(
@@ -208,7 +218,12 @@ impl LayerState {
                 )),
                 None => None,
             };
-            layers.push(LayerState { layout, kv, ssm });
+            layers.push(LayerState {
+                layout,
+                kv,
+                ssm,
+                dt_edit,
+            });
         }
         Ok(layers)
     }

@@ -48,9 +48,32 @@ crate::params::params! {
         pub out_stride: u32,
         pub scale: f32,
         pub v_head_dim: u32,
-        pub _pad0: u32,
-        pub _pad1: u32,
+        pub hide_lo: u32,
+        pub hide_hi: u32,
         pub _pad2: u32,
+    }
+}
+
+/// What a query sees beyond causality and the cache layout (interventions,
+/// `hybrid_core::intervene`): a window imposed in place of the layout's own (the cache must
+/// hold its keys: a flat cache, or a ring at least as wide), and one hidden key range
+/// [from, to) (a query still sees its own key). `KeyView::default()` changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyView {
+    pub window: Option<usize>,
+    pub hide: Option<(usize, usize)>,
+}
+
+impl KeyView {
+    /// The shaders' `window` (0: full causal): the imposed window, else the layout's.
+    pub fn window(&self, layout: &CacheLayout) -> usize {
+        self.window.or(layout.window).unwrap_or(0)
+    }
+
+    /// The shaders' [hide_lo, hide_hi) (empty: [0, 0)), positions past u32 clamped.
+    pub fn hide(&self) -> (u32, u32) {
+        let c = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        self.hide.map_or((0, 0), |(a, b)| (c(a), c(b)))
     }
 }
 
@@ -64,9 +87,10 @@ pub struct CacheLayout {
 }
 
 impl CacheLayout {
-    /// Ring rows after the sinks: max(window - 1, 1) (unused without a window).
+    /// Ring rows after the sinks: max(window - 1, 1); 0 without a window (a flat cache:
+    /// the shaders' `slot` tests it).
     pub fn ring(&self) -> usize {
-        self.window.map_or(1, |w| w.saturating_sub(1).max(1))
+        self.window.map_or(0, |w| w.saturating_sub(1).max(1))
     }
     /// Rows the cache needs for a context of `max_ctx` tokens: all of them without a
     /// window, else `sinks + window - 1` (what a later query can still see).
@@ -92,6 +116,8 @@ pub struct Attention {
     /// dv: v head size (the width of each head's output).
     pub v_head_dim: usize,
     pub layout: CacheLayout,
+    /// An imposed window and hidden keys (interventions).
+    pub view: KeyView,
     /// Rows of the cache buffers.
     pub cache_rows: usize,
     pub out_stride: usize,
@@ -145,6 +171,7 @@ impl Attention {
             (s.t - 1) * s.out_stride + s.n_heads * s.v_head_dim,
             "out",
         )?;
+        let (hide_lo, hide_hi) = s.view.hide();
         let params = AttentionParams {
             t: u(label, s.t)?,
             stride: u(label, s.stride)?,
@@ -153,14 +180,14 @@ impl Attention {
             n_heads: u(label, s.n_heads)?,
             n_kv_heads: u(label, s.n_kv_heads)?,
             head_dim: u(label, s.head_dim)?,
-            window: u(label, s.layout.window.unwrap_or(0))?,
+            window: u(label, s.view.window(&s.layout))?,
             sinks: u(label, s.layout.sinks)?,
             ring: u(label, s.layout.ring())?,
             out_stride: u(label, s.out_stride)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
             v_head_dim: u(label, s.v_head_dim)?,
-            _pad0: 0,
-            _pad1: 0,
+            hide_lo,
+            hide_hi,
             _pad2: 0,
         };
         let tiled = tiled_constants(s.head_dim);

@@ -2,7 +2,7 @@
 //! (shaders/attention_probs.wgsl): softmax rows from the RoPE'd q and k in the qkv buffer,
 //! zeros where a key is not visible (causal, sliding window + sinks).
 
-use super::attention::CacheLayout;
+use super::attention::{CacheLayout, KeyView};
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::{fold, Dispatch};
@@ -20,7 +20,9 @@ crate::params::params! {
         pub window: u32,
         pub sinks: u32,
         pub scale: f32,
-        pub _pad: [u32; 3],
+        pub hide_lo: u32,
+        pub hide_hi: u32,
+        pub _pad: u32,
     }
 }
 
@@ -36,6 +38,8 @@ pub struct AttentionProbs {
     pub head_dim: usize,
     /// Window and sinks (the visibility rule; no cache is read).
     pub layout: CacheLayout,
+    /// An imposed window and hidden keys (interventions).
+    pub view: KeyView,
 }
 
 impl AttentionProbs {
@@ -66,6 +70,7 @@ impl AttentionProbs {
         ensure(s.t > 0 && s.head_dim > 0, label, || format!("empty: {s:?}"))?;
         s.qkv().check(label, &s, qkv, None)?;
         need(label, probs, s.n_heads * s.t * s.t, "probs")?;
+        let (hide_lo, hide_hi) = s.view.hide();
         let params = AttentionProbsParams {
             t: u(label, s.t)?,
             stride: u(label, s.stride)?,
@@ -73,10 +78,12 @@ impl AttentionProbs {
             n_heads: u(label, s.n_heads)?,
             n_kv_heads: u(label, s.n_kv_heads)?,
             head_dim: u(label, s.head_dim)?,
-            window: u(label, s.layout.window.unwrap_or(0))?,
+            window: u(label, s.view.window(&s.layout))?,
             sinks: u(label, s.layout.sinks)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
-            _pad: [0; 3],
+            hide_lo,
+            hide_hi,
+            _pad: 0,
         };
         Dispatch::new(
             gpu,

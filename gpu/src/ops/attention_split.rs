@@ -11,7 +11,7 @@
 //! A workgroup serves [`heads_per_wg`] query heads of one KV head (their K and V rows
 //! are read once) and one split: grid (Hq / heads_per_wg, splits).
 
-use super::attention::CacheLayout;
+use super::attention::{CacheLayout, KeyView};
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::{fold, Dispatch};
@@ -47,8 +47,8 @@ crate::params::params! {
         pub scale: f32,
         pub heads_per_wg: u32,
         pub v_head_dim: u32,
-        pub _pad0: u32,
-        pub _pad1: u32,
+        pub hide_lo: u32,
+        pub hide_hi: u32,
         pub _pad2: u32,
     }
 }
@@ -92,6 +92,8 @@ pub struct AttentionSplit {
     /// dv: v head size.
     pub v_head_dim: usize,
     pub layout: CacheLayout,
+    /// An imposed window and hidden keys (interventions).
+    pub view: KeyView,
     /// Rows of the cache buffers.
     pub cache_rows: usize,
     /// Splits per head in the grid and in the partials buffer ([`splits_for`]).
@@ -147,6 +149,7 @@ impl AttentionSplit {
         need(label, partials, s.partials_len(), "partials")?;
         // the queries (dh each) and the outputs (dv each) of a workgroup's heads both fit
         let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim.max(s.v_head_dim));
+        let (hide_lo, hide_hi) = s.view.hide();
         let params = AttentionSplitParams {
             stride: u(label, s.stride)?,
             k_off: u(label, s.k_off)?,
@@ -154,15 +157,15 @@ impl AttentionSplit {
             n_heads: u(label, s.n_heads)?,
             n_kv_heads: u(label, s.n_kv_heads)?,
             head_dim: u(label, s.head_dim)?,
-            window: u(label, s.layout.window.unwrap_or(0))?,
+            window: u(label, s.view.window(&s.layout))?,
             sinks: u(label, s.layout.sinks)?,
             ring: u(label, s.layout.ring())?,
             splits: u(label, s.splits)?,
             scale: 1.0 / (s.head_dim as f32).sqrt(),
             heads_per_wg: u(label, hpw)?,
             v_head_dim: u(label, s.v_head_dim)?,
-            _pad0: 0,
-            _pad1: 0,
+            hide_lo,
+            hide_hi,
             _pad2: 0,
         };
         let grid = fold(

@@ -32,7 +32,8 @@ pub struct SsdScratch {
     pub dtc: usize,
 }
 
-/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> y [T, E]; state [H, P, N].
+/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H], dt_edit [3, H] -> y
+/// [T, E]; state [H, P, N].
 #[derive(Debug, Clone, Copy)]
 pub struct Ssd {
     pub t: usize,
@@ -72,6 +73,7 @@ impl Ssd {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
         state: &wgpu::Buffer,
         y: &wgpu::Buffer,
         states: &wgpu::Buffer,
@@ -81,12 +83,14 @@ impl Ssd {
         let t = self.t;
         if !self.chunked() {
             let scan = SsmScan { t, dims: m };
-            return Ok(vec![scan.build(gpu, label, proj, xbc, heads, state, y)?]);
+            return Ok(vec![
+                scan.build(gpu, label, proj, xbc, heads, dt_edit, state, y)?
+            ]);
         }
         ensure(m.head_dim > 0 && m.d_state > 0, label, || {
             "P and N must be positive".into()
         })?;
-        let scan = SsmScanParams::checked(label, t, m, proj, xbc, heads)?;
+        let scan = SsmScanParams::checked(label, t, m, proj, xbc, heads, dt_edit)?;
         let scratch = self.scratch();
         need(label, state, m.ssm_state_len(), "ssm state")?;
         need(label, y, t * m.d_inner(), "y")?;
@@ -105,7 +109,7 @@ impl Ssd {
                 Kernel::SsdChunkState,
                 &[],
                 &params,
-                &[proj, xbc, heads],
+                &[proj, xbc, heads, dt_edit],
                 &[states, dtc],
                 per_chunk,
             )?,

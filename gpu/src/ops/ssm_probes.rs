@@ -12,7 +12,8 @@ use hybrid_core::config::MambaDims;
 /// `n_chunks` unused).
 pub type SsmProbeParams = ScanParams;
 
-/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> the probes.
+/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H], dt_edit [3, H] -> the
+/// probes.
 #[derive(Debug, Clone, Copy)]
 pub struct SsmProbes {
     pub t: usize,
@@ -26,9 +27,11 @@ impl SsmProbes {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
     ) -> Result<SsmProbeParams> {
         ensure(self.t > 0, label, || "T = 0".into())?;
-        SsmScanParams::checked(label, self.t, self.dims, proj, xbc, heads).map(ScanParams::from)
+        SsmScanParams::checked(label, self.t, self.dims, proj, xbc, heads, dt_edit)
+            .map(ScanParams::from)
     }
 
     /// dt [T, H] (softplus applied) and the implicit attention [H, T, T].
@@ -40,10 +43,11 @@ impl SsmProbes {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
         dt: &wgpu::Buffer,
         implicit: &wgpu::Buffer,
     ) -> Result<Dispatch> {
-        let params = self.params(label, proj, xbc, heads)?;
+        let params = self.params(label, proj, xbc, heads, dt_edit)?;
         let (t, h) = (self.t, self.dims.n_heads);
         need(label, dt, t * h, "dt")?;
         need(label, implicit, h * t * t, "implicit attention")?;
@@ -53,7 +57,7 @@ impl SsmProbes {
             Kernel::SsmProbes,
             &[],
             &params,
-            &[proj, xbc, heads],
+            &[proj, xbc, heads, dt_edit],
             &[dt, implicit],
             fold(gpu, label, [u(label, t)?, u(label, h)?])?,
         )
@@ -69,10 +73,11 @@ impl SsmProbes {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
         state: &wgpu::Buffer,
         norms: &wgpu::Buffer,
     ) -> Result<Dispatch> {
-        let params = self.params(label, proj, xbc, heads)?;
+        let params = self.params(label, proj, xbc, heads, dt_edit)?;
         let (t, h) = (self.t, self.dims.n_heads);
         need(label, state, self.dims.ssm_state_len(), "state copy")?;
         need(label, norms, t * h, "state norms")?;
@@ -82,7 +87,7 @@ impl SsmProbes {
             Kernel::SsmStateNorm,
             &[],
             &params,
-            &[proj, xbc, heads],
+            &[proj, xbc, heads, dt_edit],
             &[state, norms],
             [u(label, h)?, 1, 1],
         )

@@ -6,6 +6,18 @@ use crate::dispatch::{fold, groups, Dispatch};
 use crate::{Gpu, Kernel, Result};
 use hybrid_core::config::MambaDims;
 
+/// The freeze row of `dt_edit` that no chunk row reaches (2^24, exact in f32): no freeze.
+pub const DT_NO_FREEZE: f32 = 16_777_216.0;
+
+/// The `dt_edit` rows [3, H] that change nothing: k = 1, m = +inf, no freeze (`edit_dt`
+/// of the scan shaders).
+pub fn dt_edit_neutral(heads: usize) -> Vec<f32> {
+    let mut v = vec![1.0; heads];
+    v.extend(std::iter::repeat_n(f32::INFINITY, heads));
+    v.extend(std::iter::repeat_n(DT_NO_FREEZE, heads));
+    v
+}
+
 /// Channels (h, p) per workgroup: sets the override `CH` of ssm_scan.wgsl (16 threads each).
 pub const CHANNELS_PER_WG: usize = 4;
 
@@ -47,7 +59,7 @@ impl From<SsmScanParams> for ScanParams {
 impl SsmScanParams {
     /// The layout every Mamba-2 scan shader reads (ssm_scan, the SSD kernels, the probes),
     /// after checking the shared inputs of T tokens: proj [T, 2E+2GN+H], xbc [T, E+2GN],
-    /// heads [3, H], and H % G == 0.
+    /// heads [3, H], dt_edit [3, H] ([`dt_edit_neutral`]), and H % G == 0.
     pub fn checked(
         label: &str,
         t: usize,
@@ -55,6 +67,7 @@ impl SsmScanParams {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
     ) -> Result<Self> {
         ensure(
             m.n_groups > 0 && m.n_heads.is_multiple_of(m.n_groups),
@@ -64,6 +77,7 @@ impl SsmScanParams {
         need(label, proj, t * m.in_proj_dim(), "proj")?;
         need(label, xbc, t * m.conv_dim(), "xbc")?;
         need(label, heads, 3 * m.n_heads, "dt_bias | A_log | D")?;
+        need(label, dt_edit, 3 * m.n_heads, "dt edit")?;
         Ok(SsmScanParams {
             t: u(label, t)?,
             heads: u(label, m.n_heads)?,
@@ -77,7 +91,8 @@ impl SsmScanParams {
     }
 }
 
-/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H] -> y [T, E]; state [H, P, N].
+/// proj [T, 2E+2GN+H] (z | xBC | dt), xbc [T, E+2GN], heads [3, H], dt_edit [3, H] -> y
+/// [T, E]; state [H, P, N].
 #[derive(Debug, Clone, Copy)]
 pub struct SsmScan {
     pub t: usize,
@@ -94,12 +109,14 @@ impl SsmScan {
         proj: &wgpu::Buffer,
         xbc: &wgpu::Buffer,
         heads: &wgpu::Buffer,
+        dt_edit: &wgpu::Buffer,
         state: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         let m = self.dims;
         let t = self.t;
-        let params = ScanParams::from(SsmScanParams::checked(label, t, m, proj, xbc, heads)?);
+        let scan = SsmScanParams::checked(label, t, m, proj, xbc, heads, dt_edit)?;
+        let params = ScanParams::from(scan);
         need(label, state, m.ssm_state_len(), "ssm state")?;
         need(label, y, t * m.d_inner(), "y")?;
         Dispatch::new(
@@ -108,7 +125,7 @@ impl SsmScan {
             Kernel::SsmScan,
             &[("CH", CHANNELS_PER_WG as f64)],
             &params,
-            &[proj, xbc, heads],
+            &[proj, xbc, heads, dt_edit],
             &[state, y],
             fold(gpu, label, [groups(m.d_inner(), CHANNELS_PER_WG), 1])?,
         )

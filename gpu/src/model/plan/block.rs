@@ -26,6 +26,7 @@ impl Planner<'_> {
         let a = self.acts;
         let (d, eps) = (self.config.d_model, self.config.norm_eps);
         let p = format!("layers.{i}");
+        let lp = self.layer_plan(i)?;
         // The mixer's projections (two in an intra block) share the normed input: for a
         // chunk it is computed once into `h`, for one token each matvec recomputes it.
         let mixer_in = if Phase::of(t).fuses_norm(d, d) {
@@ -44,9 +45,10 @@ impl Planner<'_> {
         };
         match &b.mixer {
             MixerBufs::Attention(at) => {
-                self.attention(plan, &p, at, st, t, mixer_in)?;
+                self.attention(plan, &p, at, st, t, mixer_in, lp)?;
                 self.probe_attention(plan, &p, at, t, i)?;
-                if let Some(o) = &at.o {
+                // a skipped mixer ran (its cache is as without) but is not added
+                if let (Some(o), false) = (&at.o, lp.skip_mixer) {
                     let mm = Matmul::new(t, d, at.dims.o_dim()).accumulate(1.0);
                     let label = format!("{p} o_proj + residual");
                     self.linear(plan, &label, Src::plain(&a.att), mm, o, &a.x)?;
@@ -56,7 +58,7 @@ impl Planner<'_> {
                 self.mamba(plan, &p, m, st, t, mixer_in)?;
                 self.probe_mamba(plan, &p, m, t, i)?;
                 let e = m.dims.d_inner();
-                if let Some(o) = &m.out {
+                if let (Some(o), false) = (&m.out, lp.skip_mixer) {
                     let src = match &m.norm {
                         Some(nw) => {
                             Src::normed(&a.y, nw, e / m.dims.norm_groups, eps).with_scratch(&a.yn)
@@ -70,9 +72,9 @@ impl Planner<'_> {
             }
             MixerBufs::Intra(ib) => self.intra(plan, &p, i, ib, st, t, mixer_in)?,
         }
-        match &b.ffn {
-            Some(ffn) => self.ffn(plan, &p, ffn, t),
-            None => Ok(()),
+        match (&b.ffn, lp.skip_ffn) {
+            (Some(ffn), false) => self.ffn(plan, &p, ffn, t),
+            _ => Ok(()),
         }
     }
 

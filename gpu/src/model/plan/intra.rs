@@ -27,25 +27,30 @@ impl Planner<'_> {
     ) -> Result<()> {
         let a = self.acts;
         let (d, eps) = (self.config.d_model, self.config.norm_eps);
-        self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in)?;
+        let lp = self.layer_plan(i)?;
+        self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in, lp)?;
         self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
         self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
         self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;
         // the attention branch is Ha*dv wide, normed per head of dv
         let (qa, eb) = (ib.attn.dims.o_dim(), ib.ssm.dims.d_inner());
-        let att = match &ib.attn_norm {
+        // a branch norm an intervention drops is not applied
+        let att = match ib.attn_norm.as_ref().filter(|_| lp.attn_norm) {
             Some(nw) => {
                 Src::normed(&a.att, nw, ib.attn.dims.v_head_dim, eps).with_scratch(&a.att_n)
             }
             None => Src::plain(&a.att),
         };
-        let ssm = match &ib.ssm_norm {
+        let ssm = match ib.ssm_norm.as_ref().filter(|_| lp.ssm_norm) {
             Some(nw) => Src::normed(&a.y, nw, ib.ssm.dims.head_dim, eps).with_scratch(&a.yn),
             None => Src::plain(&a.y),
         };
-        // Branch scalars and the subtract sign fold into the projections' alpha.
+        // Branch scalars, an intervention's factors and the subtract sign fold into the
+        // projections' alpha.
+        let scale_a = ib.attn_scale * lp.attn_scale.unwrap_or(1.0);
+        let scale_s = ib.ssm_scale * lp.ssm_scale.unwrap_or(1.0);
         let sign = ib.fusion.ssm_sign();
-        let (alpha_a, alpha_s) = (ib.attn_scale, sign * ib.ssm_scale);
+        let (alpha_a, alpha_s) = (scale_a, sign * scale_s);
         let (ma, ms) = match (&ib.joint, ib.fusion) {
             // [D, Ha*dv + E_b]: each branch through its block of columns
             (Some(j), Fusion::Concat) => (
@@ -82,18 +87,21 @@ impl Planner<'_> {
                 }
             }
         };
-        let label = format!("{p} attn out + residual");
-        self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
-        let label = format!("{p} ssm out + residual");
-        self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
+        // a skipped mixer ran (its cache and state are as without) but is not added
+        if !lp.skip_mixer {
+            let label = format!("{p} attn out + residual");
+            self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
+            let label = format!("{p} ssm out + residual");
+            self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
+        }
         // each contribution on its own, with its scalar but not the sign
         let mm = Matmul {
-            alpha: ib.attn_scale,
+            alpha: scale_a,
             ..ma.0
         };
         self.probe_branch(plan, p, att, mm, ma.1, i, 0)?;
         let mm = Matmul {
-            alpha: ib.ssm_scale,
+            alpha: scale_s,
             ..ms.0
         };
         self.probe_branch(plan, p, ssm, mm, ms.1, i, 1)

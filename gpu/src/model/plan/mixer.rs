@@ -3,9 +3,10 @@
 //! output projection that follows.
 
 use hybrid_core::config::AttnDims;
+use hybrid_core::intervene::LayerPlan;
 
 use super::linear::Src;
-use super::{Phase, Planner};
+use super::{key_view, Phase, Planner};
 use crate::dispatch::Dispatch;
 use crate::model::acts::LayerState;
 use crate::model::weights::{AttnBufs, MambaBufs};
@@ -28,7 +29,9 @@ pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
 }
 
 impl Planner<'_> {
-    /// q|k|v projection, RoPE, attention into `att`, then the KV cache append.
+    /// q|k|v projection, RoPE, attention into `att` (what it sees: `lp`'s window and
+    /// hidden keys), then the KV cache append.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn attention(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -37,7 +40,9 @@ impl Planner<'_> {
         st: &LayerState,
         t: usize,
         src: Src,
+        lp: &LayerPlan,
     ) -> Result<()> {
+        let view = key_view(lp)?;
         let gpu = self.gpu;
         let a = self.acts;
         let cfg = self.config;
@@ -80,6 +85,7 @@ impl Planner<'_> {
                     head_dim: dims.head_dim,
                     v_head_dim: dims.v_head_dim,
                     layout: st.layout,
+                    view,
                     cache_rows: *rows,
                     splits: self.splits,
                 };
@@ -106,6 +112,7 @@ impl Planner<'_> {
                     head_dim: dims.head_dim,
                     v_head_dim: dims.v_head_dim,
                     layout: st.layout,
+                    view,
                     cache_rows: *rows,
                     out_stride: dims.o_dim(),
                 };
@@ -141,7 +148,7 @@ impl Planner<'_> {
         let gpu = self.gpu;
         let a = self.acts;
         let dims = m.dims;
-        let Some((conv_state, ssm_state)) = &st.ssm else {
+        let (Some((conv_state, ssm_state)), Some(dt_edit)) = (&st.ssm, &st.dt_edit) else {
             return Err(GpuError::Unsupported(format!("{p}: no SSM state")));
         };
         let ipd = dims.in_proj_dim();
@@ -170,7 +177,8 @@ impl Planner<'_> {
             Phase::Decode => {
                 let scan = SsmScan { t, dims };
                 let (proj, xbc, y) = (&a.proj, &a.xbc, &a.y);
-                plan.push(scan.build(gpu, &label, proj, xbc, &m.heads, ssm_state, y)?);
+                let heads = &m.heads;
+                plan.push(scan.build(gpu, &label, proj, xbc, heads, dt_edit, ssm_state, y)?);
             }
             // the chunked SSD form (itself the recurrence where its kernels do not fit)
             Phase::Prefill => plan.extend(Ssd { t, dims }.build(
@@ -179,6 +187,7 @@ impl Planner<'_> {
                 &a.proj,
                 &a.xbc,
                 &m.heads,
+                dt_edit,
                 ssm_state,
                 &a.y,
                 &a.ssd_states,

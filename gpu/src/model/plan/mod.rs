@@ -12,6 +12,14 @@
 //! - `linear.rs`: projections, with the RMSNorm in front fused or not.
 //! - `block.rs`: a block (mixer norm, mixer, FFN); `intra.rs`: the intra mixer's fusion.
 //! - `mixer.rs`: the attention and Mamba-2 mixers; `probe.rs`: the probe hooks.
+//!
+//! Interventions (`hybrid_core::intervene`) enter through [`Planner::iv`], one `LayerPlan`
+//! per block: a skipped mixer or FFN loses its residual add (the mixer still runs, so its
+//! state stays as without), an intra branch's factor folds into its projection's alpha and
+//! a dropped branch norm drops the norm in front of it, and an imposed window or hidden
+//! keys go into the attention params ([`key_view`]). The dt edits and freezes are in each
+//! Mamba block's `dt_edit` buffer and resets happen between submissions: the session
+//! writes both (`session/intervene.rs`), so they need no plan of their own.
 
 mod block;
 mod intra;
@@ -19,16 +27,18 @@ mod linear;
 mod mixer;
 mod probe;
 
+use hybrid_core::intervene::LayerPlan;
 use hybrid_core::ModelConfig;
 
 use super::acts::{Acts, LayerState};
 use super::probes::ProbeBufs;
 use super::weights::{GpuWeights, WeightFormat};
 use crate::dispatch::Dispatch;
+use crate::ops::attention::KeyView;
 use crate::ops::embed::Embed;
 use crate::ops::matmul::Matmul;
 use crate::ops::matvec::Matvec;
-use crate::{Gpu, Result};
+use crate::{Gpu, GpuError, Result};
 use linear::Src;
 
 /// Which kernels a forward uses, chosen here and nowhere else, by the rows a product or
@@ -80,6 +90,33 @@ pub(crate) struct Planner<'a> {
     pub splits: usize,
     /// Probe hooks: with the probe buffers, the plan computes the probes too.
     pub probes: Option<&'a ProbeBufs>,
+    /// The interventions: one plan per block (`Interventions::plan`).
+    pub iv: &'a [LayerPlan],
+}
+
+/// What the attention of a block with plan `lp` sees beyond its own layout: the imposed
+/// window and the hidden key ranges, merged into one range; the shaders take one, so
+/// disjoint ranges in one block are an error.
+pub(crate) fn key_view(lp: &LayerPlan) -> Result<KeyView> {
+    let mut ranges = lp.hide.clone();
+    ranges.sort_unstable();
+    let mut hide: Option<(usize, usize)> = None;
+    for (a, b) in ranges {
+        hide = match hide {
+            None => Some((a, b)),
+            Some((lo, hi)) if a <= hi => Some((lo, hi.max(b))),
+            Some((lo, hi)) => {
+                return Err(GpuError::Unsupported(format!(
+                    "the GPU engine hides one key range per layer: {lo}..{hi} and {a}..{b} \
+                     do not touch (hide one range, or use the CPU engine)"
+                )))
+            }
+        };
+    }
+    Ok(KeyView {
+        window: lp.window,
+        hide,
+    })
 }
 
 impl Planner<'_> {
@@ -112,6 +149,13 @@ impl Planner<'_> {
         };
         self.linear(&mut plan, "norm_f + lm_head", src, head, &w.head, &a.logits)?;
         Ok(plan)
+    }
+
+    /// The interventions of block `i`.
+    fn layer_plan(&self, i: usize) -> Result<&LayerPlan> {
+        self.iv
+            .get(i)
+            .ok_or_else(|| GpuError::Unsupported(format!("block {i} has no intervention plan")))
     }
 
     /// Whether the weight matrices are packed f16.

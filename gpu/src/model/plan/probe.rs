@@ -4,7 +4,7 @@
 
 use super::linear::Src;
 use super::mixer::qkv_row;
-use super::Planner;
+use super::{key_view, Planner};
 use crate::dispatch::Dispatch;
 use crate::model::probes::{LayerProbeBufs, ProbeBufs};
 use crate::model::weights::{AttnBufs, MambaBufs};
@@ -47,6 +47,7 @@ impl Planner<'_> {
         };
         let dims = at.dims;
         let (stride, k_off, _) = qkv_row(dims);
+        let view = key_view(self.layer_plan(i)?)?;
         let probs = AttentionProbs {
             t,
             stride,
@@ -61,6 +62,7 @@ impl Planner<'_> {
                 },
                 |l| l.layout,
             ),
+            view,
         };
         let label = format!("{p} probe attn_probs");
         plan.push(probs.build(self.gpu, &label, &self.acts.qkv, out)?);
@@ -85,12 +87,16 @@ impl Planner<'_> {
         else {
             return Err(GpuError::Unsupported(format!("{p}: no SSM probe buffers")));
         };
+        let Some(edit) = self.layers.get(i).and_then(|l| l.dt_edit.as_ref()) else {
+            return Err(GpuError::Unsupported(format!("{p}: no dt edit buffer")));
+        };
         let (gpu, a) = (self.gpu, self.acts);
+        let (proj, xbc, heads) = (&a.proj, &a.xbc, &m.heads);
         let op = SsmProbes { t, dims: m.dims };
         let label = format!("{p} probe dt + implicit_attn");
-        plan.push(op.build(gpu, &label, &a.proj, &a.xbc, &m.heads, dt, implicit)?);
+        plan.push(op.build(gpu, &label, proj, xbc, heads, edit, dt, implicit)?);
         let label = format!("{p} probe state_norm");
-        plan.push(op.build_state_norm(gpu, &label, &a.proj, &a.xbc, &m.heads, copy, norms)?);
+        plan.push(op.build_state_norm(gpu, &label, proj, xbc, heads, edit, copy, norms)?);
         Ok(())
     }
 

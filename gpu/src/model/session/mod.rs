@@ -1,15 +1,18 @@
 //! A decoding session: it owns the buffers (activations, per-block state, staging, probe
 //! buffers), caches the plans the [`Planner`] builds and runs them: `prefill`, `step`,
-//! `decode_greedy` (`run.rs`), `prefill_probed` (`probed.rs`), `profile_plan`. Every chunk
+//! `decode_greedy` (`run.rs`), `prefill_probed` (`probed.rs`), `profile_plan`; and applies
+//! interventions (`set_interventions`, `intervene.rs`). Every chunk
 //! of a prefill and every decode step is one command submission; plans (lists of
 //! dispatches) are built once per chunk length and reused.
 
+mod intervene;
 mod probed;
 mod run;
 
 use std::collections::HashMap;
 
-use hybrid_core::{Error as ModelError, LayerKind};
+use hybrid_core::intervene::LayerPlan;
+use hybrid_core::{Error as ModelError, LayerKind, ModelConfig};
 
 use super::acts::{Acts, Kind, LayerState, Sizes};
 use super::gpu_model::GpuModel;
@@ -66,17 +69,39 @@ pub struct Session {
     probes: Option<ProbeBufs>,
     /// Probe plans by T.
     probe_plans: HashMap<usize, Vec<Dispatch>>,
+    /// The interventions, one plan per block (`set_interventions`; default: none).
+    iv: Vec<LayerPlan>,
 }
 
 impl GpuModel {
     /// A fresh session (position 0).
     pub fn session(&self, opts: SessionOptions) -> Result<Session> {
-        Session::new(self.clone(), opts)
+        let plans = vec![LayerPlan::default(); self.config.layers.len()];
+        Session::build(self.clone(), opts, plans)
     }
 }
 
+/// Where each block's KV cache keeps a position: its own window (`windows[i]`, else
+/// `attention.window`) with the sinks, or, where an intervention imposes a wider window on
+/// a ring, a ring that wide (a flat cache already holds every key).
+fn layouts(cfg: &ModelConfig, plans: &[LayerPlan]) -> Vec<CacheLayout> {
+    let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
+    (0..cfg.layers.len())
+        .map(|i| {
+            let own = cfg.layer_window(i);
+            let imposed = plans.get(i).and_then(|lp| lp.window);
+            let window = match (own, imposed) {
+                (Some(w0), Some(w)) => Some(w0.max(w)),
+                (own, _) => own,
+            };
+            CacheLayout { window, sinks }
+        })
+        .collect()
+}
+
 impl Session {
-    fn new(model: GpuModel, opts: SessionOptions) -> Result<Self> {
+    /// A session at position 0 with the interventions `iv` (one plan per block, checked).
+    fn build(model: GpuModel, opts: SessionOptions, iv: Vec<LayerPlan>) -> Result<Self> {
         let gpu = model.gpu.clone();
         let cfg = &model.config;
         let cap = opts.chunk.max(1);
@@ -84,14 +109,7 @@ impl Session {
             chunk: cap,
             max_context: opts.max_context.max(1),
         };
-        // each block's own window (`windows[i]`, else `attention.window`)
-        let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
-        let layouts: Vec<CacheLayout> = (0..cfg.layers.len())
-            .map(|i| CacheLayout {
-                window: cfg.layer_window(i),
-                sinks,
-            })
-            .collect();
+        let layouts = layouts(cfg, &iv);
         // the decode grid is sized for the most keys any attention layer can see
         let keys = layouts
             .iter()
@@ -125,6 +143,7 @@ impl Session {
             token_on_gpu: false,
             probes: None,
             probe_plans: HashMap::new(),
+            iv,
         })
     }
 
@@ -175,8 +194,9 @@ impl Session {
                 r.conv_state += conv.size();
                 r.ssm_state += ssm.size();
             }
+            r.other += l.dt_edit.as_ref().map_or(0, |b| b.size());
         }
-        r.other = self.acts.bytes(Kind::Input)
+        r.other += self.acts.bytes(Kind::Input)
             + self.logits_staging.size()
             + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
             + params_bytes(self.plans.values())
@@ -194,6 +214,7 @@ impl Session {
             layers: &self.layers,
             splits: self.splits,
             probes: if probes { self.probes.as_ref() } else { None },
+            iv: &self.iv,
         }
     }
 

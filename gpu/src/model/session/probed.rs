@@ -34,6 +34,13 @@ impl Session {
             .into());
         }
         self.check_context(t)?;
+        if let Some(at) = self.reset_inside(t) {
+            return Err(ModelError::Intervention(format!(
+                "the GPU probes cover one chunk, which cannot be cut at the SSM reset before \
+                 token {at}: probe up to token {at}, or use the CPU engine"
+            ))
+            .into());
+        }
         self.ensure_probes()?;
         if !self.probe_plans.contains_key(&t) {
             let plan = self.planner(true).plan(t, false)?;
@@ -53,7 +60,9 @@ impl Session {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("probed prefill"),
             });
-        // the state norms' recurrence starts from a copy of the session's state
+        // resets at token 0, then the state norms' recurrence starts from a copy of the
+        // session's state
+        self.prepare(&mut enc);
         pb.copy_states(&mut enc, &self.layers);
         if let Some(plan) = self.probe_plans.get(&t) {
             encode(&mut enc, "probed prefill", plan);

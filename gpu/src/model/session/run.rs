@@ -85,6 +85,7 @@ impl Session {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("decode step"),
             });
+        self.prepare(&mut enc);
         encode(&mut enc, "decode step", self.plan(1, false));
         encode(&mut enc, "argmax", std::slice::from_ref(&self.argmax));
         enc.copy_buffer_to_buffer(&self.acts.tokens, 0, &self.token_staging[slot], 0, Some(4));
@@ -125,10 +126,13 @@ impl Session {
         self.check_context(tokens.len())?;
         let v = self.model.config.vocab_size;
         let mut out = Vec::with_capacity(if all { tokens.len() * v } else { v });
-        let n_chunks = tokens.len().div_ceil(self.opts.chunk);
-        for (ci, chunk) in tokens.chunks(self.opts.chunk).enumerate() {
-            let t = chunk.len();
-            let last = ci + 1 == n_chunks;
+        let mut rest = tokens;
+        while !rest.is_empty() {
+            // a chunk, cut before a reset token inside it (interventions)
+            let t = self.piece(rest.len().min(self.opts.chunk));
+            let (chunk, tail) = rest.split_at(t);
+            rest = tail;
+            let last = rest.is_empty();
             gpu.queue
                 .write_buffer(&self.acts.tokens, 0, bytemuck::cast_slice(chunk));
             self.write_pos();
@@ -138,6 +142,7 @@ impl Session {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("forward"),
                 });
+            self.prepare(&mut enc);
             encode(&mut enc, "forward", self.plan(t, all));
             let rows = if all { t } else { 1 };
             if all || last {
