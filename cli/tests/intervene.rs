@@ -4,18 +4,12 @@
 
 mod common;
 
-use common::{hybrid as ok, run};
+use common::{hybrid as ok, model_dir, run};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use hybrid_core::{ForwardOptions, Interventions, Model, Tokenizer};
-
-fn model_dir(id: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(id)
-}
 
 /// The percentage in `recall accuracy: 96.7% (...)`.
 fn accuracy(out: &str) -> f32 {

@@ -5,12 +5,9 @@
 mod common;
 
 use common::{hybrid, run};
-use std::path::{Path, PathBuf};
 
 fn model_dir(id: &str) -> String {
-    let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../assets/models")
-        .join(id);
+    let p = common::model_dir(id);
     p.to_str().expect("utf-8 path").to_string()
 }
 

@@ -1,7 +1,15 @@
 //! Helpers shared by the CLI's integration tests.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The folder of the bundled model `id` (assets/models/<id>).
+pub fn model_dir(id: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../assets/models")
+        .join(id)
+}
 
 /// Run `hybrid` with `args`: (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
