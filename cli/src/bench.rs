@@ -166,9 +166,7 @@ pub fn measure_gpu(
         model: cfg.display_name().to_string(),
         backend: match gm.weight_format() {
             hybrid_gpu::WeightFormat::F32 => format!("gpu ({})", gm.gpu().adapter_string()),
-            hybrid_gpu::WeightFormat::F16 => {
-                format!("gpu, f16 weights ({})", gm.gpu().adapter_string())
-            }
+            f => format!("gpu, {} weights ({})", f.name(), gm.gpu().adapter_string()),
         },
         context,
         prefill_ms,

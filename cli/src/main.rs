@@ -90,7 +90,7 @@ enum Cmd {
         /// Prefills timed per point (the best is kept).
         #[arg(long, default_value_t = 2)]
         prefill_runs: usize,
-        /// GPU weight matrices: f32, f16, or both (comma separated).
+        /// GPU weight matrices: f32, f16, bf16 (comma separated for several).
         #[arg(long, value_delimiter = ',', default_value = "f32")]
         weights: Vec<String>,
     },
@@ -292,11 +292,10 @@ fn run(cli: Cli) -> AnyResult<()> {
             }
             let mut formats = Vec::new();
             for w in &weights {
-                formats.push(match w.as_str() {
-                    "f32" => hybrid_gpu::WeightFormat::F32,
-                    "f16" => hybrid_gpu::WeightFormat::F16,
-                    other => return Err(format!("--weights: {other}? (f32 or f16)").into()),
-                });
+                formats.push(
+                    hybrid_gpu::WeightFormat::parse(w)
+                        .ok_or_else(|| format!("--weights: {w}? (f32, f16 or bf16)"))?,
+                );
             }
             let gpu = if backend.iter().any(|b| b == "gpu") {
                 let g = std::sync::Arc::new(hybrid_gpu::Gpu::new_blocking()?);

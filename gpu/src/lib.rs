@@ -35,6 +35,7 @@ pub mod params;
 pub mod pipeline;
 pub mod profile;
 pub mod readback;
+pub mod weight_format;
 
 pub use device::Gpu;
 pub use dispatch::{run, Dispatch};

@@ -275,7 +275,7 @@ const SHARED: &[(&str, &[&str])] = &[
     ),
     // KV cache row of position s (sinks, then a ring)
     ("fn slot", &["attention", "attention_split"]),
-    // weight i, f32 or packed f16
+    // weight i, f32 or packed f16 / bf16
     ("fn wt", &["matmul", "matvec", "embed"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (

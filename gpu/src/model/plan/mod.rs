@@ -23,7 +23,7 @@ use hybrid_core::ModelConfig;
 
 use super::acts::{Acts, LayerState};
 use super::probes::ProbeBufs;
-use super::weights::{GpuWeights, WeightFormat};
+use super::weights::GpuWeights;
 use crate::dispatch::Dispatch;
 use crate::ops::embed::Embed;
 use crate::ops::matmul::Matmul;
@@ -94,7 +94,7 @@ impl Planner<'_> {
             t,
             d,
             vocab: v,
-            f16: self.f16(),
+            format: w.format,
         };
         plan.push(embed.build(self.gpu, "embed", &a.tokens, &w.embed, &a.x)?);
         for (i, (b, st)) in w.blocks.iter().zip(self.layers).enumerate() {
@@ -112,10 +112,5 @@ impl Planner<'_> {
         };
         self.linear(&mut plan, "norm_f + lm_head", src, head, &w.head, &a.logits)?;
         Ok(plan)
-    }
-
-    /// Whether the weight matrices are packed f16.
-    fn f16(&self) -> bool {
-        self.weights.format == WeightFormat::F16
     }
 }
