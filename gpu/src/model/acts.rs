@@ -30,6 +30,8 @@ pub(crate) struct Sizes {
     pub f: usize,
     /// V: vocabulary.
     pub v: usize,
+    /// Rows of logits kept ([`logit_rows`]).
+    pub logit_rows: usize,
     /// Hq*dh + Hkv*dh + Hkv*dv: a fused q|k|v row.
     pub qkv: usize,
     /// Hq*dv: the attention heads of one row.
@@ -56,6 +58,7 @@ impl Sizes {
             d: cfg.d_model,
             f: cfg.d_ffn,
             v: cfg.vocab_size,
+            logit_rows: logit_rows(cap, cfg.vocab_size),
             splits,
             ..Default::default()
         };
@@ -78,6 +81,17 @@ impl Sizes {
         }
         s
     }
+}
+
+/// Most bytes of logits a session holds: 64 MiB.
+pub(crate) const LOGITS_BYTES: usize = 64 << 20;
+
+/// Rows of logits a session with chunks of `cap` tokens keeps for a vocabulary of `v`:
+/// a prefill needs one row (the last token's), `prefill_all` one per token, so it runs in
+/// chunks of at most this many tokens: `cap`, down to what fits [`LOGITS_BYTES`] (64 rows
+/// of a 256K vocabulary; [4096, 100K] f32 would be 1.5 GiB).
+pub(crate) fn logit_rows(cap: usize, v: usize) -> usize {
+    cap.min(LOGITS_BYTES / (4 * v.max(1))).max(1)
 }
 
 /// Declares [`Acts`] from one table of `field: kind, label, |sizes| floats;` rows: the
@@ -148,8 +162,12 @@ acts! {
     gu: Activation, "gate|up", |s| s.cap * 2 * s.f;
     /// [cap, F] SwiGLU activation.
     act: Activation, "swiglu", |s| s.cap * s.f;
-    /// [cap, V] logits.
-    logits: Activation, "logits", |s| s.cap * s.v;
+    /// [logit_rows, V] logits.
+    logits: Activation, "logits", |s| s.logit_rows * s.v;
+    /// [groups, MAX_K, 2] top-k candidates of each slice of the logits (ops::topk).
+    topk_slices: Activation, "top-k of slices", |s| crate::ops::topk::scratch_words(s.v);
+    /// [MAX_K, 2] the top-k (id, logit) of the last row.
+    topk: Activation, "top-k", |_s| 2 * crate::ops::topk::MAX_K;
 }
 
 /// Per-block state buffers.

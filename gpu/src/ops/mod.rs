@@ -23,6 +23,7 @@ pub mod ssd;
 pub mod ssm_probes;
 pub mod ssm_scan;
 pub mod swiglu;
+pub mod topk;
 
 pub use crate::dispatch::Dispatch;
 

@@ -6,6 +6,7 @@
 
 mod probed;
 mod run;
+mod sample;
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ use crate::dispatch::Dispatch;
 use crate::ops::argmax::Argmax;
 use crate::ops::attention::CacheLayout;
 use crate::ops::attention_split::{max_keys, splits_for};
+use crate::ops::topk::MAX_K;
 use crate::{GpuError, Result};
 
 /// Sizes a session preallocates for.
@@ -56,7 +58,13 @@ pub struct Session {
     /// Plans by (T, all logits).
     plans: HashMap<(usize, bool), Vec<Dispatch>>,
     argmax: Dispatch,
+    /// Rows of logits kept (`acts::logit_rows`): `prefill_all` runs chunks of this many.
+    logit_rows: usize,
     logits_staging: wgpu::Buffer,
+    /// The top-k dispatches (slices, merge) for the cached k.
+    topk: Option<(usize, [Dispatch; 2])>,
+    /// The top-k pairs read back by sampling.
+    topk_staging: wgpu::Buffer,
     /// Two 4-byte staging buffers: decode step i reads its token back through `[i % 2]`
     /// while step i + 1 runs.
     token_staging: [wgpu::Buffer; 2],
@@ -101,11 +109,13 @@ impl Session {
             .max()
             .unwrap_or(1);
         let splits = splits_for(keys);
-        let acts = Acts::new(&gpu, &Sizes::of(cfg, &model.weights, cap, splits))?;
+        let sizes = Sizes::of(cfg, &model.weights, cap, splits);
+        let acts = Acts::new(&gpu, &sizes)?;
         let layers = LayerState::alloc(&gpu, &model.weights, &layouts, opts.max_context)?;
         let v = cfg.vocab_size;
         let argmax = Argmax { n: v, off: 0 }.build(&gpu, "argmax", &acts.logits, &acts.tokens)?;
-        let logits_staging = gpu.staging("logits staging", (cap * v * 4) as u64)?;
+        let logits_staging = gpu.staging("logits staging", (sizes.logit_rows * v * 4) as u64)?;
+        let topk_staging = gpu.staging("top-k staging", (MAX_K * 8) as u64)?;
         let token_staging = [
             gpu.staging("token staging 0", 4)?,
             gpu.staging("token staging 1", 4)?,
@@ -120,7 +130,10 @@ impl Session {
             layers,
             plans: HashMap::new(),
             argmax,
+            logit_rows: sizes.logit_rows,
             logits_staging,
+            topk: None,
+            topk_staging,
             token_staging,
             token_on_gpu: false,
             probes: None,
@@ -178,6 +191,13 @@ impl Session {
         }
         r.other = self.acts.bytes(Kind::Input)
             + self.logits_staging.size()
+            + self.topk_staging.size()
+            + self
+                .topk
+                .iter()
+                .flat_map(|t| &t.1)
+                .map(|d| d.params_bytes())
+                .sum::<u64>()
             + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
             + params_bytes(self.plans.values())
             + self.argmax.params_bytes();
