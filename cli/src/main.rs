@@ -246,6 +246,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             };
             let cfg = read_config(&path)?;
             say(inspect::report(&cfg, context))?;
+            say(inspect::gpu_estimate(&cfg, context))?;
             // A folder's weights are checked tensor by tensor against the config.
             match dir {
                 Some(dir)
@@ -306,6 +307,22 @@ fn run(cli: Cli) -> AnyResult<()> {
             };
             let mut rows = Vec::new();
             for path in &models {
+                if let Some(g) = &gpu {
+                    // refuse before loading: a buffer over the device's limits
+                    let cfg = read_config(&if path.is_dir() {
+                        path.join("config.json")
+                    } else {
+                        path.clone()
+                    })?;
+                    let points = bench::GpuPoints {
+                        contexts: &contexts,
+                        decode,
+                        chunk,
+                    };
+                    points
+                        .check(&cfg, &formats, &g.limits)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                }
                 let m = bench::load_any(path)?;
                 if backend.iter().any(|b| b == "cpu") {
                     for &c in &contexts {

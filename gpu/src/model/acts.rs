@@ -2,10 +2,12 @@
 //! table from which both the allocation and the memory accounting follow) and the state
 //! of every block ([`LayerState`]: KV cache, conv and SSM state).
 
-use hybrid_core::ModelConfig;
+use hybrid_core::config::{AttnDims, MambaDims};
+use hybrid_core::{LayerKind, ModelConfig};
 
 use super::weights::GpuWeights;
 use crate::ops::attention::CacheLayout;
+use crate::ops::attention_split::{max_keys, splits_for};
 use crate::ops::ssd::{Ssd, SsdScratch};
 use crate::{Gpu, Result};
 
@@ -50,9 +52,48 @@ pub(crate) struct Sizes {
     pub ssd: SsdScratch,
 }
 
+/// The attention and Mamba-2 dims of block `i` of `cfg` (both for an intra block).
+pub(crate) fn block_dims(cfg: &ModelConfig, i: usize) -> (Option<AttnDims>, Option<MambaDims>) {
+    match cfg.layers.get(i) {
+        Some(LayerKind::Attention) => (cfg.attn_dims(), None),
+        Some(LayerKind::Mamba) => (None, cfg.mamba_dims()),
+        Some(LayerKind::Intra) => (cfg.intra_attn_dims(), cfg.intra_mamba_dims()),
+        None => (None, None),
+    }
+}
+
+/// Where each block's KV cache keeps a position: its own window (`windows[i]`, else
+/// `attention.window`) after the sink tokens.
+pub(crate) fn cache_layouts(cfg: &ModelConfig) -> Vec<CacheLayout> {
+    let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
+    (0..cfg.layers.len())
+        .map(|i| CacheLayout {
+            window: cfg.layer_window(i),
+            sinks,
+        })
+        .collect()
+}
+
+/// Split-K splits per head of decode attention: the grid is sized for the most keys any
+/// attention layer can see within `max_context`.
+pub(crate) fn decode_splits(
+    cfg: &ModelConfig,
+    layouts: &[CacheLayout],
+    max_context: usize,
+) -> usize {
+    let keys = layouts
+        .iter()
+        .zip(&cfg.layers)
+        .filter(|(_, k)| matches!(k, LayerKind::Attention | LayerKind::Intra))
+        .map(|(l, _)| max_keys(l, max_context))
+        .max()
+        .unwrap_or(1);
+    splits_for(keys)
+}
+
 impl Sizes {
-    /// The sizes of `cfg` with weights `w`, chunks of `cap` tokens, `splits` splits.
-    pub fn of(cfg: &ModelConfig, w: &GpuWeights, cap: usize, splits: usize) -> Self {
+    /// The sizes of `cfg` with chunks of `cap` tokens, `splits` splits.
+    pub fn of(cfg: &ModelConfig, cap: usize, splits: usize) -> Self {
         let mut s = Sizes {
             cap,
             d: cfg.d_model,
@@ -62,8 +103,8 @@ impl Sizes {
             splits,
             ..Default::default()
         };
-        for b in &w.blocks {
-            let (a, m) = b.mixer.dims();
+        for i in 0..cfg.layers.len() {
+            let (a, m) = block_dims(cfg, i);
             if let Some(a) = a {
                 s.qkv = s.qkv.max(a.q_dim() + a.kv_row());
                 s.q = s.q.max(a.o_dim());
@@ -117,6 +158,15 @@ macro_rules! acts {
                         gpu.storage($label, bytes, wgpu::BufferUsages::COPY_SRC)?
                     }, )*
                 })
+            }
+
+            /// (label, kind, bytes) of every buffer [`Acts::new`] allocates for `sizes`,
+            /// without allocating (memory estimates).
+            pub(crate) fn planned(sizes: &Sizes) -> Vec<(&'static str, Kind, u64)> {
+                vec![$( ($label, Kind::$kind, {
+                    let $s = sizes;
+                    ((($floats) * 4) as u64).max(4).next_multiple_of(4)
+                }), )*]
             }
 
             /// Bytes of the buffers the table counts as `kind`.

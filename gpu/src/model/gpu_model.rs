@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use hybrid_core::{Model, ModelConfig};
 
+use super::estimate::{estimate, SessionOptions};
 use super::weights::{GpuWeights, WeightFormat};
 use crate::{Gpu, Result};
 
@@ -41,6 +42,12 @@ impl GpuModel {
         folded: Option<Model>,
         format: WeightFormat,
     ) -> Result<Self> {
+        // refuse a matrix over the device's limits before uploading any
+        let one = SessionOptions {
+            max_context: 1,
+            chunk: 1,
+        };
+        estimate(model.config(), format, one).check(&gpu.limits, None)?;
         // Granite's scalars live in the uploaded matrices (fold.rs); the config keeps them
         let weights = GpuWeights::upload(&gpu, folded.as_ref().unwrap_or(model), format)?;
         gpu.check()?;

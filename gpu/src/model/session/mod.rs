@@ -10,40 +10,19 @@ mod sample;
 
 use std::collections::HashMap;
 
-use hybrid_core::{Error as ModelError, LayerKind};
+use hybrid_core::Error as ModelError;
 
-use super::acts::{Acts, Kind, LayerState, Sizes};
+use super::acts::{cache_layouts, decode_splits, Acts, Kind, LayerState, Sizes};
+use super::estimate::estimate;
+pub use super::estimate::SessionOptions;
 use super::gpu_model::GpuModel;
 use super::memory::MemoryReport;
 use super::plan::Planner;
 use super::probes::ProbeBufs;
 use crate::dispatch::Dispatch;
 use crate::ops::argmax::Argmax;
-use crate::ops::attention::CacheLayout;
-use crate::ops::attention_split::{max_keys, splits_for};
 use crate::ops::topk::MAX_K;
 use crate::{GpuError, Result};
-
-/// Sizes a session preallocates for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionOptions {
-    /// Most tokens the KV cache holds (full attention); with a sliding window the cache
-    /// is a ring of `sink_tokens + window - 1` rows and the context is unbounded, as it is
-    /// for pure Mamba models.
-    pub max_context: usize,
-    /// Most tokens per prefill submission (activations are sized for this); longer
-    /// prompts run in chunks.
-    pub chunk: usize,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        SessionOptions {
-            max_context: 4096,
-            chunk: 256,
-        }
-    }
-}
 
 /// One conversation with a [`GpuModel`].
 #[derive(Debug)]
@@ -92,24 +71,11 @@ impl Session {
             chunk: cap,
             max_context: opts.max_context.max(1),
         };
-        // each block's own window (`windows[i]`, else `attention.window`)
-        let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
-        let layouts: Vec<CacheLayout> = (0..cfg.layers.len())
-            .map(|i| CacheLayout {
-                window: cfg.layer_window(i),
-                sinks,
-            })
-            .collect();
-        // the decode grid is sized for the most keys any attention layer can see
-        let keys = layouts
-            .iter()
-            .zip(&cfg.layers)
-            .filter(|(_, k)| matches!(k, LayerKind::Attention | LayerKind::Intra))
-            .map(|(l, _)| max_keys(l, opts.max_context))
-            .max()
-            .unwrap_or(1);
-        let splits = splits_for(keys);
-        let sizes = Sizes::of(cfg, &model.weights, cap, splits);
+        // refuse a buffer over the device's limits before allocating any
+        estimate(cfg, model.weights.format, opts).check(&gpu.limits, None)?;
+        let layouts = cache_layouts(cfg);
+        let splits = decode_splits(cfg, &layouts, opts.max_context);
+        let sizes = Sizes::of(cfg, cap, splits);
         let acts = Acts::new(&gpu, &sizes)?;
         let layers = LayerState::alloc(&gpu, &model.weights, &layouts, opts.max_context)?;
         let v = cfg.vocab_size;
