@@ -300,6 +300,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "ssm_probes",
             "ssm_scan",
             "swiglu",
+            "topk",
         ],
     ),
 ];

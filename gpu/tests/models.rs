@@ -183,7 +183,9 @@ fn memory_is_exact_and_dispatches_are_counted() {
     for name in fixture_names() {
         let (model, _) = fixture(&name);
         let cfg = model.config();
-        let gm = GpuModel::new(g.clone(), &model).expect("upload");
+        // f32 matrices: 4 bytes per parameter (`new` may pick a 16-bit format for a
+        // fixture whose values fit one)
+        let gm = GpuModel::with_format(g.clone(), &model, WeightFormat::F32).expect("upload");
         let max = 200;
         let mut s = gm
             .session(SessionOptions {
