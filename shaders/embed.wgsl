@@ -9,22 +9,29 @@ struct Params {
     _pad0: u32,
 }
 
-// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
-// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
-override W_F16: bool = false;
+// How the weights are stored (weight_format.rs): 0 = f32 (each u32 is an f32's bits),
+// 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
+// read as f32 either way.
+override W_FORMAT: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;  // [T]
-@group(0) @binding(2) var<storage, read> w: array<u32>;       // [V, D] the table, f32 or f16 (W_F16)
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [V, D] the table, f32, f16 or bf16 (W_FORMAT)
 @group(0) @binding(3) var<storage, read_write> x: array<f32>; // [T, D]
 
-// Element i of `w` as f32.
+// Element i of `w` as f32 (W_FORMAT).
 fn wt(i: u32) -> f32 {
-    if (W_F16) {
-        let pair = unpack2x16float(w[i / 2u]);
-        return select(pair.x, pair.y, (i & 1u) == 1u);
+    if (W_FORMAT == 0u) {
+        return bitcast<f32>(w[i]);
     }
-    return bitcast<f32>(w[i]);
+    let word = w[i / 2u];
+    let odd = (i & 1u) == 1u;
+    if (W_FORMAT == 1u) {
+        let pair = unpack2x16float(word);
+        return select(pair.x, pair.y, odd);
+    }
+    // bf16: the high 16 bits of an f32
+    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, odd));
 }
 
 // This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of

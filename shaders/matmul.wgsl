@@ -27,9 +27,10 @@ struct Params {
 
 // Add into y instead of overwriting it (fused residual add).
 override ACCUMULATE: bool = false;
-// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
-// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
-override W_F16: bool = false;
+// How the weights are stored (weight_format.rs): 0 = f32 (each u32 is an f32's bits),
+// 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
+// read as f32 either way.
+override W_FORMAT: u32 = 0u;
 
 const BM: u32 = 64u; // rows of x per tile
 const BN: u32 = 64u; // rows of w (output columns) per tile
@@ -37,19 +38,25 @@ const BK: u32 = 16u; // reduction step
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [T, x_stride]
-@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N, w_stride] f32 or f16 (W_F16)
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N, w_stride] f32, f16 or bf16 (W_FORMAT)
 @group(0) @binding(3) var<storage, read_write> y: array<f32>; // [T, y_stride]
 
 var<workgroup> xs: array<vec4<f32>, 256>; // [BK][BM / 4]: x tile, 4 rows per vec4
 var<workgroup> ws: array<vec4<f32>, 256>; // [BK][BN / 4]: w tile, 4 columns per vec4
 
-// Element i of `w` as f32.
+// Element i of `w` as f32 (W_FORMAT).
 fn wt(i: u32) -> f32 {
-    if (W_F16) {
-        let pair = unpack2x16float(w[i / 2u]);
-        return select(pair.x, pair.y, (i & 1u) == 1u);
+    if (W_FORMAT == 0u) {
+        return bitcast<f32>(w[i]);
     }
-    return bitcast<f32>(w[i]);
+    let word = w[i / 2u];
+    let odd = (i & 1u) == 1u;
+    if (W_FORMAT == 1u) {
+        let pair = unpack2x16float(word);
+        return select(pair.x, pair.y, odd);
+    }
+    // bf16: the high 16 bits of an f32
+    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, odd));
 }
 
 // Tile loads: thread li fetches row li / 4, columns k0 + 4 (li % 4) .. +3 of the x tile

@@ -30,9 +30,10 @@ override ACCUMULATE: bool = false;
 override NORM_GROUP: u32 = 0u;
 // y[n] = silu(row n . x) * (row N + n . x): the SwiGLU of a fused gate|up weight.
 override GLU: bool = false;
-// Weights are stored as f32 (W_F16 = false: each u32 is an f32's bits) or as packed f16
-// pairs (W_F16 = true: element i is half i % 2 of word i / 2), read as f32 either way.
-override W_F16: bool = false;
+// How the weights are stored (weight_format.rs): 0 = f32 (each u32 is an f32's bits),
+// 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
+// read as f32 either way.
+override W_FORMAT: u32 = 0u;
 
 // MAX_K and ROWS equal their namesakes in gpu/src/ops/matvec.rs
 // (gpu/tests/contract.rs holds them equal).
@@ -43,7 +44,7 @@ const MAX_K: u32 = 2048u; // longer K: x is read from global memory, no norm
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [x_off + K]
-@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N (2N with GLU), w_stride] f32 or f16 (W_F16)
+@group(0) @binding(2) var<storage, read> w: array<u32>;       // [N (2N with GLU), w_stride] f32, f16 or bf16 (W_FORMAT)
 @group(0) @binding(3) var<storage, read> g: array<f32>;       // [K] norm weight (unused if NORM_GROUP = 0)
 @group(0) @binding(4) var<storage, read_write> y: array<f32>; // [y_off + N]
 
@@ -52,13 +53,19 @@ var<workgroup> red_a: array<f32, WG>;  // partial sums of a (and the norm's sums
 var<workgroup> red_b: array<f32, WG>;  // partial sums of b (GLU)
 var<workgroup> rinv: array<f32, WG>;   // [K / NORM_GROUP] 1 / rms per group
 
-// Element i of `w` as f32.
+// Element i of `w` as f32 (W_FORMAT).
 fn wt(i: u32) -> f32 {
-    if (W_F16) {
-        let pair = unpack2x16float(w[i / 2u]);
-        return select(pair.x, pair.y, (i & 1u) == 1u);
+    if (W_FORMAT == 0u) {
+        return bitcast<f32>(w[i]);
     }
-    return bitcast<f32>(w[i]);
+    let word = w[i / 2u];
+    let odd = (i & 1u) == 1u;
+    if (W_FORMAT == 1u) {
+        let pair = unpack2x16float(word);
+        return select(pair.x, pair.y, odd);
+    }
+    // bf16: the high 16 bits of an f32
+    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, odd));
 }
 
 // 1 / rms of each group of xs into rinv: groups are spread over the workgroup, a

@@ -98,6 +98,45 @@ fn bench_tokens(model: &Model, n: usize) -> Vec<u32> {
     (0..n as u32).map(|i| (i * 7919 + 13) % v).collect()
 }
 
+/// The GPU points of a bench run: contexts, decode tokens, prefill chunk.
+pub struct GpuPoints<'a> {
+    pub contexts: &'a [usize],
+    pub decode: usize,
+    pub chunk: usize,
+}
+
+impl GpuPoints<'_> {
+    /// Refuse, before anything is loaded, a point whose model or session has a buffer
+    /// over the device's limits (the error names the buffer, the limit and the point).
+    pub fn check(
+        &self,
+        cfg: &hybrid_core::ModelConfig,
+        formats: &[hybrid_gpu::WeightFormat],
+        limits: &hybrid_gpu::wgpu::Limits,
+    ) -> Result<(), String> {
+        for &f in formats {
+            for &c in self.contexts {
+                let opts = gpu_session(c, self.decode, self.chunk);
+                hybrid_gpu::estimate(cfg, f, opts)
+                    .check(limits, None)
+                    .map_err(|e| {
+                        let chunk = self.chunk;
+                        format!("{c} tokens, chunk {chunk}, {} weights: {e}", f.name())
+                    })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The session a GPU point uses: room for the prompt and both decode runs.
+pub fn gpu_session(context: usize, decode: usize, chunk: usize) -> hybrid_gpu::SessionOptions {
+    hybrid_gpu::SessionOptions {
+        max_context: context + 2 * decode.max(1) + 4,
+        chunk,
+    }
+}
+
 /// The same measurement on the GPU engine: the best of `prefill_runs` prefills, then `decode`
 /// greedy steps with the argmax on the GPU, pipelined as generation runs them (step i + 1
 /// is submitted before step i's token is read), and `decode` more steps one at a time
@@ -112,10 +151,7 @@ pub fn measure_gpu(
     prefill_runs: usize,
 ) -> Result<Row, hybrid_gpu::GpuError> {
     let decode = decode.max(1);
-    let opts = hybrid_gpu::SessionOptions {
-        max_context: context + 2 * decode + 4,
-        chunk,
-    };
+    let opts = gpu_session(context, decode, chunk);
     let mut s = gm.session(opts)?;
     let tokens = bench_tokens(model, context);
     // warm-up: pipelines compile on first use
@@ -166,9 +202,7 @@ pub fn measure_gpu(
         model: cfg.display_name().to_string(),
         backend: match gm.weight_format() {
             hybrid_gpu::WeightFormat::F32 => format!("gpu ({})", gm.gpu().adapter_string()),
-            hybrid_gpu::WeightFormat::F16 => {
-                format!("gpu, f16 weights ({})", gm.gpu().adapter_string())
-            }
+            f => format!("gpu, {} weights ({})", f.name(), gm.gpu().adapter_string()),
         },
         context,
         prefill_ms,

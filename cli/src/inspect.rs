@@ -133,6 +133,51 @@ pub fn report(cfg: &ModelConfig, t: usize) -> String {
     s
 }
 
+/// What the GPU engine will allocate for `cfg` and one session of `t` tokens (chunks of
+/// 1024), computed before loading, by weight format; with the largest buffer (the one a
+/// device's per-binding limit refuses first).
+pub fn gpu_estimate(cfg: &ModelConfig, t: usize) -> String {
+    let mut s = String::new();
+    let opts = hybrid_gpu::SessionOptions {
+        max_context: t,
+        chunk: 1024,
+    };
+    let _ = writeln!(
+        s,
+        "GPU memory at {t} tokens, chunks of 1024, estimated before loading:"
+    );
+    for f in [
+        hybrid_gpu::WeightFormat::F32,
+        hybrid_gpu::WeightFormat::BF16,
+    ] {
+        let e = hybrid_gpu::estimate(cfg, f, opts);
+        let r = e.report;
+        let mats = match f {
+            hybrid_gpu::WeightFormat::F32 => "f32 matrices",
+            _ => "f16/bf16 matrices",
+        };
+        let _ = writeln!(
+            s,
+            "  {mats:<17} weights {}, KV cache {}, state {}, activations {}, other {}: total {}",
+            bytes(r.weights as usize),
+            bytes(r.kv_cache as usize),
+            bytes((r.ssm_state + r.conv_state) as usize),
+            bytes(r.activations as usize),
+            bytes(r.other as usize),
+            bytes(r.total() as usize)
+        );
+        if let Some((name, b)) = e.largest() {
+            let _ = writeln!(
+                s,
+                "  {:<17} largest buffer {name}: {}",
+                "",
+                bytes(*b as usize)
+            );
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,7 @@ enum Cmd {
         /// Prefills timed per point (the best is kept).
         #[arg(long, default_value_t = 2)]
         prefill_runs: usize,
-        /// GPU weight matrices: f32, f16, or both (comma separated).
+        /// GPU weight matrices: f32, f16, bf16 (comma separated for several).
         #[arg(long, value_delimiter = ',', default_value = "f32")]
         weights: Vec<String>,
     },
@@ -245,6 +245,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             };
             let cfg = read_config(&path)?;
             say(inspect::report(&cfg, context))?;
+            say(inspect::gpu_estimate(&cfg, context))?;
             // A folder's weights are checked tensor by tensor against the config.
             match dir {
                 Some(dir)
@@ -291,11 +292,10 @@ fn run(cli: Cli) -> AnyResult<()> {
             }
             let mut formats = Vec::new();
             for w in &weights {
-                formats.push(match w.as_str() {
-                    "f32" => hybrid_gpu::WeightFormat::F32,
-                    "f16" => hybrid_gpu::WeightFormat::F16,
-                    other => return Err(format!("--weights: {other}? (f32 or f16)").into()),
-                });
+                formats.push(
+                    hybrid_gpu::WeightFormat::parse(w)
+                        .ok_or_else(|| format!("--weights: {w}? (f32, f16 or bf16)"))?,
+                );
             }
             let gpu = if backend.iter().any(|b| b == "gpu") {
                 let g = std::sync::Arc::new(hybrid_gpu::Gpu::new_blocking()?);
@@ -306,6 +306,22 @@ fn run(cli: Cli) -> AnyResult<()> {
             };
             let mut rows = Vec::new();
             for path in &models {
+                if let Some(g) = &gpu {
+                    // refuse before loading: a buffer over the device's limits
+                    let cfg = read_config(&if path.is_dir() {
+                        path.join("config.json")
+                    } else {
+                        path.clone()
+                    })?;
+                    let points = bench::GpuPoints {
+                        contexts: &contexts,
+                        decode,
+                        chunk,
+                    };
+                    points
+                        .check(&cfg, &formats, &g.limits)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                }
                 let m = bench::load_any(path)?;
                 if backend.iter().any(|b| b == "cpu") {
                     for &c in &contexts {

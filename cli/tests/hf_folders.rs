@@ -85,6 +85,30 @@ fn inspect_and_bench_accept_a_hugging_face_folder() {
     assert!(out.contains("Mamba2ForCausalLM"), "{out}");
 }
 
+/// `inspect` prints the GPU memory estimate by weight format; `bench -b gpu` refuses, before
+/// loading, a point with a buffer over the device's limits, naming the buffer and limit.
+#[test]
+fn the_gpu_memory_is_estimated_before_loading() {
+    let dir = fixture("granitemoehybrid");
+    let d = dir.to_str().expect("utf-8 path");
+    let out = hybrid(&["inspect", d, "-c", "64"]);
+    assert!(out.contains("estimated before loading"), "{out}");
+    assert!(
+        out.contains("f16/bf16 matrices") && out.contains("largest buffer"),
+        "{out}"
+    );
+    // a 64M-token chunk: even its token ids (256 MiB) are over the per-binding limit
+    // (lavapipe: 128 MiB); elsewhere the residual stream [chunk, D] is
+    let (code, _, err) = run(&["bench", d, "-b", "gpu", "-c", "16", "--chunk", "67108864"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(" needs ") && err.contains(" bytes"), "{err}");
+    assert!(err.contains("over this device's limit"), "{err}");
+    assert!(
+        err.contains("16 tokens, chunk 67108864, f32 weights"),
+        "{err}"
+    );
+}
+
 /// A copy of the Llama fixture in a scratch folder, `edit` applied to its files.
 fn edited_copy(name: &str, edit: impl Fn(&Path)) -> PathBuf {
     let dst = std::env::temp_dir().join(format!("hybrid-hf-{}-{name}", std::process::id()));

@@ -58,5 +58,5 @@ pub use cpu::{Forward, ForwardOptions, Model, State, StateBytes};
 pub use error::{Error, Result};
 pub use intervene::{Intervention, Interventions};
 pub use probes::{LayerProbes, Probes};
-pub use sample::{Sampler, SamplingParams};
+pub use sample::{Needs, Sampler, SamplingParams};
 pub use tokenizer::Tokenizer;

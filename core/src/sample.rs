@@ -124,7 +124,7 @@ impl Sampler {
     /// Pick the next token from `logits` [V].
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         let p = self.params;
-        if p.temperature.is_nan() || p.temperature <= 0.0 || logits.is_empty() {
+        if self.greedy() || logits.is_empty() {
             return argmax(logits);
         }
         // candidates sorted by logit, descending; ties by id
@@ -142,10 +142,48 @@ impl Sampler {
         if p.top_k > 0 {
             idx.truncate(p.top_k);
         }
-        let m = logits[idx[0] as usize];
-        let mut probs: Vec<f32> = idx
+        let top: Vec<(u32, f32)> = idx.iter().map(|&i| (i, logits[i as usize])).collect();
+        self.draw(&top)
+    }
+
+    /// What [`Sampler::sample`] reads of a row of logits, for an engine that keeps the
+    /// row on its device and sends back only that.
+    pub fn needs(&self) -> Needs {
+        match self.params.top_k {
+            _ if self.greedy() => Needs::Argmax,
+            0 => Needs::All,
+            k => Needs::Top(k),
+        }
+    }
+
+    /// Pick the next token from the candidates [`Needs::Top`] asks for: the (at most)
+    /// `top_k` largest finite logits of the row as (id, logit), by logit descending, ties
+    /// to the lowest id. The same token as [`Sampler::sample`] on the whole row, from the
+    /// same random draw (the same floats in the same order). Greedy takes the first.
+    pub fn sample_top(&mut self, top: &[(u32, f32)]) -> u32 {
+        let k = match self.params.top_k {
+            0 => top.len(),
+            k => k.min(top.len()),
+        };
+        match top.first() {
+            None => 0,
+            Some(&(id, _)) if self.greedy() => id,
+            Some(_) => self.draw(&top[..k]),
+        }
+    }
+
+    fn greedy(&self) -> bool {
+        let t = self.params.temperature;
+        t.is_nan() || t <= 0.0
+    }
+
+    /// Draw from sorted, non-empty candidates: softmax at the temperature, top-p cut.
+    fn draw(&mut self, top: &[(u32, f32)]) -> u32 {
+        let p = self.params;
+        let m = top[0].1;
+        let mut probs: Vec<f32> = top
             .iter()
-            .map(|&i| ((logits[i as usize] - m) / p.temperature).exp())
+            .map(|&(_, l)| ((l - m) / p.temperature).exp())
             .collect();
         let sum: f32 = probs.iter().sum();
         probs.iter_mut().for_each(|q| *q /= sum);
@@ -160,18 +198,28 @@ impl Sampler {
                 }
             }
             probs.truncate(keep);
-            idx.truncate(keep);
         }
         let total: f32 = probs.iter().sum();
         let mut u = self.rng.next_f32() * total;
-        for (q, &i) in probs.iter().zip(&idx) {
+        for (q, &(i, _)) in probs.iter().zip(top) {
             if u < *q {
                 return i;
             }
             u -= q;
         }
-        idx[idx.len() - 1]
+        top[probs.len() - 1].0
     }
+}
+
+/// What a [`Sampler`] needs of a row of logits ([`Sampler::needs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Greedy: the index of the largest logit ([`argmax`]).
+    Argmax,
+    /// The k largest finite logits with their ids, sorted ([`Sampler::sample_top`]).
+    Top(usize),
+    /// The whole row (temperature sampling without top-k).
+    All,
 }
 
 #[cfg(test)]
@@ -260,6 +308,42 @@ mod tests {
             "all three candidates are drawn in 200 tries"
         );
         assert_ne!(a, draw(SamplingParams { seed: 8, ..params }));
+    }
+
+    #[test]
+    fn sampling_from_the_top_candidates_equals_sampling_from_the_row() {
+        // ties (ids 3, 9 and 40 share a logit) and non-finite logits included
+        let mut logits: Vec<f32> = (0..64).map(|i| (i as f32 * 0.91).cos() * 3.0).collect();
+        (logits[9], logits[40]) = (logits[3], logits[3]);
+        (logits[5], logits[6]) = (f32::NAN, f32::INFINITY);
+        for (top_k, top_p, temperature) in [(5, 1.0, 0.7), (12, 0.6, 1.3), (64, 0.9, 1.0)] {
+            let params = SamplingParams {
+                temperature,
+                top_k,
+                top_p,
+                seed: 11,
+            };
+            let (mut a, mut b) = (Sampler::new(params), Sampler::new(params));
+            assert_eq!(a.needs(), Needs::Top(top_k));
+            let mut top: Vec<(u32, f32)> = (0..64u32)
+                .filter(|&i| logits[i as usize].is_finite())
+                .map(|i| (i, logits[i as usize]))
+                .collect();
+            top.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            top.truncate(top_k);
+            let full: Vec<u32> = (0..300).map(|_| a.sample(&logits)).collect();
+            let cands: Vec<u32> = (0..300).map(|_| b.sample_top(&top)).collect();
+            assert_eq!(full, cands, "top_k {top_k}");
+        }
+        assert_eq!(
+            Sampler::new(SamplingParams::greedy()).needs(),
+            Needs::Argmax
+        );
+        let all = SamplingParams {
+            top_k: 0,
+            ..SamplingParams::default()
+        };
+        assert_eq!(Sampler::new(all).needs(), Needs::All);
     }
 
     #[test]

@@ -89,6 +89,9 @@ macro_rules! kernel_table {
                 params $crate::ops::ssm_probes::SsmProbeParams;
             RowNorm => "row_norm", inputs 1, outputs 1, zero_wg_memory true,
                 params $crate::ops::row_norm::RowNormParams;
+            TopK => "topk", inputs 1, outputs 1, zero_wg_memory false,
+                params $crate::ops::topk::TopKParams,
+                consts [WG = $crate::ops::topk::MAX_K];
         }
     };
 }

@@ -15,6 +15,7 @@
 //! - [`dispatch`]: one recorded dispatch (pipeline, bind group, params, grid).
 //! - [`ops`]: one constructor per op: checks shapes, builds a [`Dispatch`].
 //! - [`profile`]: per-dispatch GPU times from timestamp queries (`hybrid bench --profile`).
+//! - [`weight_format`]: [`WeightFormat`], f32 or packed f16 / bf16 weight matrices.
 //! - [`model`]: [`GpuModel`] (weights on the GPU) and [`Session`] (KV cache, SSM and conv
 //!   state, preallocated activations; `prefill`, `step`, `step_argmax`, and
 //!   `prefill_probed` for the probes of one chunk).
@@ -35,9 +36,14 @@ pub mod params;
 pub mod pipeline;
 pub mod profile;
 pub mod readback;
+pub mod weight_format;
 
 pub use device::Gpu;
 pub use dispatch::{run, Dispatch};
 pub use error::{GpuError, Result};
 pub use kernel::Kernel;
-pub use model::{GpuModel, MemoryReport, Session, SessionOptions, WeightFormat};
+pub use model::{
+    estimate, GpuModel, MemoryEstimate, MemoryReport, Session, SessionOptions, WeightFormat,
+};
+/// The wgpu this crate is built on (its `Limits` are what [`MemoryEstimate::check`] reads).
+pub use wgpu;

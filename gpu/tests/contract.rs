@@ -290,7 +290,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "ssm_state_norm",
         ],
     ),
-    // weight i, f32 or packed f16
+    // weight i, f32 or packed f16 / bf16
     ("fn wt", &["matmul", "matvec", "embed"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (
@@ -315,6 +315,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "ssm_probes",
             "ssm_scan",
             "swiglu",
+            "topk",
         ],
     ),
 ];

@@ -103,7 +103,7 @@ fn elementwise_ops_fold() {
             t,
             d,
             vocab: v,
-            f16: false,
+            format: hybrid_gpu::WeightFormat::F32,
         };
         let dp = op.build(g, "embed", &up_u32(g, &tokens), &up(g, &table), &x);
         Case {

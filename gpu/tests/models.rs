@@ -142,8 +142,22 @@ fn hugging_face_checkpoints_match_the_cpu_engine() {
         "nemotron_h",
     ] {
         let (model, tokens) = hf_fixture(family);
+        // bf16 checkpoints stay bf16 on the GPU, except where folded scalars (Granite's,
+        // Falcon-H1's muP multipliers folded by the importer)
+        // leave values bf16 cannot hold: then f32, the CPU engine's values either way
+        let format = GpuModel::new(g.clone(), &model)
+            .expect("upload")
+            .weight_format();
+        let want = match family {
+            "granitemoehybrid" | "falcon_h1" => WeightFormat::F32,
+            _ => WeightFormat::BF16,
+        };
+        assert_eq!(format, want, "{family}: weight format");
         let (e, es) = check_model(&g, family, &model, &tokens);
-        eprintln!("hf {family}: logits rel err {e:.2e}, steps vs prefill {es:.2e}");
+        eprintln!(
+            "hf {family} ({}): logits rel err {e:.2e}, steps vs prefill {es:.2e}",
+            format.name()
+        );
     }
 }
 
@@ -169,7 +183,9 @@ fn memory_is_exact_and_dispatches_are_counted() {
     for name in fixture_names() {
         let (model, _) = fixture(&name);
         let cfg = model.config();
-        let gm = GpuModel::new(g.clone(), &model).expect("upload");
+        // f32 matrices: 4 bytes per parameter (`new` may pick a 16-bit format for a
+        // fixture whose values fit one)
+        let gm = GpuModel::with_format(g.clone(), &model, WeightFormat::F32).expect("upload");
         let max = 200;
         let mut s = gm
             .session(SessionOptions {
@@ -249,8 +265,9 @@ fn memory_is_exact_and_dispatches_are_counted() {
     eprintln!("{}", lines.join("\n"));
 }
 
-/// Every tensor of a safetensors file rounded to the nearest f16, stored as f32.
-fn rounded_to_f16(bytes: &[u8]) -> Vec<u8> {
+/// Every tensor of a safetensors file rounded to the nearest value of `format`, stored as
+/// f32 (what the CPU engine makes of a checkpoint stored in that format).
+fn rounded_to(bytes: &[u8], format: WeightFormat) -> Vec<u8> {
     use safetensors::Dtype;
     let st = SafeTensors::deserialize(bytes).expect("safetensors");
     let mut out: Vec<(String, Vec<u8>, Vec<usize>)> = Vec::new();
@@ -273,7 +290,7 @@ fn rounded_to_f16(bytes: &[u8]) -> Vec<u8> {
         };
         let data = vals
             .iter()
-            .flat_map(|&v| half::f16::from_f32(v).to_f32().to_le_bytes())
+            .flat_map(|&v| format.round(v).to_le_bytes())
             .collect();
         out.push((name, data, view.shape().to_vec()));
     }
@@ -287,43 +304,62 @@ fn rounded_to_f16(bytes: &[u8]) -> Vec<u8> {
     safetensors::serialize(views, None).expect("serialize")
 }
 
-/// f16 weight storage: the GPU with packed f16 matrices against the CPU engine on the
-/// same checkpoint rounded to f16 (so both see the same weights): the f32 tolerances,
-/// and the same greedy tokens.
+/// 16-bit weight storage: each fixture rounded to f16 and to bf16 (as a checkpoint stored
+/// in that dtype reads): `GpuModel::new` must pick a 16-bit format (the narrowest that
+/// holds the values exactly); in that format the matrices take 2 bytes, and the
+/// GPU against the CPU engine on the same values: logits at every position within the f32
+/// tolerance, T decode steps equal to the prefill, and the same greedy tokens.
 #[test]
-fn f16_weights_match_the_cpu_engine_on_f16_weights() {
+fn sixteen_bit_weights_match_the_cpu_engine_on_the_same_values() {
     let Some(g) = gpu() else { return };
     let mut report = Vec::new();
-    for name in fixture_names() {
-        let dir = fixtures_dir().join(&name);
-        let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
-        let weights = std::fs::read(dir.join("model.safetensors")).expect("weights");
-        let model = Model::from_bytes(&cfg, &rounded_to_f16(&weights)).expect("rounded");
-        let (_, tokens) = fixture(&name);
-        let gm = GpuModel::with_format(g.clone(), &model, WeightFormat::F16).expect("upload");
-        let full = GpuModel::new(g.clone(), &model).expect("upload f32");
-        // matrices at 2 bytes, norms / conv / per-head parameters at 4
-        let (h, f) = (gm.weight_bytes(), full.weight_bytes());
-        assert!(h < f && 2 * h > f, "{name}: f16 {h} bytes vs f32 {f}");
-        let mut s = gm.session(opts()).expect("session");
-        let got = s.prefill_all_blocking(&tokens).expect("prefill");
-        let e = rel_err(&got, &cpu_all_logits(&model, &tokens));
-        assert!(e < LOGIT_TOL, "{name}: f16 weights, logits rel err {e:e}");
-        let first = argmax(&got[got.len() - model.config().vocab_size..]);
-        let mut greedy = vec![first];
-        greedy.extend(s.decode_greedy_blocking(Some(first), 31).expect("decode"));
-        assert_eq!(
-            greedy,
-            cpu_greedy(&model, &tokens, 32),
-            "{name}: greedy tokens"
-        );
-        report.push(format!(
-            "{name:>20}: logits rel err {e:.2e}, weights {} -> {} bytes",
-            full.weight_bytes(),
-            gm.weight_bytes()
-        ));
+    for format in [WeightFormat::F16, WeightFormat::BF16] {
+        for name in fixture_names() {
+            let dir = fixtures_dir().join(&name);
+            let cfg = std::fs::read(dir.join("config.json")).expect("config.json");
+            let weights = std::fs::read(dir.join("model.safetensors")).expect("weights");
+            let model = Model::from_bytes(&cfg, &rounded_to(&weights, format)).expect("rounded");
+            let (_, tokens) = fixture(&name);
+            let f = format.name();
+            // `new` picks a 16-bit format (bf16 where the values happen to fit it too)
+            let auto = GpuModel::new(g.clone(), &model)
+                .expect("upload")
+                .weight_format();
+            assert!(
+                auto == format || auto == WeightFormat::BF16,
+                "{name}: {auto:?} chosen for {f} values"
+            );
+            let gm = GpuModel::with_format(g.clone(), &model, format).expect("upload");
+            let full = GpuModel::with_format(g.clone(), &model, WeightFormat::F32).expect("f32");
+            // matrices at 2 bytes, norms / conv / per-head parameters at 4
+            let (h, w) = (gm.weight_bytes(), full.weight_bytes());
+            assert!(h < w && 2 * h > w, "{name}: {f} {h} bytes vs f32 {w}");
+            let mut s = gm.session(opts()).expect("session");
+            assert_eq!(s.memory().weights, h, "{name}: memory report");
+            let got = s.prefill_all_blocking(&tokens).expect("prefill");
+            let e = rel_err(&got, &cpu_all_logits(&model, &tokens));
+            assert!(e < LOGIT_TOL, "{name}: {f} weights, logits rel err {e:e}");
+            let mut s1 = gm.session(opts()).expect("session");
+            let mut stepped = Vec::new();
+            for &t in &tokens {
+                stepped.extend(s1.step_blocking(t).expect("step"));
+            }
+            let es = rel_err(&stepped, &got);
+            assert!(es < STEP_TOL, "{name}: {f} steps vs prefill rel err {es:e}");
+            let first = argmax(&got[got.len() - model.config().vocab_size..]);
+            let mut greedy = vec![first];
+            greedy.extend(s.decode_greedy_blocking(Some(first), 31).expect("decode"));
+            assert_eq!(
+                greedy,
+                cpu_greedy(&model, &tokens, 32),
+                "{name}: {f} greedy"
+            );
+            report.push(format!(
+                "{name:>20} {f:>4}: logits rel err {e:.2e}, steps {es:.2e}, weights {w} -> {h} bytes"
+            ));
+        }
     }
-    eprintln!("f16 weights:\n{}", report.join("\n"));
+    eprintln!("16-bit weights:\n{}", report.join("\n"));
 }
 
 #[test]

@@ -515,7 +515,7 @@ fn swiglu_add_embed_argmax() {
                 t,
                 d,
                 vocab: v,
-                f16: false,
+                format: hybrid_gpu::WeightFormat::F32,
             }
             .build(&g, "embed", &bt, &btab, &bx)
             .expect("build")],

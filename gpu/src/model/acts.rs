@@ -2,10 +2,13 @@
 //! table from which both the allocation and the memory accounting follow) and the state
 //! of every block ([`LayerState`]: KV cache, conv and SSM state).
 
-use hybrid_core::ModelConfig;
+use hybrid_core::config::{AttnDims, MambaDims};
+use hybrid_core::intervene::LayerPlan;
+use hybrid_core::{LayerKind, ModelConfig};
 
 use super::weights::GpuWeights;
 use crate::ops::attention::CacheLayout;
+use crate::ops::attention_split::{max_keys, splits_for};
 use crate::ops::ssd::{Ssd, SsdScratch};
 use crate::ops::ssm_scan::dt_edit_neutral;
 use crate::{Gpu, Result};
@@ -31,6 +34,8 @@ pub(crate) struct Sizes {
     pub f: usize,
     /// V: vocabulary.
     pub v: usize,
+    /// Rows of logits kept ([`logit_rows`]).
+    pub logit_rows: usize,
     /// Hq*dh + Hkv*dh + Hkv*dv: a fused q|k|v row.
     pub qkv: usize,
     /// Hq*dv: the attention heads of one row.
@@ -49,19 +54,66 @@ pub(crate) struct Sizes {
     pub ssd: SsdScratch,
 }
 
+/// The attention and Mamba-2 dims of block `i` of `cfg` (both for an intra block).
+pub(crate) fn block_dims(cfg: &ModelConfig, i: usize) -> (Option<AttnDims>, Option<MambaDims>) {
+    match cfg.layers.get(i) {
+        Some(LayerKind::Attention) => (cfg.attn_dims(), None),
+        Some(LayerKind::Mamba) => (None, cfg.mamba_dims()),
+        Some(LayerKind::Intra) => (cfg.intra_attn_dims(), cfg.intra_mamba_dims()),
+        None => (None, None),
+    }
+}
+
+/// Where each block's KV cache keeps a position: its own window (`windows[i]`, else
+/// `attention.window`) with the sinks, or, where an intervention (`plans[i]`; none when
+/// `plans` is empty) imposes a wider window on a ring, a ring that wide (a flat cache
+/// already holds every key).
+pub(crate) fn cache_layouts(cfg: &ModelConfig, plans: &[LayerPlan]) -> Vec<CacheLayout> {
+    let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
+    (0..cfg.layers.len())
+        .map(|i| {
+            let own = cfg.layer_window(i);
+            let imposed = plans.get(i).and_then(|lp| lp.window);
+            let window = match (own, imposed) {
+                (Some(w0), Some(w)) => Some(w0.max(w)),
+                (own, _) => own,
+            };
+            CacheLayout { window, sinks }
+        })
+        .collect()
+}
+
+/// Split-K splits per head of decode attention: the grid is sized for the most keys any
+/// attention layer can see within `max_context`.
+pub(crate) fn decode_splits(
+    cfg: &ModelConfig,
+    layouts: &[CacheLayout],
+    max_context: usize,
+) -> usize {
+    let keys = layouts
+        .iter()
+        .zip(&cfg.layers)
+        .filter(|(_, k)| matches!(k, LayerKind::Attention | LayerKind::Intra))
+        .map(|(l, _)| max_keys(l, max_context))
+        .max()
+        .unwrap_or(1);
+    splits_for(keys)
+}
+
 impl Sizes {
-    /// The sizes of `cfg` with weights `w`, chunks of `cap` tokens, `splits` splits.
-    pub fn of(cfg: &ModelConfig, w: &GpuWeights, cap: usize, splits: usize) -> Self {
+    /// The sizes of `cfg` with chunks of `cap` tokens, `splits` splits.
+    pub fn of(cfg: &ModelConfig, cap: usize, splits: usize) -> Self {
         let mut s = Sizes {
             cap,
             d: cfg.d_model,
             f: cfg.d_ffn,
             v: cfg.vocab_size,
+            logit_rows: logit_rows(cap, cfg.vocab_size),
             splits,
             ..Default::default()
         };
-        for b in &w.blocks {
-            let (a, m) = b.mixer.dims();
+        for i in 0..cfg.layers.len() {
+            let (a, m) = block_dims(cfg, i);
             if let Some(a) = a {
                 s.qkv = s.qkv.max(a.q_dim() + a.kv_row());
                 s.q = s.q.max(a.o_dim());
@@ -79,6 +131,17 @@ impl Sizes {
         }
         s
     }
+}
+
+/// Most bytes of logits a session holds: 64 MiB.
+pub(crate) const LOGITS_BYTES: usize = 64 << 20;
+
+/// Rows of logits a session with chunks of `cap` tokens keeps for a vocabulary of `v`:
+/// a prefill needs one row (the last token's), `prefill_all` one per token, so it runs in
+/// chunks of at most this many tokens: `cap`, down to what fits [`LOGITS_BYTES`] (64 rows
+/// of a 256K vocabulary; [4096, 100K] f32 would be 1.5 GiB).
+pub(crate) fn logit_rows(cap: usize, v: usize) -> usize {
+    cap.min(LOGITS_BYTES / (4 * v.max(1))).max(1)
 }
 
 /// Declares [`Acts`] from one table of `field: kind, label, |sizes| floats;` rows: the
@@ -104,6 +167,15 @@ macro_rules! acts {
                         gpu.storage($label, bytes, wgpu::BufferUsages::COPY_SRC)?
                     }, )*
                 })
+            }
+
+            /// (label, kind, bytes) of every buffer [`Acts::new`] allocates for `sizes`,
+            /// without allocating (memory estimates).
+            pub(crate) fn planned(sizes: &Sizes) -> Vec<(&'static str, Kind, u64)> {
+                vec![$( ($label, Kind::$kind, {
+                    let $s = sizes;
+                    ((($floats) * 4) as u64).max(4).next_multiple_of(4)
+                }), )*]
             }
 
             /// Bytes of the buffers the table counts as `kind`.
@@ -149,8 +221,12 @@ acts! {
     gu: Activation, "gate|up", |s| s.cap * 2 * s.f;
     /// [cap, F] SwiGLU activation.
     act: Activation, "swiglu", |s| s.cap * s.f;
-    /// [cap, V] logits.
-    logits: Activation, "logits", |s| s.cap * s.v;
+    /// [logit_rows, V] logits.
+    logits: Activation, "logits", |s| s.logit_rows * s.v;
+    /// [groups, MAX_K, 2] top-k candidates of each slice of the logits (ops::topk).
+    topk_slices: Activation, "top-k of slices", |s| crate::ops::topk::scratch_words(s.v);
+    /// [MAX_K, 2] the top-k (id, logit) of the last row.
+    topk: Activation, "top-k", |_s| 2 * crate::ops::topk::MAX_K;
 }
 
 /// Per-block state buffers.

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use hybrid_core::{Model, ModelConfig};
 
+use super::estimate::{estimate, SessionOptions};
 use super::weights::{GpuWeights, WeightFormat};
 use crate::{Gpu, Result};
 
@@ -16,18 +17,38 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
-    /// Upload the weights of a loaded (and validated) model, as f32.
+    /// Upload the weights of a loaded (and validated) model, the matrices in the
+    /// narrowest format that holds them exactly ([`WeightFormat::exact_for`]: bf16 or f16
+    /// for a checkpoint stored so, else f32), so the GPU computes on the CPU engine's
+    /// values. (Granite's folded scalars usually make the matrices f32.)
     pub fn new(gpu: Arc<Gpu>, model: &Model) -> Result<Self> {
-        Self::with_format(gpu, model, WeightFormat::F32)
+        let folded = super::fold::folded(model);
+        let format = WeightFormat::exact_for(folded.as_ref().unwrap_or(model).weights());
+        Self::upload(gpu, model, folded, format)
     }
 
-    /// Upload the weights with the matrices stored in `format`.
+    /// Upload the weights with the matrices stored in `format` (each value rounded to
+    /// nearest; with Granite's scalars, the folded matrices are rounded).
+    pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
+        Self::upload(gpu, model, super::fold::folded(model), format)
+    }
+
     // wgpu's handles are Send + Sync natively but not on wasm32 (WebGPU objects live on
     // one thread); the Arc is for cheap clones, not for sharing across threads.
     #[allow(clippy::arc_with_non_send_sync)]
-    pub fn with_format(gpu: Arc<Gpu>, model: &Model, format: WeightFormat) -> Result<Self> {
+    fn upload(
+        gpu: Arc<Gpu>,
+        model: &Model,
+        folded: Option<Model>,
+        format: WeightFormat,
+    ) -> Result<Self> {
+        // refuse a matrix over the device's limits before uploading any
+        let one = SessionOptions {
+            max_context: 1,
+            chunk: 1,
+        };
+        estimate(model.config(), format, one).check(&gpu.limits, None)?;
         // Granite's scalars live in the uploaded matrices (fold.rs); the config keeps them
-        let folded = super::fold::folded(model);
         let weights = GpuWeights::upload(&gpu, folded.as_ref().unwrap_or(model), format)?;
         gpu.check()?;
         Ok(GpuModel {

@@ -15,6 +15,8 @@
 //!   with or without the probe hooks; the one decode-vs-prefill choice (`plan::Phase`).
 //! - `session/`: [`Session`]: owns the buffers, caches the plans and runs them.
 //! - `memory.rs`: [`MemoryReport`].
+//! - `estimate.rs`: [`SessionOptions`] and [`estimate`]: what a model and a session will
+//!   allocate, from the config, checked against the device's limits before allocating.
 //!
 //! Imports between these modules (none imports a module that imports it back; this file
 //! only declares and re-exports):
@@ -23,14 +25,16 @@
 //! memory     -> (none)
 //! weights    -> (none)
 //! fold       -> (none)
-//! gpu_model  -> fold, weights
+//! gpu_model  -> estimate, fold, weights
 //! acts       -> weights
+//! estimate   -> acts, memory
 //! probes     -> acts, weights
 //! plan       -> acts, probes, weights
-//! session    -> acts, gpu_model, memory, plan, probes
+//! session    -> acts, estimate, gpu_model, memory, plan, probes
 //! ```
 
 mod acts;
+mod estimate;
 mod fold;
 mod gpu_model;
 mod memory;
@@ -39,6 +43,7 @@ mod probes;
 mod session;
 mod weights;
 
+pub use estimate::{estimate, MemoryEstimate};
 pub use gpu_model::GpuModel;
 pub use memory::MemoryReport;
 pub use session::{Session, SessionOptions};

@@ -1,4 +1,4 @@
-//! Weights on the GPU, f32, as storage buffers. Fused at upload where it saves dispatches:
+//! Weights on the GPU as storage buffers, the matrices in a [`WeightFormat`]. Fused at upload where it saves dispatches:
 //! q|k|v rows in one matrix, gate|up rows in one matrix, Mamba's dt_bias|A_log|D in one
 //! [3, H] buffer. Every buffer is checked against the per-binding limit.
 
@@ -6,6 +6,7 @@ use hybrid_core::config::{AttnDims, MambaDims};
 use hybrid_core::weights::{AttnWeights, MambaWeights, Mixer, Tensor};
 use hybrid_core::{Fusion, Model};
 
+pub use crate::weight_format::WeightFormat;
 use crate::{Gpu, GpuError, Result};
 
 /// Attention projections: qkv [Hq*dh + 2*Hkv*dh, D], o [D, Hq*dh] (absent with a joint
@@ -92,18 +93,6 @@ pub struct GpuWeights {
     pub format: WeightFormat,
 }
 
-/// How the weight matrices (embedding, projections, head) are stored on the GPU; norms,
-/// conv and per-head parameters stay f32. Shaders read either as f32 and compute in f32.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WeightFormat {
-    /// 4 bytes per weight: exactly the CPU engine's values.
-    #[default]
-    F32,
-    /// 2 bytes per weight, packed in pairs (WGSL `unpack2x16float`, core on every
-    /// adapter): half the memory; exact for checkpoints stored in f16.
-    F16,
-}
-
 struct Up<'g> {
     gpu: &'g Gpu,
     bytes: u64,
@@ -118,21 +107,8 @@ impl Up<'_> {
 
     /// A weight matrix, in the upload format.
     fn mat(&mut self, label: &str, data: &[f32]) -> Result<wgpu::Buffer> {
-        match self.format {
-            WeightFormat::F32 => self.put(label, data),
-            WeightFormat::F16 => {
-                let words: Vec<u32> = data
-                    .chunks(2)
-                    .map(|pair| {
-                        let lo = half::f16::from_f32(pair[0]).to_bits() as u32;
-                        let hi = pair.get(1).map_or(0, |&v| half::f16::from_f32(v).to_bits());
-                        lo | (hi as u32) << 16
-                    })
-                    .collect();
-                self.bytes += (data.len() * 2) as u64;
-                self.gpu.upload_words(label, &words)
-            }
-        }
+        self.bytes += self.format.bytes(data.len());
+        self.gpu.upload_words(label, &self.format.pack(data))
     }
 
     fn cat(&mut self, label: &str, parts: &[&Tensor]) -> Result<wgpu::Buffer> {

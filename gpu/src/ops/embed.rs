@@ -2,7 +2,7 @@
 
 use super::{need, need_w, u};
 use crate::dispatch::{fold, groups, Dispatch};
-use crate::{Gpu, Kernel, Result};
+use crate::{Gpu, Kernel, Result, WeightFormat};
 
 crate::params::params! {
     /// Mirrors `Params` of embed.wgsl.
@@ -14,14 +14,14 @@ crate::params::params! {
     }
 }
 
-/// tokens [T] (u32), table [V, D] (f32 or f16) -> x [T, D].
+/// tokens [T] (u32), table [V, D] (f32, f16 or bf16) -> x [T, D].
 #[derive(Debug, Clone, Copy)]
 pub struct Embed {
     pub t: usize,
     pub d: usize,
     pub vocab: usize,
-    /// The table holds packed f16 pairs instead of f32.
-    pub f16: bool,
+    /// How the table is stored (f32, or packed 16-bit pairs).
+    pub format: WeightFormat,
 }
 
 impl Embed {
@@ -35,7 +35,7 @@ impl Embed {
         x: &wgpu::Buffer,
     ) -> Result<Dispatch> {
         need(label, tokens, self.t, "tokens")?;
-        need_w(label, table, self.vocab * self.d, self.f16, "table")?;
+        need_w(label, table, self.vocab * self.d, self.format, "table")?;
         need(label, x, self.t * self.d, "x")?;
         let params = EmbedParams {
             t: u(label, self.t)?,
@@ -47,7 +47,7 @@ impl Embed {
             gpu,
             label,
             Kernel::Embed,
-            &[("W_F16", if self.f16 { 1.0 } else { 0.0 })],
+            &[("W_FORMAT", self.format.shader_code())],
             &params,
             &[tokens, table],
             &[x],

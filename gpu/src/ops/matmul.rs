@@ -4,7 +4,7 @@
 
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, groups, Dispatch};
-use crate::{Gpu, Kernel, Result};
+use crate::{Gpu, Kernel, Result, WeightFormat};
 
 crate::params::params! {
     /// Mirrors `Params` of matmul.wgsl / matvec.wgsl.
@@ -39,8 +39,8 @@ pub struct Matmul {
     pub alpha: f32,
     /// Add into y (fused residual add) instead of overwriting.
     pub accumulate: bool,
-    /// w holds packed f16 pairs instead of f32.
-    pub w_f16: bool,
+    /// How w is stored (f32, or packed 16-bit pairs).
+    pub w_format: WeightFormat,
 }
 
 impl Matmul {
@@ -58,7 +58,7 @@ impl Matmul {
             y_off: 0,
             alpha: 1.0,
             accumulate: false,
-            w_f16: false,
+            w_format: WeightFormat::F32,
         }
     }
 
@@ -94,7 +94,7 @@ impl Matmul {
             label,
             w,
             (s.n - 1) * s.w_stride + s.w_off + s.k,
-            s.w_f16,
+            s.w_format,
             "w",
         )?;
         need(label, y, (s.t - 1) * s.y_stride + s.y_off + s.n, "y")?;
@@ -117,7 +117,7 @@ impl Matmul {
             gpu,
             label,
             Kernel::Matmul,
-            &[acc, ("W_F16", if s.w_f16 { 1.0 } else { 0.0 })],
+            &[acc, ("W_FORMAT", s.w_format.shader_code())],
             &params,
             &[x, w],
             &[y],

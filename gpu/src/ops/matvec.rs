@@ -5,7 +5,7 @@
 use super::matmul::Matmul;
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, Dispatch};
-use crate::{Gpu, Kernel, Result};
+use crate::{Gpu, Kernel, Result, WeightFormat};
 
 crate::params::params! {
     /// Mirrors `Params` of matvec.wgsl.
@@ -51,8 +51,8 @@ pub struct Matvec {
     pub norm: Option<FusedNorm>,
     /// y = silu(W[..N] x) * W[N..2N] x.
     pub glu: bool,
-    /// w holds packed f16 pairs instead of f32.
-    pub w_f16: bool,
+    /// How w is stored (f32, or packed 16-bit pairs).
+    pub w_format: WeightFormat,
 }
 
 impl From<Matmul> for Matvec {
@@ -69,7 +69,7 @@ impl From<Matmul> for Matvec {
             accumulate: m.accumulate,
             norm: None,
             glu: false,
-            w_f16: m.w_f16,
+            w_format: m.w_format,
         }
     }
 }
@@ -88,7 +88,7 @@ impl Matvec {
             accumulate: false,
             norm: None,
             glu: false,
-            w_f16: false,
+            w_format: WeightFormat::F32,
         }
     }
 
@@ -119,7 +119,7 @@ impl Matvec {
             label,
             w,
             (rows - 1) * s.w_stride + s.w_off + s.k,
-            s.w_f16,
+            s.w_format,
             "w",
         )?;
         need(label, y, s.y_off + s.n, "y")?;
@@ -156,7 +156,7 @@ impl Matvec {
                 ("ACCUMULATE", flag(s.accumulate)),
                 ("NORM_GROUP", group as f64),
                 ("GLU", flag(s.glu)),
-                ("W_F16", flag(s.w_f16)),
+                ("W_FORMAT", s.w_format.shader_code()),
             ],
             &params,
             &[x, w, g],

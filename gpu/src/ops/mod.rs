@@ -23,10 +23,12 @@ pub mod ssd;
 pub mod ssm_probes;
 pub mod ssm_scan;
 pub mod swiglu;
+pub mod topk;
 
 pub use crate::dispatch::Dispatch;
 
 use crate::error::{GpuError, Result};
+use crate::weight_format::WeightFormat;
 
 /// Check that `buf` holds at least `floats` 4-byte elements.
 pub(crate) fn need(op: &str, buf: &wgpu::Buffer, floats: usize, what: &str) -> Result<()> {
@@ -44,16 +46,15 @@ pub(crate) fn need(op: &str, buf: &wgpu::Buffer, floats: usize, what: &str) -> R
     Ok(())
 }
 
-/// Check that the weight buffer `buf` holds `elems` values, f32 or packed f16 pairs.
+/// Check that the weight buffer `buf` holds `elems` values in `format`.
 pub(crate) fn need_w(
     op: &str,
     buf: &wgpu::Buffer,
     elems: usize,
-    f16: bool,
+    format: WeightFormat,
     what: &str,
 ) -> Result<()> {
-    let words = if f16 { elems.div_ceil(2) } else { elems };
-    need(op, buf, words, what)
+    need(op, buf, format.words(elems), what)
 }
 
 /// Fail with a shape error unless `ok`.

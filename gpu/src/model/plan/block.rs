@@ -92,7 +92,7 @@ impl Planner<'_> {
             if Phase::of(t).fuses_norm(d, d) {
                 let mv = Matvec {
                     norm: Some(FusedNorm { group: d, eps }),
-                    w_f16: self.f16(),
+                    w_format: self.weights.format,
                     ..Matvec::new(f, d)
                 };
                 let label = format!("{p} ffn_norm + up");
@@ -109,7 +109,7 @@ impl Planner<'_> {
             let mv = Matvec {
                 norm: Some(FusedNorm { group: d, eps }),
                 glu: true,
-                w_f16: self.f16(),
+                w_format: self.weights.format,
                 ..Matvec::new(f, d)
             };
             let label = format!("{p} ffn_norm + gate|up + swiglu");

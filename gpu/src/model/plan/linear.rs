@@ -63,7 +63,7 @@ impl Planner<'_> {
         y: &wgpu::Buffer,
     ) -> Result<()> {
         let mm = Matmul {
-            w_f16: self.f16(),
+            w_format: self.weights.format,
             ..mm
         };
         let phase = Phase::of(mm.t);

@@ -32,7 +32,7 @@ use hybrid_core::ModelConfig;
 
 use super::acts::{Acts, LayerState};
 use super::probes::ProbeBufs;
-use super::weights::{GpuWeights, WeightFormat};
+use super::weights::GpuWeights;
 use crate::dispatch::Dispatch;
 use crate::ops::attention::KeyView;
 use crate::ops::embed::Embed;
@@ -131,7 +131,7 @@ impl Planner<'_> {
             t,
             d,
             vocab: v,
-            f16: self.f16(),
+            format: w.format,
         };
         plan.push(embed.build(self.gpu, "embed", &a.tokens, &w.embed, &a.x)?);
         for (i, (b, st)) in w.blocks.iter().zip(self.layers).enumerate() {
@@ -156,10 +156,5 @@ impl Planner<'_> {
         self.iv
             .get(i)
             .ok_or_else(|| GpuError::Unsupported(format!("block {i} has no intervention plan")))
-    }
-
-    /// Whether the weight matrices are packed f16.
-    fn f16(&self) -> bool {
-        self.weights.format == WeightFormat::F16
     }
 }

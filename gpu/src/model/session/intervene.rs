@@ -17,7 +17,8 @@ use hybrid_core::config::MambaDims;
 use hybrid_core::intervene::{DtOp, LayerPlan};
 use hybrid_core::{Error as ModelError, Interventions};
 
-use super::{layouts, LayerState, Session};
+use super::{LayerState, Session};
+use crate::model::acts::cache_layouts;
 use crate::model::plan::key_view;
 use crate::ops::ssm_scan::DT_NO_FREEZE;
 use crate::Result;
@@ -34,7 +35,7 @@ impl Session {
         for (i, lp) in plans.iter().enumerate() {
             key_view(lp).map_err(|e| ModelError::Intervention(format!("layer {i}: {e}")))?;
         }
-        let new_layouts = layouts(cfg, &plans);
+        let new_layouts = cache_layouts(cfg, &plans);
         let old_layouts: Vec<_> = self.layers.iter().map(|l| l.layout).collect();
         if new_layouts != old_layouts {
             if self.pos != 0 {
@@ -55,10 +56,10 @@ impl Session {
         self.model.gpu.check()
     }
 
-    /// Tokens of the next submission of at most `max` tokens at the current position: it
-    /// ends before the next reset token (so that every reset falls on a first token).
-    pub(super) fn piece(&self, max: usize) -> usize {
-        let (start, end) = (self.pos, self.pos + max);
+    /// Tokens of a submission of at most `max` tokens from position `start`: it ends
+    /// before the next reset token (so that every reset falls on a first token).
+    fn piece(&self, start: usize, max: usize) -> usize {
+        let end = start + max;
         self.iv
             .iter()
             .flat_map(|lp| &lp.ssm.resets)
@@ -68,10 +69,23 @@ impl Session {
             .map_or(max, |at| at - start)
     }
 
+    /// `tokens` cut into the submissions that run them from the current position: at most
+    /// `step` tokens each, and cut before every reset token inside.
+    pub(super) fn pieces<'a>(&self, tokens: &'a [u32], step: usize) -> Vec<&'a [u32]> {
+        let (mut rest, mut pos, mut out) = (tokens, self.pos, Vec::new());
+        while !rest.is_empty() {
+            let (head, tail) = rest.split_at(self.piece(pos, rest.len().min(step.max(1))));
+            out.push(head);
+            pos += head.len();
+            rest = tail;
+        }
+        out
+    }
+
     /// The first reset token inside the `t` tokens from the current position, if any
     /// (a probed prefill is one submission: it cannot cut there).
     pub(super) fn reset_inside(&self, t: usize) -> Option<usize> {
-        let cut = self.piece(t);
+        let cut = self.piece(self.pos, t);
         (cut < t).then_some(self.pos + cut)
     }
 

@@ -8,43 +8,24 @@
 mod intervene;
 mod probed;
 mod run;
+mod sample;
 
 use std::collections::HashMap;
 
 use hybrid_core::intervene::LayerPlan;
-use hybrid_core::{Error as ModelError, LayerKind, ModelConfig};
+use hybrid_core::Error as ModelError;
 
-use super::acts::{Acts, Kind, LayerState, Sizes};
+use super::acts::{cache_layouts, decode_splits, Acts, Kind, LayerState, Sizes};
+use super::estimate::estimate;
+pub use super::estimate::SessionOptions;
 use super::gpu_model::GpuModel;
 use super::memory::MemoryReport;
 use super::plan::Planner;
 use super::probes::ProbeBufs;
 use crate::dispatch::Dispatch;
 use crate::ops::argmax::Argmax;
-use crate::ops::attention::CacheLayout;
-use crate::ops::attention_split::{max_keys, splits_for};
+use crate::ops::topk::MAX_K;
 use crate::{GpuError, Result};
-
-/// Sizes a session preallocates for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionOptions {
-    /// Most tokens the KV cache holds (full attention); with a sliding window the cache
-    /// is a ring of `sink_tokens + window - 1` rows and the context is unbounded, as it is
-    /// for pure Mamba models.
-    pub max_context: usize,
-    /// Most tokens per prefill submission (activations are sized for this); longer
-    /// prompts run in chunks.
-    pub chunk: usize,
-}
-
-impl Default for SessionOptions {
-    fn default() -> Self {
-        SessionOptions {
-            max_context: 4096,
-            chunk: 256,
-        }
-    }
-}
 
 /// One conversation with a [`GpuModel`].
 #[derive(Debug)]
@@ -59,7 +40,13 @@ pub struct Session {
     /// Plans by (T, all logits).
     plans: HashMap<(usize, bool), Vec<Dispatch>>,
     argmax: Dispatch,
+    /// Rows of logits kept (`acts::logit_rows`): `prefill_all` runs chunks of this many.
+    logit_rows: usize,
     logits_staging: wgpu::Buffer,
+    /// The top-k dispatches (slices, merge) for the cached k.
+    topk: Option<(usize, [Dispatch; 2])>,
+    /// The top-k pairs read back by sampling.
+    topk_staging: wgpu::Buffer,
     /// Two 4-byte staging buffers: decode step i reads its token back through `[i % 2]`
     /// while step i + 1 runs.
     token_staging: [wgpu::Buffer; 2],
@@ -81,24 +68,6 @@ impl GpuModel {
     }
 }
 
-/// Where each block's KV cache keeps a position: its own window (`windows[i]`, else
-/// `attention.window`) with the sinks, or, where an intervention imposes a wider window on
-/// a ring, a ring that wide (a flat cache already holds every key).
-fn layouts(cfg: &ModelConfig, plans: &[LayerPlan]) -> Vec<CacheLayout> {
-    let sinks = cfg.attention.as_ref().map_or(0, |a| a.sink_tokens);
-    (0..cfg.layers.len())
-        .map(|i| {
-            let own = cfg.layer_window(i);
-            let imposed = plans.get(i).and_then(|lp| lp.window);
-            let window = match (own, imposed) {
-                (Some(w0), Some(w)) => Some(w0.max(w)),
-                (own, _) => own,
-            };
-            CacheLayout { window, sinks }
-        })
-        .collect()
-}
-
 impl Session {
     /// A session at position 0 with the interventions `iv` (one plan per block, checked).
     fn build(model: GpuModel, opts: SessionOptions, iv: Vec<LayerPlan>) -> Result<Self> {
@@ -109,21 +78,17 @@ impl Session {
             chunk: cap,
             max_context: opts.max_context.max(1),
         };
-        let layouts = layouts(cfg, &iv);
-        // the decode grid is sized for the most keys any attention layer can see
-        let keys = layouts
-            .iter()
-            .zip(&cfg.layers)
-            .filter(|(_, k)| matches!(k, LayerKind::Attention | LayerKind::Intra))
-            .map(|(l, _)| max_keys(l, opts.max_context))
-            .max()
-            .unwrap_or(1);
-        let splits = splits_for(keys);
-        let acts = Acts::new(&gpu, &Sizes::of(cfg, &model.weights, cap, splits))?;
+        // refuse a buffer over the device's limits before allocating any
+        estimate(cfg, model.weights.format, opts).check(&gpu.limits, None)?;
+        let layouts = cache_layouts(cfg, &iv);
+        let splits = decode_splits(cfg, &layouts, opts.max_context);
+        let sizes = Sizes::of(cfg, cap, splits);
+        let acts = Acts::new(&gpu, &sizes)?;
         let layers = LayerState::alloc(&gpu, &model.weights, &layouts, opts.max_context)?;
         let v = cfg.vocab_size;
         let argmax = Argmax { n: v, off: 0 }.build(&gpu, "argmax", &acts.logits, &acts.tokens)?;
-        let logits_staging = gpu.staging("logits staging", (cap * v * 4) as u64)?;
+        let logits_staging = gpu.staging("logits staging", (sizes.logit_rows * v * 4) as u64)?;
+        let topk_staging = gpu.staging("top-k staging", (MAX_K * 8) as u64)?;
         let token_staging = [
             gpu.staging("token staging 0", 4)?,
             gpu.staging("token staging 1", 4)?,
@@ -138,7 +103,10 @@ impl Session {
             layers,
             plans: HashMap::new(),
             argmax,
+            logit_rows: sizes.logit_rows,
             logits_staging,
+            topk: None,
+            topk_staging,
             token_staging,
             token_on_gpu: false,
             probes: None,
@@ -198,6 +166,13 @@ impl Session {
         }
         r.other += self.acts.bytes(Kind::Input)
             + self.logits_staging.size()
+            + self.topk_staging.size()
+            + self
+                .topk
+                .iter()
+                .flat_map(|t| &t.1)
+                .map(|d| d.params_bytes())
+                .sum::<u64>()
             + self.token_staging.iter().map(|b| b.size()).sum::<u64>()
             + params_bytes(self.plans.values())
             + self.argmax.params_bytes();

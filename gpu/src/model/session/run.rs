@@ -3,6 +3,7 @@
 
 use hybrid_core::Error as ModelError;
 
+use super::sample::Tail;
 use super::Session;
 use crate::dispatch::encode;
 use crate::readback::{read_bytes_after, read_f32};
@@ -126,43 +127,73 @@ impl Session {
         self.check_context(tokens.len())?;
         let v = self.model.config.vocab_size;
         let mut out = Vec::with_capacity(if all { tokens.len() * v } else { v });
-        let mut rest = tokens;
-        while !rest.is_empty() {
-            // a chunk, cut before a reset token inside it (interventions)
-            let t = self.piece(rest.len().min(self.opts.chunk));
-            let (chunk, tail) = rest.split_at(t);
-            rest = tail;
-            let last = rest.is_empty();
-            gpu.queue
-                .write_buffer(&self.acts.tokens, 0, bytemuck::cast_slice(chunk));
-            self.write_pos();
-            self.ensure_plan(t, all)?;
-            let mut enc = gpu
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("forward"),
-                });
-            self.prepare(&mut enc);
-            encode(&mut enc, "forward", self.plan(t, all));
-            let rows = if all { t } else { 1 };
-            if all || last {
+        // every row's logits: chunks no longer than the logits buffer's rows
+        let step = if all {
+            self.opts.chunk.min(self.logit_rows)
+        } else {
+            self.opts.chunk
+        };
+        // cut before each reset token inside (interventions)
+        let pieces = self.pieces(tokens, step);
+        let n_chunks = pieces.len();
+        for (ci, chunk) in pieces.into_iter().enumerate() {
+            let rows = if all { chunk.len() } else { 1 };
+            if all || ci + 1 == n_chunks {
+                self.submit_chunk(chunk, all, Tail::Logits(rows))?;
+                out.extend(read_f32(&gpu, &self.logits_staging, rows * v).await?);
+            } else {
+                self.submit_chunk(chunk, all, Tail::Nothing)?;
+            }
+        }
+        gpu.check()?;
+        Ok(out)
+    }
+
+    /// Write `chunk`'s tokens and the position, encode its plan (logits of every row with
+    /// `all`, else of the last) and `tail`, and submit; the position advances.
+    pub(super) fn submit_chunk(&mut self, chunk: &[u32], all: bool, tail: Tail) -> Result<()> {
+        let gpu = self.model.gpu.clone();
+        let t = chunk.len();
+        gpu.queue
+            .write_buffer(&self.acts.tokens, 0, bytemuck::cast_slice(chunk));
+        self.write_pos();
+        self.ensure_plan(t, all)?;
+        let mut enc = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("forward"),
+            });
+        self.prepare(&mut enc);
+        encode(&mut enc, "forward", self.plan(t, all));
+        let v = self.model.config.vocab_size;
+        match tail {
+            Tail::Nothing => {}
+            Tail::Logits(rows) => {
+                let bytes = (rows * v * 4) as u64;
                 enc.copy_buffer_to_buffer(
                     &self.acts.logits,
                     0,
                     &self.logits_staging,
                     0,
-                    Some((rows * v * 4) as u64),
+                    Some(bytes),
                 );
             }
-            gpu.queue.submit([enc.finish()]);
-            self.pos += t;
-            self.token_on_gpu = false;
-            if all || last {
-                out.extend(read_f32(&gpu, &self.logits_staging, rows * v).await?);
+            Tail::Argmax => {
+                encode(&mut enc, "argmax", std::slice::from_ref(&self.argmax));
+                enc.copy_buffer_to_buffer(&self.acts.tokens, 0, &self.token_staging[0], 0, Some(4));
+            }
+            Tail::TopK(k) => {
+                if let Some((_, d)) = &self.topk {
+                    encode(&mut enc, "top-k", d);
+                }
+                let bytes = (k * 8) as u64;
+                enc.copy_buffer_to_buffer(&self.acts.topk, 0, &self.topk_staging, 0, Some(bytes));
             }
         }
-        gpu.check()?;
-        Ok(out)
+        gpu.queue.submit([enc.finish()]);
+        self.pos += t;
+        self.token_on_gpu = false;
+        Ok(())
     }
 }
 
