@@ -72,7 +72,10 @@ pub fn estimate(cfg: &ModelConfig, format: WeightFormat, opts: SessionOptions) -
     };
     let layouts = cache_layouts(cfg, &[]);
     for (i, layout) in layouts.iter().enumerate() {
-        if let (Some(a), _) = block_dims(cfg, i) {
+        let (attn, mamba) = block_dims(cfg, i);
+        // the interventions' dt edits, [3, H] f32 per Mamba mixer or branch
+        r.other += mamba.map_or(0, |m| 3 * m.n_heads as u64 * 4);
+        if let Some(a) = attn {
             let rows = layout.rows(max_context).max(1) as u64;
             let (k, v) = (rows * a.k_dim() as u64 * 4, rows * a.v_dim() as u64 * 4);
             r.kv_cache += k.max(4) + v.max(4);
