@@ -58,7 +58,7 @@ impl Session {
 
     /// Tokens of a submission of at most `max` tokens from position `start`: it ends
     /// before the next reset token (so that every reset falls on a first token).
-    fn piece(&self, start: usize, max: usize) -> usize {
+    pub(super) fn piece(&self, start: usize, max: usize) -> usize {
         let end = start + max;
         self.iv
             .iter()
@@ -67,19 +67,6 @@ impl Session {
             .filter(|&at| at > start && at < end)
             .min()
             .map_or(max, |at| at - start)
-    }
-
-    /// `tokens` cut into the submissions that run them from the current position: at most
-    /// `step` tokens each, and cut before every reset token inside.
-    pub(super) fn pieces<'a>(&self, tokens: &'a [u32], step: usize) -> Vec<&'a [u32]> {
-        let (mut rest, mut pos, mut out) = (tokens, self.pos, Vec::new());
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(self.piece(pos, rest.len().min(step.max(1))));
-            out.push(head);
-            pos += head.len();
-            rest = tail;
-        }
-        out
     }
 
     /// The first reset token inside the `t` tokens from the current position, if any

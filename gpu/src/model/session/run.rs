@@ -86,7 +86,6 @@ impl Session {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("decode step"),
             });
-        self.prepare(&mut enc);
         encode(&mut enc, "decode step", self.plan(1, false));
         encode(&mut enc, "argmax", std::slice::from_ref(&self.argmax));
         enc.copy_buffer_to_buffer(&self.acts.tokens, 0, &self.token_staging[slot], 0, Some(4));
@@ -126,27 +125,42 @@ impl Session {
         self.check_tokens(tokens)?;
         self.check_context(tokens.len())?;
         let v = self.model.config.vocab_size;
-        let mut out = Vec::with_capacity(if all { tokens.len() * v } else { v });
+        if !all {
+            self.submit_prompt(tokens, Tail::Logits(1))?;
+            let out = read_f32(&gpu, &self.logits_staging, v).await?;
+            gpu.check()?;
+            return Ok(out);
+        }
         // every row's logits: chunks no longer than the logits buffer's rows
-        let step = if all {
-            self.opts.chunk.min(self.logit_rows)
-        } else {
-            self.opts.chunk
-        };
-        // cut before each reset token inside (interventions)
-        let pieces = self.pieces(tokens, step);
-        let n_chunks = pieces.len();
-        for (ci, chunk) in pieces.into_iter().enumerate() {
-            let rows = if all { chunk.len() } else { 1 };
-            if all || ci + 1 == n_chunks {
-                self.submit_chunk(chunk, all, Tail::Logits(rows))?;
-                out.extend(read_f32(&gpu, &self.logits_staging, rows * v).await?);
-            } else {
-                self.submit_chunk(chunk, all, Tail::Nothing)?;
-            }
+        let mut out = Vec::with_capacity(tokens.len() * v);
+        let mut rest = tokens;
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(self.chunk_len(rest.len(), self.logit_rows));
+            rest = tail;
+            self.submit_chunk(chunk, true, Tail::Logits(chunk.len()))?;
+            out.extend(read_f32(&gpu, &self.logits_staging, chunk.len() * v).await?);
         }
         gpu.check()?;
         Ok(out)
+    }
+
+    /// Tokens of the next chunk with `left` tokens to go, at most `most` (and the
+    /// session's chunk): the one place a prompt is cut.
+    fn chunk_len(&self, left: usize, most: usize) -> usize {
+        // cut before a reset token inside (interventions)
+        self.piece(self.pos, left.min(most).min(self.opts.chunk).max(1))
+    }
+
+    /// Submit `tokens` in chunks (logits of the last row only), `tail` after the last.
+    pub(super) fn submit_prompt(&mut self, tokens: &[u32], tail: Tail) -> Result<()> {
+        let mut rest = tokens;
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(self.chunk_len(rest.len(), usize::MAX));
+            rest = after;
+            let t = if rest.is_empty() { tail } else { Tail::Nothing };
+            self.submit_chunk(chunk, false, t)?;
+        }
+        Ok(())
     }
 
     /// Write `chunk`'s tokens and the position, encode its plan (logits of every row with

@@ -55,12 +55,7 @@ impl Session {
             }
             Needs::Top(_) | Needs::All => Tail::Logits(1),
         };
-        let pieces = self.pieces(tokens, self.opts.chunk);
-        let n_chunks = pieces.len();
-        for (ci, chunk) in pieces.into_iter().enumerate() {
-            let last = ci + 1 == n_chunks;
-            self.submit_chunk(chunk, false, if last { tail } else { Tail::Nothing })?;
-        }
+        self.submit_prompt(tokens, tail)?;
         let v = self.model.config.vocab_size;
         let next = match tail {
             Tail::Argmax => {
@@ -90,13 +85,7 @@ impl Session {
         self.check_tokens(tokens)?;
         self.check_context(tokens.len())?;
         self.ensure_topk(k)?;
-        let pieces = self.pieces(tokens, self.opts.chunk);
-        let n_chunks = pieces.len();
-        for (ci, chunk) in pieces.into_iter().enumerate() {
-            let last = ci + 1 == n_chunks;
-            let tail = if last { Tail::TopK(k) } else { Tail::Nothing };
-            self.submit_chunk(chunk, false, tail)?;
-        }
+        self.submit_prompt(tokens, Tail::TopK(k))?;
         let b = read_bytes(&gpu, &self.topk_staging, (k * 8) as u64).await?;
         gpu.check()?;
         Ok(pairs(&b))
