@@ -193,7 +193,7 @@ pub fn publish(iv: InterveneState) {
             }
             Err(e) => err(&e),
         });
-        let run = |r: &run::RecallRun| serde_json::json!({"accuracy": r.accuracy, "right": r.right, "asked": r.asked});
+        let run = |r: &run::RecallRun| serde_json::json!({"percent": format!("{:.1}", r.percent), "right": r.right, "asked": r.asked});
         let recall = iv.recall.get().map(|r| match r {
             Ok(r) => serde_json::json!({"cases": r.cases, "before": run(&r.before),
                 "after": run(&r.after), "identical": r.before == r.after, "engine": r.engine}),

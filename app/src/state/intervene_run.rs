@@ -54,8 +54,9 @@ pub struct Answer {
 /// Recall over the cases, one way.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecallRun {
-    /// The CLI's accuracy: the mean over cases of each case's fraction right (f32).
-    pub accuracy: f32,
+    /// The CLI's accuracy in %: 100 x the sum over cases of each case's fraction right,
+    /// over the cases, in f32 as `hybrid recall` computes it.
+    pub percent: f32,
     pub right: usize,
     pub asked: usize,
     /// The first case's answers.
@@ -150,7 +151,7 @@ pub async fn recall_run(
         }
     }
     Ok(RecallRun {
-        accuracy: total / batch.len().max(1) as f32,
+        percent: 100.0 * total / batch.len().max(1) as f32,
         right,
         asked,
         answers,

@@ -27,7 +27,7 @@ fn num(v: Option<f64>) -> String {
 }
 
 fn pct(r: &RecallRun) -> String {
-    format!("{:.1}% ({} of {})", 100.0 * r.accuracy, r.right, r.asked)
+    format!("{:.1}% ({} of {})", r.percent, r.right, r.asked)
 }
 
 /// An outcome's view, its failure as a message.

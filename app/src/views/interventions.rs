@@ -109,7 +109,7 @@ pub fn InterventionsPanel(ui: Ui, actions: Actions, iv: InterveneState) -> impl 
     let busy = move || iv.busy.get().is_some();
     let body = move || {
         iv.open.get().then(|| view! {
-            <div id="iv-panel" class="iv-panel">
+            <div class="iv-body">
                 <p class="hint">"An A/B of one model without and with a set of interventions, never by changing its weights: the loss over the held-out passage, recall (recall models), and the prompt's maps. Short syntax, e.g. "<code>"L1.attn=0"</code>", "<code>"L2.window=64"</code>", "<code>"L2.ssm_reset[0,1]@40"</code>"; or JSON (docs/FORMAT.md)."</p>
                 <label class="iv-field"><span>"Model"</span>
                     <select id="iv-slot" on:change=move |ev| iv.slot.set(event_target_value(&ev).parse().unwrap_or(0))>{slots}</select>
@@ -148,7 +148,7 @@ pub fn InterventionsPanel(ui: Ui, actions: Actions, iv: InterveneState) -> impl 
                     aria-controls="iv-panel" on:click=move |_| iv.open.update(|o| *o = !*o)>
                     {move || if iv.open.get() { "▾ Interventions" } else { "▸ Interventions" }}
                 </button>
-                {body}
+                <div id="iv-panel" class="iv-panel" hidden=move || !iv.open.get()>{body}</div>
             </section>
         </Show>
     }
