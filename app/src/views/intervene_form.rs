@@ -255,17 +255,31 @@ mod tests {
     /// The form offers a kind on a layer exactly when the engine accepts it there.
     #[test]
     fn the_form_offers_what_the_model_has() {
-        for id in ["recall-intra", "shakespeare-inter", "recall-transformer", "recall-mamba2"] {
-            let path = format!("{}/../assets/models/{id}/config.json", env!("CARGO_MANIFEST_DIR"));
+        for id in [
+            "recall-intra",
+            "shakespeare-inter",
+            "recall-transformer",
+            "recall-mamba2",
+        ] {
+            let path = format!(
+                "{}/../assets/models/{id}/config.json",
+                env!("CARGO_MANIFEST_DIR")
+            );
             let cfg = ModelConfig::from_json(&std::fs::read(path).unwrap()).unwrap();
             for k in &KINDS {
                 for i in 0..cfg.layers.len() {
                     let text = item(k.id, i, k.value.map_or("", |v| v.1), "", "5");
-                    let ok = crate::engine::Interventions::parse(&text).unwrap().plan(&cfg).is_ok();
+                    let ok = crate::engine::Interventions::parse(&text)
+                        .unwrap()
+                        .plan(&cfg)
+                        .is_ok();
                     assert_eq!(fits(k.id, &cfg, i), ok, "{id}: {text}");
                 }
             }
-            assert_eq!(ssm_heads(&cfg, 0) > 0, cfg.layers[0] != LayerKind::Attention);
+            assert_eq!(
+                ssm_heads(&cfg, 0) > 0,
+                cfg.layers[0] != LayerKind::Attention
+            );
         }
     }
 }
