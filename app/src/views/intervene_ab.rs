@@ -55,7 +55,7 @@ fn recall_view(r: &RecallAb) -> AnyView {
         <section class="iv-part" id="iv-recall">
             <h4>"Recall"</h4>
             <p class="hint">{format!("The cases of `hybrid recall --cases {} --pairs {RECALL_PAIRS} --len {RECALL_LEN} --seed {RECALL_SEED}`, on the {} engine.", r.cases, r.engine)}</p>
-            <table><thead><tr><th>""</th><th>"without"</th><th>"with the set"</th></tr></thead>
+            <table><thead><tr><th>"recall"</th><th>"without"</th><th>"with the set"</th></tr></thead>
                 <tbody><tr><th scope="row">"accuracy"</th><td class="num" id="iv-acc-before">{pct(&r.before)}</td>
                     <td class="num" id="iv-acc-after">{pct(&r.after)}</td></tr></tbody></table>
             <table class="iv-answers"><caption>"The first case's answers (token ids; changed rows marked)"</caption>
