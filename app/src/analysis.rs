@@ -3,7 +3,7 @@
 //! [heads x tokens] matrices, and the intra blocks' per-token branch contributions.
 
 use crate::charts::heatmap::Matrix;
-use crate::engine::{Backend, LayerKind, Probes, StateBytes};
+use crate::engine::{Backend, Interventions, LayerKind, Probes, StateBytes};
 
 /// Longest prompt the maps show (T x T cells per head).
 pub const MAX_PROBE_TOKENS: usize = 64;
@@ -123,6 +123,25 @@ pub fn layer_views(probes: &Probes, kinds: &[LayerKind]) -> Result<Vec<LayerView
 /// Encodes `prompt`, cuts it to [`MAX_PROBE_TOKENS`] and runs the probes on the
 /// backend's engine.
 pub async fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String> {
+    let (ids, cut_from) = prompt_ids(backend, prompt)?;
+    let (probes, bytes, engine) = backend.probe_async(&ids).await?;
+    assemble(backend, &ids, cut_from, &probes, bytes, engine)
+}
+
+/// [`analyze`] under the interventions `set` (the Interventions panel), on the engine
+/// that runs intervened forwards (`Backend::intervened_session`).
+pub fn analyze_with(
+    backend: &Backend,
+    prompt: &str,
+    set: &Interventions,
+) -> Result<Analysis, String> {
+    let (ids, cut_from) = prompt_ids(backend, prompt)?;
+    let (probes, bytes, engine) = backend.probe_with(&ids, set)?;
+    assemble(backend, &ids, cut_from, &probes, bytes, engine)
+}
+
+/// The prompt's token ids, cut to [`MAX_PROBE_TOKENS`], and its length when cut.
+fn prompt_ids(backend: &Backend, prompt: &str) -> Result<(Vec<u32>, Option<usize>), String> {
     let tokenizer = backend.tokenizer().ok_or("this model has no tokenizer")?;
     let mut ids = tokenizer
         .encode(prompt)
@@ -132,10 +151,21 @@ pub async fn analyze(backend: &Backend, prompt: &str) -> Result<Analysis, String
     }
     let cut_from = (ids.len() > MAX_PROBE_TOKENS).then_some(ids.len());
     ids.truncate(MAX_PROBE_TOKENS);
-    let (probes, bytes, engine) = backend.probe_async(&ids).await?;
-    let layers = layer_views(&probes, &backend.config().layers)?;
+    Ok((ids, cut_from))
+}
+
+fn assemble(
+    backend: &Backend,
+    ids: &[u32],
+    cut_from: Option<usize>,
+    probes: &Probes,
+    bytes: StateBytes,
+    engine: &'static str,
+) -> Result<Analysis, String> {
+    let tokenizer = backend.tokenizer().ok_or("this model has no tokenizer")?;
+    let layers = layer_views(probes, &backend.config().layers)?;
     let labels = tokenizer
-        .token_strings(&ids)
+        .token_strings(ids)
         .iter()
         .map(|s| label(s))
         .collect();

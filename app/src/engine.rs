@@ -11,6 +11,9 @@
 //!   CPU model kept beside a GPU one to fall back on;
 //! - [`Session`] (`engine/session.rs`): one sequence's state on an engine, fed tokens and
 //!   probed;
+//! - interventions (`engine/intervene.rs`): a set checked against a model, intervened
+//!   forwards and probes, routed to an engine in one place
+//!   ([`Backend::intervened_session`]);
 //! - [`WorkerRun`] (`engine/worker.rs`): a generation in the CPU engine's Web Worker,
 //!   which holds a copy of every CPU model built in the page (sent there by
 //!   [`Backend::cpu_from_files`], dropped with the model);
@@ -22,6 +25,7 @@
 
 mod backend;
 mod gpu;
+mod intervene;
 mod limits;
 mod loaded;
 mod session;
@@ -29,6 +33,7 @@ mod worker;
 
 pub use backend::Backend;
 pub use gpu::GpuEngine;
+pub use intervene::INTERVENED_ENGINE;
 pub use limits::check_config_fits_page;
 pub use loaded::LoadedModel;
 pub use session::Session;
@@ -39,8 +44,10 @@ pub use hybrid_core::tokenizer::TextStream;
 pub use hybrid_core::config::{
     AttentionConfig, IntraConfig, MambaConfig, ATTENTION_KEYS, INTRA_KEYS, TOP_KEYS,
 };
+pub use hybrid_core::intervene::{Branch, DtOp, Part};
 pub use hybrid_core::sample::Rng;
 pub use hybrid_core::tasks::recall;
 pub use hybrid_core::{
-    Fusion, LayerKind, ModelConfig, OutProj, Probes, Sampler, SamplingParams, StateBytes, Tokenizer,
+    Fusion, Intervention, Interventions, LayerKind, ModelConfig, OutProj, Probes, Sampler,
+    SamplingParams, StateBytes, Tokenizer,
 };

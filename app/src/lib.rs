@@ -64,6 +64,7 @@ use views::{
     compare::CompareView,
     findings::FindingsView,
     header::{BackendBadge, ErrorList, ThemeToggles},
+    interventions::InterventionsPanel,
     intro::{Intro, IntroState, IntroToggle},
     scaling::ScalingView,
     share::ShareBar,
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
         messages,
         design,
         paper,
+        intervene,
     } = page;
     let actions = page.actions();
     paper::apply::run_pending(actions, paper);
@@ -106,7 +108,9 @@ pub fn App() -> impl IntoView {
                 .into_any()
         }
         "architecture" => view! { <ArchitectureView ui=ui sweep=sweep design=design /> }.into_any(),
-        "findings" => view! { <FindingsView ui=ui actions=actions paper=paper /> }.into_any(),
+        "findings" => {
+            view! { <FindingsView ui=ui actions=actions paper=paper iv=intervene /> }.into_any()
+        }
         _ => view! { <CompareView actions=actions /> }.into_any(),
     };
     view! {
@@ -135,8 +139,9 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <Tabs ui=ui />
                 <ShareBar ui=ui models=models />
-                <TourPanel ui=ui actions=actions paper=paper />
+                <TourPanel ui=ui actions=actions paper=paper iv=intervene />
                 <ViewPanel ui=ui>{view_body}</ViewPanel>
+                <InterventionsPanel ui=ui actions=actions iv=intervene />
             </main>
             <footer class="foot">
                 "Every number drawn comes from the engine running the model, or from the config's formulas where it says analytic. "

@@ -92,6 +92,10 @@ const { failed } = await runInModes('a11y', async (mode) => {
     const ring = await page.$eval('.file-button', (l) => getComputedStyle(l).outlineStyle);
     check(ring !== 'none', 'the checkpoint file button has no focus ring');
 
+    // The Interventions panel (under Compare, Attention and State) open: its form too.
+    await page.click('#iv-toggle');
+    await page.waitForSelector('#iv-kind');
+
     // Every view: axe clean; chart labels >= 12 px.
     for (const large of [false, true]) {
       if (large) {

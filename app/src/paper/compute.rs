@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use super::figures::{PositionCurve, QualityPoint, RecallCell};
 use super::run::{self, CANCELLED};
 use super::state::{PaperState, RECALL_LENGTHS, RECALL_PAIRS};
-use crate::engine::Backend;
+use crate::engine::{Backend, Interventions};
 use crate::state::Models;
 
 /// (model id, display name, backend) of every ready slot.
@@ -126,11 +126,12 @@ impl PaperState {
             }
             let cancelled = move || self.cancel.get_value();
             let progress = move |f: f64| self.progress.set((i as f64 + f) / n);
-            match run::token_losses(backend, &tokens, &cancelled, &progress).await {
-                Ok(losses) => self.position.update(|v| {
+            let none = Interventions::none();
+            match run::token_losses(backend, &tokens, &none, &cancelled, &progress).await {
+                Ok((losses, engine)) => self.position.update(|v| {
                     v.push(PositionCurve {
                         model: name.clone(),
-                        engine: "CPU (wasm)",
+                        engine,
                         losses,
                     })
                 }),

@@ -4,7 +4,7 @@
 //! through a [`crate::engine::Session`], the same path generation uses). Long loops yield
 //! to the browser and stop when `cancelled()` says so.
 
-use crate::engine::{recall, Backend};
+use crate::engine::{recall, Backend, Interventions};
 use crate::web;
 
 use super::figures::{argmax, cross_entropy};
@@ -52,18 +52,21 @@ pub async fn decode_speed(
     Ok((steps as f64 * 1000.0 / ms, engine))
 }
 
-/// Cross-entropy of each next token of `tokens` ([T] -> [T - 1]), on the CPU engine.
+/// Cross-entropy of each next token of `tokens` ([T] -> [T - 1]) under the interventions
+/// `set` (empty: the model as trained), token by token on the engine of intervened runs
+/// (the CPU engine); returns the losses and that engine's name.
 pub async fn token_losses(
     backend: &Backend,
     tokens: &[u32],
+    set: &Interventions,
     cancelled: &dyn Fn() -> bool,
     progress: &dyn Fn(f64),
-) -> Result<Vec<f64>, String> {
-    let mut session = backend.new_session();
+) -> Result<(Vec<f64>, &'static str), String> {
+    let (mut session, engine) = backend.intervened_session();
     let mut out = Vec::with_capacity(tokens.len().saturating_sub(1));
     let mut slice = web::now_ms();
     for (i, pair) in tokens.windows(2).enumerate() {
-        let logits = backend.feed(&mut session, &pair[..1])?;
+        let logits = backend.feed_with(&mut session, &pair[..1], set)?;
         let loss = cross_entropy(&logits, pair[1])
             .ok_or_else(|| format!("token {} is outside the model's vocabulary", pair[1]))?;
         out.push(loss);
@@ -76,7 +79,7 @@ pub async fn token_losses(
             slice = web::now_ms();
         }
     }
-    Ok(out)
+    Ok((out, engine))
 }
 
 /// Recall accuracy of `backend` over the first `cases` cases of the test split's cell

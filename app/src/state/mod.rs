@@ -10,6 +10,7 @@
 //! | `sweep` | [`SweepState`] | Scaling sweep: settings, run, progress, points, designed model |
 //! | `messages` | [`Messages`] | the one error channel (keyed by origin) and the notice |
 //! | `design` | [`DesignState`] | Architecture: the config designed, its preset, the context |
+//! | `intervene` (+ `intervene_run`) | [`InterveneState`] | the Interventions panel: slot, set, A/B results |
 //!
 //! What changes state: `loading`, `opened` and `generate` ([`Actions`]: load, pick, add,
 //! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`].
@@ -21,13 +22,15 @@
 //! `analysis` imports `models`, `ui`; `sweep` imports `models`, `messages`, `run`;
 //! `loading` imports `engine_choice`, `generation`, `messages`, `models`; `generate` and
 //! `opened` import `loading` and those; `page` imports the state parts and `loading`;
-//! `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
+//! `intervene` imports `models`, `ui`, `intervene_run`; `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
 
 mod analysis;
 mod design;
 mod engine_choice;
 mod generate;
 mod generation;
+mod intervene;
+pub mod intervene_run;
 mod loading;
 mod messages;
 mod models;
@@ -44,6 +47,7 @@ pub use analysis::{AnalysisState, Maps};
 pub use design::DesignState;
 pub use engine_choice::{EngineChoice, EngineState};
 pub use generation::{FormFields, GenerationState, Output, Stats};
+pub use intervene::{InterveneState, Outcome, MAX_CASES};
 pub use loading::Actions;
 pub use messages::{ErrorKey, Messages};
 pub use models::{LoadState, Models, Slot, FILE_PREFIX, MAX_MODELS};
@@ -57,6 +61,9 @@ pub use ui::Ui;
 /// slots once the catalog and the engine are ready.
 pub fn start(page: Page) {
     status::publish(page);
+    intervene::publish(page.intervene);
+    page.intervene
+        .run_pending(page.models, page.generation.prompt);
     page.actions().start();
     spawn_local(page.engine.init());
 }

@@ -5,6 +5,7 @@ use super::analysis::AnalysisState;
 use super::design::DesignState;
 use super::engine_choice::EngineChoice;
 use super::generation::GenerationState;
+use super::intervene::InterveneState;
 use super::loading::Actions;
 use super::messages::Messages;
 use super::models::Models;
@@ -29,6 +30,8 @@ pub struct Page {
     pub design: DesignState,
     /// The paper's findings, figures and tour (`crate::paper`).
     pub paper: PaperState,
+    /// The Interventions panel (issue #11).
+    pub intervene: InterveneState,
 }
 
 impl Page {
@@ -50,6 +53,7 @@ impl Page {
             messages,
             design: DesignState::new(ui),
             paper: PaperState::new(None),
+            intervene: InterveneState::new(ui),
         }
     }
 

@@ -9,8 +9,9 @@ use crate::paper::apply::show;
 use crate::paper::findings::{self, Finding};
 use crate::paper::metrics::Zoo;
 use crate::paper::PaperState;
-use crate::state::{Actions, Ui};
+use crate::state::{Actions, InterveneState, Ui};
 use crate::views::common::Caption;
+use crate::views::interventions::{DemoButton, DEMOS};
 use crate::views::paper_figures::PaperFigures;
 
 /// Scrolls `fig-<figure>` into view after the next paint.
@@ -31,6 +32,7 @@ fn card(
     ui: Ui,
     actions: Actions,
     paper: PaperState,
+    iv: InterveneState,
 ) -> impl IntoView {
     let (rows, verdict) = match zoo {
         Some(z) => ((f.zoo)(z), Some((f.verdict)(z))),
@@ -51,6 +53,11 @@ fn card(
         None => ("loading", "reading the metrics…".to_string()),
     };
     let target = f.show;
+    let demos = DEMOS
+        .iter()
+        .filter(|d| d.finding == f.id)
+        .map(|d| view! { <DemoButton demo=d ui=ui actions=actions paper=paper iv=iv /> })
+        .collect_view();
     view! {
         <article class="finding" id=format!("finding-{}", f.id) data-verdict=marker>
             <h3>{f.title}</h3>
@@ -61,13 +68,19 @@ fn card(
             </table>
             <p class=format!("verdict verdict-{marker}")><strong>{marker}": "</strong>{text}</p>
             <button class="show-me" on:click=move |_| show(target, ui, actions, paper)>"Show me"</button>
+            {demos}
         </article>
     }
 }
 
 /// The Findings view.
 #[component]
-pub fn FindingsView(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
+pub fn FindingsView(
+    ui: Ui,
+    actions: Actions,
+    paper: PaperState,
+    iv: InterveneState,
+) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(f) = paper.figure.get() {
             scroll_to_figure(f);
@@ -77,7 +90,7 @@ pub fn FindingsView(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoVie
         let zoo = paper.zoo();
         findings::all()
             .iter()
-            .map(|f| card(f, zoo.as_ref(), ui, actions, paper))
+            .map(|f| card(f, zoo.as_ref(), ui, actions, paper, iv))
             .collect_view()
     };
     let problems = move || {

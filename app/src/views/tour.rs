@@ -9,7 +9,8 @@ use wasm_bindgen::JsCast;
 use crate::paper::apply::show;
 use crate::paper::tour::STEPS;
 use crate::paper::PaperState;
-use crate::state::{Actions, Ui};
+use crate::state::{Actions, InterveneState, Ui};
+use crate::views::interventions::{DemoButton, DEMOS};
 
 /// Opens step `i` (clamped) and sets the page to its state.
 pub fn go(i: usize, ui: Ui, actions: Actions, paper: PaperState) {
@@ -30,7 +31,7 @@ fn in_text_field(ev: &web_sys::KeyboardEvent) -> bool {
 
 /// The tour panel (nothing while the tour is closed).
 #[component]
-pub fn TourPanel(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
+pub fn TourPanel(ui: Ui, actions: Actions, paper: PaperState, iv: InterveneState) -> impl IntoView {
     let handle = window_event_listener(ev::keydown, move |ev| {
         let Some(i) = paper.tour.get_untracked() else {
             return;
@@ -50,6 +51,11 @@ pub fn TourPanel(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
         let i = paper.tour.get()?;
         let step = STEPS.get(i)?;
         let n = STEPS.len();
+        let demos = DEMOS
+            .iter()
+            .filter(|d| d.step == i)
+            .map(|d| view! { <DemoButton demo=d ui=ui actions=actions paper=paper iv=iv /> })
+            .collect_view();
         Some(view! {
             <aside class="tour" id="tour" role="region" aria-label="Guided tour" data-step=i + 1>
                 <div class="tour-head">
@@ -59,6 +65,7 @@ pub fn TourPanel(ui: Ui, actions: Actions, paper: PaperState) -> impl IntoView {
                 <h2>{step.title}</h2>
                 <p class="tour-notice"><strong>"Notice: "</strong>{step.notice}</p>
                 <p class="tour-question"><strong>"Ask: "</strong>{step.question}</p>
+                {demos}
                 <div class="tour-buttons">
                     <button id="tour-prev" disabled={i == 0}
                         on:click=move |_| go(i.saturating_sub(1), ui, actions, paper)>"← Previous"</button>
