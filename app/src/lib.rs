@@ -43,6 +43,7 @@ pub mod charts;
 pub mod engine;
 pub mod export;
 mod generation;
+pub mod hub;
 pub mod paper;
 pub mod presets;
 mod sampling;
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
         sweep,
         messages,
         design,
+        hub,
         paper,
     } = page;
     let actions = page.actions();
@@ -131,7 +133,7 @@ pub fn App() -> impl IntoView {
             <Intro intro=intro />
             <ErrorList messages=messages />
             {move || messages.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            <ModelsAndPrompt actions=actions ui=ui />
+            <ModelsAndPrompt actions=actions ui=ui hub=hub design=design />
             <main id="main" tabindex="-1">
                 <Tabs ui=ui />
                 <ShareBar ui=ui models=models />

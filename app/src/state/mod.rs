@@ -10,6 +10,7 @@
 //! | `sweep` | [`SweepState`] | Scaling sweep: settings, run, progress, points, designed model |
 //! | `messages` | [`Messages`] | the one error channel (keyed by origin) and the notice |
 //! | `design` | [`DesignState`] | Architecture: the config designed, its preset, the context |
+//! | `hub` | [`HubState`] | "Open from Hugging Face": repository, files, estimate, download, stored models |
 //!
 //! What changes state: `loading`, `opened` and `generate` ([`Actions`]: load, pick, add,
 //! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`].
@@ -20,7 +21,7 @@
 //! `engine_choice` import none of the others; `generation` imports `models`, `run`;
 //! `analysis` imports `models`, `ui`; `sweep` imports `models`, `messages`, `run`;
 //! `loading` imports `engine_choice`, `generation`, `messages`, `models`; `generate` and
-//! `opened` import `loading` and those; `page` imports the state parts and `loading`;
+//! `opened` import `loading` and those; `hub` imports `loading`; `page` imports the state parts and `loading`;
 //! `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
 
 mod analysis;
@@ -28,6 +29,7 @@ mod design;
 mod engine_choice;
 mod generate;
 mod generation;
+mod hub;
 mod loading;
 mod messages;
 mod models;
@@ -44,6 +46,7 @@ pub use analysis::{AnalysisState, Maps};
 pub use design::DesignState;
 pub use engine_choice::{EngineChoice, EngineState};
 pub use generation::{FormFields, GenerationState, Output, Stats};
+pub use hub::{HubState, Lookup, Phase, Progress};
 pub use loading::Actions;
 pub use messages::{ErrorKey, Messages};
 pub use models::{LoadState, Models, Slot, FILE_PREFIX, MAX_MODELS};

@@ -8,6 +8,7 @@ pub mod common;
 pub mod compare;
 pub mod findings;
 pub mod header;
+pub mod hub;
 pub mod intro;
 pub mod paper_ablations;
 pub mod paper_figures;
