@@ -30,7 +30,8 @@ mod worker;
 pub use backend::Backend;
 pub use gpu::GpuEngine;
 pub use limits::{
-    check_config_fits_page, hf_architecture, page_bytes, read_config, WASM_MEMORY_BYTES,
+    check_config_fits_page, check_fits_page, hf_architecture, page_bytes, read_config,
+    WASM_MEMORY_BYTES,
 };
 pub use loaded::LoadedModel;
 pub use loaded::NamedFiles;

@@ -195,6 +195,15 @@ pub fn listed_bytes(files: &[HubFile], names: &[String]) -> u64 {
         .sum()
 }
 
+/// Bytes of the listed safetensors files (the weights as downloaded, at their dtype).
+pub fn weights_bytes(files: &[HubFile]) -> u64 {
+    files
+        .iter()
+        .filter(|f| f.path.ends_with(".safetensors"))
+        .map(|f| f.size)
+        .sum()
+}
+
 /// What `config.json` says before the weights are fetched.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preview {

@@ -116,9 +116,15 @@ pub async fn download(
     };
     let copy = web_sys::Response::new_with_opt_readable_stream(Some(&theirs))
         .map_err(|e| format!("{url}: {}", js_error_text(&e)))?;
-    let put = cache().await?.put_with_str(url, &copy);
-    let bytes = web::read_stream(url, &mine, total, progress).await?;
-    settle(put, &format!("could not store {url}")).await?;
+    // JsFuture attaches its handlers now, so a put that fails (a cancelled download) is
+    // never an unhandled rejection
+    let put = JsFuture::from(cache().await?.put_with_str(url, &copy));
+    let bytes = web::read_stream(url, &mine, total, progress).await;
+    let stored = put
+        .await
+        .map_err(|e| format!("could not store {url}: {}", js_error_text(&e)));
+    let bytes = bytes?;
+    stored?;
     Ok(bytes)
 }
 
@@ -163,14 +169,21 @@ pub async fn remove_stored(model: &StoredModel) -> Result<Vec<StoredModel>, Stri
     let mut list = stored();
     list.retain(|m| m.repo != model.repo);
     save_stored(&list)?;
+    let paths: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+    remove_files(&model.repo, &paths).await?;
+    Ok(list)
+}
+
+/// Deletes files of `repo` from the store (those not there are skipped).
+pub async fn remove_files(repo: &RepoRef, paths: &[&str]) -> Result<(), String> {
     let cache = cache().await?;
-    for f in &model.files {
-        let url = model.repo.file_url(&f.path);
+    for path in paths {
+        let url = repo.file_url(path);
         settle(
             cache.delete_with_str(&url),
             &format!("could not remove {url}"),
         )
         .await?;
     }
-    Ok(list)
+    Ok(())
 }

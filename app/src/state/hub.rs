@@ -12,9 +12,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::loading::Actions;
-use crate::engine::{shard_files, INDEX_FILE};
+use crate::engine::{check_fits_page, shard_files, INDEX_FILE};
 use crate::hub::net::{self, StoredModel};
-use crate::hub::{listed_bytes, parse_tree, weights_entry, HubFile, Preview, RepoRef, SIDE_FILES};
+use crate::hub::{
+    listed_bytes, parse_tree, weights_bytes, weights_entry, HubFile, Preview, RepoRef, SIDE_FILES,
+};
 use crate::web;
 
 /// A repository looked up: its files and what its `config.json` says.
@@ -144,7 +146,11 @@ impl HubState {
         let preview = match weights_entry(&files) {
             Ok(entry) => {
                 let config = web::fetch_bytes(&repo.file_url("config.json"), |_, _| {}).await?;
-                let preview = Preview::read(&repo.label(), &config);
+                let download = weights_bytes(&files);
+                let preview = Preview::read(&repo.label(), &config).and_then(|p| {
+                    check_fits_page(&repo.label(), &p.config, Some(download))?;
+                    Ok(p)
+                });
                 self.config.set_value(Some(config));
                 preview.map(|p| (p, entry))
             }
@@ -193,10 +199,27 @@ impl HubState {
                 }
                 self.open(actions, &lookup.repo, &files);
             }
-            Err(e) if signal.aborted() => {
-                self.phase.set(Phase::Failed(format!("Cancelled ({e}).")))
+            Err(e) => {
+                // what this download stored so far goes (a stored model lists all its files)
+                let mut paths: Vec<&str> = SIDE_FILES.to_vec();
+                paths.push(entry);
+                paths.extend(
+                    lookup
+                        .files
+                        .iter()
+                        .map(|f| f.path.as_str())
+                        .filter(|p| p.ends_with(".safetensors")),
+                );
+                let cleaned = net::remove_files(&lookup.repo, &paths).await;
+                let why = match signal.aborted() {
+                    true => format!("Cancelled ({e})."),
+                    false => e,
+                };
+                self.phase.set(Phase::Failed(match cleaned {
+                    Ok(()) => why,
+                    Err(c) => format!("{why} Also: {c}"),
+                }));
             }
-            Err(e) => self.phase.set(Phase::Failed(e)),
         }
     }
 
@@ -212,7 +235,11 @@ impl HubState {
         let repo = &lookup.repo;
         net::store_bytes(&repo.file_url("config.json"), &config).await?;
         let mut names: Vec<String> = vec![SIDE_FILES[1].to_string(), entry.to_string()];
+        // the shards are known once the index is read; until then count every weight file
         let mut total = listed_bytes(&lookup.files, &names);
+        if entry == INDEX_FILE {
+            total += weights_bytes(&lookup.files);
+        }
         let mut done = 0;
         let mut files = vec![("config.json".to_string(), config)];
         let mut i = 0;

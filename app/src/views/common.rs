@@ -12,16 +12,26 @@ use crate::charts::colormap::ColorScale;
 use crate::charts::heatmap::Matrix;
 
 use crate::catalog::MODEL_FILES;
+use crate::engine::{shard_files, INDEX_FILE, WEIGHTS_FILE};
 use crate::state::{Actions, DesignState, HubState, LoadState, Maps, Slot, Ui, MAX_MODELS};
 use crate::views::hub::HubPanel;
 use crate::views::prompt_check::PromptCheck;
 use crate::web;
 
-/// Files of a chosen folder worth reading: config, tokenizer and safetensors weights.
-fn wanted_file(name: &str) -> bool {
-    matches!(name, "config.json" | "tokenizer.json")
-        || name.ends_with(".safetensors")
-        || name.ends_with(".safetensors.index.json")
+/// The model's files among those chosen (a folder may hold more): config.json,
+/// tokenizer.json and model.safetensors, or the index and then only the shards it names.
+async fn read_model_files(
+    input: &web_sys::HtmlInputElement,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let first = ["config.json", "tokenizer.json", WEIGHTS_FILE, INDEX_FILE];
+    let mut files = web::read_files(input, |n| first.contains(&n)).await?;
+    let index = files.iter().find(|(n, _)| n == INDEX_FILE);
+    if let Some((_, index)) = index {
+        let shards = shard_files(index).map_err(|e| format!("{INDEX_FILE}: {e}"))?;
+        files.retain(|(n, _)| n != WEIGHTS_FILE);
+        files.extend(web::read_files(input, |n| shards.iter().any(|s| s == n)).await?);
+    }
+    Ok(files)
 }
 
 fn megabytes(bytes: u64) -> String {
@@ -183,7 +193,7 @@ pub fn ModelsAndPrompt(
             return;
         };
         spawn_local(async move {
-            match web::read_files(&input, wanted_file).await {
+            match read_model_files(&input).await {
                 Ok(files) => actions.add_user_model(files),
                 Err(e) => actions.checkpoint_failed(e),
             }

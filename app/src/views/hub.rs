@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use crate::arch_extra::Design;
 use crate::charts::scale::{fmt_bytes, fmt_tokens};
-use crate::hub::{listed_bytes, Estimate};
+use crate::hub::{weights_bytes, Estimate};
 use crate::state::{Actions, DesignState, HubState, Lookup, Phase, Progress, Ui};
 
 fn bytes(b: u64) -> String {
@@ -51,20 +51,14 @@ fn lookup_view(hub: HubState, lookup: Lookup) -> impl IntoView {
     let rows = lookup
         .files
         .iter()
-        .map(|f| view! { <tr><td>{f.path.clone()}</td><td class="num">{bytes(f.size)}</td></tr> })
+        .map(|f| view! { <tr><td>{f.path.clone()}</td><td class="size">{bytes(f.size)}</td></tr> })
         .collect_view();
     let summary = match &lookup.preview {
-        Err(e) => view! { <p id="hub-refused" class="error-text">{format!("Not opened: {e}")}</p> }
+        Err(e) => view! { <p id="hub-refused" class="hub-error">{format!("Not opened: {e}")}</p> }
             .into_any(),
         Ok((preview, _)) => {
             let preview = preview.clone();
-            let weights: Vec<String> = lookup
-                .files
-                .iter()
-                .filter(|f| f.path.ends_with(".safetensors"))
-                .map(|f| f.path.clone())
-                .collect();
-            let download = listed_bytes(&lookup.files, &weights);
+            let download = weights_bytes(&lookup.files);
             let cfg = preview.config.clone();
             let estimate = move || {
                 let ctx = hub
@@ -94,7 +88,7 @@ fn lookup_view(hub: HubState, lookup: Lookup) -> impl IntoView {
                 .clone()
                 .unwrap_or_else(|| "the playground's own format".into());
             view! {
-                <dl class="hub-facts">
+                <dl class="numbers">
                     <dt>"Family"</dt><dd id="hub-family">{family}</dd>
                     <dt>"Layer plan"</dt>
                     <dd id="hub-plan">{format!("{} layers: {}", preview.config.layers.len(), preview.plan())}
@@ -172,7 +166,7 @@ pub fn HubPanel(hub: HubState, actions: Actions, design: DesignState, ui: Ui) ->
         Phase::Idle => ().into_any(),
         Phase::LookingUp => view! { <p class="hint">"Listing the files and reading config.json…"</p> }.into_any(),
         Phase::Fetching { progress, from_store } => progress_view(progress, from_store).into_any(),
-        Phase::Failed(e) => view! { <p class="error-text">{e}</p> }.into_any(),
+        Phase::Failed(e) => view! { <p class="hub-error">{e}</p> }.into_any(),
         Phase::Opened(label) => view! {
             <p class="ok">{format!("Opened {label}: it is in the model list and a slot, in every view.")}</p>
             <button id="hub-architecture" on:click=move |_| {
