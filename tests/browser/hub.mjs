@@ -5,13 +5,14 @@
 // transformers' greedy continuation with it (golden.json), draws its attention and state
 // maps, then with the hub stopped reloads and opens it again from the browser's store
 // (same tokens), and opens a local folder (the Llama fixture) with the folder picker.
+// Each part's time is printed.
 // Env: HYBRID_URL, HYBRID_MODES, CHROMIUM.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { axe } from './lib/axe.mjs';
-import { URL_UNDER_TEST, check, openPage, preferGpu, runInModes, status } from './lib/chromium.mjs';
+import { URL_UNDER_TEST, check, openPage, runInModes, status } from './lib/chromium.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const FIXTURES = path.join(ROOT, 'core/tests/fixtures/hf');
@@ -47,6 +48,7 @@ async function waitPhase(page, phases) {
 
 /** Generates greedily with every slot; returns the status of the slot holding `id`. */
 async function generate(page, prompt, n, id) {
+  await page.click('#tab-compare');
   await page.fill('#prompt', prompt);
   await page.fill('#max-tokens', String(n));
   await page.fill('#temperature', '0');
@@ -59,6 +61,15 @@ async function generate(page, prompt, n, id) {
   return m;
 }
 
+/** Prints how long each part took (the CI log shows where the time goes). */
+function stepper(mode) {
+  let t = Date.now();
+  return (what) => {
+    console.log(`  [${mode.name}] ${what}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    t = Date.now();
+  };
+}
+
 async function openPanel(page) {
   if ((await page.getAttribute('#hub-toggle', 'aria-expanded')) !== 'true') await page.click('#hub-toggle');
   await page.waitForSelector('#hub-panel');
@@ -67,12 +78,13 @@ async function openPanel(page) {
 const { failed } = await runInModes('hub', async (mode) => {
   const hub = await startHub();
   const { browser, page } = await openPage(mode);
+  const step = stepper(mode);
   try {
-    if (mode.webgpu) await preferGpu(page);
     const url = new URL(URL_UNDER_TEST);
     url.searchParams.set('hub', hub.url);
     await page.goto(url.toString(), { waitUntil: 'load' });
     await page.waitForFunction(() => window.__hybrid_status?.state === 'ready');
+    step('page ready');
     await openPanel(page);
     check((await page.textContent('#hub-panel')).includes(hub.url), 'the panel does not name the ?hub= address');
 
@@ -87,6 +99,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     check(fetched.length === 1 && fetched[0].endsWith('/config.json'), `fetched for an unsupported model: ${fetched}`);
     check(await page.isDisabled('#hub-download'), 'Download is enabled for a refused model');
 
+    step('unsupported refused');
     // Cancel a slow download: nothing stored.
     await page.fill('#hub-repo', `${hub.url}/fixtures/llama-slow`);
     await page.click('#hub-lookup');
@@ -98,6 +111,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     check((await page.textContent('#hub-panel')).includes('Cancelled'), 'cancel did not say so');
     check((await page.$$('#hub-stored li')).length === 0, 'a cancelled download was stored');
 
+    step('cancelled');
     // A sharded Bamba: files, family, plan and estimate before the weights, then the download.
     await page.fill('#hub-repo', 'fixtures/bamba-sharded');
     await page.fill('#hub-revision', 'main');
@@ -123,11 +137,15 @@ const { failed } = await runInModes('hub', async (mode) => {
     await page.click('[aria-label="Remove model 1"]');
     await page.waitForFunction(() => window.__hybrid_status?.model === 'file:1' && window.__hybrid_status.models.length === 1);
 
+    step('downloaded and opened');
     const bamba = golden('bamba');
     let m = await generate(page, bamba.prompt, bamba.ids.length, 'file:1');
     check(JSON.stringify(m.ids) === JSON.stringify(bamba.ids), `greedy ids ${m.ids}, transformers ${bamba.ids}`);
-    check(m.backend === (mode.webgpu ? 'WebGPU' : 'CPU (wasm)'), `engine ${m.backend}`);
+    // the page's own choice: the CPU engine on SwiftShader, a software adapter (the GPU engine
+    // runs these checkpoints in gpu/tests/models.rs; here its shader compiles would take minutes)
+    check(m.backend === 'cpu', `engine ${m.backend}`);
 
+    step('generated');
     // Attention and State: real maps of its attention layer and Mamba layers.
     await page.click('#tab-attention');
     await page.waitForFunction(() => window.__hybrid_status?.models[0]?.analysis);
@@ -146,6 +164,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     check(panels === 2, `state panels: ${panels}, expected the 2 Mamba layers`);
     const drawn = await page.$$eval('[data-testid^="state"] canvas', (cs) => cs.reduce((t, c) => t + Number(c.dataset.sum), 0));
     check(drawn > 0 && close(drawn, a.dt_sum + a.state_norm_sum), `state maps sum ${drawn}, probes ${a.dt_sum + a.state_norm_sum}`);
+    step('maps');
     // Architecture: its real layer plan
     await openPanel(page);
     await page.click('#hub-architecture');
@@ -153,6 +172,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     const blocks = await page.$$eval('.block[data-kind]', (b) => b.map((x) => x.dataset.kind).reverse());
     check(JSON.stringify(blocks) === JSON.stringify(['Mamba-2', 'attention', 'Mamba-2']), `architecture blocks: ${blocks}`);
 
+    step('architecture');
     // Offline: the hub is gone; the store opens it again, with the same tokens.
     await hub.stop();
     await page.reload({ waitUntil: 'load' });
@@ -165,6 +185,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     m = await generate(page, bamba.prompt, bamba.ids.length, 'file:1');
     check(JSON.stringify(m.ids) === JSON.stringify(bamba.ids), `offline greedy ids ${m.ids}, expected ${bamba.ids}`);
 
+    step('offline');
     // A local folder (every file of the fixture's folder; only the model's are read).
     await page.setInputFiles('#checkpoint-folder', path.join(FIXTURES, 'llama'));
     await page.waitForFunction(() => window.__hybrid_status?.models.some((x) => x.id === 'file:2' && x.load === 'ready'));
@@ -172,6 +193,7 @@ const { failed } = await runInModes('hub', async (mode) => {
     m = await generate(page, llama.prompt, llama.ids.length, 'file:2');
     check(JSON.stringify(m.ids) === JSON.stringify(llama.ids), `local folder greedy ids ${m.ids}, transformers ${llama.ids}`);
 
+    step('local folder');
     // Remove empties the store.
     await openPanel(page);
     await page.click('#hub-stored li .hub-remove-stored');
