@@ -54,6 +54,8 @@ pub enum Phase {
         from_store: bool,
     },
     Failed(String),
+    /// config.json was refused (the look-up shows why).
+    Refused,
     /// The model is open (its label).
     Opened(String),
 }
@@ -65,7 +67,7 @@ impl Phase {
             Phase::Idle => "idle",
             Phase::LookingUp => "looking-up",
             Phase::Fetching { .. } => "fetching",
-            Phase::Failed(_) => "error",
+            Phase::Failed(_) | Phase::Refused => "error",
             Phase::Opened(_) => "opened",
         }
     }
@@ -131,7 +133,7 @@ impl HubState {
             Ok(lookup) => {
                 self.phase.set(match &lookup.preview {
                     Ok(_) => Phase::Idle,
-                    Err(e) => Phase::Failed(e.clone()),
+                    Err(_) => Phase::Refused,
                 });
                 self.lookup.set(Some(lookup));
             }

@@ -163,7 +163,7 @@ pub fn HubPanel(hub: HubState, actions: Actions, design: DesignState, ui: Ui) ->
     };
     let phase = move || {
         match hub.phase.get() {
-        Phase::Idle => ().into_any(),
+        Phase::Idle | Phase::Refused => ().into_any(),
         Phase::LookingUp => view! { <p class="hint">"Listing the files and reading config.json…"</p> }.into_any(),
         Phase::Fetching { progress, from_store } => progress_view(progress, from_store).into_any(),
         Phase::Failed(e) => view! { <p class="hub-error">{e}</p> }.into_any(),
