@@ -34,11 +34,16 @@ mod worker;
 pub use backend::Backend;
 pub use gpu::GpuEngine;
 pub use intervene::INTERVENED_ENGINE;
-pub use limits::check_config_fits_page;
+pub use limits::{
+    check_config_fits_page, check_fits_page, hf_architecture, page_bytes, read_config,
+    WASM_MEMORY_BYTES,
+};
 pub use loaded::LoadedModel;
+pub use loaded::NamedFiles;
 pub use session::Session;
 pub use worker::WorkerRun;
 
+pub use hybrid_core::hf::{shard_files, INDEX_FILE, WEIGHTS_FILE};
 pub use hybrid_core::tokenizer::TextStream;
 
 pub use hybrid_core::config::{

@@ -224,7 +224,7 @@ pub fn run_note(done: usize, total: usize, training_len: Option<usize>) -> Optio
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::{GpuEngine, LoadedModel};
+    use crate::engine::GpuEngine;
     use crate::sampling::SamplingForm;
 
     const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -324,7 +324,7 @@ pub(crate) mod tests {
             (&config, &weights, b"[]", "tokenizer.json"),
         ];
         for (c, w, t, expected) in cases {
-            let e = LoadedModel::from_files("bad", c, w, t).err().unwrap();
+            let e = Backend::cpu_from_files("bad", c, w, t).err().unwrap();
             assert!(e.contains(expected), "{e}");
         }
     }

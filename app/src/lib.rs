@@ -43,6 +43,7 @@ pub mod charts;
 pub mod engine;
 pub mod export;
 mod generation;
+pub mod hub;
 pub mod paper;
 pub mod presets;
 mod sampling;
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
         sweep,
         messages,
         design,
+        hub,
         paper,
         intervene,
     } = page;
@@ -135,7 +137,7 @@ pub fn App() -> impl IntoView {
             <Intro intro=intro />
             <ErrorList messages=messages />
             {move || messages.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            <ModelsAndPrompt actions=actions ui=ui />
+            <ModelsAndPrompt actions=actions ui=ui hub=hub design=design />
             <main id="main" tabindex="-1">
                 <Tabs ui=ui />
                 <ShareBar ui=ui models=models />

@@ -23,10 +23,21 @@ pub fn js_error_text(e: &JsValue) -> String {
 /// after each chunk; `total` is the Content-Length when the server sends one.
 pub async fn fetch_bytes(
     url: &str,
-    mut progress: impl FnMut(u64, Option<u64>),
+    progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Vec<u8>, String> {
+    let response = fetch(url, None).await?;
+    read_body(url, &response, progress).await
+}
+
+/// Fetches `url` (cancelled by `signal`, when given); an HTTP error is an error.
+pub async fn fetch(
+    url: &str,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<web_sys::Response, String> {
     let window = web_sys::window().ok_or("no browser window")?;
-    let response = JsFuture::from(window.fetch_with_str(url))
+    let init = web_sys::RequestInit::new();
+    init.set_signal(signal);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| format!("could not fetch {url}: {}", js_error_text(&e)))?;
     let response: web_sys::Response = response
@@ -39,6 +50,16 @@ pub async fn fetch_bytes(
             response.status_text()
         ));
     }
+    Ok(response)
+}
+
+/// Reads a response's body into memory, calling `progress(received, total)` after each
+/// chunk; `total` is the Content-Length when the response has one.
+pub async fn read_body(
+    url: &str,
+    response: &web_sys::Response,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
     let total = response
         .headers()
         .get("content-length")
@@ -57,7 +78,16 @@ pub async fn fetch_bytes(
         progress(bytes.len() as u64, total);
         return Ok(bytes);
     };
+    read_stream(url, &body, total, progress).await
+}
 
+/// Reads a byte stream to its end (see [`read_body`]).
+pub async fn read_stream(
+    url: &str,
+    body: &web_sys::ReadableStream,
+    total: Option<u64>,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Vec<u8>, String> {
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let capacity = total.unwrap_or(0).min(1 << 30) as usize;
     let mut bytes = Vec::with_capacity(capacity);
@@ -224,16 +254,20 @@ pub fn set_root_attributes(large: bool, theme: Option<&str>) {
     };
 }
 
-/// The files chosen in an `<input type=file>`: (name, bytes) each.
+/// The files chosen in an `<input type=file>` whose name `keep` accepts (the others are
+/// never read): (name, bytes) each.
 pub async fn read_files(
     input: &web_sys::HtmlInputElement,
+    keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let Some(list) = input.files() else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for i in 0..list.length() {
-        let Some(file) = list.item(i) else { continue };
+        let Some(file) = list.item(i).filter(|f| keep(&f.name())) else {
+            continue;
+        };
         let buffer = JsFuture::from(file.array_buffer())
             .await
             .map_err(|e| format!("{}: could not read: {}", file.name(), js_error_text(&e)))?;

@@ -6,24 +6,10 @@
 // 1280x720, and stays dismissed after a reload; presenter mode redraws charts and maps
 // larger and sharp (canvas backing store = displayed size x devicePixelRatio).
 // Env: HYBRID_URL, HYBRID_MODES, CHROMIUM.
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { axe } from './lib/axe.mjs';
 import { URL_UNDER_TEST, check, openPage, runInModes, status } from './lib/chromium.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const MODELS = 'test-random,test-random-mamba';
-const BLOCKING = ['critical', 'serious', 'moderate'];
-
-/** Runs axe on the page; returns the blocking violations as readable lines. */
-async function axe(page) {
-  // evaluated through the DevTools protocol: the page's CSP forbids inline <script> tags
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
-  return violations
-    .filter((v) => BLOCKING.includes(v.impact))
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
-}
 
 /** The smallest on-screen font size (px) of the charts' tick and axis labels, and how many. */
 const chartLabelSizes = (page) =>

@@ -5,12 +5,13 @@
 
 use std::rc::Rc;
 
+use hybrid_core::hf;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ModelConfig, Tokenizer};
 use hybrid_gpu::{GpuModel, SessionOptions};
 
 use super::gpu::{check_close, GpuEngine};
-use super::loaded::LoadedModel;
+use super::loaded::{weight_files, LoadedModel, NamedFiles};
 
 /// Largest prefill chunk of a GPU session (one submission each).
 pub(super) const GPU_CHUNK: usize = 256;
@@ -36,8 +37,29 @@ impl Backend {
         weights: &[u8],
         tokenizer: &[u8],
     ) -> Result<Self, String> {
-        let mut model = LoadedModel::from_files(id, config, weights, tokenizer)?;
-        model.worker_key = super::worker::register(id, config, weights, tokenizer);
+        Self::cpu_from_folder(
+            id,
+            &[
+                ("config.json", config),
+                (hf::WEIGHTS_FILE, weights),
+                ("tokenizer.json", tokenizer),
+            ],
+        )
+    }
+
+    /// A CPU model from a folder's files by name: the project's format or a Hugging Face
+    /// checkpoint, sharded or not (only the files the model needs go to the worker).
+    pub fn cpu_from_folder(id: &str, files: &NamedFiles) -> Result<Self, String> {
+        let mut model = LoadedModel::from_folder(id, files)?;
+        let mut needed = vec!["config.json".to_string(), "tokenizer.json".to_string()];
+        needed.push(hf::INDEX_FILE.to_string());
+        needed.extend(weight_files(id, files)?);
+        let sent: Vec<(&str, &[u8])> = files
+            .iter()
+            .filter(|(n, _)| needed.iter().any(|m| m == n))
+            .copied()
+            .collect();
+        model.worker_key = super::worker::register(id, &sent);
         Ok(Backend::Cpu(Rc::new(model)))
     }
 

@@ -4,7 +4,7 @@
 //! `maxBufferSize` / `maxStorageBufferBindingSize` when it uploads, and a model over them
 //! stays on the CPU engine with that message on the badge).
 
-use hybrid_core::ModelConfig;
+use hybrid_core::{hf, ModelConfig};
 
 /// Most memory a wasm32 instance (the page, the CPU engine's worker) can have: 2^16 pages
 /// of 64 KiB.
@@ -46,8 +46,25 @@ pub fn check_fits_page(id: &str, cfg: &ModelConfig, file_bytes: Option<u64>) -> 
 /// `config.json`'s bytes, parsed and checked against the page's limit (before the weights
 /// are fetched).
 pub fn check_config_fits_page(id: &str, config: &[u8]) -> Result<(), String> {
-    let cfg = ModelConfig::from_json(config).map_err(|e| format!("model files of {id:?}: {e}"))?;
-    check_fits_page(id, &cfg, None)
+    check_fits_page(id, &read_config(id, config)?, None)
+}
+
+/// The engine's config of a `config.json`: the project's format, or a Hugging Face one
+/// (it names `architectures`), mapped.
+pub fn read_config(id: &str, config: &[u8]) -> Result<ModelConfig, String> {
+    let cfg = if hf::is_hf_config(config) {
+        hf::config(config)
+    } else {
+        ModelConfig::from_json(config)
+    };
+    cfg.map_err(|e| format!("config.json of {id:?}: {e}"))
+}
+
+/// The `architectures` entry of a Hugging Face `config.json` (`None` for the project's).
+pub fn hf_architecture(config: &[u8]) -> Option<String> {
+    let value = hf::parse_json(config).ok()?;
+    let family = hf::family(&value).ok()?;
+    Some(family.architecture().to_string())
 }
 
 fn gib(bytes: u64) -> String {

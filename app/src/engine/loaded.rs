@@ -1,6 +1,8 @@
-//! A model and its tokenizer, built from the bytes of its three files.
+//! A model and its tokenizer, built from the bytes of its files (the project's three, or a
+//! Hugging Face folder's).
 
-use hybrid_core::{Model, ModelConfig, Tokenizer};
+use hybrid_core::hf;
+use hybrid_core::{Model, Tokenizer};
 
 use super::limits;
 
@@ -22,19 +24,63 @@ impl Drop for LoadedModel {
     }
 }
 
-impl LoadedModel {
-    /// Builds the model from the bytes of its three files; errors say which file is wrong.
-    pub fn from_files(
-        id: &str,
-        config: &[u8],
-        weights: &[u8],
-        tokenizer: &[u8],
-    ) -> Result<Self, String> {
-        if let Ok(cfg) = ModelConfig::from_json(config) {
-            limits::check_fits_page(id, &cfg, Some(weights.len() as u64))?;
+/// A model folder's files by name (`config.json`, `tokenizer.json`, and the weights:
+/// `model.safetensors`, or a Hugging Face `model.safetensors.index.json` and its shards).
+/// Other files are ignored.
+pub type NamedFiles<'a> = [(&'a str, &'a [u8])];
+
+/// The bytes of file `name` in `files`, or an error naming it.
+fn file<'a>(id: &str, files: &NamedFiles<'a>, name: &str) -> Result<&'a [u8], String> {
+    files
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
+        .ok_or_else(|| format!("{name} of {id:?} is missing"))
+}
+
+/// The weight files of a folder: a Hugging Face index's shards, else `model.safetensors`.
+pub fn weight_files(id: &str, files: &NamedFiles) -> Result<Vec<String>, String> {
+    match files.iter().find(|(n, _)| *n == hf::INDEX_FILE) {
+        Some((_, index)) => {
+            hf::shard_files(index).map_err(|e| format!("{} of {id:?}: {e}", hf::INDEX_FILE))
         }
-        let model = Model::from_bytes(config, weights)
-            .map_err(|e| format!("model files of {id:?}: {e}"))?;
+        None => Ok(vec![hf::WEIGHTS_FILE.to_string()]),
+    }
+}
+
+impl LoadedModel {
+    /// Builds the model from a folder's files (the project's format or a Hugging Face
+    /// checkpoint, sharded or not); errors say which file is wrong.
+    pub fn from_folder(id: &str, files: &NamedFiles) -> Result<Self, String> {
+        let config = file(id, files, "config.json")?;
+        let cfg = limits::read_config(id, config)?;
+        let names = weight_files(id, files)?;
+        let mut shards = Vec::with_capacity(names.len());
+        for n in &names {
+            shards.push((n.as_str(), file(id, files, n)?));
+        }
+        let file_bytes = shards.iter().map(|(_, b)| b.len() as u64).sum();
+        limits::check_fits_page(id, &cfg, Some(file_bytes))?;
+        let model = if hf::is_hf_config(config) {
+            let index = files
+                .iter()
+                .find(|(n, _)| *n == hf::INDEX_FILE)
+                .map(|(_, b)| *b);
+            hf::load(hf::HfFiles {
+                config,
+                index,
+                shards: &shards,
+            })
+        } else {
+            match shards.as_slice() {
+                [(_, weights)] => Model::from_bytes(config, weights),
+                _ => Err(hybrid_core::error::Error::Safetensors(
+                    "the project's format has one model.safetensors, not shards".into(),
+                )),
+            }
+        }
+        .map_err(|e| format!("model files of {id:?}: {e}"))?;
+        let tokenizer = file(id, files, "tokenizer.json")?;
         let tokenizer = Tokenizer::from_bytes(tokenizer)
             .map_err(|e| format!("tokenizer.json of {id:?}: {e}"))?;
         (tokenizer.check_fits(model.config().vocab_size))

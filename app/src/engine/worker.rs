@@ -161,25 +161,26 @@ impl Handle {
     }
 }
 
-/// Sends a model's three files to the worker, which builds it again there; returns the
-/// key runs name it by (`None` outside the page or if the worker cannot start).
-pub(super) fn register(id: &str, config: &[u8], weights: &[u8], tokenizer: &[u8]) -> Option<u64> {
+/// Sends a model's files (name, bytes) to the worker, which builds it again there;
+/// returns the key runs name it by (`None` outside the page or if the worker cannot start).
+pub(super) fn register(id: &str, files: &[(&str, &[u8])]) -> Option<u64> {
     if !on_page() {
         return None;
     }
     let h = handle().ok()?;
     let key = h.next_id.get();
     h.next_id.set(key + 1);
-    let files = Array::new();
-    for bytes in [config, weights, tokenizer] {
-        files.push(&Uint8Array::from(bytes));
+    let arrays = Array::new();
+    for (_, bytes) in files {
+        arrays.push(&Uint8Array::from(*bytes));
     }
     h.send(
         &Request::Load {
             key,
             id: id.to_string(),
+            names: files.iter().map(|(n, _)| n.to_string()).collect(),
         },
-        Some(files),
+        Some(arrays),
     );
     Some(key)
 }

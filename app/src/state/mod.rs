@@ -11,6 +11,7 @@
 //! | `messages` | [`Messages`] | the one error channel (keyed by origin) and the notice |
 //! | `design` | [`DesignState`] | Architecture: the config designed, its preset, the context |
 //! | `intervene` (+ `intervene_run`) | [`InterveneState`] | the Interventions panel: slot, set, A/B results |
+//! | `hub` | [`HubState`] | "Open from Hugging Face": repository, files, estimate, download, stored models |
 //!
 //! What changes state: `loading`, `opened` and `generate` ([`Actions`]: load, pick, add,
 //! remove, open a checkpoint, generate), [`SweepState::run`], [`EngineChoice::init`].
@@ -21,7 +22,7 @@
 //! `engine_choice` import none of the others; `generation` imports `models`, `run`;
 //! `analysis` imports `models`, `ui`; `sweep` imports `models`, `messages`, `run`;
 //! `loading` imports `engine_choice`, `generation`, `messages`, `models`; `generate` and
-//! `opened` import `loading` and those; `page` imports the state parts and `loading`;
+//! `opened` import `loading` and those; `hub` imports `loading`; `page` imports the state parts and `loading`;
 //! `intervene` imports `models`, `ui`, `intervene_run`; `status` imports `page` and the parts; this file imports `page`, `loading`, `status`.
 
 mod analysis;
@@ -29,6 +30,7 @@ mod design;
 mod engine_choice;
 mod generate;
 mod generation;
+mod hub;
 mod intervene;
 pub mod intervene_run;
 mod loading;
@@ -47,6 +49,7 @@ pub use analysis::{AnalysisState, Maps};
 pub use design::DesignState;
 pub use engine_choice::{EngineChoice, EngineState};
 pub use generation::{FormFields, GenerationState, Output, Stats};
+pub use hub::{HubState, Lookup, Phase, Progress};
 pub use intervene::{InterveneState, Outcome, MAX_CASES};
 pub use loading::Actions;
 pub use messages::{ErrorKey, Messages};

@@ -5,6 +5,7 @@ use super::analysis::AnalysisState;
 use super::design::DesignState;
 use super::engine_choice::EngineChoice;
 use super::generation::GenerationState;
+use super::hub::HubState;
 use super::intervene::InterveneState;
 use super::loading::Actions;
 use super::messages::Messages;
@@ -28,6 +29,8 @@ pub struct Page {
     pub sweep: SweepState,
     pub messages: Messages,
     pub design: DesignState,
+    /// "Open from Hugging Face".
+    pub hub: HubState,
     /// The paper's findings, figures and tour (`crate::paper`).
     pub paper: PaperState,
     /// The Interventions panel (issue #11).
@@ -52,6 +55,7 @@ impl Page {
             sweep,
             messages,
             design: DesignState::new(ui),
+            hub: HubState::new(),
             paper: PaperState::new(None),
             intervene: InterveneState::new(ui),
         }

@@ -12,9 +12,27 @@ use crate::charts::colormap::ColorScale;
 use crate::charts::heatmap::Matrix;
 
 use crate::catalog::MODEL_FILES;
-use crate::state::{Actions, LoadState, Maps, Slot, Ui, MAX_MODELS};
+use crate::engine::{shard_files, INDEX_FILE, WEIGHTS_FILE};
+use crate::state::{Actions, DesignState, HubState, LoadState, Maps, Slot, Ui, MAX_MODELS};
+use crate::views::hub::HubPanel;
 use crate::views::prompt_check::PromptCheck;
 use crate::web;
+
+/// The model's files among those chosen (a folder may hold more): config.json,
+/// tokenizer.json and model.safetensors, or the index and then only the shards it names.
+async fn read_model_files(
+    input: &web_sys::HtmlInputElement,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let first = ["config.json", "tokenizer.json", WEIGHTS_FILE, INDEX_FILE];
+    let mut files = web::read_files(input, |n| first.contains(&n)).await?;
+    let index = files.iter().find(|(n, _)| n == INDEX_FILE);
+    if let Some((_, index)) = index {
+        let shards = shard_files(index).map_err(|e| format!("{INDEX_FILE}: {e}"))?;
+        files.retain(|(n, _)| n != WEIGHTS_FILE);
+        files.extend(web::read_files(input, |n| shards.iter().any(|s| s == n)).await?);
+    }
+    Ok(files)
+}
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
@@ -150,7 +168,12 @@ fn SlotPicker(actions: Actions, which: Slot) -> impl IntoView {
 
 /// Models, prompt and Generate, shared by all views.
 #[component]
-pub fn ModelsAndPrompt(actions: Actions, ui: Ui) -> impl IntoView {
+pub fn ModelsAndPrompt(
+    actions: Actions,
+    ui: Ui,
+    hub: HubState,
+    design: DesignState,
+) -> impl IntoView {
     let Actions {
         models, generation, ..
     } = actions;
@@ -170,13 +193,21 @@ pub fn ModelsAndPrompt(actions: Actions, ui: Ui) -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            match web::read_files(&input).await {
+            match read_model_files(&input).await {
                 Ok(files) => actions.add_user_model(files),
                 Err(e) => actions.checkpoint_failed(e),
             }
             input.set_value("");
         });
     };
+    // a folder picker: `webkitdirectory` (every browser has it; Leptos has no attribute
+    // of that name, so it is set once the input exists)
+    let folder = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = folder.get() {
+            input.set_webkitdirectory(true);
+        }
+    });
     // Generate is the page's main action: under the prompt, in every view (it opens
     // Compare, where the continuations stream in).
     let can_generate = move || models.any_ready() && !busy();
@@ -219,7 +250,20 @@ pub fn ModelsAndPrompt(actions: Actions, ui: Ui) -> impl IntoView {
                     "Open your checkpoint…"
                     <input id="checkpoint-files" type="file" multiple accept=".json,.safetensors" on:change=open_files />
                 </label>
+                <label class="file-button" title="A model folder: the playground's format or a Hugging Face one (sharded too)">
+                    "Open a local folder…"
+                    <input id="checkpoint-folder" type="file" node_ref=folder on:change=open_files />
+                </label>
+                <button
+                    id="hub-toggle"
+                    aria-expanded=move || hub.shown.get().to_string()
+                    aria-controls="hub-panel"
+                    on:click=move |_| hub.shown.update(|s| *s = !*s)
+                >"Open from Hugging Face…"</button>
             </div>
+            <Show when=move || hub.shown.get()>
+                <HubPanel hub=hub actions=actions design=design ui=ui />
+            </Show>
         </section>
     }
 }

@@ -8,6 +8,7 @@ pub mod common;
 pub mod compare;
 pub mod findings;
 pub mod header;
+pub mod hub;
 pub mod intervene_ab;
 pub mod intervene_form;
 pub mod interventions;

@@ -47,22 +47,30 @@ fn handle(data: JsValue) {
         Err(e) => return web_sys::console::error_1(&JsValue::from_str(&e)),
     };
     match request {
-        Request::Load { key, id } => {
+        Request::Load { key, id, names } => {
             let files = Reflect::get(&data, &JsValue::from_str("files"))
                 .map(|f| Array::from(&f))
                 .unwrap_or_default();
             let bytes: Vec<Vec<u8>> = files.iter().map(|f| Uint8Array::new(&f).to_vec()).collect();
-            let error = match bytes.as_slice() {
-                [config, weights, tokenizer] => {
-                    match Backend::cpu_from_files(&id, config, weights, tokenizer) {
-                        Ok(b) => {
-                            MODELS.with(|m| m.borrow_mut().insert(key, Rc::new(b)));
-                            None
-                        }
-                        Err(e) => Some(e),
+            let error = if bytes.len() == names.len() {
+                let named: Vec<(&str, &[u8])> = names
+                    .iter()
+                    .map(String::as_str)
+                    .zip(bytes.iter().map(Vec::as_slice))
+                    .collect();
+                match Backend::cpu_from_folder(&id, &named) {
+                    Ok(b) => {
+                        MODELS.with(|m| m.borrow_mut().insert(key, Rc::new(b)));
+                        None
                     }
+                    Err(e) => Some(e),
                 }
-                _ => Some(format!("{} model files arrived, not 3", bytes.len())),
+            } else {
+                Some(format!(
+                    "{} model files arrived, {} named",
+                    bytes.len(),
+                    names.len()
+                ))
             };
             post(Reply::Loaded { key, error });
         }

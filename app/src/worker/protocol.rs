@@ -8,9 +8,14 @@ use crate::engine::SamplingParams;
 /// What the page asks of the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
-    /// Build a model from the three files sent beside this message (config.json,
-    /// model.safetensors, tokenizer.json) and keep it under `key`.
-    Load { key: u64, id: String },
+    /// Build a model from the files sent beside this message, named by `names` in order
+    /// (config.json, tokenizer.json and the weights: model.safetensors, or a Hugging Face
+    /// index and its shards) and keep it under `key`.
+    Load {
+        key: u64,
+        id: String,
+        names: Vec<String>,
+    },
     /// Forget model `key` (its page-side model was dropped).
     Drop { key: u64 },
     /// Generate from `prompt` with each model (`slots[i] = (slot index, model key)`),
