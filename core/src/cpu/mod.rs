@@ -5,6 +5,8 @@ pub mod attention;
 pub mod mamba;
 pub mod model;
 pub mod ops;
+pub mod par;
+pub mod ssd;
 pub mod state;
 
 pub use model::{Forward, ForwardOptions, LayerState, Model, State, StateBytes, DEFAULT_CHUNK};
