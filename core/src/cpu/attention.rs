@@ -136,22 +136,13 @@ pub fn attention(
     let mut k = matmul(x, &w.k_proj.data, d); // [T, Hkv*dh]
     let v = matmul(x, &w.v_proj.data, d); // [T, Hkv*dv]
     let t_len = q.len() / qd;
-    for t in 0..t_len {
-        let rot = cfg.rope_dim.unwrap_or(dh);
-        rope_partial(
-            &mut q[t * qd..(t + 1) * qd],
-            dh,
-            rot,
-            pos0 + t,
-            cfg.rope_theta,
-        );
-        rope_partial(
-            &mut k[t * kd..(t + 1) * kd],
-            dh,
-            rot,
-            pos0 + t,
-            cfg.rope_theta,
-        );
+    let rot = cfg.rope_dim.unwrap_or(dh);
+    for (m, width) in [(&mut q, qd), (&mut k, kd)] {
+        par::rows_mut(m, width, |t0, band| {
+            for (i, row) in band.chunks_exact_mut(width).enumerate() {
+                rope_partial(row, dh, rot, pos0 + t0 + i, cfg.rope_theta);
+            }
+        });
     }
     cache.positions.extend(pos0..pos0 + t_len);
     cache.k.extend_from_slice(&k);

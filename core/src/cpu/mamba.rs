@@ -6,6 +6,7 @@
 //!   S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T,   y_t = S_t C_t + D x_t.
 
 use super::ops::{matmul, silu, softplus};
+use super::par;
 pub use super::ssd::scan_chunked;
 use crate::config::MambaDims;
 use crate::intervene::{DtOp, SsmPlan};
@@ -71,16 +72,23 @@ pub fn mamba_mixer(
     for row in proj.chunks_exact(width) {
         ext.extend_from_slice(&row[e..e + c]);
     }
+    // taps by row, [W, C], so that a row of the output is W contiguous multiply-adds
+    let taps: Vec<f32> = (0..wc * c)
+        .map(|i| w.conv_weight.data[(i % c) * wc + i / c])
+        .collect();
     let mut xbc = vec![0.0; t_len * c]; // [T, C]
-    for t in 0..t_len {
-        for ch in 0..c {
-            let mut acc = w.conv_bias.data[ch];
-            for k in 0..wc {
-                acc += w.conv_weight.data[ch * wc + k] * ext[(t + k) * c + ch];
+    par::rows_mut(&mut xbc, c, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(c).enumerate() {
+            row.copy_from_slice(&w.conv_bias.data);
+            for (k, tap) in taps.chunks_exact(c).enumerate() {
+                let x = &ext[(t0 + i + k) * c..(t0 + i + k + 1) * c];
+                for ((out, &wk), &xv) in row.iter_mut().zip(tap).zip(x) {
+                    *out += wk * xv;
+                }
             }
-            xbc[t * c + ch] = silu(acc);
+            row.iter_mut().for_each(|v| *v = silu(*v));
         }
-    }
+    });
     state.conv.copy_from_slice(&ext[t_len * c..]);
 
     // dt = softplus(dt + dt_bias), A = -exp(A_log).
@@ -153,11 +161,14 @@ pub fn mamba_mixer(
     }
 
     // Gate: y * silu(z).
-    for t in 0..t_len {
-        for i in 0..e {
-            y[t * e + i] *= silu(proj[t * width + i]);
+    par::rows_mut(&mut y, e, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(e).enumerate() {
+            let z = &proj[(t0 + i) * width..];
+            for (v, &zv) in row.iter_mut().zip(z) {
+                *v *= silu(zv);
+            }
         }
-    }
+    });
     y
 }
 

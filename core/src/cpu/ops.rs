@@ -204,15 +204,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `x` is [rows, C] with C a multiple of `g`; `w` is [C].
 pub fn rms_norm_groups(x: &mut [f32], w: &[f32], g: usize, eps: f32) {
     let c = w.len();
-    for row in x.chunks_exact_mut(c) {
-        for (vals, ws) in row.chunks_exact_mut(g).zip(w.chunks_exact(g)) {
-            let ms = vals.iter().map(|v| v * v).sum::<f32>() / g as f32;
-            let inv = 1.0 / (ms + eps).sqrt();
-            for (v, wi) in vals.iter_mut().zip(ws) {
-                *v *= inv * wi;
+    par::rows_mut(x, c, |_, band| {
+        for row in band.chunks_exact_mut(c) {
+            for (vals, ws) in row.chunks_exact_mut(g).zip(w.chunks_exact(g)) {
+                let ms = vals.iter().map(|v| v * v).sum::<f32>() / g as f32;
+                let inv = 1.0 / (ms + eps).sqrt();
+                for (v, wi) in vals.iter_mut().zip(ws) {
+                    *v *= inv * wi;
+                }
             }
         }
-    }
+    });
 }
 
 /// RMSNorm over whole rows of `x` [rows, C] with weight `w` [C], returned as a new buffer.
@@ -286,10 +288,12 @@ pub fn l2(v: &[f32]) -> f32 {
 pub fn swiglu(x: &[f32], gate: &[f32], up: &[f32], down: &[f32], d: usize) -> Vec<f32> {
     let mut g = matmul(x, gate, d);
     let u = matmul(x, up, d);
-    for (a, b) in g.iter_mut().zip(&u) {
-        *a = silu(*a) * b;
-    }
     let f = gate.len() / d;
+    par::rows_mut(&mut g, f, |r0, band| {
+        for (a, b) in band.iter_mut().zip(&u[r0 * f..]) {
+            *a = silu(*a) * b;
+        }
+    });
     matmul(&g, down, f)
 }
 

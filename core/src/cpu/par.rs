@@ -66,6 +66,26 @@ pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) ->
     pool::map(threads(), items, f)
 }
 
+/// Below this many values a row-wise pass ([`rows_mut`]) runs on the calling thread.
+const ROWS_MIN_VALUES: usize = 1 << 14;
+
+/// `f(first_row, band)` over bands of whole rows of `data` ([rows, width]), in parallel
+/// where [`parts`] > 1 and the data is large enough: for element-wise work on rows
+/// (norms, activations, the conv, RoPE), each row computed the same way on any thread.
+pub fn rows_mut(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let rows = data.len() / width.max(1);
+    let n = parts();
+    if n < 2 || width == 0 || rows < 2 || data.len() < ROWS_MIN_VALUES {
+        return f(0, data);
+    }
+    let band = rows.div_ceil(n);
+    let bands: Vec<(usize, &mut [f32])> = (data.chunks_mut(band * width))
+        .enumerate()
+        .map(|(i, b)| (i * band, b))
+        .collect();
+    map(bands, |(r0, b)| f(r0, b));
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod pool {
     use rayon::prelude::*;
