@@ -1,8 +1,9 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{gemm, matmul, rope_partial, softmax, Mat};
+use super::ops::{gemm, matmul, rope_partial, Mat};
 use super::par;
+use super::softmax::softmax;
 use crate::config::{AttentionConfig, AttnDims};
 use crate::error::{Error, Result};
 use crate::weights::AttnWeights;
@@ -242,9 +243,14 @@ impl Query<'_> {
         gemm(tb, dh, rb, qh, kt, &mut s, rb);
         for (i, row) in s.chunks_exact_mut(rb).enumerate() {
             let (t, end) = (pos0 + t0 + i, self.r0 + t0 + i + 1);
-            for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
-                let seen = visible(t, p, cfg) && !hidden_key(t, p, self.hidden);
-                *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
+            if cfg.window.is_none() && self.hidden.is_empty() {
+                // causal, nothing hidden: every cached row up to the query's own is visible
+                row[..end].iter_mut().for_each(|sc| *sc *= scale);
+            } else {
+                for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
+                    let seen = visible(t, p, cfg) && !hidden_key(t, p, self.hidden);
+                    *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
+                }
             }
             softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
             row[end..].fill(0.0);

@@ -238,19 +238,6 @@ pub fn softplus(v: f32) -> f32 {
     }
 }
 
-/// In-place softmax of one row.
-pub fn softmax(row: &mut [f32]) {
-    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut s = 0.0;
-    for v in row.iter_mut() {
-        *v = (*v - m).exp();
-        s += *v;
-    }
-    for v in row.iter_mut() {
-        *v /= s;
-    }
-}
-
 /// Rotate-half RoPE on one token's heads, in place: `x` is [heads, dh] at position `pos`.
 /// For i < dh/2, `f_i = theta^(-2i/dh)`: `(a, b) -> (a cos - b sin, b cos + a sin)`.
 pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, theta: f32) {
@@ -394,8 +381,5 @@ mod tests {
         assert!((x[2] - 1.0).abs() < 1e-6);
         assert!((softplus(0.0) - 2f32.ln()).abs() < 1e-7);
         assert!((silu(1.0) - 1.0 / (1.0 + (-1f32).exp())).abs() < 1e-7);
-        let mut s = [1.0, 2.0, 3.0];
-        softmax(&mut s);
-        assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6 && s[2] > s[1]);
     }
 }
