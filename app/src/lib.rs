@@ -38,6 +38,7 @@ pub mod analysis;
 pub mod arch;
 pub mod arch_extra;
 pub mod arch_notes;
+pub mod bench;
 mod catalog;
 pub mod charts;
 pub mod engine;

@@ -93,6 +93,10 @@ enum Cmd {
         /// GPU weight matrices: f32, f16, bf16 (comma separated for several).
         #[arg(long, value_delimiter = ',', default_value = "f32")]
         weights: Vec<String>,
+        /// CPU engine thread counts to time, each in turn (comma separated); default:
+        /// `HYBRID_THREADS`, else the machine's parallelism.
+        #[arg(long, value_delimiter = ',')]
+        threads: Vec<usize>,
     },
     /// Score multi-query associative recall (the task of the recall zoo).
     Recall {
@@ -273,8 +277,14 @@ fn run(cli: Cli) -> AnyResult<()> {
             profile,
             prefill_runs,
             weights,
+            threads,
         } => {
             at_least_one("--decode", decode)?;
+            if threads.contains(&0) {
+                return Err("--threads: every thread count must be at least 1".into());
+            }
+            // 0: the engine's own default
+            let threads = if threads.is_empty() { vec![0] } else { threads };
             at_least_one("--chunk", chunk)?;
             at_least_one("--prefill-runs", prefill_runs)?;
             if contexts.contains(&0) {
@@ -340,7 +350,12 @@ fn run(cli: Cli) -> AnyResult<()> {
                 for &c in &contexts {
                     let mut measured = Vec::new();
                     if backend.iter().any(|b| b == "cpu") {
-                        measured.push(bench::measure_cpu(&m, c, decode)?);
+                        for &n in &threads {
+                            if n > 0 {
+                                hybrid_core::cpu::par::set_threads(n);
+                            }
+                            measured.push(bench::measure_cpu(&m, c, decode, prefill_runs)?);
+                        }
                     }
                     for gm in &gms {
                         measured.push(bench::measure_gpu(

@@ -1,7 +1,9 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{gemm, matmul, rope_partial, softmax, Mat};
+use super::ops::{gemm, matmul, rope_partial, Mat};
+use super::par;
+use super::softmax::softmax;
 use crate::config::{AttentionConfig, AttnDims};
 use crate::error::{Error, Result};
 use crate::weights::AttnWeights;
@@ -122,97 +124,146 @@ pub fn attention(
     pos0: usize,
     cache: &mut KvCache,
     hidden: &[(usize, usize)],
-    mut probs: Option<&mut Vec<f32>>,
+    probs: Option<&mut Vec<f32>>,
 ) -> Vec<f32> {
     let AttnDims {
         n_heads,
-        n_kv_heads,
         head_dim: dh,
         v_head_dim: dv,
+        ..
     } = w.dims;
-    let (qd, kd, vd, od) = (
-        w.dims.q_dim(),
-        w.dims.k_dim(),
-        w.dims.v_dim(),
-        w.dims.o_dim(),
-    );
+    let (qd, kd, od) = (w.dims.q_dim(), w.dims.k_dim(), w.dims.o_dim());
     let mut q = matmul(x, &w.q_proj.data, d); // [T, Hq*dh]
     let mut k = matmul(x, &w.k_proj.data, d); // [T, Hkv*dh]
     let v = matmul(x, &w.v_proj.data, d); // [T, Hkv*dv]
     let t_len = q.len() / qd;
-    for t in 0..t_len {
-        let rot = cfg.rope_dim.unwrap_or(dh);
-        rope_partial(
-            &mut q[t * qd..(t + 1) * qd],
-            dh,
-            rot,
-            pos0 + t,
-            cfg.rope_theta,
-        );
-        rope_partial(
-            &mut k[t * kd..(t + 1) * kd],
-            dh,
-            rot,
-            pos0 + t,
-            cfg.rope_theta,
-        );
+    let rot = cfg.rope_dim.unwrap_or(dh);
+    for (m, width) in [(&mut q, qd), (&mut k, kd)] {
+        par::rows_mut(m, width, |t0, band| {
+            for (i, row) in band.chunks_exact_mut(width).enumerate() {
+                rope_partial(row, dh, rot, pos0 + t0 + i, cfg.rope_theta);
+            }
+        });
     }
     cache.positions.extend(pos0..pos0 + t_len);
     cache.k.extend_from_slice(&k);
     cache.v.extend_from_slice(&v);
 
     let keys = pos0 + t_len;
-    if let Some(p) = probs.as_deref_mut() {
-        *p = vec![0.0; n_heads * t_len * keys];
-    }
-    // Per query head h (kv head g = h / group), over blocks of queries, as two GEMMs over
+    // Per query head h (kv head g = h / group) and block of queries, as two GEMMs over
     // the cached rows (this chunk's included; row r holds position `cache.positions[r]`):
     //   S = Q_h K_g^T * scale          [Tb, R]
     //   P = softmax of each row over the keys its query sees (the others 0)
     //   O_h = P V_g                    [Tb, dv]
     // The cache held positions < pos0 before this chunk, so query t's own row is r0 + t,
     // the last one it can see: a block only needs the rows before its last query's.
-    let group = n_heads / n_kv_heads;
-    let scale = cfg.scale.unwrap_or(1.0 / (dh as f32).sqrt());
-    let r0 = cache.len() - t_len;
+    // Each (block, head) is one task on the engine's threads, writing its own O_h and
+    // its own rows of the probabilities [Hq, T, keys].
+    let per_head: Vec<Option<&mut [f32]>> = match probs {
+        Some(p) => {
+            *p = vec![0.0; n_heads * t_len * keys];
+            p.chunks_exact_mut(t_len * keys).map(Some).collect()
+        }
+        None => (0..n_heads).map(|_| None).collect(),
+    };
+    let mut tasks = Vec::new();
+    for (h, mut pr_h) in per_head.into_iter().enumerate() {
+        for t0 in (0..t_len).step_by(QUERY_BLOCK) {
+            let tb = QUERY_BLOCK.min(t_len - t0);
+            let pr = pr_h.take().map(|p| {
+                let (blk, rest) = p.split_at_mut(tb * keys);
+                pr_h = Some(rest);
+                blk
+            });
+            tasks.push(HeadBlock { h, t0, tb, pr });
+        }
+    }
+    let run = Query {
+        q: &q,
+        cache,
+        dims: w.dims,
+        cfg,
+        hidden,
+        pos0,
+        r0: cache.len() - t_len,
+    };
+    let blocks = par::map(tasks, |task| run.head_block(task));
     let mut out = vec![0.0; t_len * od];
-    let mut s = Vec::new();
-    for t0 in (0..t_len).step_by(QUERY_BLOCK) {
-        let t1 = (t0 + QUERY_BLOCK).min(t_len);
-        let (tb, rb) = (t1 - t0, r0 + t1); // queries, key rows
-        s.resize(tb * rb, 0.0);
-        for h in 0..n_heads {
-            let g = h / group;
-            let qh = Mat::rows(&q[t0 * qd + h * dh..], qd); // [Tb, dh]
-            let kt = Mat::cols(&cache.k[g * dh..], kd); // K_g^T [dh, R]
-            gemm(tb, dh, rb, qh, kt, &mut s, rb);
-            for (i, row) in s.chunks_exact_mut(rb).enumerate() {
-                let (t, end) = (t0 + i, r0 + t0 + i + 1);
-                for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
-                    let seen = visible(pos0 + t, p, cfg) && !hidden_key(pos0 + t, p, hidden);
-                    *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
-                }
-                softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
-                row[end..].fill(0.0);
-                if let Some(pr) = probs.as_deref_mut() {
-                    let pr = &mut pr[(h * t_len + t) * keys..(h * t_len + t + 1) * keys];
-                    for (&p, &pos) in row[..end].iter().zip(&cache.positions) {
-                        pr[pos] = p;
-                    }
-                }
-            }
-            let vg = Mat::rows(&cache.v[g * dv..], vd); // V_g [R, dv]
-            gemm(
-                tb,
-                rb,
-                dv,
-                Mat::rows(&s, rb),
-                vg,
-                &mut out[t0 * od + h * dv..],
-                od,
-            );
+    for ((h, t0), o_h) in blocks {
+        for (i, row) in o_h.chunks_exact(dv).enumerate() {
+            let at = (t0 + i) * od + h * dv;
+            out[at..at + dv].copy_from_slice(row);
         }
     }
     cache.prune(keys, cfg);
     out
+}
+
+/// One task of [`attention`]: query head `h`, queries `t0..t0 + tb` of the chunk, and
+/// their rows of the probabilities [Tb, keys] when probes are on.
+struct HeadBlock<'a> {
+    h: usize,
+    t0: usize,
+    tb: usize,
+    pr: Option<&'a mut [f32]>,
+}
+
+/// What every task of one [`attention`] call reads: the chunk's queries [T, Hq*dh] (RoPE
+/// applied), the cache (this chunk appended, from row `r0`), the layer's settings.
+struct Query<'a> {
+    q: &'a [f32],
+    cache: &'a KvCache,
+    dims: AttnDims,
+    cfg: &'a AttentionConfig,
+    hidden: &'a [(usize, usize)],
+    pos0: usize,
+    r0: usize,
+}
+
+impl Query<'_> {
+    /// `O_h = softmax(Q_h K_g^T * scale) V_g` for one head and block of queries:
+    /// returns ((h, t0), O_h [Tb, dv]).
+    fn head_block(&self, task: HeadBlock) -> ((usize, usize), Vec<f32>) {
+        let HeadBlock { h, t0, tb, mut pr } = task;
+        let AttnDims {
+            n_heads,
+            n_kv_heads,
+            head_dim: dh,
+            v_head_dim: dv,
+        } = self.dims;
+        let (qd, kd, vd) = (self.dims.q_dim(), self.dims.k_dim(), self.dims.v_dim());
+        let (cfg, cache, pos0) = (self.cfg, self.cache, self.pos0);
+        let g = h / (n_heads / n_kv_heads);
+        let scale = cfg.scale.unwrap_or(1.0 / (dh as f32).sqrt());
+        let rb = self.r0 + t0 + tb; // key rows this block can see
+        let keys = pos0 + self.q.len() / qd;
+        let mut s = vec![0.0; tb * rb];
+        let qh = Mat::rows(&self.q[t0 * qd + h * dh..], qd); // [Tb, dh]
+        let kt = Mat::cols(&cache.k[g * dh..], kd); // K_g^T [dh, R]
+        gemm(tb, dh, rb, qh, kt, &mut s, rb);
+        for (i, row) in s.chunks_exact_mut(rb).enumerate() {
+            let (t, end) = (pos0 + t0 + i, self.r0 + t0 + i + 1);
+            if cfg.window.is_none() && self.hidden.is_empty() {
+                // causal, nothing hidden: every cached row up to the query's own is visible
+                row[..end].iter_mut().for_each(|sc| *sc *= scale);
+            } else {
+                for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
+                    let seen = visible(t, p, cfg) && !hidden_key(t, p, self.hidden);
+                    *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
+                }
+            }
+            softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
+            row[end..].fill(0.0);
+            if let Some(pr) = pr.as_deref_mut() {
+                let pr = &mut pr[i * keys..(i + 1) * keys];
+                for (&p, &pos) in row[..end].iter().zip(&cache.positions) {
+                    pr[pos] = p;
+                }
+            }
+        }
+        let mut o = vec![0.0; tb * dv];
+        let vg = Mat::rows(&cache.v[g * dv..], vd); // V_g [R, dv]
+        gemm(tb, rb, dv, Mat::rows(&s, rb), vg, &mut o, dv);
+        ((h, t0), o)
+    }
 }

@@ -5,7 +5,9 @@
 //! Per head h, with state S_h [P, N] (paper: h_t; Mamba-2 eq. for SSD):
 //!   S_t = exp(dt_t A) S_{t-1} + dt_t x_t B_t^T,   y_t = S_t C_t + D x_t.
 
-use super::ops::{gemm, matmul, silu, softplus, Mat};
+use super::ops::{matmul, silu, softplus};
+use super::par;
+pub use super::ssd::scan_chunked;
 use crate::config::MambaDims;
 use crate::intervene::{DtOp, SsmPlan};
 pub use crate::probes::MambaTrace;
@@ -70,16 +72,23 @@ pub fn mamba_mixer(
     for row in proj.chunks_exact(width) {
         ext.extend_from_slice(&row[e..e + c]);
     }
+    // taps by row, [W, C], so that a row of the output is W contiguous multiply-adds
+    let taps: Vec<f32> = (0..wc * c)
+        .map(|i| w.conv_weight.data[(i % c) * wc + i / c])
+        .collect();
     let mut xbc = vec![0.0; t_len * c]; // [T, C]
-    for t in 0..t_len {
-        for ch in 0..c {
-            let mut acc = w.conv_bias.data[ch];
-            for k in 0..wc {
-                acc += w.conv_weight.data[ch * wc + k] * ext[(t + k) * c + ch];
+    par::rows_mut(&mut xbc, c, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(c).enumerate() {
+            row.copy_from_slice(&w.conv_bias.data);
+            for (k, tap) in taps.chunks_exact(c).enumerate() {
+                let x = &ext[(t0 + i + k) * c..(t0 + i + k + 1) * c];
+                for ((out, &wk), &xv) in row.iter_mut().zip(tap).zip(x) {
+                    *out += wk * xv;
+                }
             }
-            xbc[t * c + ch] = silu(acc);
+            row.iter_mut().for_each(|v| *v = silu(*v));
         }
-    }
+    });
     state.conv.copy_from_slice(&ext[t_len * c..]);
 
     // dt = softplus(dt + dt_bias), A = -exp(A_log).
@@ -152,11 +161,14 @@ pub fn mamba_mixer(
     }
 
     // Gate: y * silu(z).
-    for t in 0..t_len {
-        for i in 0..e {
-            y[t * e + i] *= silu(proj[t * width + i]);
+    par::rows_mut(&mut y, e, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(e).enumerate() {
+            let z = &proj[(t0 + i) * width..];
+            for (v, &zv) in row.iter_mut().zip(z) {
+                *v *= silu(zv);
+            }
         }
-    }
+    });
     y
 }
 
@@ -242,102 +254,6 @@ pub fn scan_recurrent(
             }
             if let Some(nr) = norms.as_deref_mut() {
                 nr[t * h + hh] = super::ops::l2(sh);
-            }
-        }
-    }
-    y
-}
-
-/// The chunked SSD form: within a chunk, outputs come from the masked matrix
-/// `L[t, s] = (C_t . B_s) exp(a_t - a_s) dt_s` (a = cumulative dt A) plus the carried-in state
-/// decayed to t; the state passes between chunks. Equal to [`scan_recurrent`] up to rounding.
-///
-/// Per chunk of Q tokens, group g, head h (X_h [Q, P], B_g and C_g [Q, N], S_h [P, N]):
-///   CB = C_g B_g^T                                   [Q, Q]   (once per group)
-///   Y_h = L X_h + diag(exp(a)) C_g S_h^T + D_h X_h   [Q, P]
-///   S_h <- exp(a_last) S_h + X_h^T diag(exp(a_last - a) dt) B_g
-pub fn scan_chunked(
-    m: MambaDims,
-    xbc: &[f32],
-    dt: &[f32],
-    a: &[f32],
-    d_skip: &[f32],
-    s: &mut [f32],
-    chunk: usize,
-) -> Vec<f32> {
-    let (e, c, h, p, n) = (m.d_inner(), m.conv_dim(), m.n_heads, m.head_dim, m.d_state);
-    let heads_per_group = h / m.n_groups;
-    let t_len = xbc.len() / c;
-    let mut y = vec![0.0; t_len * e];
-    let mut cum = vec![0.0f32; chunk]; // a, [Q]
-    let mut cb = vec![0.0f32; chunk * chunk]; // [Q, Q]
-    let mut l = vec![0.0f32; chunk * chunk]; // [Q, Q]
-    let mut yx = vec![0.0f32; chunk * p]; // L X_h, [Q, P]
-    let mut cs = vec![0.0f32; chunk * p]; // C_g S_h^T, [Q, P]
-    let mut bw = vec![0.0f32; chunk * n]; // diag(w) B_g, [Q, N]
-    let mut ds = vec![0.0f32; p * n]; // [P, N]
-    for c0 in (0..t_len).step_by(chunk) {
-        let q = (c0 + chunk).min(t_len) - c0;
-        let rows = &xbc[c0 * c..]; // this chunk's [Q, C] rows, and beyond
-        for hh in 0..h {
-            let g = hh / heads_per_group;
-            let b_g = Mat::rows(&rows[e + g * n..], c); // [Q, N]
-            let c_g = Mat::rows(&rows[e + m.n_groups * n + g * n..], c); // [Q, N]
-            let x_h = Mat::rows(&rows[hh * p..], c); // [Q, P]
-            if hh % heads_per_group == 0 {
-                let bt = Mat::cols(b_g.data, c); // B_g^T [N, Q]
-                gemm(q, n, q, c_g, bt, &mut cb, q);
-            }
-            // a_j = sum_{r=c0..=c0+j} dt_r A  (log of the decay from the chunk start to j)
-            let mut acc = 0.0;
-            for (j, cj) in cum.iter_mut().enumerate().take(q) {
-                acc += dt[(c0 + j) * h + hh] * a[hh];
-                *cj = acc;
-            }
-            // L[j, i] = (C_j . B_i) exp(a_j - a_i) dt_i for i <= j, else 0
-            for j in 0..q {
-                for i in 0..q {
-                    l[j * q + i] = if i <= j {
-                        cb[j * q + i] * (cum[j] - cum[i]).exp() * dt[(c0 + i) * h + hh]
-                    } else {
-                        0.0
-                    };
-                }
-            }
-            let sh = &mut s[hh * p * n..(hh + 1) * p * n];
-            gemm(q, q, p, Mat::rows(&l, q), x_h, &mut yx, p);
-            gemm(q, n, p, c_g, Mat::cols(sh, n), &mut cs, p);
-            for j in 0..q {
-                let (t, carry) = (c0 + j, cum[j].exp());
-                for pi in 0..p {
-                    let xt = xbc[t * c + hh * p + pi];
-                    y[t * e + hh * p + pi] =
-                        yx[j * p + pi] + carry * cs[j * p + pi] + d_skip[hh] * xt;
-                }
-            }
-            // carry the state to the chunk end
-            let last = cum[q - 1];
-            for i in 0..q {
-                let wgt = (last - cum[i]).exp() * dt[(c0 + i) * h + hh];
-                for (bv, &b) in bw[i * n..(i + 1) * n]
-                    .iter_mut()
-                    .zip(&rows[i * c + e + g * n..])
-                {
-                    *bv = wgt * b;
-                }
-            }
-            gemm(
-                p,
-                q,
-                n,
-                Mat::cols(x_h.data, c),
-                Mat::rows(&bw, n),
-                &mut ds,
-                n,
-            );
-            let decay = last.exp();
-            for (sv, dv) in sh.iter_mut().zip(&ds) {
-                *sv = decay * *sv + dv;
             }
         }
     }

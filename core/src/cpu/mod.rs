@@ -5,6 +5,9 @@ pub mod attention;
 pub mod mamba;
 pub mod model;
 pub mod ops;
+pub mod par;
+pub mod softmax;
+pub mod ssd;
 pub mod state;
 
 pub use model::{Forward, ForwardOptions, LayerState, Model, State, StateBytes, DEFAULT_CHUNK};

@@ -1,6 +1,8 @@
 //! Reference ops in plain f32 Rust: the oracle every GPU shader is tested against.
 //! Row-major throughout; a weight `[out, in]` is applied as `y = x W^T` (PyTorch `Linear`).
 
+use super::par;
+
 /// `y[t, n] = sum_k x[t, k] * w[n, k]`: x [T, K], w [N, K] -> y [T, N].
 pub fn matmul(x: &[f32], w: &[f32], k: usize) -> Vec<f32> {
     let t = x.len() / k;
@@ -56,14 +58,71 @@ impl<'a> Mat<'a> {
 /// costs more than it saves: [`gemm`] loops over dot products or rows of `B` instead.
 const GEMM_MIN_ROWS: usize = 4;
 
+/// Below this many multiply-adds a GEMM runs on one thread (a fork costs a few us).
+const PAR_MIN_FMAS: usize = 1 << 17;
+/// Rows (or columns) of `C` per band of a threaded GEMM, at least: a multiple of the
+/// SGEMM kernels' tile.
+const PAR_MIN_BAND: usize = 16;
+
 /// `C = A B` for A [M, K] and B [K, N]; C [M, N] is row-major with rows `ldc` apart and
-/// is overwritten. From [`GEMM_MIN_ROWS`] rows on this is the `matrixmultiply` crate's
-/// packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels picked at run time on x86_64,
-/// its SIMD128 kernel (multiply, then add) in wasm; one thread everywhere (its `threading`
-/// feature did not speed up prefill on the shared 2-core dev machine: docs/BENCHMARKS.md).
+/// is overwritten. Split over the engine's threads (`par`) in bands of rows of `C`, or of
+/// columns when `C` has few rows (a decode step): each band is the same single-threaded
+/// [`gemm_band`], so every element gets the same arithmetic on any thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    let parts = par::parts();
+    if parts < 2 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FMAS {
+        return gemm_band(m, k, n, a, b, c, ldc);
+    }
+    let band = |len: usize| len.div_ceil(parts).next_multiple_of(PAR_MIN_BAND);
+    if m >= 2 * PAR_MIN_BAND {
+        // bands of rows: disjoint slices of C
+        let rows = band(m);
+        let mut tasks = Vec::new();
+        let mut rest = &mut c[..];
+        for i0 in (0..m).step_by(rows) {
+            let mb = rows.min(m - i0);
+            let take = if i0 + mb < m { mb * ldc } else { rest.len() };
+            let (cb, tail) = std::mem::take(&mut rest).split_at_mut(take);
+            rest = tail;
+            let ab = Mat {
+                data: &a.data[i0 * a.rs..],
+                ..a
+            };
+            tasks.push((mb, ab, cb));
+        }
+        par::map(tasks, |(mb, ab, cb)| gemm_band(mb, k, n, ab, b, cb, ldc));
+    } else if n >= 2 * PAR_MIN_BAND {
+        // bands of columns, each into a buffer [M, Nb], copied into C after
+        let cols = band(n);
+        let tasks: Vec<usize> = (0..n).step_by(cols).collect();
+        let outs = par::map(tasks.clone(), |j0| {
+            let nb = cols.min(n - j0);
+            let bb = Mat {
+                data: &b.data[j0 * b.cs..],
+                ..b
+            };
+            let mut cb = vec![0.0; m * nb];
+            gemm_band(m, k, nb, a, bb, &mut cb, nb);
+            cb
+        });
+        for (j0, cb) in tasks.into_iter().zip(outs) {
+            let nb = cols.min(n - j0);
+            for (i, row) in cb.chunks_exact(nb).enumerate() {
+                c[i * ldc + j0..i * ldc + j0 + nb].copy_from_slice(row);
+            }
+        }
+    } else {
+        gemm_band(m, k, n, a, b, c, ldc);
+    }
+}
+
+/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is the
+/// `matrixmultiply` crate's packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels
+/// picked at run time on x86_64, its SIMD128 kernel (multiply, then add) in wasm.
+#[allow(clippy::too_many_arguments)]
+fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     if m == 0 || n == 0 {
         return;
     }
@@ -145,15 +204,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `x` is [rows, C] with C a multiple of `g`; `w` is [C].
 pub fn rms_norm_groups(x: &mut [f32], w: &[f32], g: usize, eps: f32) {
     let c = w.len();
-    for row in x.chunks_exact_mut(c) {
-        for (vals, ws) in row.chunks_exact_mut(g).zip(w.chunks_exact(g)) {
-            let ms = vals.iter().map(|v| v * v).sum::<f32>() / g as f32;
-            let inv = 1.0 / (ms + eps).sqrt();
-            for (v, wi) in vals.iter_mut().zip(ws) {
-                *v *= inv * wi;
+    par::rows_mut(x, c, |_, band| {
+        for row in band.chunks_exact_mut(c) {
+            for (vals, ws) in row.chunks_exact_mut(g).zip(w.chunks_exact(g)) {
+                let ms = vals.iter().map(|v| v * v).sum::<f32>() / g as f32;
+                let inv = 1.0 / (ms + eps).sqrt();
+                for (v, wi) in vals.iter_mut().zip(ws) {
+                    *v *= inv * wi;
+                }
             }
         }
-    }
+    });
 }
 
 /// RMSNorm over whole rows of `x` [rows, C] with weight `w` [C], returned as a new buffer.
@@ -174,19 +235,6 @@ pub fn softplus(v: f32) -> f32 {
         v
     } else {
         v.exp().ln_1p()
-    }
-}
-
-/// In-place softmax of one row.
-pub fn softmax(row: &mut [f32]) {
-    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut s = 0.0;
-    for v in row.iter_mut() {
-        *v = (*v - m).exp();
-        s += *v;
-    }
-    for v in row.iter_mut() {
-        *v /= s;
     }
 }
 
@@ -227,10 +275,12 @@ pub fn l2(v: &[f32]) -> f32 {
 pub fn swiglu(x: &[f32], gate: &[f32], up: &[f32], down: &[f32], d: usize) -> Vec<f32> {
     let mut g = matmul(x, gate, d);
     let u = matmul(x, up, d);
-    for (a, b) in g.iter_mut().zip(&u) {
-        *a = silu(*a) * b;
-    }
     let f = gate.len() / d;
+    par::rows_mut(&mut g, f, |r0, band| {
+        for (a, b) in band.iter_mut().zip(&u[r0 * f..]) {
+            *a = silu(*a) * b;
+        }
+    });
     matmul(&g, down, f)
 }
 
@@ -331,8 +381,5 @@ mod tests {
         assert!((x[2] - 1.0).abs() < 1e-6);
         assert!((softplus(0.0) - 2f32.ln()).abs() < 1e-7);
         assert!((silu(1.0) - 1.0 / (1.0 + (-1f32).exp())).abs() < 1e-7);
-        let mut s = [1.0, 2.0, 3.0];
-        softmax(&mut s);
-        assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6 && s[2] > s[1]);
     }
 }

@@ -1,0 +1,139 @@
+//! The CPU engine's threads: a small rayon pool the engine owns (natively), and the two
+//! ways the engine splits work over it: independent tasks whose results come back in
+//! order ([`map`]), and a GEMM split into bands of rows or columns (`ops::gemm`).
+//!
+//! Thread count: [`set_threads`] (the CLI's `--threads`), else the `HYBRID_THREADS`
+//! environment variable, else `std::thread::available_parallelism`. With one thread, in a
+//! task already running on the pool, and always in wasm32 (no threads there: rayon is not
+//! even compiled in), everything runs in order on the calling thread, so the results of
+//! the threaded and the single-threaded engine are the same numbers (each task does the
+//! same arithmetic either way; `core/tests/threads.rs` holds them equal).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// 0 = not chosen yet (the environment variable or the machine decides on first use).
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Use `n` threads (at least 1) for the CPU engine from now on.
+pub fn set_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The thread count in effect: 1 in wasm32.
+pub fn threads() -> usize {
+    if cfg!(target_arch = "wasm32") {
+        return 1;
+    }
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = default_threads();
+            THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
+/// `HYBRID_THREADS` when it is a positive integer, else the machine's parallelism.
+fn default_threads() -> usize {
+    let env = std::env::var("HYBRID_THREADS").ok();
+    match env.and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+/// True on one of the engine's pool threads (never in wasm32).
+pub fn on_pool() -> bool {
+    pool::on_pool()
+}
+
+/// How many parts to split work into here: 1 when single-threaded or already inside a
+/// task on the pool (nested work runs in order on the task's own thread).
+pub fn parts() -> usize {
+    if on_pool() {
+        1
+    } else {
+        threads()
+    }
+}
+
+/// `f` over every item, in parallel where [`parts`] > 1; results in the items' order.
+pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() < 2 || parts() < 2 {
+        return items.into_iter().map(f).collect();
+    }
+    pool::map(threads(), items, f)
+}
+
+/// Below this many values a row-wise pass ([`rows_mut`]) runs on the calling thread.
+const ROWS_MIN_VALUES: usize = 1 << 14;
+
+/// `f(first_row, band)` over bands of whole rows of `data` ([rows, width]), in parallel
+/// where [`parts`] > 1 and the data is large enough: for element-wise work on rows
+/// (norms, activations, the conv, RoPE), each row computed the same way on any thread.
+pub fn rows_mut(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let rows = data.len() / width.max(1);
+    let n = parts();
+    if n < 2 || width == 0 || rows < 2 || data.len() < ROWS_MIN_VALUES {
+        return f(0, data);
+    }
+    let band = rows.div_ceil(n);
+    let bands: Vec<(usize, &mut [f32])> = (data.chunks_mut(band * width))
+        .enumerate()
+        .map(|(i, b)| (i * band, b))
+        .collect();
+    map(bands, |(r0, b)| f(r0, b));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod pool {
+    use rayon::prelude::*;
+    use std::sync::{Arc, Mutex};
+
+    /// One pool per thread count asked for (in practice one), built on first use.
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+
+    /// True on one of the engine's pool threads.
+    pub fn on_pool() -> bool {
+        rayon::current_thread_index().is_some()
+    }
+
+    /// The pool of `n` threads; `None` when the OS refuses the threads.
+    fn get(n: usize) -> Option<Arc<rayon::ThreadPool>> {
+        let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, p)) = pools.iter().find(|(k, _)| *k == n) {
+            return Some(p.clone());
+        }
+        let p = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("hybrid-cpu-{i}"))
+            .build()
+            .ok()?;
+        let p = Arc::new(p);
+        pools.push((n, p.clone()));
+        Some(p)
+    }
+
+    pub fn map<T: Send, R: Send>(
+        n: usize,
+        items: Vec<T>,
+        f: impl Fn(T) -> R + Sync + Send,
+    ) -> Vec<R> {
+        match get(n) {
+            // one item per task: rayon's work stealing balances uneven items (causal blocks)
+            Some(p) => p.install(|| items.into_par_iter().with_max_len(1).map(f).collect()),
+            None => items.into_iter().map(f).collect(),
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod pool {
+    pub fn on_pool() -> bool {
+        false
+    }
+    pub fn map<T, R>(_n: usize, items: Vec<T>, f: impl Fn(T) -> R) -> Vec<R> {
+        items.into_iter().map(f).collect()
+    }
+}
