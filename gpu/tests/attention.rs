@@ -9,7 +9,7 @@ mod common;
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
 use hybrid_core::cpu::attention::visible;
-use hybrid_core::cpu::ops::softmax;
+use hybrid_core::cpu::softmax::softmax;
 use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
 use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
 use hybrid_gpu::run;
