@@ -10,17 +10,16 @@
 // same K/V share every tile.
 // Keys: the union of its rows' visible keys, n in all: the sinks [0, n_a) below the first
 // row's window, then [lo, last row's position]; tiles outside that range are never read.
-// Tiles: BK keys; the WG = NP BQ threads stage a tile's K and V once (k_s, v_s: [BK, DH4]
-// vec4, DH4 = NP H4, zero past dh) for all BQ rows.
-// Threads: li = BQ j + r holds part j (of NP) of row r's head: H4 vec4 of q (pre-scaled by
-// log2(e) / sqrt(dh)) and of its output acc, in registers (few enough registers for
-// several workgroups per multiprocessor). Per tile it scores its part of the BK keys and
-// puts the partial dot products in `part`; every part of the row then sums the NP partials
-// in the same order, so all hold the same BK scores, runs the online softmax over the
-// tile (log2 domain: one rescale per tile when the max grows) and accumulates its part of
-// p v. A warp is one part of 32 rows, so each k_s / v_s read is a broadcast.
+// Tiles: BK keys; the WG = 2 BQ threads stage a tile's K and V once (k_s, v_s: [BK, DH4]
+// vec4, DH4 = 2 H4, zero past dh) for all BQ rows.
+// Threads: li = BQ half + r holds half `half` of row r's head: H4 vec4 of q (pre-scaled by
+// log2(e) / sqrt(dh)) and of its output acc, in registers. Per tile it scores its half of
+// the BK keys, swaps the partial dot products with the other half through `part`, so both
+// hold the same BK scores, runs the online softmax over the tile (log2 domain: one rescale
+// per tile when the max grows) and accumulates its half of p v. A warp is one half of 32
+// rows, so each k_s / v_s read is a broadcast.
 // Overrides (ops/attention_tiled.rs, from the adapter's workgroup storage): BQ, BK <= 16,
-// NP, H4 = ceil(dh / (4 NP)) <= 8. Workgroup storage: 2 BK DH4 16 + NP BK BQ 4 bytes.
+// H4 = ceil(dh / 8) <= 16. Workgroup storage: 2 BK DH4 16 + 2 BK BQ 4 bytes.
 // Dispatch grid: (Hkv, ceil(T G / BQ), 1), folded past the device limit.
 
 struct Params {
@@ -44,14 +43,13 @@ struct Params {
 
 override BQ: u32 = 64u; // rows per workgroup
 override BK: u32 = 16u; // keys per tile (<= MAX_BK)
-override NP: u32 = 4u;  // threads (parts of the head) per row
-override H4: u32 = 8u;  // vec4 per part (<= MAX_H4)
-override WG: u32 = NP * BQ;
-override DH4: u32 = NP * H4;
+override H4: u32 = 16u; // vec4 per half head (<= MAX_H4)
+override WG: u32 = 2u * BQ;
+override DH4: u32 = 2u * H4;
 override KS_N: u32 = BK * DH4;
-override PART_N: u32 = NP * BK * BQ;
+override PART_N: u32 = 2u * BK * BQ;
 
-const MAX_H4: u32 = 8u;
+const MAX_H4: u32 = 16u;
 const MAX_BK: u32 = 16u;
 const NEG_BIG: f32 = -3.0e38;
 const LOG2E: f32 = 1.4426950408889634;
@@ -65,7 +63,7 @@ const LOG2E: f32 = 1.4426950408889634;
 
 var<workgroup> k_s: array<vec4<f32>, KS_N>;  // [BK, DH4] the K tile
 var<workgroup> v_s: array<vec4<f32>, KS_N>;  // [BK, DH4] the V tile
-var<workgroup> part: array<f32, PART_N>;     // [NP, BK, BQ] partial scores of each part
+var<workgroup> part: array<f32, PART_N>;     // [2, BK, BQ] partial scores of each half
 
 // Key s is hidden from the query at position a: an intervention's range
 // [hide_lo, hide_hi) (empty: 0, 0), never the query's own key.
@@ -132,9 +130,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let b = wg / n_x;
     let dh = p.head_dim;
     let pos0 = pos[0];
-    // this thread: part j of row i = position t, query head h
+    // this thread: half `half` of row i = position t, query head h
     let r = li % BQ;
-    let j = li / BQ;
+    let half = li / BQ;
     let i = b * BQ + r;
     let live = i < p.t * g;
     let t = min(i / g, p.t - 1u);
@@ -151,7 +149,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n = n_a + (a_last - lo + 1u);
 
-    let d0 = j * H4; // this thread's first vec4 of the head
+    let d0 = half * H4; // this thread's first vec4 of the head
     var q: array<vec4<f32>, MAX_H4>;
     var acc: array<vec4<f32>, MAX_H4>; // zero
     let qs = p.scale * LOG2E;
@@ -183,13 +181,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             v_s[e] = vx;
         }
         workgroupBarrier();
-        // this part's partial scores, then the NP partials summed in one order by every part
+        // this half's partial scores, then the other half's added (same sum in both)
         for (var k = 0u; k < BK; k++) {
             var d = vec4<f32>(0.0);
             for (var c = 0u; c < H4; c++) {
                 d = fma(q[c], k_s[k * DH4 + d0 + c], d);
             }
-            part[(j * BK + k) * BQ + r] = (d.x + d.y) + (d.z + d.w);
+            sc[k] = (d.x + d.y) + (d.z + d.w);
+            part[(half * BK + k) * BQ + r] = sc[k];
         }
         workgroupBarrier();
         // every key of the tile seen by every row: no per-key test
@@ -202,10 +201,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var m_new = m;
         for (var k = 0u; k < BK; k++) {
             let vi = v0 + k;
-            var s = 0.0;
-            for (var jj = 0u; jj < NP; jj++) {
-                s += part[(jj * BK + k) * BQ + r];
-            }
+            let other = part[((1u - half) * BK + k) * BQ + r];
+            let s = sc[k] + other; // a + b = b + a: both halves get the same score
             let seen = full || (live && sees(a, key_at(vi, n_a, lo), vi, n));
             sc[k] = select(NEG_BIG, s, seen); // NEG_BIG: not seen (weight 0)
             m_new = max(m_new, sc[k]);
