@@ -84,7 +84,7 @@ fn key_at(v: u32, n_a: u32, lo: u32) -> u32 {
 }
 
 // Row at absolute position a sees the block's key number vi (< n) at absolute position s.
-fn sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
+fn block_sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
     return vi < n && s <= a && (p.window == 0u || a - s < p.window || s < p.sinks)
         && !hidden(a, s);
 }
@@ -203,7 +203,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             let vi = v0 + k;
             let other = part[((1u - half) * BK + k) * BQ + r];
             let s = sc[k] + other; // a + b = b + a: both halves get the same score
-            let seen = full || (live && sees(a, key_at(vi, n_a, lo), vi, n));
+            let seen = full || (live && block_sees(a, key_at(vi, n_a, lo), vi, n));
             sc[k] = select(NEG_BIG, s, seen); // NEG_BIG: not seen (weight 0)
             m_new = max(m_new, sc[k]);
         }

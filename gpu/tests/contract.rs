@@ -280,7 +280,7 @@ const SHARED: &[(&str, &[&str])] = &[
     ),
     // the keys of a query block and which of them a row sees
     ("fn key_at", &["attention", "attention_tiled"]),
-    ("fn sees", &["attention", "attention_tiled"]),
+    ("fn block_sees", &["attention", "attention_tiled"]),
     // a hidden key (interventions)
     (
         "fn hidden",
