@@ -352,7 +352,7 @@ fn key_at(v: u32, n_a: u32, lo: u32) -> u32 {
 }
 
 // Row at absolute position a sees the block's key number vi (< n) at absolute position s.
-fn sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
+fn block_sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
     return vi < n && s <= a && (p.window == 0u || a - s < p.window || s < p.sinks)
         && !hidden(a, s);
 }
@@ -441,7 +441,7 @@ fn tiled(wid: vec2<u32>, li: u32) {
         for (var u = 0u; u < KPT; u++) {
             let kk = k0 + u;
             let vi = v0 + kk;
-            if (full || (live && sees(a, key_at(vi, n_a, lo), vi, n))) {
+            if (full || (live && block_sees(a, key_at(vi, n_a, lo), vi, n))) {
                 let sc = head_dot(&q, kk * rk);
                 if (sc > m) { // rescale only when the max grows
                     let corr = exp2(m - sc);

@@ -31,7 +31,7 @@ impl std::fmt::Debug for Gpu {
 impl Gpu {
     /// Request an adapter (high performance preferred) and a device with the default
     /// limits, raised to the adapter's storage-buffer binding size and buffer size (a
-    /// bigger model fits where the hardware allows).
+    /// bigger model fits where the hardware allows) and workgroup storage (larger tiles).
     pub async fn new() -> Result<Self> {
         Self::with_limits(|_| {}).await
     }
@@ -54,6 +54,8 @@ impl Gpu {
         let mut limits = wgpu::Limits {
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
             max_buffer_size: have.max_buffer_size,
+            // ops/attention_tiled.rs sizes its tiles to it
+            max_compute_workgroup_storage_size: have.max_compute_workgroup_storage_size,
             ..Default::default()
         };
         adjust(&mut limits);

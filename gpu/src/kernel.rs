@@ -41,6 +41,8 @@ macro_rules! kernel_table {
             Attention => "attention", inputs 4, outputs 1, zero_wg_memory true,
                 params $crate::ops::attention::AttentionParams,
                 consts [BQ = $crate::ops::attention::TILED_ROWS];
+            AttentionTiled => "attention_tiled", inputs 4, outputs 1, zero_wg_memory false,
+                params $crate::ops::attention::AttentionParams;
             AttentionSplit => "attention_split", inputs 4, outputs 1, zero_wg_memory false,
                 params $crate::ops::attention_split::AttentionSplitParams,
                 consts [

@@ -10,9 +10,9 @@ use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
 use hybrid_core::cpu::attention::visible;
 use hybrid_core::cpu::softmax::softmax;
-use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
+use hybrid_gpu::ops::{attention::*, attention_tiled, kv_store::KvStore};
 use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
-use hybrid_gpu::run;
+use hybrid_gpu::{run, Gpu};
 
 const SIZES: [usize; 4] = [1, 7, 33, 130];
 
@@ -20,7 +20,8 @@ const SIZES: [usize; 4] = [1, 7, 33, 130];
 const ATTN_TOL: f32 = 1e-4;
 
 /// Reference attention over all keys 0..pos0+T (rows of `k` [pos0+T, Hkv*dh] and `v`
-/// [pos0+T, Hkv*dv]); heads of dv out, [T, Hq*dv].
+/// [pos0+T, Hkv*dv]), keys in `hide` [from, to) hidden (but a query's own); heads of dv
+/// out, [T, Hq*dv].
 #[allow(clippy::too_many_arguments)]
 fn attention_ref(
     q: &[f32],
@@ -31,6 +32,7 @@ fn attention_ref(
     hkv: usize,
     (dh, dv): (usize, usize),
     cfg: &AttentionConfig,
+    hide: (usize, usize),
 ) -> Vec<f32> {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let t_len = q.len() / qd;
@@ -41,6 +43,7 @@ fn attention_ref(
             let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
             let keys: Vec<usize> = (0..=pos0 + t)
                 .filter(|&s| visible(pos0 + t, s, cfg))
+                .filter(|&s| s == pos0 + t || s < hide.0 || s >= hide.1)
                 .collect();
             let mut sc: Vec<f32> = keys
                 .iter()
@@ -100,7 +103,17 @@ fn split_decode_case(
         scale: None,
     };
     let pos0 = ctx - 1;
-    let want = attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);
+    let want = attention_ref(
+        &q[pos0 * qd..],
+        &k,
+        &v,
+        pos0,
+        hq,
+        hkv,
+        (dh, dv),
+        &cfg,
+        (0, 0),
+    );
     let layout = CacheLayout { window, sinks };
     let rows = layout.rows(max_ctx);
     let (kc, vc) = (
@@ -268,8 +281,10 @@ fn attention_prefill_then_decode_with_cache() {
                     rope_dim: None,
                     scale: None,
                 };
-                let want = attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, (dh, dh), &cfg);
-                let want1 = attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, (dh, dh), &cfg);
+                let want =
+                    attention_ref(&q[t1 * qd..], &k, &v, t1, hq, hkv, (dh, dh), &cfg, (0, 0));
+                let want1 =
+                    attention_ref(&q[..t1 * qd], &k, &v, 0, hq, hkv, (dh, dh), &cfg, (0, 0));
                 let layout = CacheLayout { window, sinks };
                 let rows = layout.rows(total);
                 let (kc, vc) = (
@@ -318,20 +333,131 @@ fn attention_prefill_then_decode_with_cache() {
     }
 }
 
+/// One prefill case: the Attention op for T rows at pos0 (keys before pos0 stored by
+/// KvStore, the ring wrapped with a window), rows written to a strided `out` whose padding
+/// must stay untouched, against the reference. Returns the relative error.
+#[derive(Debug, Clone, Copy)]
+struct PrefillCase {
+    window: Option<usize>,
+    sinks: usize,
+    hq: usize,
+    hkv: usize,
+    dh: usize,
+    dv: usize,
+    pos0: usize,
+    t: usize,
+    hide: Option<(usize, usize)>,
+}
+
+fn prefill_case(g: &Gpu, c: PrefillCase) -> f32 {
+    let PrefillCase {
+        window,
+        sinks,
+        hq,
+        hkv,
+        dh,
+        dv,
+        pos0,
+        t,
+        hide,
+    } = c;
+    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
+    let stride = qd + kvd + vd;
+    let total = pos0 + t;
+    let qkv = values(total * stride, 5 + dh as u64);
+    let col = |off: usize, w: usize| -> Vec<f32> {
+        qkv.chunks(stride)
+            .flat_map(|r| r[off..off + w].to_vec())
+            .collect()
+    };
+    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
+    let cfg = AttentionConfig {
+        window,
+        sink_tokens: sinks,
+        v_head_dim: Some(dv),
+        ..AttentionConfig::plain(hq, hkv, dh)
+    };
+    let hidden = hide.unwrap_or((0, 0));
+    let want = attention_ref(
+        &q[pos0 * qd..],
+        &k,
+        &v,
+        pos0,
+        hq,
+        hkv,
+        (dh, dv),
+        &cfg,
+        hidden,
+    );
+    let layout = CacheLayout { window, sinks };
+    let rows = layout.rows(total);
+    let (kc, vc) = (
+        up(g, &vec![f32::NAN; rows * kvd]),
+        up(g, &vec![f32::NAN; rows * vd]),
+    );
+    if pos0 > 0 {
+        let b = up(g, &qkv[..pos0 * stride]);
+        let pos = up_u32(g, &[0, 0, 0, 0]);
+        let st = KvStore {
+            t: pos0,
+            stride,
+            k_off: qd,
+            v_off: qd + kvd,
+            k_dim: kvd,
+            v_dim: vd,
+            layout,
+            cache_rows: rows,
+        };
+        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
+        run(g, "store", &[d]).expect("run");
+    }
+    let b = up(g, &qkv[pos0 * stride..]);
+    let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
+    let out_stride = od + 3;
+    let out = up(g, &vec![f32::NAN; t * out_stride]);
+    let a = Attention {
+        t,
+        stride,
+        k_off: qd,
+        v_off: qd + kvd,
+        n_heads: hq,
+        n_kv_heads: hkv,
+        head_dim: dh,
+        v_head_dim: dv,
+        layout,
+        view: KeyView { window: None, hide },
+        cache_rows: rows,
+        out_stride,
+    };
+    let d = a.build(g, "attn", &pos, &b, &kc, &vc, &out).expect("build");
+    run(g, "attn", &[d]).expect("run");
+    let got = down(g, &out, t * out_stride);
+    assert!(
+        got.chunks(out_stride)
+            .all(|r| r[od..].iter().all(|x| x.is_nan())),
+        "{c:?}: wrote past the heads of a row"
+    );
+    let got: Vec<f32> = got
+        .chunks(out_stride)
+        .flat_map(|r| r[..od].to_vec())
+        .collect();
+    assert!(got.iter().all(|x| x.is_finite()), "{c:?}: not finite");
+    let e = rel_err(&got, &want);
+    assert!(e < ATTN_TOL, "prefill attention {c:?}: {e:e}");
+    e
+}
+
 /// The prefill kernel across its tile boundaries: T around the 32-row blocks (with G = 2
 /// and G = 3 query heads per KV head, so blocks hold 16 or 10.7 positions), keys in the
 /// cache (pos0 > 0, the ring wrapped with a window), head_dim on the tiled path (4, 32,
-/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6) and the wide one (80),
-/// windows smaller than T with sinks. Rows go to a strided `out` whose padding must stay
-/// untouched.
+/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6), on attention_tiled (80)
+/// and the wide one (value heads apart), windows smaller than T with sinks.
 #[test]
 fn attention_prefill_tiles_match_reference() {
     let Some(g) = gpu() else { return };
-    let mut worst = [0.0f32; 2]; // tiled, wide path
+    let mut worst = [0.0f32; 2]; // tiled paths, wide path
     for (window, sinks) in [(None, 0), (Some(5), 2), (Some(40), 3), (Some(1), 0)] {
         for (hq, hkv) in [(4, 2), (3, 1)] {
-            // (dh, dv): equal on the tiled path (dh <= 64) and the wide one (80); value
-            // heads apart from q/k heads run the wide path
             for (dh, dv) in [
                 (4, 4),
                 (6, 6),
@@ -343,92 +469,19 @@ fn attention_prefill_tiles_match_reference() {
             ] {
                 for pos0 in [0, 37, 150] {
                     for t in [1, 7, 33, 65, 130] {
-                        let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
-                        let stride = qd + kvd + vd;
-                        let total = pos0 + t;
-                        let qkv = values(total * stride, 5 + dh as u64);
-                        let col = |off: usize, w: usize| -> Vec<f32> {
-                            qkv.chunks(stride)
-                                .flat_map(|r| r[off..off + w].to_vec())
-                                .collect()
-                        };
-                        let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
-                        let cfg = AttentionConfig {
-                            n_heads: hq,
-                            n_kv_heads: hkv,
-                            head_dim: dh,
-                            v_head_dim: Some(dv),
-                            rope_theta: 1e4,
+                        let c = PrefillCase {
                             window,
-                            sink_tokens: sinks,
-                            rope_dim: None,
-                            scale: None,
-                        };
-                        let want =
-                            attention_ref(&q[pos0 * qd..], &k, &v, pos0, hq, hkv, (dh, dv), &cfg);
-                        let layout = CacheLayout { window, sinks };
-                        let rows = layout.rows(total);
-                        let (kc, vc) = (
-                            up(&g, &vec![f32::NAN; rows * kvd]),
-                            up(&g, &vec![f32::NAN; rows * vd]),
-                        );
-                        if pos0 > 0 {
-                            let b = up(&g, &qkv[..pos0 * stride]);
-                            let pos = up_u32(&g, &[0, 0, 0, 0]);
-                            let st = KvStore {
-                                t: pos0,
-                                stride,
-                                k_off: qd,
-                                v_off: qd + kvd,
-                                k_dim: kvd,
-                                v_dim: vd,
-                                layout,
-                                cache_rows: rows,
-                            };
-                            let d = st.build(&g, "store", &pos, &b, &kc, &vc).expect("build");
-                            run(&g, "store", &[d]).expect("run");
-                        }
-                        let b = up(&g, &qkv[pos0 * stride..]);
-                        let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
-                        let out_stride = od + 3;
-                        let out = up(&g, &vec![f32::NAN; t * out_stride]);
-                        let a = Attention {
+                            sinks,
+                            hq,
+                            hkv,
+                            dh,
+                            dv,
+                            pos0,
                             t,
-                            stride,
-                            k_off: qd,
-                            v_off: qd + kvd,
-                            n_heads: hq,
-                            n_kv_heads: hkv,
-                            head_dim: dh,
-                            v_head_dim: dv,
-                            layout,
-                            view: KeyView::default(),
-                            cache_rows: rows,
-                            out_stride,
+                            hide: None,
                         };
-                        let d = a
-                            .build(&g, "attn", &pos, &b, &kc, &vc, &out)
-                            .expect("build");
-                        run(&g, "attn", &[d]).expect("run");
-                        let got = down(&g, &out, t * out_stride);
-                        let case = format!(
-                            "window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
-                             pos0={pos0} t={t}"
-                        );
-                        assert!(
-                            got.chunks(out_stride)
-                                .all(|r| r[od..].iter().all(|x| x.is_nan())),
-                            "{case}: wrote past the heads of a row"
-                        );
-                        let got: Vec<f32> = got
-                            .chunks(out_stride)
-                            .flat_map(|r| r[..od].to_vec())
-                            .collect();
-                        assert!(got.iter().all(|x| x.is_finite()), "{case}: not finite");
-                        let e = rel_err(&got, &want);
-                        assert!(e < ATTN_TOL, "prefill attention {case}: {e:e}");
-                        let wide = dh > TILED_MAX_HEAD_DIM || dv != dh;
-                        let w = &mut worst[usize::from(wide)];
+                        let e = prefill_case(&g, c);
+                        let w = &mut worst[usize::from(dv != dh)];
                         *w = w.max(e);
                     }
                 }
@@ -436,7 +489,57 @@ fn attention_prefill_tiles_match_reference() {
         }
     }
     eprintln!(
-        "prefill attention max rel err: tiled path {:e}, wide path {:e}",
+        "prefill attention max rel err: tiled paths {:e}, wide path {:e}",
         worst[0], worst[1]
     );
+}
+
+/// Heads of 128 and 72 dims (attention_tiled.wgsl: 64-row blocks, two threads per row) and
+/// 64 (attention.wgsl's tiled path) under the device's limits and under a workgroup storage
+/// limit that fits only 8-key tiles (`small`) or none (`tiny`: the wide path): T not a
+/// multiple of the 64-row block (G = 1, 2, 3), a chunk after a cached prefix, windows with
+/// sinks, GQA, hidden keys (a range inside the chunk, one over the prefix, all but self).
+#[test]
+fn attention_prefill_wide_heads_match_reference() {
+    let Some(g) = gpu() else { return };
+    let small = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 12288);
+    let tiny = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 12287);
+    let (small, tiny) = (small.expect("small gpu"), tiny.expect("tiny gpu"));
+    // the paths this test means to take at dh 128: 8-key tiles on `small`, none on `tiny`
+    let bk = |d: &Gpu| {
+        let l = &d.limits;
+        attention_tiled::plan(128, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
+    };
+    assert_eq!((bk(&small), bk(&tiny)), (Some(8.0), None));
+    eprintln!(
+        "attention_tiled at dh 128 on this device: BK = {:?}",
+        bk(&g)
+    );
+    let hides = [None, Some((3, 40)), Some((10, 140)), Some((0, 400))];
+    let mut worst = 0.0f32;
+    let mut n = 0;
+    for (window, sinks) in [(None, 0), (Some(50), 4)] {
+        for (hq, hkv) in [(2, 2), (4, 2), (3, 1)] {
+            for dh in [128, 72, 64] {
+                for (pos0, t) in [(0, 1), (0, 70), (0, 129), (150, 33), (150, 100)] {
+                    let hide = hides[n % hides.len()];
+                    let dev = [&*g, &small, &tiny][n % 3];
+                    n += 1;
+                    let c = PrefillCase {
+                        window,
+                        sinks,
+                        hq,
+                        hkv,
+                        dh,
+                        dv: dh,
+                        pos0,
+                        t,
+                        hide,
+                    };
+                    worst = worst.max(prefill_case(dev, c));
+                }
+            }
+        }
+    }
+    eprintln!("prefill attention (dh 64, 72, 128) max rel err: {worst:e}");
 }

@@ -274,11 +274,22 @@ const SHARED: &[(&str, &[&str])] = &[
         ],
     ),
     // KV cache row of position s (sinks, then a ring)
-    ("fn slot", &["attention", "attention_split"]),
+    (
+        "fn slot",
+        &["attention", "attention_split", "attention_tiled"],
+    ),
+    // the keys of a query block and which of them a row sees
+    ("fn key_at", &["attention", "attention_tiled"]),
+    ("fn block_sees", &["attention", "attention_tiled"]),
     // a hidden key (interventions)
     (
         "fn hidden",
-        &["attention", "attention_split", "attention_probs"],
+        &[
+            "attention",
+            "attention_split",
+            "attention_probs",
+            "attention_tiled",
+        ],
     ),
     // dt after the interventions' edits and freezes
     (
@@ -300,6 +311,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "attention",
             "attention_probs",
             "attention_split",
+            "attention_tiled",
             "conv1d",
             "embed",
             "kv_store",

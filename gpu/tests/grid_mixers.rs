@@ -19,15 +19,16 @@ use hybrid_gpu::ops::ssm_scan::{dt_edit_neutral, SsmScan};
 use hybrid_gpu::ops::{conv1d::Conv1d, ssd::Ssd};
 use hybrid_gpu::{Gpu, GpuModel, SessionOptions};
 
-/// Attention (tiled and wide paths, the split-K decode kernel, the probe kernel).
+/// Attention (both tiled paths and the wide one, the split-K decode kernel, the probe kernel).
 #[test]
 fn attention_folds() {
     let layout = CacheLayout {
         window: None,
         sinks: 0,
     };
-    // tiled (dh <= 64): (Hkv, ceil(T G / 32)) = (1, 19); wide (dh = 72): (Hq, T) = (2, 40)
-    for (t, hq, dh) in [(300, 2, 8), (40, 2, 72)] {
+    // tiled (dh <= 64): (Hkv, ceil(T G / 32)) = (1, 19); attention_tiled (dh = 72):
+    // (Hkv, ceil(T G / 64)) = (1, 19); wide (dh = 136): (Hq, T) = (2, 40)
+    for (t, hq, dh) in [(300, 2, 8), (600, 2, 72), (40, 2, 136)] {
         let hk = 1;
         let stride = (hq + 2 * hk) * dh;
         let qkv = values(t * stride, 13);

@@ -1,9 +1,11 @@
 //! Causal GQA attention with optional sliding window + sinks, against the KV cache and the
 //! fresh rows of this call (shaders/attention.wgsl): the prefill kernel (any T >= 1).
 //! head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position, head) rows of
-//! one KV head per workgroup, K/V tiles staged in workgroup memory; wider heads run the
-//! one-row-per-workgroup path of the same shader.
+//! one KV head per workgroup, K/V tiles staged in workgroup memory; heads of 65..=128 run
+//! attention_tiled.wgsl (ops/attention_tiled.rs) where the device's workgroup storage holds
+//! its tiles; the others (and dv != dh) run the one-row-per-workgroup path of the same shader.
 
+use super::attention_tiled;
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::dispatch::{fold, Dispatch};
@@ -191,25 +193,34 @@ impl Attention {
             _pad2: 0,
         };
         let tiled = tiled_constants(s.head_dim);
-        // the tiled path holds q and the output in the same registers: equal head sizes
-        let tiles = s.head_dim <= TILED_MAX_HEAD_DIM && s.v_head_dim == s.head_dim;
-        let (constants, grid): (&[(&'static str, f64)], _) = if tiles {
-            let g = s.n_heads / s.n_kv_heads;
-            let rows = u(label, s.t * g)?;
-            (
-                &tiled,
-                [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)],
-            )
-        } else {
-            (
-                &[("WIDE", 1.0), ("WG", 64.0)],
-                [u(label, s.n_heads)?, u(label, s.t)?],
-            )
-        };
+        // the tiled paths hold q and the output in the same registers: equal head sizes
+        let same = s.v_head_dim == s.head_dim;
+        let wide_tiles = attention_tiled::plan(
+            s.head_dim,
+            gpu.limits.max_compute_workgroup_storage_size,
+            gpu.limits.max_compute_invocations_per_workgroup,
+        )
+        .filter(|_| same);
+        let g = s.n_heads / s.n_kv_heads;
+        let rows = u(label, s.t * g)?;
+        let (kernel, constants, grid): (_, &[(&'static str, f64)], _) =
+            if s.head_dim <= TILED_MAX_HEAD_DIM && same {
+                let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)];
+                (Kernel::Attention, &tiled, grid)
+            } else if let Some(c) = &wide_tiles {
+                let grid = [
+                    u(label, s.n_kv_heads)?,
+                    rows.div_ceil(attention_tiled::ROWS as u32),
+                ];
+                (Kernel::AttentionTiled, c, grid)
+            } else {
+                let grid = [u(label, s.n_heads)?, u(label, s.t)?];
+                (Kernel::Attention, &[("WIDE", 1.0), ("WG", 64.0)], grid)
+            };
         Dispatch::new(
             gpu,
             label,
-            Kernel::Attention,
+            kernel,
             constants,
             &params,
             &[pos, qkv, k_cache, v_cache],

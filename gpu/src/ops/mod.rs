@@ -9,6 +9,7 @@ pub mod attention;
 pub mod attention_combine;
 pub mod attention_probs;
 pub mod attention_split;
+pub mod attention_tiled;
 pub mod conv1d;
 pub mod embed;
 pub mod kv_store;
