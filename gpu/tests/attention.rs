@@ -66,6 +66,40 @@ fn attention_ref(
     out
 }
 
+/// K and V caches of `rows` rows (NaN where unwritten) holding the first `pos0` rows of
+/// `qkv` ([T, qd + kvd + vd] rows of q | k | v), stored by the `kv_store` kernel.
+fn cache_with_prefix(
+    g: &Gpu,
+    qkv: &[f32],
+    pos0: usize,
+    (qd, kvd, vd): (usize, usize, usize),
+    layout: CacheLayout,
+    rows: usize,
+) -> (wgpu::Buffer, wgpu::Buffer) {
+    let stride = qd + kvd + vd;
+    let (kc, vc) = (
+        up(g, &vec![f32::NAN; rows * kvd]),
+        up(g, &vec![f32::NAN; rows * vd]),
+    );
+    if pos0 > 0 {
+        let b = up(g, &qkv[..pos0 * stride]);
+        let pos = up_u32(g, &[0, 0, 0, 0]);
+        let st = KvStore {
+            t: pos0,
+            stride,
+            k_off: qd,
+            v_off: qd + kvd,
+            k_dim: kvd,
+            v_dim: vd,
+            layout,
+            cache_rows: rows,
+        };
+        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
+        run(g, "store", &[d]).expect("run");
+    }
+    (kc, vc)
+}
+
 /// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
 /// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
 /// split count of `splits`, against the reference; q scaled by `q_gain` (peaked softmax
@@ -116,26 +150,7 @@ fn split_decode_case(
     );
     let layout = CacheLayout { window, sinks };
     let rows = layout.rows(max_ctx);
-    let (kc, vc) = (
-        up(g, &vec![f32::NAN; rows * kvd]),
-        up(g, &vec![f32::NAN; rows * vd]),
-    );
-    if pos0 > 0 {
-        let b = up(g, &qkv[..pos0 * stride]);
-        let pos = up_u32(g, &[0, 0, 0, 0]);
-        let st = KvStore {
-            t: pos0,
-            stride,
-            k_off: qd,
-            v_off: qd + kvd,
-            k_dim: kvd,
-            v_dim: vd,
-            layout,
-            cache_rows: rows,
-        };
-        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
-        run(g, "store", &[d]).expect("run");
-    }
+    let (kc, vc) = cache_with_prefix(g, &qkv, pos0, (qd, kvd, vd), layout, rows);
     let b = up(g, &qkv[pos0 * stride..]);
     let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
     let mut worst = 0.0f32;
@@ -391,26 +406,7 @@ fn prefill_case(g: &Gpu, c: PrefillCase) -> f32 {
     );
     let layout = CacheLayout { window, sinks };
     let rows = layout.rows(total);
-    let (kc, vc) = (
-        up(g, &vec![f32::NAN; rows * kvd]),
-        up(g, &vec![f32::NAN; rows * vd]),
-    );
-    if pos0 > 0 {
-        let b = up(g, &qkv[..pos0 * stride]);
-        let pos = up_u32(g, &[0, 0, 0, 0]);
-        let st = KvStore {
-            t: pos0,
-            stride,
-            k_off: qd,
-            v_off: qd + kvd,
-            k_dim: kvd,
-            v_dim: vd,
-            layout,
-            cache_rows: rows,
-        };
-        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
-        run(g, "store", &[d]).expect("run");
-    }
+    let (kc, vc) = cache_with_prefix(g, &qkv, pos0, (qd, kvd, vd), layout, rows);
     let b = up(g, &qkv[pos0 * stride..]);
     let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
     let out_stride = od + 3;
