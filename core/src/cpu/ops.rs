@@ -2,6 +2,8 @@
 //! Row-major throughout; a weight `[out, in]` is applied as `y = x W^T` (PyTorch `Linear`).
 
 use super::par;
+// The attention softmax lives in `cpu/softmax.rs` (its own vectorizable `exp`).
+pub use super::softmax::softmax;
 
 /// `y[t, n] = sum_k x[t, k] * w[n, k]`: x [T, K], w [N, K] -> y [T, N].
 pub fn matmul(x: &[f32], w: &[f32], k: usize) -> Vec<f32> {
