@@ -169,45 +169,32 @@ fn mamba_ops_fold() {
         let state = up(g, &values(m.ssm_state_len(), 25));
         (proj, xbc, [heads, edit], state)
     };
-    same_on_both("ssd", |g| {
-        let (proj, xbc, h, state) = ssd_inputs(g, t, m);
-        let op = Ssd { t, dims: m };
-        let sc = op.scratch();
-        let (y, states, dtc) = (
-            zeros(g, t * m.d_inner()),
-            zeros(g, sc.states),
-            zeros(g, sc.dtc),
-        );
-        let ds = op.build(
-            g, "ssd", &proj, &xbc, &h[0], &h[1], &state, &y, &states, &dtc,
-        );
-        Case {
-            dispatches: ds.expect("build"),
-            outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
-        }
-    })
-    .expect("gpu");
+    // the chunked scan of T tokens of a mixer `m`, on both devices
+    let ssd_case = |name: &str, t: usize, m: MambaDims| {
+        same_on_both(name, |g| {
+            let (proj, xbc, h, state) = ssd_inputs(g, t, m);
+            let op = Ssd { t, dims: m };
+            let sc = op.scratch();
+            let (y, states, dtc) = (
+                zeros(g, t * m.d_inner()),
+                zeros(g, sc.states),
+                zeros(g, sc.dtc),
+            );
+            let ds = op.build(
+                g, "ssd", &proj, &xbc, &h[0], &h[1], &state, &y, &states, &dtc,
+            );
+            Case {
+                dispatches: ds.expect("build"),
+                outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
+            }
+        })
+        .expect("gpu");
+    };
+    ssd_case("ssd", t, m);
     // the state pass folds: 5 x 64 x 16 / 256 = 20 workgroups; T = 40
     let m = dims(5, 64, 16);
     let t = 40;
-    same_on_both("ssd state pass", |g| {
-        let (proj, xbc, h, state) = ssd_inputs(g, t, m);
-        let op = Ssd { t, dims: m };
-        let sc = op.scratch();
-        let (y, states, dtc) = (
-            zeros(g, t * m.d_inner()),
-            zeros(g, sc.states),
-            zeros(g, sc.dtc),
-        );
-        let ds = op.build(
-            g, "ssd", &proj, &xbc, &h[0], &h[1], &state, &y, &states, &dtc,
-        );
-        Case {
-            dispatches: ds.expect("build"),
-            outs: vec![(y, t * m.d_inner()), (state, m.ssm_state_len())],
-        }
-    })
-    .expect("gpu");
+    ssd_case("ssd state pass", t, m);
     // the recurrent scan: 5 x 64 / 4 = 80 workgroups, 2 tokens
     let t = 2;
     same_on_both("ssm_scan", |g| {
