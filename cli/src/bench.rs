@@ -210,8 +210,17 @@ pub fn measure_gpu(
     Ok(Row {
         model: cfg.display_name().to_string(),
         backend: match gm.weight_format() {
-            hybrid_gpu::WeightFormat::F32 => format!("gpu ({})", gm.gpu().adapter_string()),
-            f => format!("gpu, {} weights ({})", f.name(), gm.gpu().adapter_string()),
+            hybrid_gpu::WeightFormat::F32 => format!(
+                "gpu ({}; {})",
+                gm.gpu().adapter_string(),
+                gm.gpu().caps.summary()
+            ),
+            f => format!(
+                "gpu, {} weights ({}; {})",
+                f.name(),
+                gm.gpu().adapter_string(),
+                gm.gpu().caps.summary()
+            ),
         },
         context,
         prefill_ms,

@@ -41,7 +41,7 @@ impl<'a> Engine<'a> {
             "cpu" => Ok(Engine::Cpu(m, Box::new(m.new_state()), iv)),
             "gpu" => {
                 let g = Arc::new(Gpu::new_blocking()?);
-                eprintln!("GPU: {}", g.adapter_string());
+                eprintln!("GPU: {} [{}]", g.adapter_string(), g.caps.summary());
                 let opts = SessionOptions {
                     max_context: max_context.max(1),
                     chunk: chunk.clamp(1, 1024),

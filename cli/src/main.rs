@@ -309,7 +309,7 @@ fn run(cli: Cli) -> AnyResult<()> {
             }
             let gpu = if backend.iter().any(|b| b == "gpu") {
                 let g = std::sync::Arc::new(hybrid_gpu::Gpu::new_blocking()?);
-                eprintln!("GPU: {}", g.adapter_string());
+                eprintln!("GPU: {} [{}]", g.adapter_string(), g.caps.summary());
                 Some(g)
             } else {
                 None

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::caps::{self, Caps};
 use crate::error::{GpuError, Result};
 use crate::kernel::Kernel;
 use crate::pipeline::{Pipeline, PipelineCache};
@@ -15,6 +16,9 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     /// The limits the device was opened with.
     pub limits: wgpu::Limits,
+    /// The optional features it was opened with (f16, subgroups, tensor cores): kernels
+    /// pick their path from these.
+    pub caps: Caps,
     pub(crate) pipelines: PipelineCache,
     errors: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -59,12 +63,25 @@ impl Gpu {
             ..Default::default()
         };
         adjust(&mut limits);
+        // timestamps for `hybrid bench --profile`, and the optional features of caps.rs,
+        // where the adapter has them
+        let allowed = caps::Allowed::from_env().map_err(GpuError::Unsupported)?;
+        let (required_features, caps) = caps::select(&adapter, allowed);
+        let experimental_features = if caps.coop_f16 {
+            // SAFETY: wgpu's cooperative matrices are experimental (its bugs may be UB);
+            // they are requested only where the adapter lists the one configuration the
+            // kernels use, every such kernel is tested against the CPU reference on the
+            // GPU machine (docs/bench), and HYBRID_GPU_FEATURES turns them off.
+            unsafe { wgpu::ExperimentalFeatures::enabled() }
+        } else {
+            wgpu::ExperimentalFeatures::disabled()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hybrid-gpu device"),
-                // timestamps for `hybrid bench --profile`, where the adapter has them
-                required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
+                required_features,
                 required_limits: limits.clone(),
+                experimental_features,
                 ..Default::default()
             })
             .await
@@ -88,6 +105,7 @@ impl Gpu {
             queue,
             info,
             limits,
+            caps,
             pipelines: PipelineCache::default(),
             errors,
             lost,

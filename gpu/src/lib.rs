@@ -5,7 +5,8 @@
 //! repo's `shaders/` folder) run through `wgpu`, natively (Vulkan, Metal, DX12; Mesa's
 //! lavapipe in tests) and in the browser (WebGPU).
 //!
-//! - [`device`]: adapter + device setup ([`Gpu`]), shared by everything else.
+//! - [`device`]: adapter + device setup ([`Gpu`]), shared by everything else;
+//!   [`caps`]: the optional features it was opened with (f16, subgroups, tensor cores).
 //! - [`kernel`]: the kernel table: every shader, its bindings and its `Params` mirror, in
 //!   one row each.
 //! - [`params`]: the `params!` macro: each shader's `Params` uniform mirrored in Rust
@@ -25,6 +26,7 @@
 //! specialization only through WGSL `override` constants; every buffer and pipeline is
 //! labelled. `gpu/tests/contract.rs` holds the shaders and their Rust side in agreement.
 
+pub mod caps;
 pub mod contract;
 pub mod device;
 pub mod dispatch;
@@ -38,6 +40,7 @@ pub mod profile;
 pub mod readback;
 pub mod weight_format;
 
+pub use caps::Caps;
 pub use device::Gpu;
 pub use dispatch::{run, Dispatch};
 pub use error::{GpuError, Result};

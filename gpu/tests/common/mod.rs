@@ -18,7 +18,11 @@ pub fn gpu() -> Option<Arc<Gpu>> {
         fix_xdg_runtime_dir();
         match Gpu::new_blocking() {
             Ok(g) => {
-                eprintln!("GPU tests on: {}", g.adapter_string());
+                eprintln!(
+                    "GPU tests on: {} [{}]",
+                    g.adapter_string(),
+                    g.caps.summary()
+                );
                 Some(Arc::new(g))
             }
             Err(e) if std::env::var("HYBRID_SKIP_GPU").as_deref() == Ok("1") => {
