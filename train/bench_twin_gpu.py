@@ -10,8 +10,10 @@ speed, as anyone timing PyTorch would do:
   place at a position held in a device tensor, the conv window and SSM state copied back
   into fixed buffers, so that a step is capturable as a CUDA graph.
 
-Modes: prefill eager; decode eager, CUDA graph replay, and torch.compile
-(mode="reduce-overhead", which also replays a graph). Each in f32 with TF32 off and in bf16.
+Modes: prefill eager; decode eager, CUDA graph replay, and torch.compile (inductor) with
+its step then captured as a CUDA graph (as gpt-fast does). Each in f32 with TF32 off and
+in bf16. Decode attention is SDPA over the visible keys (flash-decoding where PyTorch
+picks it).
 
     python train/bench_twin_gpu.py --configs playground-transformer,... \
         --prefill 16384 --decode 128 --modes eager,graph,compile --dtypes f32,bf16
@@ -44,7 +46,8 @@ _heads_reference = ht.Attention.heads
 
 def _heads_fast(self, x, cache=None, want_probs=False, plan=None):
     """Attention.heads with SDPA for a whole prompt, or one token against a static cache
-    (``cache`` holding kbuf [1, Hkv, Tmax, dh], vbuf [1, Hkv, Tmax, dv], pos_t [1])."""
+    (``cache`` holding kbuf [1, Hkv, Tmax, dh], vbuf [1, Hkv, Tmax, dv], the token's
+    position pos_t [1] and how many keys it sees, `visible`)."""
     if want_probs or plan is not None or (cache is not None and "kbuf" not in cache):
         return _heads_reference(self, x, cache, want_probs, plan)
     Bsz, T, _ = x.shape
@@ -66,13 +69,16 @@ def _heads_fast(self, x, cache=None, want_probs=False, plan=None):
     kbuf, vbuf = cache["kbuf"], cache["vbuf"]
     kbuf.index_copy_(2, pos, k)
     vbuf.index_copy_(2, pos, v)
-    k_pos = torch.arange(kbuf.shape[2], device=x.device)
-    vis = ht.attention_mask(pos, k_pos, self.window, self.sink_tokens)  # [1, Tmax]
-    qg = q.view(Bsz, Hkv, rep, dh)                                  # query head h -> KV head h // rep
-    s = (qg @ kbuf.transpose(-1, -2)) / math.sqrt(dh)               # [B, Hkv, rep, Tmax]
-    p = s.masked_fill(~vis, float("-inf")).softmax(dim=-1)
-    o = p @ vbuf                                                    # [B, Hkv, rep, dv]
-    return o.reshape(Bsz, 1, Hq * dv), None
+    # keys 0..visible-1 (a Python int: fixed inside one captured graph); a window without
+    # sinks reads only its last `window` keys, else a mask
+    n = cache["visible"]
+    lo = max(0, n - self.window) if self.window is not None and self.sink_tokens == 0 else 0
+    kv_k, kv_v = kbuf[:, :, lo:n], vbuf[:, :, lo:n]
+    mask = None
+    if self.window is not None and lo == 0:
+        mask = ht.attention_mask(pos, torch.arange(lo, n, device=x.device), self.window, self.sink_tokens)
+    o = F.scaled_dot_product_attention(q, kv_k, kv_v, attn_mask=mask, enable_gqa=rep > 1)  # [B, Hq, 1, dv]
+    return o.transpose(1, 2).reshape(Bsz, 1, Hq * dv), None
 
 
 
@@ -101,11 +107,14 @@ class StaticDecoder:
         self.token = torch.zeros((1, 1), dtype=torch.long, device=dev)
         self.cache = ht.InferenceCache(cfg)
         self.static = []  # (dict, key, fixed buffer) of the Mamba state the twin replaces
+        self.attn = []    # the attention caches
 
         def attn(mod):
-            return {"kbuf": torch.zeros(1, mod.n_kv_heads, tmax, mod.head_dim, device=dev, dtype=dt),
-                    "vbuf": torch.zeros(1, mod.n_kv_heads, tmax, mod.v_head_dim, device=dev, dtype=dt),
-                    "pos_t": self.pos_t}
+            d = {"kbuf": torch.zeros(1, mod.n_kv_heads, tmax, mod.head_dim, device=dev, dtype=dt),
+                 "vbuf": torch.zeros(1, mod.n_kv_heads, tmax, mod.v_head_dim, device=dev, dtype=dt),
+                 "pos_t": self.pos_t, "visible": context + 1}
+            self.attn.append(d)
+            return d
 
         def ssm(mod, d):
             conv = torch.zeros(1, mod.E + 2 * mod.G * mod.N, mod.W - 1, device=dev, dtype=dt)
@@ -123,14 +132,19 @@ class StaticDecoder:
                 ssm(block.mixer.ssm, self.cache.blocks[i]["ssm"])
 
     def step(self):
-        """Logits [1, 1, V] of `self.token` at `self.pos_t`; advances the position."""
+        """Logits [1, 1, V] of `self.token` at `self.pos_t`. Timed steps all run at the
+        decoder's context (a replayed graph repeats the same step); `advance` moves on."""
         self.cache.pos = self.context  # interventions only; no plan here
         logits = self.model(self.token, cache=self.cache, ssd="recurrent")
         for d, key, buf in self.static:
             buf.copy_(d[key])
             d[key] = buf
-        self.pos_t.add_(1)
         return logits
+
+    def advance(self):
+        self.pos_t.add_(1)
+        for d in self.attn:
+            d["visible"] += 1
 
 
 def check(model: HybridLM, n: int = 48) -> float:
@@ -149,6 +163,7 @@ def check(model: HybridLM, n: int = 48) -> float:
     for t in range(n):
         dec.token.fill_(int(tokens[0, t]))
         worst = max(worst, (dec.step()[0, 0].float() - ref[0, t]).abs().max().item())
+        dec.advance()
     return worst
 
 
@@ -171,23 +186,22 @@ def cuda_ms(fn, reps: int, inner: int = 1) -> float:
 
 
 def decode_ms(model: HybridLM, context: int, steps: int, mode: str, reps: int) -> float:
-    dec = StaticDecoder(model, context, steps * (reps + 3) + 8)
+    """ms per decode step at `context`: eager, the step captured as a CUDA graph, or the
+    step compiled by torch.compile (inductor) and then captured (as gpt-fast does)."""
+    dec = StaticDecoder(model, context, 1)
     if mode == "eager":
         run = dec.step
-    elif mode == "compile":
-        run = torch.compile(dec.step, mode="reduce-overhead", fullgraph=False)
-        for _ in range(3):
-            run()
-    else:  # graph
+    else:
+        fn = torch.compile(dec.step, dynamic=False) if mode == "compile" else dec.step
         s = torch.cuda.Stream()
         s.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(s):
-            for _ in range(2):
-                dec.step()
+            for _ in range(3):
+                fn()
         torch.cuda.current_stream().wait_stream(s)
         g = torch.cuda.CUDAGraph()
         with torch.cuda.graph(g):
-            dec.step()
+            fn()
         run = g.replay
     run()
     return cuda_ms(run, reps, steps)
