@@ -18,7 +18,7 @@ picks it).
     python train/bench_twin_gpu.py --configs playground-transformer,... \
         --prefill 16384 --decode 128 --modes eager,graph,compile --dtypes f32,bf16
 
-Prints one JSON object per line: {config, dtype, mode, what, tokens, ms} (prefill: ms for
+`--table run.jsonl` prints a run as a Markdown table. Prints one JSON object per line: {config, dtype, mode, what, tokens, ms} (prefill: ms for
 the whole prompt, best of `--reps`; decode: ms per token over `--steps` steps at that
 context, best of `--reps`). Speed only; correctness of the twin is tested elsewhere.
 """
@@ -207,8 +207,28 @@ def decode_ms(model: HybridLM, context: int, steps: int, mode: str, reps: int) -
     return cuda_ms(run, reps, steps)
 
 
+def table(path: str) -> str:
+    """A Markdown table of a run's JSON lines: one row per (config, what, tokens), one column
+    per (dtype, mode)."""
+    rows, cols = {}, []
+    for line in Path(path).read_text().splitlines():
+        r = json.loads(line)
+        if "what" not in r:
+            continue
+        col = f"{r['dtype']} {r['mode']}"
+        if col not in cols:
+            cols.append(col)
+        key = (r["config"], r["what"], r["tokens"])
+        rows.setdefault(key, {})[col] = f"{r['ms']:g}" if "ms" in r else "failed"
+    out = ["| config | what | tokens | " + " | ".join(cols) + " |", "|---|---|---:|" + "---:|" * len(cols)]
+    for (cfg, what, t), cells in rows.items():
+        out.append(f"| {cfg} | {what} | {t} | " + " | ".join(cells.get(c, "") for c in cols) + " |")
+    return "\n".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--table", metavar="JSONL", help="print a run's lines as a Markdown table and stop")
     ap.add_argument("--configs", default="playground-transformer,playground-mamba2,playground-inter,playground-intra")
     ap.add_argument("--prefill", default="16384", help="prompt lengths, comma list ('' = none)")
     ap.add_argument("--decode", default="128", help="contexts for decode, comma list ('' = none)")
@@ -221,6 +241,9 @@ def main() -> int:
     ap.add_argument("--device", default="cuda", help="cuda, or cpu for --check only")
     ap.add_argument("--config-dir", default=str(HERE.parent / "assets" / "configs"))
     args = ap.parse_args()
+    if args.table:
+        print(table(args.table))
+        return 0
     torch.set_grad_enabled(False)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
