@@ -446,12 +446,12 @@ fn prefill_case(g: &Gpu, c: PrefillCase) -> f32 {
 /// The prefill kernel across its tile boundaries: T around the 32-row blocks (with G = 2
 /// and G = 3 query heads per KV head, so blocks hold 16 or 10.7 positions), keys in the
 /// cache (pos0 > 0, the ring wrapped with a window), head_dim on the tiled path (4, 32,
-/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6), on attention_tiled (80)
-/// and the wide one (value heads apart), windows smaller than T with sinks.
+/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6), on attention_tiled (80,
+/// and value heads apart from q/k heads: 8/16, 32/12), windows smaller than T with sinks.
 #[test]
 fn attention_prefill_tiles_match_reference() {
     let Some(g) = gpu() else { return };
-    let mut worst = [0.0f32; 2]; // tiled paths, wide path
+    let mut worst = [0.0f32; 2]; // equal heads, value heads apart
     for (window, sinks) in [(None, 0), (Some(5), 2), (Some(40), 3), (Some(1), 0)] {
         for (hq, hkv) in [(4, 2), (3, 1)] {
             for (dh, dv) in [
@@ -485,7 +485,7 @@ fn attention_prefill_tiles_match_reference() {
         }
     }
     eprintln!(
-        "prefill attention max rel err: tiled paths {:e}, wide path {:e}",
+        "prefill attention max rel err: dv = dh {:e}, dv != dh {:e}",
         worst[0], worst[1]
     );
 }
@@ -504,7 +504,7 @@ fn attention_prefill_wide_heads_match_reference() {
     // the paths this test means to take at dh 128: 8-key tiles on `small`, none on `tiny`
     let bk = |d: &Gpu| {
         let l = &d.limits;
-        attention_tiled::plan(128, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
+        attention_tiled::plan(128, 128, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
     };
     assert_eq!((bk(&small), bk(&tiny)), (Some(8.0), None));
     eprintln!(
@@ -538,4 +538,54 @@ fn attention_prefill_wide_heads_match_reference() {
         }
     }
     eprintln!("prefill attention (dh 64, 72, 128) max rel err: {worst:e}");
+}
+
+/// Value heads apart from q/k heads on attention_tiled.wgsl (4 threads per row for v heads
+/// over 128 dims): the intra branch's heads (dh 128, dv 256) and odd ones (dh 72 / dv 200,
+/// dh 128 / dv 132, dh 64 / dv 128), under the device's limits, a 20 KiB workgroup storage
+/// limit (8-key tiles at dh 128 / dv 256) and one byte under (the one-row path): T not a
+/// multiple of the 64-row block (G = 1, 2, 4), a chunk after a cached prefix, windows with
+/// sinks, GQA, hidden keys.
+#[test]
+fn attention_prefill_value_heads_apart_match_reference() {
+    let Some(g) = gpu() else { return };
+    let small = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 20480);
+    let tiny = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 20479);
+    let (small, tiny) = (small.expect("small gpu"), tiny.expect("tiny gpu"));
+    let bk = |d: &Gpu| {
+        let l = &d.limits;
+        attention_tiled::plan(128, 256, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
+    };
+    assert_eq!((bk(&small), bk(&tiny)), (Some(8.0), None));
+    eprintln!(
+        "attention_tiled at dh 128 / dv 256 on this device: BK = {:?}",
+        bk(&g)
+    );
+    let hides = [None, Some((3, 40)), Some((10, 140)), Some((0, 400))];
+    let mut worst = 0.0f32;
+    let mut n = 0;
+    for (window, sinks) in [(None, 0), (Some(50), 4)] {
+        for (hq, hkv) in [(2, 2), (4, 2), (4, 1)] {
+            for (dh, dv) in [(128, 256), (72, 200), (128, 132), (64, 128)] {
+                for (pos0, t) in [(0, 1), (0, 70), (0, 129), (150, 33), (150, 100)] {
+                    let hide = hides[n % hides.len()];
+                    let dev = [&*g, &small, &tiny][n % 3];
+                    n += 1;
+                    let c = PrefillCase {
+                        window,
+                        sinks,
+                        hq,
+                        hkv,
+                        dh,
+                        dv,
+                        pos0,
+                        t,
+                        hide,
+                    };
+                    worst = worst.max(prefill_case(dev, c));
+                }
+            }
+        }
+    }
+    eprintln!("prefill attention, value heads apart (dv up to 256): max rel err {worst:e}");
 }

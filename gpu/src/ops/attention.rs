@@ -1,9 +1,10 @@
 //! Causal GQA attention with optional sliding window + sinks, against the KV cache and the
 //! fresh rows of this call (shaders/attention.wgsl): the prefill kernel (any T >= 1).
-//! head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position, head) rows of
-//! one KV head per workgroup, K/V tiles staged in workgroup memory; heads of 65..=128 run
+//! head_dim = v_head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position,
+//! head) rows of one KV head per workgroup, K/V tiles staged in workgroup memory; other
+//! heads with dh <= 128 and dv <= 256 (dv = dh from 65, or dv != dh) run
 //! attention_tiled.wgsl (ops/attention_tiled.rs) where the device's workgroup storage holds
-//! its tiles; the others (and dv != dh) run the one-row-per-workgroup path of the same shader.
+//! its tiles; the others run the one-row-per-workgroup path of the same shader.
 
 use super::attention_tiled;
 use super::qkv::QkvLayout;
@@ -193,14 +194,14 @@ impl Attention {
             _pad2: 0,
         };
         let tiled = tiled_constants(s.head_dim);
-        // the tiled paths hold q and the output in the same registers: equal head sizes
+        // attention.wgsl's tiled path holds q and the output in the same registers
         let same = s.v_head_dim == s.head_dim;
         let wide_tiles = attention_tiled::plan(
             s.head_dim,
+            s.v_head_dim,
             gpu.limits.max_compute_workgroup_storage_size,
             gpu.limits.max_compute_invocations_per_workgroup,
-        )
-        .filter(|_| same);
+        );
         let g = s.n_heads / s.n_kv_heads;
         let rows = u(label, s.t * g)?;
         let (kernel, constants, grid): (_, &[(&'static str, f64)], _) =
