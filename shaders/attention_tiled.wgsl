@@ -1,25 +1,29 @@
 // attention_tiled: the prefill attention of attention.wgsl (same Params, bindings, key
-// visibility and result) for heads of 65..=128 dims (dv = dh), flash-attention style:
+// visibility and result) for heads of up to 128 q/k dims and up to 256 v dims,
+// flash-attention style:
 //   out[t, h] = sum_s softmax_s(q[t, h] . k[s, kvh] / sqrt(dh)) v[s, kvh],  kvh = h / G,
-// with G = Hq / Hkv; query t (absolute position a = pos0 + t) sees key s iff s <= a and
-// (no window or a - s < window or s < sinks) and s is not hidden (hide_lo <= s < hide_hi,
-// s != a). Keys s < pos0 come from the KV cache (slot(s)), the others from qkv.
+// with G = Hq / Hkv, q/k heads of dh dims and v heads (so outputs) of dv; query t
+// (absolute position a = pos0 + t) sees key s iff s <= a and (no window or a - s < window
+// or s < sinks) and s is not hidden (hide_lo <= s < hide_hi, s != a). Keys s < pos0 come
+// from the KV cache (slot(s)), the others from qkv.
 //
 // Rows: the T * G (position, query head) pairs of KV head kvh are numbered i = t G + h % G;
 // workgroup (kvh, b) owns the BQ rows [BQ b, BQ b + BQ): the G query heads that read the
 // same K/V share every tile.
 // Keys: the union of its rows' visible keys, n in all: the sinks [0, n_a) below the first
 // row's window, then [lo, last row's position]; tiles outside that range are never read.
-// Tiles: BK keys; the WG = 2 BQ threads stage a tile's K and V once (k_s, v_s: [BK, DH4]
-// vec4, DH4 = 2 H4, zero past dh) for all BQ rows.
-// Threads: li = BQ half + r holds half `half` of row r's head: H4 vec4 of q (pre-scaled by
-// log2(e) / sqrt(dh)) and of its output acc, in registers. Per tile it scores its half of
-// the BK keys, swaps the partial dot products with the other half through `part`, so both
-// hold the same BK scores, runs the online softmax over the tile (log2 domain: one rescale
-// per tile when the max grows) and accumulates its half of p v. A warp is one half of 32
-// rows, so each k_s / v_s read is a broadcast.
+// Tiles: BK keys; the WG = SPLIT BQ threads stage a tile's K and V once (k_s: [BK, DH4],
+// v_s: [BK, DV4] vec4, DH4 = SPLIT H4, DV4 = SPLIT V4, zero past dh / dv) for all BQ rows.
+// Threads: li = BQ j + r holds part j (of SPLIT) of row r's head: H4 vec4 of q (pre-scaled
+// by log2(e) / sqrt(dh)) and V4 vec4 of its output acc, in registers. Per tile it scores
+// its part of the BK keys, writes the partial dot products to `part` and adds the SPLIT
+// parts in a fixed order (so every part holds the same BK scores), runs the online
+// softmax over the tile (log2 domain: one rescale per tile when the max grows) and
+// accumulates its part of p v. A warp is one part of 32 rows, so each k_s / v_s read is
+// a broadcast.
 // Overrides (ops/attention_tiled.rs, from the adapter's workgroup storage): BQ, BK <= 16,
-// H4 = ceil(dh / 8) <= 16. Workgroup storage: 2 BK DH4 16 + 2 BK BQ 4 bytes.
+// SPLIT (2, or 4 for v heads over 128 dims), H4 = ceil(dh / 4 SPLIT) <= 16,
+// V4 = ceil(dv / 4 SPLIT) <= 16. Workgroup storage: 16 BK (DH4 + DV4) + 4 SPLIT BK BQ bytes.
 // Dispatch grid: (Hkv, ceil(T G / BQ), 1), folded past the device limit.
 
 struct Params {
@@ -29,25 +33,29 @@ struct Params {
     v_off: u32,      // first column of v in qkv
     n_heads: u32,    // Hq
     n_kv_heads: u32, // Hkv (Hq % Hkv == 0)
-    head_dim: u32,   // dh <= 256 (<= 64 on the tiled path)
+    head_dim: u32,   // dh <= 256 (<= 128 here)
     window: u32,     // sliding window (the layer's or an imposed one), 0 = full causal
     sinks: u32,      // sink tokens (with a window)
     ring: u32,       // cache rows after the sinks of a ring cache; 0 = a flat cache
     out_stride: u32, // floats per row of out
     scale: f32,      // 1 / sqrt(dh)
-    v_head_dim: u32, // dv <= 256 (= dh on the tiled path)
+    v_head_dim: u32, // dv <= 256
     hide_lo: u32,    // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
     hide_hi: u32,
     _pad2: u32,
 }
 
-override BQ: u32 = 64u; // rows per workgroup
-override BK: u32 = 16u; // keys per tile (<= MAX_BK)
-override H4: u32 = 16u; // vec4 per half head (<= MAX_H4)
-override WG: u32 = 2u * BQ;
-override DH4: u32 = 2u * H4;
+override BQ: u32 = 64u;   // rows per workgroup
+override BK: u32 = 16u;   // keys per tile (<= MAX_BK)
+override SPLIT: u32 = 2u; // threads per row
+override H4: u32 = 16u;   // vec4 of q per thread (<= MAX_H4)
+override V4: u32 = 16u;   // vec4 of the output per thread (<= MAX_H4)
+override WG: u32 = SPLIT * BQ;
+override DH4: u32 = SPLIT * H4;
+override DV4: u32 = SPLIT * V4;
 override KS_N: u32 = BK * DH4;
-override PART_N: u32 = 2u * BK * BQ;
+override VS_N: u32 = BK * DV4;
+override PART_N: u32 = SPLIT * BK * BQ;
 
 const MAX_H4: u32 = 16u;
 const MAX_BK: u32 = 16u;
@@ -58,12 +66,12 @@ const LOG2E: f32 = 1.4426950408889634;
 @group(0) @binding(1) var<storage, read> pos: array<u32>;         // [1]: pos0
 @group(0) @binding(2) var<storage, read> qkv: array<f32>;         // [T, stride]: q | k | v (RoPE applied)
 @group(0) @binding(3) var<storage, read> k_cache: array<f32>;     // [rows, Hkv*dh]
-@group(0) @binding(4) var<storage, read> v_cache: array<f32>;     // [rows, Hkv*dh]
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;   // [T, out_stride]: heads concatenated
+@group(0) @binding(4) var<storage, read> v_cache: array<f32>;     // [rows, Hkv*dv]
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;   // [T, out_stride]: heads of dv concatenated
 
 var<workgroup> k_s: array<vec4<f32>, KS_N>;  // [BK, DH4] the K tile
-var<workgroup> v_s: array<vec4<f32>, KS_N>;  // [BK, DH4] the V tile
-var<workgroup> part: array<f32, PART_N>;     // [2, BK, BQ] partial scores of each half
+var<workgroup> v_s: array<vec4<f32>, VS_N>;  // [BK, DV4] the V tile
+var<workgroup> part: array<f32, PART_N>;     // [SPLIT, BK, BQ] partial scores of each part
 
 // Key s is hidden from the query at position a: an intervention's range
 // [hide_lo, hide_hi) (empty: 0, 0), never the query's own key.
@@ -89,10 +97,11 @@ fn block_sees(a: u32, s: u32, vi: u32, n: u32) -> bool {
         && !hidden(a, s);
 }
 
-// Dims d..d+3 (zero past dh) of the key (is_v = false) or value (is_v = true) of KV head
-// kvh at absolute position s: a fresh row of qkv (s >= pos0) or a cache row.
+// Dims d..d+3 (zero past the head's dh or dv) of the key (is_v = false) or value
+// (is_v = true) of KV head kvh at absolute position s: a fresh row of qkv (s >= pos0) or a
+// cache row.
 fn kv_dims(s: u32, pos0: u32, kvh: u32, d: u32, is_v: bool) -> vec4<f32> {
-    let dh = p.head_dim;
+    let dh = select(p.head_dim, p.v_head_dim, is_v);
     let fresh = s >= pos0;
     let fresh_base = (s - min(s, pos0)) * p.stride + select(p.k_off, p.v_off, is_v);
     let base = select(slot(s) * p.n_kv_heads * dh, fresh_base, fresh) + kvh * dh + d;
@@ -130,9 +139,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let b = wg / n_x;
     let dh = p.head_dim;
     let pos0 = pos[0];
-    // this thread: half `half` of row i = position t, query head h
+    // this thread: part j of row i = position t, query head h
     let r = li % BQ;
-    let half = li / BQ;
+    let j = li / BQ;
     let i = b * BQ + r;
     let live = i < p.t * g;
     let t = min(i / g, p.t - 1u);
@@ -149,7 +158,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let n = n_a + (a_last - lo + 1u);
 
-    let d0 = half * H4; // this thread's first vec4 of the head
+    let d0 = j * H4; // this thread's first vec4 of the q/k head
+    let e0 = j * V4; // and of the v head
     var q: array<vec4<f32>, MAX_H4>;
     var acc: array<vec4<f32>, MAX_H4>; // zero
     let qs = p.scale * LOG2E;
@@ -171,24 +181,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var e = li; e < KS_N; e += WG) {
             let vi = v0 + e / DH4;
             var kx = vec4<f32>(0.0);
-            var vx = vec4<f32>(0.0);
             if (vi < n) {
-                let s = key_at(vi, n_a, lo);
-                kx = kv_dims(s, pos0, kvh, 4u * (e % DH4), false);
-                vx = kv_dims(s, pos0, kvh, 4u * (e % DH4), true);
+                kx = kv_dims(key_at(vi, n_a, lo), pos0, kvh, 4u * (e % DH4), false);
             }
             k_s[e] = kx;
+        }
+        for (var e = li; e < VS_N; e += WG) {
+            let vi = v0 + e / DV4;
+            var vx = vec4<f32>(0.0);
+            if (vi < n) {
+                vx = kv_dims(key_at(vi, n_a, lo), pos0, kvh, 4u * (e % DV4), true);
+            }
             v_s[e] = vx;
         }
         workgroupBarrier();
-        // this half's partial scores, then the other half's added (same sum in both)
+        // this part's partial scores (the SPLIT parts are added below, in one order)
         for (var k = 0u; k < BK; k++) {
             var d = vec4<f32>(0.0);
             for (var c = 0u; c < H4; c++) {
                 d = fma(q[c], k_s[k * DH4 + d0 + c], d);
             }
-            sc[k] = (d.x + d.y) + (d.z + d.w);
-            part[(half * BK + k) * BQ + r] = sc[k];
+            part[(j * BK + k) * BQ + r] = (d.x + d.y) + (d.z + d.w);
         }
         workgroupBarrier();
         // every key of the tile seen by every row: no per-key test
@@ -201,8 +214,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var m_new = m;
         for (var k = 0u; k < BK; k++) {
             let vi = v0 + k;
-            let other = part[((1u - half) * BK + k) * BQ + r];
-            let s = sc[k] + other; // a + b = b + a: both halves get the same score
+            var s = 0.0; // the same order in every part: the same score
+            for (var jj = 0u; jj < SPLIT; jj++) {
+                s += part[(jj * BK + k) * BQ + r];
+            }
             let seen = full || (live && block_sees(a, key_at(vi, n_a, lo), vi, n));
             sc[k] = select(NEG_BIG, s, seen); // NEG_BIG: not seen (weight 0)
             m_new = max(m_new, sc[k]);
@@ -210,7 +225,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (m_new > m) { // rescale only when the max grows
             let corr = exp2(m - m_new);
             l *= corr;
-            for (var c = 0u; c < H4; c++) {
+            for (var c = 0u; c < V4; c++) {
                 acc[c] *= corr;
             }
             m = m_new;
@@ -219,19 +234,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             if (sc[k] > NEG_BIG) {
                 let pr = exp2(sc[k] - m);
                 l += pr;
-                for (var c = 0u; c < H4; c++) {
-                    acc[c] = fma(vec4<f32>(pr), v_s[k * DH4 + d0 + c], acc[c]);
+                for (var c = 0u; c < V4; c++) {
+                    acc[c] = fma(vec4<f32>(pr), v_s[k * DV4 + e0 + c], acc[c]);
                 }
             }
         }
     }
     if (live) {
-        let ob = t * p.out_stride + h * dh;
-        for (var c = 0u; c < H4; c++) {
-            let d = 4u * (d0 + c);
+        let dv = p.v_head_dim;
+        let ob = t * p.out_stride + h * dv;
+        for (var c = 0u; c < V4; c++) {
+            let d = 4u * (e0 + c);
             let y = acc[c] / l;
             for (var e = 0u; e < 4u; e++) {
-                if (d + e < dh) {
+                if (d + e < dv) {
                     out[ob + d + e] = y[e];
                 }
             }

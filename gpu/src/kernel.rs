@@ -43,6 +43,9 @@ macro_rules! kernel_table {
                 consts [BQ = $crate::ops::attention::TILED_ROWS];
             AttentionTiled => "attention_tiled", inputs 4, outputs 1, zero_wg_memory false,
                 params $crate::ops::attention::AttentionParams;
+            AttentionCoop => "attention_coop", inputs 4, outputs 1, zero_wg_memory false,
+                params $crate::ops::attention::AttentionParams,
+                consts [MAX_OF = $crate::ops::attention_coop::MAX_OUT_BLOCKS];
             AttentionSplit => "attention_split", inputs 4, outputs 1, zero_wg_memory false,
                 params $crate::ops::attention_split::AttentionSplitParams,
                 consts [

@@ -6,99 +6,17 @@
 
 mod common;
 
+use common::attn::{attention_ref, cache_with_prefix, PrefillCase, COOP_TOL};
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
-use hybrid_core::cpu::attention::visible;
-use hybrid_core::cpu::softmax::softmax;
 use hybrid_gpu::ops::{attention::*, attention_tiled, kv_store::KvStore};
 use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
-use hybrid_gpu::{run, Gpu};
+use hybrid_gpu::{run, Gpu, Kernel};
 
 const SIZES: [usize; 4] = [1, 7, 33, 130];
 
 /// exp in the online softmax, different association of the weighted sum.
 const ATTN_TOL: f32 = 1e-4;
-
-/// Reference attention over all keys 0..pos0+T (rows of `k` [pos0+T, Hkv*dh] and `v`
-/// [pos0+T, Hkv*dv]), keys in `hide` [from, to) hidden (but a query's own); heads of dv
-/// out, [T, Hq*dv].
-#[allow(clippy::too_many_arguments)]
-fn attention_ref(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    pos0: usize,
-    hq: usize,
-    hkv: usize,
-    (dh, dv): (usize, usize),
-    cfg: &AttentionConfig,
-    hide: (usize, usize),
-) -> Vec<f32> {
-    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
-    let t_len = q.len() / qd;
-    let mut out = vec![0.0; t_len * od];
-    for t in 0..t_len {
-        for h in 0..hq {
-            let kvh = h / (hq / hkv);
-            let qh = &q[t * qd + h * dh..t * qd + (h + 1) * dh];
-            let keys: Vec<usize> = (0..=pos0 + t)
-                .filter(|&s| visible(pos0 + t, s, cfg))
-                .filter(|&s| s == pos0 + t || s < hide.0 || s >= hide.1)
-                .collect();
-            let mut sc: Vec<f32> = keys
-                .iter()
-                .map(|&s| {
-                    qh.iter()
-                        .zip(&k[s * kvd + kvh * dh..])
-                        .map(|(a, b)| a * b)
-                        .sum::<f32>()
-                        / (dh as f32).sqrt()
-                })
-                .collect();
-            softmax(&mut sc);
-            for (&s, p) in keys.iter().zip(&sc) {
-                for i in 0..dv {
-                    out[t * od + h * dv + i] += p * v[s * vd + kvh * dv + i];
-                }
-            }
-        }
-    }
-    out
-}
-
-/// K and V caches of `rows` rows (NaN where unwritten) holding the first `pos0` rows of
-/// `qkv` ([T, qd + kvd + vd] rows of q | k | v), stored by the `kv_store` kernel.
-fn cache_with_prefix(
-    g: &Gpu,
-    qkv: &[f32],
-    pos0: usize,
-    (qd, kvd, vd): (usize, usize, usize),
-    layout: CacheLayout,
-    rows: usize,
-) -> (wgpu::Buffer, wgpu::Buffer) {
-    let stride = qd + kvd + vd;
-    let (kc, vc) = (
-        up(g, &vec![f32::NAN; rows * kvd]),
-        up(g, &vec![f32::NAN; rows * vd]),
-    );
-    if pos0 > 0 {
-        let b = up(g, &qkv[..pos0 * stride]);
-        let pos = up_u32(g, &[0, 0, 0, 0]);
-        let st = KvStore {
-            t: pos0,
-            stride,
-            k_off: qd,
-            v_off: qd + kvd,
-            k_dim: kvd,
-            v_dim: vd,
-            layout,
-            cache_rows: rows,
-        };
-        let d = st.build(g, "store", &pos, &b, &kc, &vc).expect("build");
-        run(g, "store", &[d]).expect("run");
-    }
-    (kc, vc)
-}
 
 /// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
 /// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
@@ -348,110 +266,28 @@ fn attention_prefill_then_decode_with_cache() {
     }
 }
 
-/// One prefill case: the Attention op for T rows at pos0 (keys before pos0 stored by
-/// KvStore, the ring wrapped with a window), rows written to a strided `out` whose padding
-/// must stay untouched, against the reference. Returns the relative error.
-#[derive(Debug, Clone, Copy)]
-struct PrefillCase {
-    window: Option<usize>,
-    sinks: usize,
-    hq: usize,
-    hkv: usize,
-    dh: usize,
-    dv: usize,
-    pos0: usize,
-    t: usize,
-    hide: Option<(usize, usize)>,
-}
-
-fn prefill_case(g: &Gpu, c: PrefillCase) -> f32 {
-    let PrefillCase {
-        window,
-        sinks,
-        hq,
-        hkv,
-        dh,
-        dv,
-        pos0,
-        t,
-        hide,
-    } = c;
-    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
-    let stride = qd + kvd + vd;
-    let total = pos0 + t;
-    let qkv = values(total * stride, 5 + dh as u64);
-    let col = |off: usize, w: usize| -> Vec<f32> {
-        qkv.chunks(stride)
-            .flat_map(|r| r[off..off + w].to_vec())
-            .collect()
+/// One prefill case within ATTN_TOL (COOP_TOL where the device's tensor cores took it:
+/// attention_coop.wgsl, f16 inputs); its relative error and the kernel that ran.
+fn prefill_case(g: &Gpu, c: PrefillCase) -> (f32, Kernel) {
+    let (e, kernel) = common::attn::prefill_case(g, c);
+    let tol = if kernel == Kernel::AttentionCoop {
+        COOP_TOL
+    } else {
+        ATTN_TOL
     };
-    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
-    let cfg = AttentionConfig {
-        window,
-        sink_tokens: sinks,
-        v_head_dim: Some(dv),
-        ..AttentionConfig::plain(hq, hkv, dh)
-    };
-    let hidden = hide.unwrap_or((0, 0));
-    let want = attention_ref(
-        &q[pos0 * qd..],
-        &k,
-        &v,
-        pos0,
-        hq,
-        hkv,
-        (dh, dv),
-        &cfg,
-        hidden,
-    );
-    let layout = CacheLayout { window, sinks };
-    let rows = layout.rows(total);
-    let (kc, vc) = cache_with_prefix(g, &qkv, pos0, (qd, kvd, vd), layout, rows);
-    let b = up(g, &qkv[pos0 * stride..]);
-    let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
-    let out_stride = od + 3;
-    let out = up(g, &vec![f32::NAN; t * out_stride]);
-    let a = Attention {
-        t,
-        stride,
-        k_off: qd,
-        v_off: qd + kvd,
-        n_heads: hq,
-        n_kv_heads: hkv,
-        head_dim: dh,
-        v_head_dim: dv,
-        layout,
-        view: KeyView { window: None, hide },
-        cache_rows: rows,
-        out_stride,
-    };
-    let d = a.build(g, "attn", &pos, &b, &kc, &vc, &out).expect("build");
-    run(g, "attn", &[d]).expect("run");
-    let got = down(g, &out, t * out_stride);
-    assert!(
-        got.chunks(out_stride)
-            .all(|r| r[od..].iter().all(|x| x.is_nan())),
-        "{c:?}: wrote past the heads of a row"
-    );
-    let got: Vec<f32> = got
-        .chunks(out_stride)
-        .flat_map(|r| r[..od].to_vec())
-        .collect();
-    assert!(got.iter().all(|x| x.is_finite()), "{c:?}: not finite");
-    let e = rel_err(&got, &want);
-    assert!(e < ATTN_TOL, "prefill attention {c:?}: {e:e}");
-    e
+    assert!(e < tol, "prefill attention {c:?} ({kernel:?}): {e:e}");
+    (e, kernel)
 }
 
 /// The prefill kernel across its tile boundaries: T around the 32-row blocks (with G = 2
 /// and G = 3 query heads per KV head, so blocks hold 16 or 10.7 positions), keys in the
 /// cache (pos0 > 0, the ring wrapped with a window), head_dim on the tiled path (4, 32,
-/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6), on attention_tiled (80)
-/// and the wide one (value heads apart), windows smaller than T with sinks.
+/// 64: tiles of 64, 32 and 16 keys, dims padded to vec4 with 6), on attention_tiled (80,
+/// and value heads apart from q/k heads: 8/16, 32/12), windows smaller than T with sinks.
 #[test]
 fn attention_prefill_tiles_match_reference() {
     let Some(g) = gpu() else { return };
-    let mut worst = [0.0f32; 2]; // tiled paths, wide path
+    let mut worst = [0.0f32; 2]; // equal heads, value heads apart
     for (window, sinks) in [(None, 0), (Some(5), 2), (Some(40), 3), (Some(1), 0)] {
         for (hq, hkv) in [(4, 2), (3, 1)] {
             for (dh, dv) in [
@@ -475,8 +311,9 @@ fn attention_prefill_tiles_match_reference() {
                             pos0,
                             t,
                             hide: None,
+                            q_gain: 1.0,
                         };
-                        let e = prefill_case(&g, c);
+                        let e = prefill_case(&g, c).0;
                         let w = &mut worst[usize::from(dv != dh)];
                         *w = w.max(e);
                     }
@@ -485,7 +322,7 @@ fn attention_prefill_tiles_match_reference() {
         }
     }
     eprintln!(
-        "prefill attention max rel err: tiled paths {:e}, wide path {:e}",
+        "prefill attention max rel err: dv = dh {:e}, dv != dh {:e}",
         worst[0], worst[1]
     );
 }
@@ -504,7 +341,7 @@ fn attention_prefill_wide_heads_match_reference() {
     // the paths this test means to take at dh 128: 8-key tiles on `small`, none on `tiny`
     let bk = |d: &Gpu| {
         let l = &d.limits;
-        attention_tiled::plan(128, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
+        attention_tiled::plan(128, 128, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
     };
     assert_eq!((bk(&small), bk(&tiny)), (Some(8.0), None));
     eprintln!(
@@ -531,11 +368,75 @@ fn attention_prefill_wide_heads_match_reference() {
                         pos0,
                         t,
                         hide,
+                        q_gain: 1.0,
                     };
-                    worst = worst.max(prefill_case(dev, c));
+                    worst = worst.max(prefill_case(dev, c).0);
                 }
             }
         }
     }
     eprintln!("prefill attention (dh 64, 72, 128) max rel err: {worst:e}");
+}
+
+/// Value heads apart from q/k heads on attention_tiled.wgsl (4 threads per row for v heads
+/// over 128 dims): the intra branch's heads (dh 128, dv 256) and odd ones (dh 72 / dv 200,
+/// dh 128 / dv 132, dh 64 / dv 128), under the device's limits, a 20 KiB workgroup storage
+/// limit (8-key tiles at dh 128 / dv 256) and one byte under (the one-row path): T not a
+/// multiple of the 64-row block (G = 1, 2, 4), a chunk after a cached prefix, windows with
+/// sinks, GQA, hidden keys.
+#[test]
+fn attention_prefill_value_heads_apart_match_reference() {
+    let Some(g) = gpu() else { return };
+    let small = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 20480);
+    let tiny = Gpu::with_limits_blocking(|l| l.max_compute_workgroup_storage_size = 20479);
+    let (small, tiny) = (small.expect("small gpu"), tiny.expect("tiny gpu"));
+    let bk = |d: &Gpu| {
+        let l = &d.limits;
+        attention_tiled::plan(128, 256, l.max_compute_workgroup_storage_size, 256).map(|c| c[1].1)
+    };
+    assert_eq!((bk(&small), bk(&tiny)), (Some(8.0), None));
+    eprintln!(
+        "attention_tiled at dh 128 / dv 256 on this device: BK = {:?}",
+        bk(&g)
+    );
+    let hides = [None, Some((3, 40)), Some((10, 140)), Some((0, 400))];
+    let mut worst = 0.0f32;
+    let mut n = 0;
+    for (window, sinks) in [(None, 0), (Some(50), 4)] {
+        for (hq, hkv) in [(2, 2), (4, 2), (4, 1)] {
+            for (dh, dv) in [(128, 256), (72, 200), (128, 132), (64, 128)] {
+                for (pos0, t) in [(0, 1), (0, 70), (0, 129), (150, 33), (150, 100)] {
+                    let hide = hides[n % hides.len()];
+                    let dev = [&*g, &small, &tiny][n % 3];
+                    n += 1;
+                    let c = PrefillCase {
+                        window,
+                        sinks,
+                        hq,
+                        hkv,
+                        dh,
+                        dv,
+                        pos0,
+                        t,
+                        hide,
+                        q_gain: 1.0,
+                    };
+                    let (e, kernel) = prefill_case(dev, c);
+                    // tiny: the one-row path at 128/256; else the tiled one (tensor cores
+                    // where the device has them and the case has no sinks or hidden keys)
+                    let want = if std::ptr::eq(dev, &tiny) && (dh, dv) == (128, 256) {
+                        Kernel::Attention
+                    } else {
+                        Kernel::AttentionTiled
+                    };
+                    assert!(
+                        kernel == want || kernel == Kernel::AttentionCoop,
+                        "{c:?}: ran {kernel:?}, want {want:?}"
+                    );
+                    worst = worst.max(e);
+                }
+            }
+        }
+    }
+    eprintln!("prefill attention, value heads apart (dv up to 256): max rel err {worst:e}");
 }

@@ -276,7 +276,12 @@ const SHARED: &[(&str, &[&str])] = &[
     // KV cache row of position s (sinks, then a ring)
     (
         "fn slot",
-        &["attention", "attention_split", "attention_tiled"],
+        &[
+            "attention",
+            "attention_split",
+            "attention_tiled",
+            "attention_coop",
+        ],
     ),
     // the keys of a query block and which of them a row sees
     ("fn key_at", &["attention", "attention_tiled"]),
@@ -309,6 +314,7 @@ const SHARED: &[(&str, &[&str])] = &[
         &[
             "add",
             "attention",
+            "attention_coop",
             "attention_probs",
             "attention_split",
             "attention_tiled",

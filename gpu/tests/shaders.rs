@@ -19,12 +19,15 @@ fn every_shader_validates_with_naga() {
         let module = naga::front::wgsl::parse_str(&src)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
         // The default capabilities plus what every WebGPU-compliant adapter has
-        // (wgpu's SHADER_F16_IN_F32 downlevel flag): `unpack2x16float` for f16 weights.
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default()
-                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
-        );
+        // (wgpu's SHADER_F16_IN_F32 downlevel flag): `unpack2x16float` for f16 weights;
+        // a tensor-core kernel (chosen only where Gpu::caps has them) also f16,
+        // subgroups and cooperative matrices.
+        use naga::valid::Capabilities as Caps;
+        let mut caps = Caps::default() | Caps::SHADER_FLOAT16_IN_FLOAT32;
+        if src.contains("enable wgpu_cooperative_matrix;") {
+            caps |= Caps::SHADER_FLOAT16 | Caps::SUBGROUP | Caps::COOPERATIVE_MATRIX;
+        }
+        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
         v.validate(&module)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
         assert!(

@@ -1,12 +1,16 @@
 //! Causal GQA attention with optional sliding window + sinks, against the KV cache and the
 //! fresh rows of this call (shaders/attention.wgsl): the prefill kernel (any T >= 1).
-//! head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position, head) rows of
-//! one KV head per workgroup, K/V tiles staged in workgroup memory; heads of 65..=128 run
+//! head_dim = v_head_dim <= 64 runs the tiled (flash-attention style) path: 32 (position,
+//! head) rows of one KV head per workgroup, K/V tiles staged in workgroup memory; other
+//! heads with dh <= 128 and dv <= 256 (dv = dh from 65, or dv != dh) run
 //! attention_tiled.wgsl (ops/attention_tiled.rs) where the device's workgroup storage holds
-//! its tiles; the others (and dv != dh) run the one-row-per-workgroup path of the same shader.
+//! its tiles; the others run the one-row-per-workgroup path of the same shader. Where the
+//! device has f16 cooperative matrices (tensor cores, [`crate::caps::Caps::coop_f16`]) and
+//! the heads are multiples of 16, attention without sinks or hidden keys runs
+//! attention_coop.wgsl (ops/attention_coop.rs) instead.
 
-use super::attention_tiled;
 use super::qkv::QkvLayout;
+use super::{attention_coop, attention_tiled};
 use super::{ensure, need, u};
 use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result};
@@ -193,30 +197,35 @@ impl Attention {
             _pad2: 0,
         };
         let tiled = tiled_constants(s.head_dim);
-        // the tiled paths hold q and the output in the same registers: equal head sizes
+        // attention.wgsl's tiled path holds q and the output in the same registers
         let same = s.v_head_dim == s.head_dim;
         let wide_tiles = attention_tiled::plan(
             s.head_dim,
+            s.v_head_dim,
             gpu.limits.max_compute_workgroup_storage_size,
             gpu.limits.max_compute_invocations_per_workgroup,
-        )
-        .filter(|_| same);
+        );
+        // tensor cores: causal or windowed attention without sinks or hidden keys
+        let coop = attention_coop::plan(&gpu.caps, &gpu.limits, s.head_dim, s.v_head_dim)
+            .filter(|_| s.layout.sinks == 0 && s.view.hide.is_none());
         let g = s.n_heads / s.n_kv_heads;
         let rows = u(label, s.t * g)?;
-        let (kernel, constants, grid): (_, &[(&'static str, f64)], _) =
-            if s.head_dim <= TILED_MAX_HEAD_DIM && same {
-                let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)];
-                (Kernel::Attention, &tiled, grid)
-            } else if let Some(c) = &wide_tiles {
-                let grid = [
-                    u(label, s.n_kv_heads)?,
-                    rows.div_ceil(attention_tiled::ROWS as u32),
-                ];
-                (Kernel::AttentionTiled, c, grid)
-            } else {
-                let grid = [u(label, s.n_heads)?, u(label, s.t)?];
-                (Kernel::Attention, &[("WIDE", 1.0), ("WG", 64.0)], grid)
-            };
+        let (kernel, constants, grid): (_, &[(&'static str, f64)], _) = if let Some(c) = &coop {
+            let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(c.rows as u32)];
+            (Kernel::AttentionCoop, &c.constants, grid)
+        } else if s.head_dim <= TILED_MAX_HEAD_DIM && same {
+            let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)];
+            (Kernel::Attention, &tiled, grid)
+        } else if let Some(c) = &wide_tiles {
+            let grid = [
+                u(label, s.n_kv_heads)?,
+                rows.div_ceil(attention_tiled::ROWS as u32),
+            ];
+            (Kernel::AttentionTiled, c, grid)
+        } else {
+            let grid = [u(label, s.n_heads)?, u(label, s.t)?];
+            (Kernel::Attention, &[("WIDE", 1.0), ("WG", 64.0)], grid)
+        };
         Dispatch::new(
             gpu,
             label,

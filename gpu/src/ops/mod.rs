@@ -7,6 +7,7 @@ pub mod add;
 pub mod argmax;
 pub mod attention;
 pub mod attention_combine;
+pub mod attention_coop;
 pub mod attention_probs;
 pub mod attention_split;
 pub mod attention_tiled;

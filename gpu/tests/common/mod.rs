@@ -1,6 +1,7 @@
 //! Helpers shared by the GPU tests: one device per test binary, fixtures, errors.
 #![allow(dead_code)]
 
+pub mod attn;
 pub mod fold;
 
 use std::sync::{Arc, OnceLock};
