@@ -15,7 +15,7 @@
 // matrix G and the [L, 64] x tile, and each thread sums G[t, s] x[s, p] over s <= t for
 // its 4 (or 8) outputs, adds the carry and the skip term, gates and writes 4 adjacent
 // floats of y.
-// Needs P <= 64 (any N, any H, G).
+// Needs P / HEAD_SPLIT <= 64 (any N, any H, G).
 // Dispatch grid: (n_chunks, H, 1), folded past the device limit.
 
 struct Params {
@@ -46,6 +46,11 @@ const S_AT: u32 = 2u * NS * LV; // 288
 const G_AT: u32 = 0u;
 const X_AT: u32 = L * LV;       // 288
 const SM_LEN: u32 = X_AT + L * XV; // 800 (phase 2 is the larger)
+
+// Sub-heads per head (gpu/src/ops/ssd.rs `head_split`): a head of P > 64 channels runs as
+// HEAD_SPLIT workgroups of P / HEAD_SPLIT (<= 64) channels each, since the scan is
+// independent per channel given the head's dt, A, B and C.
+override HEAD_SPLIT: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> proj: array<f32>;       // [T, proj_stride]: z | xBC | dt
@@ -79,22 +84,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
     // the logical grid (n_x, n_y), folded past the device limit
     let n_x = p.n_chunks;
-    let n_y = p.heads;
+    let n_y = p.heads * HEAD_SPLIT;
     let wg = wg_index(wid, nwg);
     if (wg >= n_x * n_y) {
         return;
     }
     let c = wg % n_x;
-    let h = wg / n_x;
+    let h = wg / n_x / HEAD_SPLIT;   // the head
+    let sub = wg / n_x % HEAD_SPLIT; // which slice of its channels
     let t0 = c * L;
     let q = min(L, p.t - t0);
-    let hd = p.head_dim;
-    let e = p.heads * hd;
+    let hd = p.head_dim / HEAD_SPLIT; // channels of this slice
+    let e = p.heads * p.head_dim;
     let n = p.d_state;
     let g = h / (p.heads / p.groups);
     let b_off = e + g * n;
     let c_off = e + p.groups * n + g * n;
-    let s_base = (c * p.heads + h) * hd * n;
+    let s_base = ((c * p.heads + h) * p.head_dim + sub * hd) * n;
     let wide = hd > 32u; // the upper 32 channels exist
     let p_rows = select(32u, 64u, wide);
 
@@ -159,7 +165,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let p0 = 4u * (i % XV);
         var xv = vec4<f32>(0.0);
         if (r < q && p0 < hd) {
-            let row = (t0 + r) * p.xbc_stride + h * hd;
+            let row = (t0 + r) * p.xbc_stride + h * p.head_dim + sub * hd;
             for (var j = 0u; j < 4u; j++) {
                 if (p0 + j < hd) {
                     xv[j] = xbc[row + p0 + j];
@@ -185,17 +191,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let carry = exp(cum_s[t]);
     let d_skip = head_p[2u * p.heads + h];
     let row = t0 + t;
-    put(row, h, 4u * k, lo + carry * cs_lo + d_skip * sm[X_AT + t * XV + k]);
+    let col0 = h * p.head_dim + sub * hd; // the slice's first channel in a row of y
+    put(row, col0, hd, 4u * k, lo + carry * cs_lo + d_skip * sm[X_AT + t * XV + k]);
     if (wide) {
-        put(row, h, 32u + 4u * k, hi + carry * cs_hi + d_skip * sm[X_AT + t * XV + 8u + k]);
+        put(row, col0, hd, 32u + 4u * k, hi + carry * cs_hi + d_skip * sm[X_AT + t * XV + 8u + k]);
     }
 }
 
-// out[row, h, p0 + i] = v[i] * silu(z[row, h, p0 + i]) for p0 + i < P.
-fn put(row: u32, h: u32, p0: u32, v: vec4<f32>) {
-    let hd = p.head_dim;
-    let zo = row * p.proj_stride + h * hd + p0;
-    let yo = row * p.heads * hd + h * hd + p0;
+// out[row, col0 + p0 + i] = v[i] * silu(z[row, col0 + p0 + i]) for p0 + i < hd (the
+// slice's channels; z is at the same column of the in_proj output).
+fn put(row: u32, col0: u32, hd: u32, p0: u32, v: vec4<f32>) {
+    let zo = row * p.proj_stride + col0 + p0;
+    let yo = row * p.heads * p.head_dim + col0 + p0;
     for (var i = 0u; i < 4u; i++) {
         if (p0 + i < hd) {
             let z = proj[zo + i];

@@ -10,7 +10,7 @@
 // is staged once as a [L, 64] tile of vec4 (4 channels per load), B in slices of 32 state
 // columns ([L, 32] tile); thread (n = lid % 32, p4 = lid / 32) accumulates the 4 outputs
 // p = 4 p4 .. 4 p4 + 3 of the [P, 32] slice, and 4 more at p + 32 when P > 32.
-// Needs P <= 64 (any N, any H, G).
+// Needs P / HEAD_SPLIT <= 64 (any N, any H, G).
 // Dispatch grid: (n_chunks, H, 1), folded past the device limit.
 
 struct Params {
@@ -31,6 +31,11 @@ const L: u32 = 32u;         // chunk length
 const MAX_P: u32 = 64u;     // largest head_dim P
 const PV: u32 = MAX_P / 4u; // vec4 per row of the W tile (16)
 const NS: u32 = 32u;        // state columns per slice
+
+// Sub-heads per head (gpu/src/ops/ssd.rs `head_split`): a head of P > 64 channels runs as
+// HEAD_SPLIT workgroups of P / HEAD_SPLIT (<= 64) channels each, since the scan is
+// independent per channel given the head's dt, A, B and C.
+override HEAD_SPLIT: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> proj: array<f32>;          // [T, proj_stride]: z | xBC | dt
@@ -77,17 +82,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_index) lid: u32) {
     // the logical grid (n_x, n_y), folded past the device limit
     let n_x = p.n_chunks;
-    let n_y = p.heads;
+    let n_y = p.heads * HEAD_SPLIT;
     let wg = wg_index(wid, nwg);
     if (wg >= n_x * n_y) {
         return;
     }
     let c = wg % n_x;
-    let h = wg / n_x;
+    let h = wg / n_x / HEAD_SPLIT;   // the head
+    let sub = wg / n_x % HEAD_SPLIT; // which slice of its channels
     let t0 = c * L;
     let q = min(L, p.t - t0);
-    let hd = p.head_dim;
-    let e = p.heads * hd;
+    let hd = p.head_dim / HEAD_SPLIT; // channels of this slice
+    let e = p.heads * p.head_dim;
     let n = p.d_state;
     let g = h / (p.heads / p.groups);
     let b_off = e + g * n;
@@ -111,14 +117,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
     }
     workgroupBarrier();
-    if (lid < q) {
+    if (lid < q && sub == 0u) {
         let o = ((t0 + lid) * p.heads + h) * 2u;
         dtc[o] = dt_s[lid];
         dtc[o + 1u] = cum_s[lid];
     }
     // cum is flat past the end, so cum[L-1] = cum[q-1].
     let last = cum_s[L - 1u];
-    let x0 = h * hd;
+    let x0 = h * p.head_dim + sub * hd;
     for (var i = lid; i < L * PV; i += 256u) {
         let s = i / PV;
         let p0 = 4u * (i % PV);
@@ -138,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let wide = hd > 32u; // the upper 32 channels exist
     let nl = lid % NS;
     let p4 = lid / NS;
-    let out0 = (c * p.heads + h) * hd * n;
+    let out0 = ((c * p.heads + h) * p.head_dim + sub * hd) * n;
     for (var n0 = 0u; n0 < n; n0 += NS) {
         workgroupBarrier();
         for (var i = lid; i < L * NS; i += 256u) {

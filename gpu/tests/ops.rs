@@ -350,10 +350,11 @@ fn ssm_scan_with_state_over_two_calls() {
     eprintln!("ssm_scan: max rel err y {:e}, state {:e}", worst.0, worst.1);
 }
 
-/// The chunked SSD scan (3 kernels; ssm_scan for T = 1 and P > 64) against the CPU
+/// The chunked SSD scan (3 kernels; ssm_scan for T = 1) against the CPU
 /// recurrence + gate: a nonzero initial state, then two calls of t1 and t2 tokens (state
 /// carried), T crossing chunk boundaries with a partial last chunk, G = 1 and 2, P up to
-/// 32 and above (the kernels' upper channel half), N not a multiple of the kernels'
+/// 32 and above (the kernels' upper channel half), P > 64 (heads run as slices:
+/// 65 = 5 x 13, 96 = 2 x 48, 128 = 2 x 64), N not a multiple of the kernels'
 /// slices, and both small and large steps (dt_bias shifted by -3
 /// or not: per-chunk decays down to ~e^-100).
 #[test]
@@ -371,6 +372,8 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
             dims(2, 64, 32, 2, 4),
             dims(1, 37, 16, 1, 4),
             dims(1, 65, 8, 1, 4),
+            dims(2, 128, 16, 2, 4),
+            dims(1, 96, 8, 1, 4),
         ]
         .into_iter()
         .enumerate()
@@ -413,7 +416,7 @@ fn ssd_chunked_scan_with_state_over_two_calls() {
                 let ds = op
                     .build(&g, "ssd", &bp, &bx, &bh, &be, &state, &y, &bs, &bd)
                     .expect("build");
-                let chunked = t > 1 && m.head_dim <= 64;
+                let chunked = t > 1;
                 assert_eq!(ds.len(), if chunked { 3 } else { 1 }, "t={t} {m:?}");
                 run(&g, "ssd", &ds).expect("run");
                 got.extend(down(&g, &y, t * e));

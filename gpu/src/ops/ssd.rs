@@ -1,8 +1,9 @@
 //! The Mamba-2 scan + gate of a prefill in the chunked SSD form (shaders/ssd_chunk_state.wgsl,
 //! ssd_state_pass.wgsl, ssd_chunk_out.wgsl): chunks of [`SSD_CHUNK`] tokens run in parallel
 //! (their own end states, then their outputs) and only the state hand-off between chunks is
-//! sequential. Shapes the kernels do not cover (P > 64) run the token-by-token [`SsmScan`]
-//! instead, and so does T = 1: the plan itself runs decode steps as [`SsmScan`]
+//! sequential. A head wider than 64 channels runs as [`head_split`] slices of at most 64
+//! (the scan is independent per channel given the head's dt, A, B, C), so every P is
+//! chunked; T = 1 runs the token-by-token [`SsmScan`]: the plan itself runs decode steps as [`SsmScan`]
 //! (`model::plan::Phase`); `Ssd` keeps accepting T = 1 for callers that do not choose.
 //! Same inputs, outputs and state as [`SsmScan`], plus two scratch buffers
 //! ([`Ssd::scratch`]).
@@ -15,8 +16,17 @@ use hybrid_core::config::MambaDims;
 
 /// Tokens per chunk (`L` of the three shaders).
 pub const SSD_CHUNK: usize = 32;
-/// Largest head_dim P the chunked kernels handle (their x tiles are [L, 64]).
+/// Largest slice of a head the chunked kernels handle in one workgroup (their x tiles are
+/// [L, 64]); wider heads are split ([`head_split`]).
 pub const SSD_MAX_HEAD_DIM: usize = 64;
+
+/// Slices per head of P channels: the fewest S with P % S == 0 and P / S <= 64 (the
+/// shaders' `HEAD_SPLIT`; 1 for P <= 64, 2 for the paper's P = 128).
+pub fn head_split(p: usize) -> usize {
+    (p.div_ceil(SSD_MAX_HEAD_DIM).max(1)..=p.max(1))
+        .find(|s| p.is_multiple_of(*s))
+        .unwrap_or(1)
+}
 
 /// Mirrors `Params` of ssd_chunk_state.wgsl, ssd_state_pass.wgsl and ssd_chunk_out.wgsl:
 /// the `Params` every Mamba-2 scan shader shares (the scan layout t .. xbc_stride, then
@@ -41,9 +51,9 @@ pub struct Ssd {
 }
 
 impl Ssd {
-    /// True when the three chunked kernels run (T > 1 and P <= 64), false for [`SsmScan`].
+    /// True when the three chunked kernels run (T > 1), false for [`SsmScan`].
     pub fn chunked(&self) -> bool {
-        self.t > 1 && self.dims.head_dim <= SSD_MAX_HEAD_DIM
+        self.t > 1
     }
 
     /// ceil(T / L).
@@ -101,13 +111,19 @@ impl Ssd {
             scan,
             n_chunks: u(label, n_chunks)?,
         };
-        let per_chunk = fold(gpu, label, [u(label, n_chunks)?, u(label, m.n_heads)?])?;
+        let split = head_split(m.head_dim);
+        let per_chunk = fold(
+            gpu,
+            label,
+            [u(label, n_chunks)?, u(label, m.n_heads * split)?],
+        )?;
+        let slices = [("HEAD_SPLIT", split as f64)];
         Ok(vec![
             Dispatch::new(
                 gpu,
                 format!("{label} chunk states"),
                 Kernel::SsdChunkState,
-                &[],
+                &slices,
                 &params,
                 &[proj, xbc, heads, dt_edit],
                 &[states, dtc],
@@ -127,12 +143,33 @@ impl Ssd {
                 gpu,
                 format!("{label} chunk out"),
                 Kernel::SsdChunkOut,
-                &[],
+                &slices,
                 &params,
                 &[proj, xbc, heads, dtc, states],
                 &[y],
                 per_chunk,
             )?,
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::head_split;
+
+    #[test]
+    fn heads_split_into_slices_of_at_most_64() {
+        for (p, s) in [
+            (1, 1),
+            (64, 1),
+            (65, 5),
+            (96, 2),
+            (128, 2),
+            (130, 5),
+            (256, 4),
+        ] {
+            assert_eq!(head_split(p), s, "P = {p}");
+            assert!(p % s == 0 && p / s <= 64);
+        }
     }
 }
