@@ -9,7 +9,10 @@
 // accumulators of 16 x 16 (acc_ij: rows 16 i .., columns 16 j ..). Per step of BK = 32
 // along K the workgroup stages the x tile [128 rows][32 k] and the w tile [64 rows][32 k]
 // in workgroup memory as f16 (rows padded to LDS = 40 halves, 80 bytes: the 8 rows of a
-// fragment load fall in distinct banks), zeros past T, N and K; then per 16 of K each
+// fragment load fall in distinct banks), zeros past T, N and K, from registers loaded
+// during the previous step (branch-free loads: a first version that loaded and stored
+// element by element behind bounds branches ran at the f32 kernel's 16 TFLOP/s on the
+// H200, its loads one after another); then per 16 of K each
 // subgroup loads 2 A fragments (its x rows, row-major) and 4 B fragments (W^T: w rows
 // read column-major) and does 8 multiply-adds. Epilogue: each accumulator is stored to a
 // 16 x 16 f32 tile of the subgroup in workgroup memory, then its lanes write it to y with
@@ -53,37 +56,104 @@ var<workgroup> xs: array<f16, 5120>; // [BM][LDS]: x tile, row-major
 var<workgroup> ws: array<f16, 2560>; // [BN][LDS]: w tile, row-major (= W^T column-major)
 var<workgroup> cs: array<f32, 1024>; // [4 subgroups][16][16]: one accumulator on its way out
 
-// Stage the step at k0: the x tile (8 groups of 4 k per invocation) and the w tile (4),
-// group g = li + WG i at row g / 8, columns 4 (g % 8) .. +3; zeros out of range.
-fn stage(li: u32, t0: u32, n0: u32, k0: u32) {
-    for (var i = 0u; i < BM * BK / 4u / WG; i++) {
-        let g = li + WG * i;
-        let r = g / 8u;
-        let c = (g % 8u) * 4u;
-        let t = t0 + r;
-        let base = t * p.x_stride + p.x_off + k0 + c;
-        for (var j = 0u; j < 4u; j++) {
-            var v = 0.0;
-            if (t < p.t && k0 + c + j < p.k) {
-                v = x[base + j];
-            }
-            xs[r * LDS + c + j] = f16(v);
-        }
-    }
-    for (var i = 0u; i < BN * BK / 4u / WG; i++) {
-        let g = li + WG * i;
-        let r = g / 8u;
-        let c = (g % 8u) * 4u;
-        let n = n0 + r;
-        let base = n * p.w_stride + p.w_off + k0 + c;
-        for (var j = 0u; j < 4u; j++) {
-            var v = f16(0.0);
-            if (n < p.n && k0 + c + j < p.k) {
-                v = w[base + j];
-            }
-            ws[r * LDS + c + j] = v;
-        }
-    }
+// One invocation's share of a step's tiles, in registers (fetched during the previous
+// step's products): x groups g = li + WG i (i = 0..7) and w groups g = li + WG i
+// (i = 0..3), group g = row g / 8, k 4 (g % 8) .. +3, as f16.
+struct Fetch {
+    x0: vec4<f16>,
+    x1: vec4<f16>,
+    x2: vec4<f16>,
+    x3: vec4<f16>,
+    x4: vec4<f16>,
+    x5: vec4<f16>,
+    x6: vec4<f16>,
+    x7: vec4<f16>,
+    w0: vec4<f16>,
+    w1: vec4<f16>,
+    w2: vec4<f16>,
+    w3: vec4<f16>,
+}
+
+// Group g of the x tile at (t0, k0), zeros out of range. Branch-free, so that all of a
+// step's loads are in flight at once: an index past the end reads some value of the
+// buffer or zero (WGSL's robustness), which the select drops; `&`, not `&&`, which naga
+// lowers to branches.
+fn ld_x(g: u32, t0: u32, k0: u32) -> vec4<f16> {
+    let t = t0 + g / 8u;
+    let k = k0 + (g % 8u) * 4u;
+    let b = t * p.x_stride + p.x_off + k;
+    let ok = t < p.t;
+    return vec4<f16>(vec4<f32>(
+        select(0.0, x[b], ok & (k < p.k)),
+        select(0.0, x[b + 1u], ok & (k + 1u < p.k)),
+        select(0.0, x[b + 2u], ok & (k + 2u < p.k)),
+        select(0.0, x[b + 3u], ok & (k + 3u < p.k)),
+    ));
+}
+
+// Group g of the w tile at (n0, k0), as `ld_x`.
+fn ld_w(g: u32, n0: u32, k0: u32) -> vec4<f16> {
+    let n = n0 + g / 8u;
+    let k = k0 + (g % 8u) * 4u;
+    let b = n * p.w_stride + p.w_off + k;
+    let ok = n < p.n;
+    let zero = f16(0.0);
+    return vec4<f16>(
+        select(zero, w[b], ok & (k < p.k)),
+        select(zero, w[b + 1u], ok & (k + 1u < p.k)),
+        select(zero, w[b + 2u], ok & (k + 2u < p.k)),
+        select(zero, w[b + 3u], ok & (k + 3u < p.k)),
+    );
+}
+
+fn fetch(li: u32, t0: u32, n0: u32, k0: u32) -> Fetch {
+    return Fetch(
+        ld_x(li, t0, k0),
+        ld_x(li + WG, t0, k0),
+        ld_x(li + 2u * WG, t0, k0),
+        ld_x(li + 3u * WG, t0, k0),
+        ld_x(li + 4u * WG, t0, k0),
+        ld_x(li + 5u * WG, t0, k0),
+        ld_x(li + 6u * WG, t0, k0),
+        ld_x(li + 7u * WG, t0, k0),
+        ld_w(li, n0, k0),
+        ld_w(li + WG, n0, k0),
+        ld_w(li + 2u * WG, n0, k0),
+        ld_w(li + 3u * WG, n0, k0),
+    );
+}
+
+// Group g of the x tile into xs (row g / 8, columns 4 (g % 8) ..).
+fn put_x(g: u32, v: vec4<f16>) {
+    let o = (g / 8u) * LDS + (g % 8u) * 4u;
+    xs[o] = v.x;
+    xs[o + 1u] = v.y;
+    xs[o + 2u] = v.z;
+    xs[o + 3u] = v.w;
+}
+
+fn put_w(g: u32, v: vec4<f16>) {
+    let o = (g / 8u) * LDS + (g % 8u) * 4u;
+    ws[o] = v.x;
+    ws[o + 1u] = v.y;
+    ws[o + 2u] = v.z;
+    ws[o + 3u] = v.w;
+}
+
+// Store a fetch into the tiles.
+fn stage(li: u32, f: Fetch) {
+    put_x(li, f.x0);
+    put_x(li + WG, f.x1);
+    put_x(li + 2u * WG, f.x2);
+    put_x(li + 3u * WG, f.x3);
+    put_x(li + 4u * WG, f.x4);
+    put_x(li + 5u * WG, f.x5);
+    put_x(li + 6u * WG, f.x6);
+    put_x(li + 7u * WG, f.x7);
+    put_w(li, f.w0);
+    put_w(li + WG, f.w1);
+    put_w(li + 2u * WG, f.w2);
+    put_w(li + 3u * WG, f.w3);
 }
 
 // Write the subgroup's staged 16 x 16 tile (cs from cb) to rows t .., columns n .. of y.
@@ -132,9 +202,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var acc11 = coop_mat16x16<f32, C>();
     var acc12 = coop_mat16x16<f32, C>();
     var acc13 = coop_mat16x16<f32, C>();
+    var f = fetch(li, t0, n0, 0u);
     for (var k0 = 0u; k0 < k_end; k0 += BK) {
-        stage(li, t0, n0, k0);
+        stage(li, f);
         workgroupBarrier();
+        // the next step's tiles (zeros past K) load while this step multiplies
+        f = fetch(li, t0, n0, k0 + BK);
         for (var kk = 0u; kk < BK; kk += 16u) {
             let ia0 = row + kk;
             let ia1 = row + 16u * LDS + kk;

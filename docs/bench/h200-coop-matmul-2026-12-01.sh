@@ -4,7 +4,8 @@
 # cooperative-matrix configurations, checks the kernel against the CPU reference and prints
 # its TFLOP/s), then 1B prefill with the tensor cores (HYBRID_GPU_FEATURES=all, with a
 # kernel profile) and without (=none: the f32 kernel), f16 weights, chunks of 4096.
-# Binaries built on the dev box (release, stripped, xz) in .devjobs/coop/.
+# Binaries built on the dev box (release, stripped, xz) in .devjobs/coop/. At most 8 files
+# come back from $OUT: the bench logs go to one file.
 set -u
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
@@ -19,7 +20,8 @@ HYBRID_REQUIRE_COOP=1 RUST_BACKTRACE=1 timeout 60 /tmp/coop-test --nocapture --t
 for feat in all none; do
   prof=""; [ $feat = all ] && prof=--profile
   for c in paper-mamba2 paper-inter; do
-    HYBRID_GPU_FEATURES=$feat timeout 55 /tmp/hybrid bench assets/configs/$c.json -c 2048,32768 -d 4 -b gpu --chunk 4096 --prefill-runs 1 --weights f16 $prof --json $OUT/$c-$feat.json > $OUT/$c-$feat.log 2>&1; echo "$c $feat rc $?"
+    echo "# $c, HYBRID_GPU_FEATURES=$feat" >> $OUT/bench.log
+    HYBRID_GPU_FEATURES=$feat timeout 55 /tmp/hybrid bench assets/configs/$c.json -c 2048,32768 -d 4 -b gpu --chunk 4096 --prefill-runs 1 --weights f16 $prof --json $OUT/$c-$feat.json >> $OUT/bench.log 2>&1; echo "$c $feat rc $?"
   done
 done
-cat $OUT/env.txt; tail -n 40 $OUT/coop-test.log; for f in $OUT/paper-*.log; do echo "== $f"; tail -n 12 $f; done
+cat $OUT/env.txt; tail -n 40 $OUT/coop-test.log; grep -E "@ |matmul" $OUT/bench.log
