@@ -28,6 +28,12 @@ macro_rules! kernel_table {
         $then! {
             Matmul => "matmul", inputs 2, outputs 1, zero_wg_memory false,
                 params $crate::ops::matmul::MatmulParams;
+            MatmulCoop => "matmul_coop", inputs 2, outputs 1, zero_wg_memory false,
+                params $crate::ops::matmul::MatmulParams,
+                consts [
+                    BM = $crate::ops::matmul::COOP_TILE_T,
+                    BN = $crate::ops::matmul::COOP_TILE_N
+                ];
             Matvec => "matvec", inputs 3, outputs 1, zero_wg_memory false,
                 params $crate::ops::matvec::MatvecParams,
                 consts [

@@ -322,6 +322,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "embed",
             "kv_store",
             "matmul",
+            "matmul_coop",
             "matvec",
             "relu2",
             "rmsnorm",

@@ -1,6 +1,12 @@
 //! `y (+)= alpha * x W^T` over sub-blocks (shaders/matmul.wgsl, tiled, any T). The plan
 //! runs one-row products (decode) as a [`Matvec`](super::matvec::Matvec) instead
 //! (`model::plan::Phase`).
+//!
+//! Two kernels, one contract, chosen at run time per product ([`Matmul::path`]): the f32
+//! CUDA-core kernel (matmul.wgsl, every device, every weight format) and, for f16 weights
+//! on a device with tensor cores ([`crate::Caps::coop_f16`]), shaders/matmul_coop.wgsl
+//! (x rounded to f16 as it is staged, f32 accumulation) once the product is
+//! [large enough](COOP_MIN_ROWS).
 
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, groups, Dispatch};
@@ -112,16 +118,48 @@ impl Matmul {
             _pad: [0; 2],
         };
         let acc = ("ACCUMULATE", if s.accumulate { 1.0 } else { 0.0 });
-        let grid = fold(gpu, label, [groups(s.n, 64), groups(s.t, 64)])?;
-        Dispatch::new(
-            gpu,
-            label,
-            Kernel::Matmul,
-            &[acc, ("W_FORMAT", s.w_format.shader_code())],
-            &params,
-            &[x, w],
-            &[y],
-            grid,
-        )
+        let kernel = s.path(gpu);
+        let (constants, grid) = match kernel {
+            Kernel::MatmulCoop => (
+                vec![acc],
+                [groups(s.n, COOP_TILE_N), groups(s.t, COOP_TILE_T)],
+            ),
+            _ => (
+                vec![acc, ("W_FORMAT", s.w_format.shader_code())],
+                [groups(s.n, 64), groups(s.t, 64)],
+            ),
+        };
+        let grid = fold(gpu, label, grid)?;
+        Dispatch::new(gpu, label, kernel, &constants, &params, &[x, w], &[y], grid)
+    }
+
+    /// The kernel this product runs on `gpu`: [`Kernel::MatmulCoop`] where the device has
+    /// the tensor-core configuration and subgroups of exactly 32, the weights are f16, the
+    /// product has at least [`COOP_MIN_ROWS`] rows and the kernel's workgroup memory fits;
+    /// else [`Kernel::Matmul`].
+    pub fn path(&self, gpu: &Gpu) -> Kernel {
+        let c = &gpu.caps;
+        let coop = c.coop_f16
+            && c.shader_f16
+            && c.subgroups
+            && c.subgroup_size == (32, 32)
+            && self.w_format == WeightFormat::F16
+            && self.t >= COOP_MIN_ROWS
+            && gpu.limits.max_compute_workgroup_storage_size >= COOP_WORKGROUP_BYTES;
+        if coop {
+            Kernel::MatmulCoop
+        } else {
+            Kernel::Matmul
+        }
     }
 }
+
+/// Output rows (T) and columns (N) of one matmul_coop workgroup (its BM, BN).
+pub const COOP_TILE_T: usize = 128;
+pub const COOP_TILE_N: usize = 64;
+/// Fewest rows for which the tensor-core kernel runs (half its 128-row tile; below, the
+/// f32 kernel's 64-row tile wastes less).
+pub const COOP_MIN_ROWS: usize = 64;
+/// matmul_coop's workgroup memory: the f16 x and w tiles (128 and 64 rows of 40 halves)
+/// and 4 subgroups' 16 x 16 f32 output tiles.
+const COOP_WORKGROUP_BYTES: u32 = (128 * 40 + 64 * 40) * 2 + 4 * 256 * 4;
