@@ -26,6 +26,12 @@ pub struct CoopPlan {
     pub constants: [(&'static str, f64); 7],
 }
 
+/// Smallest head the kernel takes: the sizes it was checked at on a tensor-core device
+/// (gpu/tests/attention_coop.rs: 64 to 256). Smaller heads (the test fixtures' 16) keep
+/// the f32 kernels: the whole-model tensor-core check (gpu/tests/coop.rs, dh 16) failed on
+/// the H200 once this kernel joined the tensor-core matmul (docs/BENCHMARKS.md).
+pub const MIN_HEAD_DIM: usize = 64;
+
 /// Workgroup storage of the shader: q, K, V, P as f16, scores (also the output staging)
 /// and the per-thread row statistics as f32.
 fn storage_bytes((bq, bk): (usize, usize), dh: usize, dv: usize, s_n: usize, wg: usize) -> usize {
@@ -34,10 +40,11 @@ fn storage_bytes((bq, bk): (usize, usize), dh: usize, dv: usize, s_n: usize, wg:
 
 /// The tiles for q/k heads of `dh` and v heads of `dv` on a device with `caps` and
 /// `limits`; `None` where the device has no f16 cooperative matrices or subgroups of one
-/// fixed size, or the heads are not multiples of 16 up to [`MAX_HEAD_DIM`], or no tile fits.
+/// fixed size, or the heads are not multiples of 16 from [`MIN_HEAD_DIM`] up to
+/// [`MAX_HEAD_DIM`], or no tile fits.
 pub fn plan(caps: &Caps, limits: &wgpu::Limits, dh: usize, dv: usize) -> Option<CoopPlan> {
     let (sg_min, sg_max) = caps.subgroup_size;
-    let heads_ok = |d: usize| d.is_multiple_of(16) && (16..=MAX_HEAD_DIM).contains(&d);
+    let heads_ok = |d: usize| d.is_multiple_of(16) && (MIN_HEAD_DIM..=MAX_HEAD_DIM).contains(&d);
     if !caps.coop_f16 || !caps.subgroups || sg_min != sg_max || sg_min == 0 {
         return None;
     }
