@@ -6,8 +6,9 @@
 //! attention_tiled.wgsl (ops/attention_tiled.rs) where the device's workgroup storage holds
 //! its tiles; the others run the one-row-per-workgroup path of the same shader. Where the
 //! device has f16 cooperative matrices (tensor cores, [`crate::caps::Caps::coop_f16`]) and
-//! the heads are multiples of 16, attention without sinks or hidden keys runs
-//! attention_coop.wgsl (ops/attention_coop.rs) instead.
+//! the heads are multiples of 16 from 64 to 256, attention without sinks or hidden keys
+//! runs attention_coop.wgsl (ops/attention_coop.rs) instead of all but the dh = dv <= 64
+//! tiled path.
 
 use super::qkv::QkvLayout;
 use super::{attention_coop, attention_tiled};
@@ -210,22 +211,26 @@ impl Attention {
             .filter(|_| s.layout.sinks == 0 && s.view.hide.is_none());
         let g = s.n_heads / s.n_kv_heads;
         let rows = u(label, s.t * g)?;
-        let (kernel, constants, grid): (_, &[(&'static str, f64)], _) = if let Some(c) = &coop {
-            let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(c.rows as u32)];
-            (Kernel::AttentionCoop, &c.constants, grid)
-        } else if s.head_dim <= TILED_MAX_HEAD_DIM && same {
-            let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)];
-            (Kernel::Attention, &tiled, grid)
-        } else if let Some(c) = &wide_tiles {
-            let grid = [
-                u(label, s.n_kv_heads)?,
-                rows.div_ceil(attention_tiled::ROWS as u32),
-            ];
-            (Kernel::AttentionTiled, c, grid)
-        } else {
-            let grid = [u(label, s.n_heads)?, u(label, s.t)?];
-            (Kernel::Attention, &[("WIDE", 1.0), ("WG", 64.0)], grid)
-        };
+        // attention.wgsl's tiled path first: at dh = dv <= 64 it is as fast as the tensor
+        // cores' two passes (H200: playground heads of 32 went 91 -> 198 ms for a 16K
+        // prefill on attention_coop)
+        let (kernel, constants, grid): (_, &[(&'static str, f64)], _) =
+            if s.head_dim <= TILED_MAX_HEAD_DIM && same {
+                let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(TILED_ROWS as u32)];
+                (Kernel::Attention, &tiled, grid)
+            } else if let Some(c) = &coop {
+                let grid = [u(label, s.n_kv_heads)?, rows.div_ceil(c.rows as u32)];
+                (Kernel::AttentionCoop, &c.constants, grid)
+            } else if let Some(c) = &wide_tiles {
+                let grid = [
+                    u(label, s.n_kv_heads)?,
+                    rows.div_ceil(attention_tiled::ROWS as u32),
+                ];
+                (Kernel::AttentionTiled, c, grid)
+            } else {
+                let grid = [u(label, s.n_heads)?, u(label, s.t)?];
+                (Kernel::Attention, &[("WIDE", 1.0), ("WG", 64.0)], grid)
+            };
         Dispatch::new(
             gpu,
             label,
