@@ -6,12 +6,19 @@
 //   a_n = sum_k xn[k] * w[n, w_off + k],  b_n = the same with row N + n  (GLU only)
 //   v_n = alpha * a_n, or alpha * silu(a_n) * b_n with GLU (SwiGLU on a gate|up weight)
 //   y[y_off + n] = v_n, or y[y_off + n] += v_n with ACCUMULATE (fused residual add)
+// and, for one token, an epilogue on y (EPILOGUE):
+//   1 (rope_kv): y is a q|k|v row: RoPE on its q and k heads (as rope.wgsl at position
+//     pos), then with `store` k and v appended at row pos of a flat KV cache (kv_store.wgsl)
+//   2 (conv): y is an in_proj row z|xBC|dt: each x|B|C channel c takes its conv + SiLU
+//     over its W-1 state rows and this token, xbc[c] = silu(b[c] + sum_k w[c, k] ext[k])
+//     (as conv1d.wgsl), and its state shifts by one row (the thread of row n owns it)
 // A workgroup of 256 threads computes ROWS = 8 outputs: 32 threads per row stride over K
 // (consecutive threads read consecutive weights), then a tree reduction per row. x
 // (normalized when NORM_GROUP > 0) is staged once in workgroup memory for all 8 rows
 // when K <= MAX_K (the norm needs that); 11 KiB of workgroup memory.
 // Dispatch grid: (G, 1, 1) with G = ceil(N / 8), folded past the device limit; rows of
-// workgroup i = wg_index(wid, nwg) are 8 i .. 8 i + 7.
+// workgroup i = wg_index(wid, nwg) are the logical rows 8 i .. 8 i + 7 (`row_of`: the
+// output rows, with rope_kv the two halves of each rotated pair side by side).
 
 struct Params {
     n: u32,        // N: outputs
@@ -22,6 +29,20 @@ struct Params {
     y_off: u32,    // first element of y written
     alpha: f32,    // scale of the product (branch scalars, signs)
     eps: f32,      // RMSNorm epsilon (NORM_GROUP > 0)
+    // EPILOGUE = 1 (rope_kv): heads of dh at column 0 (q) and k_off (k) tile 0..k_off+k_dim
+    head_dim: u32, // dh (even)
+    rot: u32,      // R: dims rotated per head (even, <= dh; 0 = none)
+    k_off: u32,    // first column of k (Hq*dh)
+    v_off: u32,    // first column of v
+    k_dim: u32,    // Hkv*dh
+    v_dim: u32,    // Hkv*dv
+    theta: f32,    // rope_theta
+    store: u32,    // 1: append k and v at row pos of a flat cache
+    // EPILOGUE = 2 (conv)
+    conv_off: u32, // first column of x|B|C (E)
+    channels: u32, // C = E + 2GN
+    width: u32,    // W
+    _pad0: u32,
 }
 
 // Add into y instead of overwriting it (fused residual add).
@@ -34,6 +55,8 @@ override GLU: bool = false;
 // 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
 // read as f32 either way.
 override W_FORMAT: u32 = 0u;
+// 0 = none, 1 = rope_kv, 2 = conv (see the top).
+override EPILOGUE: u32 = 0u;
 
 // MAX_K and ROWS equal their namesakes in gpu/src/ops/matvec.rs
 // (gpu/tests/contract.rs holds them equal).
@@ -46,7 +69,12 @@ const MAX_K: u32 = 2048u; // longer K: x is read from global memory, no norm
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [x_off + K]
 @group(0) @binding(2) var<storage, read> w: array<u32>;       // [N (2N with GLU), w_stride] f32, f16 or bf16 (W_FORMAT)
 @group(0) @binding(3) var<storage, read> g: array<f32>;       // [K] norm weight (unused if NORM_GROUP = 0)
-@group(0) @binding(4) var<storage, read_write> y: array<f32>; // [y_off + N]
+// The epilogue's buffers (unused by EPILOGUE = 0):
+@group(0) @binding(4) var<storage, read> aux: array<u32>;     // rope_kv: [1] pos; conv: [C, W] conv weight (f32 bits)
+@group(0) @binding(5) var<storage, read> aux_b: array<f32>;   // conv: [C] conv bias
+@group(0) @binding(6) var<storage, read_write> y: array<f32>; // [y_off + N]
+@group(0) @binding(7) var<storage, read_write> out_a: array<f32>; // rope_kv: [rows, k_dim] K cache; conv: [W-1, C] state, oldest first
+@group(0) @binding(8) var<storage, read_write> out_b: array<f32>; // rope_kv: [rows, v_dim] V cache; conv: [C] xbc
 
 var<workgroup> xs: array<f32, MAX_K>;  // [K] x, normalized
 var<workgroup> red_a: array<f32, WG>;  // partial sums of a (and the norm's sums of squares)
@@ -139,12 +167,86 @@ fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
 }
 
+// 2 pi split so that k * TAU_HI is exact for k < 2^16 (Cody-Waite range reduction).
+const TAU_HI: f32 = 6.28125;
+const TAU_LO: f32 = 0.0019353071795864769;
+
+// (cos, sin) of the angle t * theta^(-2i/R), reduced mod 2 pi first.
+fn rope_cs(t: u32, i: u32, rot: u32, theta: f32) -> vec2<f32> {
+    let freq = pow(theta, -2.0 * f32(i) / f32(rot));
+    let angle = f32(t) * freq;
+    let turns = round(angle / (TAU_HI + TAU_LO));
+    let r = (angle - turns * TAU_HI) - turns * TAU_LO;
+    return vec2<f32>(cos(r), sin(r));
+}
+
+// Whether logical row l is a rotated dim of a q or k head (rope_kv): its pair is l ^ 1.
+fn rotated(l: u32) -> bool {
+    return EPILOGUE == 1u && l < p.k_off + p.k_dim && l % p.head_dim < p.rot;
+}
+
+// The output row of logical row l: l, but for rotated dims (rope_kv) the pair
+// (i, i + R/2) of a head at logical rows (2i, 2i + 1), so both halves meet in one workgroup.
+fn row_of(l: u32) -> u32 {
+    if (!rotated(l)) {
+        return l;
+    }
+    let j = l % p.head_dim;
+    return l - j + j / 2u + (j % 2u) * (p.rot / 2u);
+}
+
+// rope_kv: the value v of row n (logical l) rotated with its pair's (summed at
+// red_a[li ^ LANES]), then appended to the cache with `store`.
+fn rope_kv(l: u32, n: u32, li: u32, v: f32) -> f32 {
+    let t = aux[0];
+    var o = v;
+    if (rotated(l)) {
+        let j = l % p.head_dim;
+        let cs = rope_cs(t, j / 2u, p.rot, p.theta);
+        let other = red_a[li ^ LANES] * p.alpha;
+        // (a, b) <- (a cos - b sin, b cos + a sin)
+        o = select(v * cs.x + other * cs.y, v * cs.x - other * cs.y, j % 2u == 0u);
+    }
+    if (p.store == 1u) {
+        if (n >= p.k_off && n < p.k_off + p.k_dim) {
+            out_a[t * p.k_dim + n - p.k_off] = o;
+        }
+        if (n >= p.v_off && n < p.v_off + p.v_dim) {
+            out_b[t * p.v_dim + n - p.v_off] = o;
+        }
+    }
+    return o;
+}
+
+// conv: channel n - conv_off of x|B|C (if row n is one) for this token's value v.
+fn conv_step(n: u32, v: f32) {
+    if (n < p.conv_off || n >= p.conv_off + p.channels) {
+        return;
+    }
+    let c = n - p.conv_off;
+    let wl = p.width - 1u;
+    var acc = aux_b[c];
+    for (var k = 0u; k < wl; k++) {
+        let s = out_a[k * p.channels + c];
+        acc += bitcast<f32>(aux[c * p.width + k]) * s;
+        if (k > 0u) {
+            out_a[(k - 1u) * p.channels + c] = s;
+        }
+    }
+    acc += bitcast<f32>(aux[c * p.width + wl]) * v;
+    if (wl > 0u) {
+        out_a[(wl - 1u) * p.channels + c] = v;
+    }
+    out_b[c] = acc / (1.0 + exp(-acc));
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
     let lane = li % LANES;
-    let n = wg_index(wid, nwg) * ROWS + li / LANES;
-    let live = n < p.n;
+    let l = wg_index(wid, nwg) * ROWS + li / LANES;
+    let live = l < p.n;
+    let n = row_of(l);
     let ra = n * p.w_stride + p.w_off;
     let rb = (n + p.n) * p.w_stride + p.w_off;
     // The first weights are requested before x is staged and normalized, so their memory
@@ -224,7 +326,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         workgroupBarrier();
     }
-    if (lane == 0u && n < p.n) {
+    if (lane == 0u && live) {
         var v = red_a[li];
         if (GLU) {
             v = v / (1.0 + exp(-v)) * red_b[li];
@@ -232,6 +334,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         v *= p.alpha;
         if (ACCUMULATE) {
             v += y[p.y_off + n];
+        }
+        if (EPILOGUE == 1u) {
+            v = rope_kv(l, n, li, v);
+        }
+        if (EPILOGUE == 2u) {
+            conv_step(n, v);
         }
         y[p.y_off + n] = v;
     }

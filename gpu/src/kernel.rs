@@ -28,7 +28,7 @@ macro_rules! kernel_table {
         $then! {
             Matmul => "matmul", inputs 2, outputs 1, zero_wg_memory false,
                 params $crate::ops::matmul::MatmulParams;
-            Matvec => "matvec", inputs 3, outputs 1, zero_wg_memory false,
+            Matvec => "matvec", inputs 5, outputs 3, zero_wg_memory false,
                 params $crate::ops::matvec::MatvecParams,
                 consts [
                     MAX_K = $crate::ops::matvec::MAX_K,

@@ -303,6 +303,8 @@ const SHARED: &[(&str, &[&str])] = &[
     ),
     // weight i, f32 or packed f16 / bf16
     ("fn wt", &["matmul", "matvec", "embed"]),
+    // RoPE's rotation at position t (matvec's rope_kv epilogue)
+    ("fn rope_cs", &["rope", "matvec"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (
         "fn wg_index",

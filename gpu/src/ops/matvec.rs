@@ -3,6 +3,7 @@
 //! gate after it fused in.
 
 use super::matmul::Matmul;
+use super::matvec_epilogue::Epilogue;
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result, WeightFormat};
@@ -18,6 +19,18 @@ crate::params::params! {
         pub y_off: u32,
         pub alpha: f32,
         pub eps: f32,
+        pub head_dim: u32,
+        pub rot: u32,
+        pub k_off: u32,
+        pub v_off: u32,
+        pub k_dim: u32,
+        pub v_dim: u32,
+        pub theta: f32,
+        pub store: u32,
+        pub conv_off: u32,
+        pub channels: u32,
+        pub width: u32,
+        pub _pad0: u32,
     }
 }
 
@@ -108,6 +121,19 @@ impl Matvec {
         g: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<Dispatch> {
+        self.build_with(gpu, label, [x, w, g, y], Epilogue::None)
+    }
+
+    /// [`Matvec::build`] with an epilogue on y (one token; see [`Epilogue`]); `xwgy` are
+    /// x, w, g and y.
+    pub fn build_with(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        xwgy: [&wgpu::Buffer; 4],
+        ep: Epilogue,
+    ) -> Result<Dispatch> {
+        let [x, w, g, y] = xwgy;
         let s = *self;
         ensure(s.n > 0 && s.k > 0, label, || format!("empty matvec {s:?}"))?;
         ensure(s.w_off + s.k <= s.w_stride, label, || {
@@ -135,7 +161,21 @@ impl Matvec {
             }
             None => 0,
         };
+        let plain = s.y_off == 0 && !s.glu && !s.accumulate;
+        let e = ep.params(label, s.n, plain, y)?;
         let params = MatvecParams {
+            head_dim: e.head_dim,
+            rot: e.rot,
+            k_off: e.k_off,
+            v_off: e.v_off,
+            k_dim: e.k_dim,
+            v_dim: e.v_dim,
+            theta: e.theta,
+            store: e.store,
+            conv_off: e.conv_off,
+            channels: e.channels,
+            width: e.width,
+            _pad0: 0,
             n: u(label, s.n)?,
             k: u(label, s.k)?,
             x_off: u(label, s.x_off)?,
@@ -148,6 +188,7 @@ impl Matvec {
         let wgs = s.n.div_ceil(ROWS);
         let grid = fold(gpu, label, [u(label, wgs)?, 1])?;
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let (aux, out) = ep.buffers(x, gpu.spare_outputs());
         Dispatch::new(
             gpu,
             label,
@@ -157,10 +198,11 @@ impl Matvec {
                 ("NORM_GROUP", group as f64),
                 ("GLU", flag(s.glu)),
                 ("W_FORMAT", s.w_format.shader_code()),
+                ("EPILOGUE", f64::from(e.code)),
             ],
             &params,
-            &[x, w, g],
-            &[y],
+            &[x, w, g, aux[0], aux[1]],
+            &[y, out[0], out[1]],
             grid,
         )
     }
