@@ -15,14 +15,15 @@
 // A workgroup of 256 threads computes ROWS = 8 outputs: 32 threads per row stride over K
 // (consecutive threads read consecutive weights), then a tree reduction per row. x
 // (normalized when NORM_GROUP > 0) is staged once in workgroup memory for all 8 rows
-// when K <= MAX_K (the norm needs that); 11 KiB of workgroup memory.
+// when K <= MAX_K; 11 KiB of workgroup memory. A longer x is read from memory, and
+// normalized as it is read (its groups' 1 / rms first, each workgroup on its own).
 // Dispatch grid: (G, 1, 1) with G = ceil(N / 8), folded past the device limit; rows of
 // workgroup i = wg_index(wid, nwg) are the logical rows 8 i .. 8 i + 7 (`row_of`: the
 // output rows, with rope_kv the two halves of each rotated pair side by side).
 
 struct Params {
     n: u32,        // N: outputs
-    k: u32,        // K: reduction length (<= MAX_K with a norm)
+    k: u32,        // K: reduction length
     x_off: u32,    // first element of x read
     w_stride: u32, // floats per row of w
     w_off: u32,    // first column of w read
@@ -63,7 +64,7 @@ override EPILOGUE: u32 = 0u;
 const WG: u32 = 256u;
 const LANES: u32 = 32u; // threads per output row
 const ROWS: u32 = 8u; // WG / LANES
-const MAX_K: u32 = 2048u; // longer K: x is read from global memory, no norm
+const MAX_K: u32 = 2048u; // longer K: x is read from global memory
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;       // [x_off + K]
@@ -98,7 +99,7 @@ fn wt(i: u32) -> f32 {
 
 // 1 / rms of each group of xs into rinv: groups are spread over the workgroup, a
 // power-of-two team of threads per group, `round`s of up to 256 / team groups.
-fn group_rms(li: u32) {
+fn group_rms(li: u32, staged: bool) {
     let size = max(NORM_GROUP, 1u); // (NORM_GROUP = 0 never calls this)
     let ng = p.k / size;
     var team = 1u;
@@ -112,7 +113,7 @@ fn group_rms(li: u32) {
         var s = 0.0;
         if (gi < ng) {
             for (var c = j; c < size; c += team) {
-                let v = xs[gi * size + c];
+                let v = xraw(gi * size + c, staged);
                 s += v * v;
             }
         }
@@ -131,12 +132,20 @@ fn group_rms(li: u32) {
     }
 }
 
-// Element k of the (normalized) input.
-fn xin(k: u32, staged: bool) -> f32 {
+// Element k of x as staged (normalized), or from memory (as is).
+fn xraw(k: u32, staged: bool) -> f32 {
     if (staged) {
         return xs[k];
     }
     return x[p.x_off + k];
+}
+
+// Element k of the (normalized) input: x longer than MAX_K is normalized as it is read.
+fn xin(k: u32, staged: bool) -> f32 {
+    if (staged || NORM_GROUP == 0u) {
+        return xraw(k, staged);
+    }
+    return x[p.x_off + k] * rinv[k / max(NORM_GROUP, 1u)] * g[k];
 }
 
 // w[row + k + LANES j], j < 4 (0 past K): a thread's first four weights of a row.
@@ -240,17 +249,15 @@ fn conv_step(n: u32, v: f32) {
     out_b[c] = acc / (1.0 + exp(-acc));
 }
 
-@compute @workgroup_size(WG, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
+// This thread's partial sums (a, b) of its row's products (logical row l): the first
+// weights requested before x is staged and normalized, so that their memory latency
+// overlaps that work (a decode matvec is latency bound), then four loads in flight.
+fn row_partials(l: u32, li: u32) -> vec2<f32> {
     let lane = li % LANES;
-    let l = wg_index(wid, nwg) * ROWS + li / LANES;
     let live = l < p.n;
     let n = row_of(l);
     let ra = n * p.w_stride + p.w_off;
     let rb = (n + p.n) * p.w_stride + p.w_off;
-    // The first weights are requested before x is staged and normalized, so their memory
-    // latency overlaps that work (a decode matvec is latency bound).
     let wa = first4(live, ra, lane);
     var wb = vec4<f32>(0.0);
     if (GLU) {
@@ -267,8 +274,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
     }
     workgroupBarrier();
+    if (NORM_GROUP > 0u) {
+        group_rms(li, staged);
+    }
     if (NORM_GROUP > 0u && staged) {
-        group_rms(li);
         if (li < p.k) {
             xs[li] *= rinv[li / max(NORM_GROUP, 1u)] * g0;
         }
@@ -277,7 +286,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         workgroupBarrier();
     }
-
     var a = 0.0;
     var b = 0.0;
     if (live) {
@@ -286,7 +294,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (GLU) {
             b = dot(x4, wb);
         }
-        // then four loads in flight per thread
         var k = lane + 4u * LANES;
         for (; k + 3u * LANES < p.k; k += 4u * LANES) {
             let x0 = xin(k, staged);
@@ -314,8 +321,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             }
         }
     }
-    red_a[li] = a;
-    red_b[li] = b;
+    return vec2<f32>(a, b);
+}
+
+// Lane 0 of logical row l: y[n] from the row's sums in red_a[li], red_b[li] (GLU,
+// alpha, ACCUMULATE, then the epilogue).
+fn finish(l: u32, li: u32) {
+    if (li % LANES != 0u || l >= p.n) {
+        return;
+    }
+    let n = row_of(l);
+    var v = red_a[li];
+    if (GLU) {
+        v = v / (1.0 + exp(-v)) * red_b[li];
+    }
+    v *= p.alpha;
+    if (ACCUMULATE) {
+        v += y[p.y_off + n];
+    }
+    if (EPILOGUE == 1u) {
+        v = rope_kv(l, n, li, v);
+    }
+    if (EPILOGUE == 2u) {
+        conv_step(n, v);
+    }
+    y[p.y_off + n] = v;
+}
+
+// The row sums of the partials ab into red_a, red_b at lane 0 of each row: a tree.
+fn reduce_rows(ab: vec2<f32>, li: u32) {
+    let lane = li % LANES;
+    red_a[li] = ab.x;
+    red_b[li] = ab.y;
     workgroupBarrier();
     for (var st = LANES / 2u; st > 0u; st = st / 2u) {
         if (lane < st) {
@@ -326,21 +363,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
         workgroupBarrier();
     }
-    if (lane == 0u && live) {
-        var v = red_a[li];
-        if (GLU) {
-            v = v / (1.0 + exp(-v)) * red_b[li];
-        }
-        v *= p.alpha;
-        if (ACCUMULATE) {
-            v += y[p.y_off + n];
-        }
-        if (EPILOGUE == 1u) {
-            v = rope_kv(l, n, li, v);
-        }
-        if (EPILOGUE == 2u) {
-            conv_step(n, v);
-        }
-        y[p.y_off + n] = v;
-    }
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let l = wg_index(wid, nwg) * ROWS + li / LANES;
+    reduce_rows(row_partials(l, li), li);
+    finish(l, li);
 }

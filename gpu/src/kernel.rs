@@ -34,6 +34,12 @@ macro_rules! kernel_table {
                     MAX_K = $crate::ops::matvec::MAX_K,
                     ROWS = $crate::ops::matvec::ROWS
                 ];
+            MatvecSg => "matvec_sg", inputs 5, outputs 3, zero_wg_memory false,
+                params $crate::ops::matvec::MatvecParams,
+                consts [
+                    MAX_K = $crate::ops::matvec::MAX_K,
+                    ROWS = $crate::ops::matvec::ROWS
+                ];
             RmsNorm => "rmsnorm", inputs 2, outputs 1, zero_wg_memory true,
                 params $crate::ops::rmsnorm::RmsNormParams;
             Rope => "rope", inputs 1, outputs 1, zero_wg_memory true,

@@ -302,9 +302,21 @@ const SHARED: &[(&str, &[&str])] = &[
         ],
     ),
     // weight i, f32 or packed f16 / bf16
-    ("fn wt", &["matmul", "matvec", "embed"]),
+    ("fn wt", &["matmul", "matvec", "matvec_sg", "embed"]),
     // RoPE's rotation at position t (matvec's rope_kv epilogue)
-    ("fn rope_cs", &["rope", "matvec"]),
+    ("fn rope_cs", &["rope", "matvec", "matvec_sg"]),
+    // matvec_sg is matvec with other reductions (group_rms, reduce_rows, main)
+    ("struct Params", &["matvec", "matvec_sg"]),
+    ("fn first4", &["matvec", "matvec_sg"]),
+    ("fn xraw", &["matvec", "matvec_sg"]),
+    ("fn xin", &["matvec", "matvec_sg"]),
+    ("fn xin4", &["matvec", "matvec_sg"]),
+    ("fn rotated", &["matvec", "matvec_sg"]),
+    ("fn row_of", &["matvec", "matvec_sg"]),
+    ("fn rope_kv", &["matvec", "matvec_sg"]),
+    ("fn conv_step", &["matvec", "matvec_sg"]),
+    ("fn row_partials", &["matvec", "matvec_sg"]),
+    ("fn finish", &["matvec", "matvec_sg"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (
         "fn wg_index",
@@ -319,6 +331,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "kv_store",
             "matmul",
             "matvec",
+            "matvec_sg",
             "relu2",
             "rmsnorm",
             "rope",

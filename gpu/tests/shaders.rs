@@ -20,10 +20,13 @@ fn every_shader_validates_with_naga() {
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
         // The default capabilities plus what every WebGPU-compliant adapter has
         // (wgpu's SHADER_F16_IN_F32 downlevel flag): `unpack2x16float` for f16 weights.
+        // A shader of an optional feature (caps.rs) also gets that feature's.
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let mut v = naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
             naga::valid::Capabilities::default()
-                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32,
+                | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32
+                | optional_capabilities(name),
         );
         v.validate(&module)
             .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
@@ -49,4 +52,13 @@ fn every_shader_validates_with_naga() {
         Kernel::ALL.len(),
         "a shader file is not used by any kernel"
     );
+}
+
+/// What a shader of an optional path needs beyond core WebGPU (gpu/src/caps.rs), by file.
+fn optional_capabilities(name: &str) -> naga::valid::Capabilities {
+    use naga::valid::Capabilities as C;
+    match name {
+        "matvec_sg" => C::SUBGROUP,
+        _ => C::empty(),
+    }
 }

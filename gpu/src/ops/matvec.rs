@@ -34,7 +34,8 @@ crate::params::params! {
     }
 }
 
-/// Longest x the shader stages in workgroup memory (a fused norm needs that).
+/// Longest x the shader stages in workgroup memory (a longer one is read from memory,
+/// and a fused norm applied as it is read).
 pub const MAX_K: usize = 2048;
 /// Most norm groups in one x.
 pub const MAX_GROUPS: usize = 256;
@@ -107,7 +108,7 @@ impl Matvec {
 
     /// Whether the shader can fuse an RMSNorm with groups of `group` over this K.
     pub fn can_norm(k: usize, group: usize) -> bool {
-        group > 0 && k <= MAX_K && k.is_multiple_of(group) && k / group <= MAX_GROUPS
+        group > 0 && k.is_multiple_of(group) && k / group <= MAX_GROUPS
     }
 
     /// Check shapes and build the dispatch. `g` is the norm weight [K] (any buffer when
@@ -152,9 +153,7 @@ impl Matvec {
         let group = match s.norm {
             Some(nm) => {
                 ensure(Self::can_norm(s.k, nm.group), label, || {
-                    format!(
-                        "fused norm needs K <= {MAX_K}, K % group == 0, <= {MAX_GROUPS} groups: {s:?}"
-                    )
+                    format!("fused norm needs K % group == 0, <= {MAX_GROUPS} groups: {s:?}")
                 })?;
                 need(label, g, s.k, "norm weight")?;
                 nm.group
@@ -192,7 +191,7 @@ impl Matvec {
         Dispatch::new(
             gpu,
             label,
-            Kernel::Matvec,
+            kernel(gpu),
             &[
                 ("ACCUMULATE", flag(s.accumulate)),
                 ("NORM_GROUP", group as f64),
@@ -205,5 +204,16 @@ impl Matvec {
             &[y, out[0], out[1]],
             grid,
         )
+    }
+}
+
+/// matvec_sg.wgsl (reductions on subgroup shuffles) where the device has subgroups,
+/// natively (the browser's WGSL would need `enable subgroups;`, which naga does not
+/// parse), else matvec.wgsl.
+pub fn kernel(gpu: &Gpu) -> Kernel {
+    if gpu.caps.subgroups && !cfg!(target_arch = "wasm32") {
+        Kernel::MatvecSg
+    } else {
+        Kernel::Matvec
     }
 }

@@ -133,11 +133,9 @@ impl Epilogue<'_> {
                 state,
                 out,
             } => {
-                ensure(
-                    channels > 0 && off + channels <= n,
-                    label,
-                    || format!("conv channels {off}..{} exceed {n} outputs", off + channels),
-                )?;
+                ensure(channels > 0 && off + channels <= n, label, || {
+                    format!("conv channels {off}..{} exceed {n} outputs", off + channels)
+                })?;
                 ensure(
                     (1..=super::conv1d::MAX_WIDTH).contains(&width),
                     label,
@@ -169,10 +167,9 @@ impl<'a> Epilogue<'a> {
     ) -> ([&'a wgpu::Buffer; 2], [&'a wgpu::Buffer; 2]) {
         match *self {
             Epilogue::None => ([x, x], spare),
-            Epilogue::RopeKv { pos, cache, .. } => (
-                [pos, x],
-                cache.map_or(spare, |(k, v, _)| [k, v]),
-            ),
+            Epilogue::RopeKv { pos, cache, .. } => {
+                ([pos, x], cache.map_or(spare, |(k, v, _)| [k, v]))
+            }
             Epilogue::Conv {
                 w, b, state, out, ..
             } => ([w, b], [state, out]),
