@@ -160,6 +160,95 @@ fn first4(live: bool, row: u32, k: u32) -> vec4<f32> {
     return v;
 }
 
+// 16-bit weights two to a word (W_FORMAT > 0), rows starting on a word, K even: a
+// thread reads whole words (two weights), so a row's 32 lanes read 128 consecutive bytes.
+fn paired() -> bool {
+    return W_FORMAT != 0u && p.w_stride % 2u == 0u && p.w_off % 2u == 0u && p.k % 2u == 0u;
+}
+
+// The two weights packed in a word (f16 or bf16).
+fn unpack_pair(v: u32) -> vec2<f32> {
+    if (W_FORMAT == 1u) {
+        return unpack2x16float(v);
+    }
+    return vec2<f32>(bitcast<f32>(v << 16u), bitcast<f32>(v & 0xffff0000u));
+}
+
+// The two weights of word `word` of w.
+fn pair(word: u32) -> vec2<f32> {
+    return unpack_pair(w[word]);
+}
+
+// paired: words row / 2 + j + LANES i, i < 4, of a row of K / 2 words (0 past them): a
+// thread's first four words.
+fn first4w(live: bool, row: u32, j: u32) -> vec4<u32> {
+    var v = vec4<u32>(0u);
+    let base = row / 2u;
+    let kw = p.k / 2u;
+    if (live) {
+        if (j < kw) { v.x = w[base + j]; }
+        if (j + LANES < kw) { v.y = w[base + j + LANES]; }
+        if (j + 2u * LANES < kw) { v.z = w[base + j + 2u * LANES]; }
+        if (j + 3u * LANES < kw) { v.w = w[base + j + 3u * LANES]; }
+    }
+    return v;
+}
+
+// The two inputs of word j of a row.
+fn xpair(j: u32, staged: bool) -> vec2<f32> {
+    return vec2<f32>(xin(2u * j, staged), xin(2u * j + 1u, staged));
+}
+
+// The dot of word `word` (as packed weights) with the inputs of word j (0 past K / 2).
+fn dot_word(word: u32, j: u32, staged: bool) -> f32 {
+    if (j >= p.k / 2u) {
+        return 0.0;
+    }
+    return dot(unpack_pair(word), xpair(j, staged));
+}
+
+// paired: this thread's partial sums of rows ra and rb (GLU) from word `lane` on, its
+// first four words of each prefetched (fa, fb); four words in flight.
+fn dot_pairs(live: bool, ra: u32, rb: u32, lane: u32, staged: bool, fa: vec4<u32>,
+             fb: vec4<u32>) -> vec2<f32> {
+    var a = 0.0;
+    var b = 0.0;
+    if (!live) {
+        return vec2<f32>(0.0);
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let j = lane + i * LANES;
+        a += dot_word(fa[i], j, staged);
+        if (GLU) {
+            b += dot_word(fb[i], j, staged);
+        }
+    }
+    let kw = p.k / 2u;
+    let wa0 = ra / 2u;
+    let wb0 = rb / 2u;
+    var j = lane + 4u * LANES;
+    for (; j + 3u * LANES < kw; j += 4u * LANES) {
+        let x0 = xpair(j, staged);
+        let x1 = xpair(j + LANES, staged);
+        let x2 = xpair(j + 2u * LANES, staged);
+        let x3 = xpair(j + 3u * LANES, staged);
+        a += dot(pair(wa0 + j), x0) + dot(pair(wa0 + j + LANES), x1)
+            + dot(pair(wa0 + j + 2u * LANES), x2) + dot(pair(wa0 + j + 3u * LANES), x3);
+        if (GLU) {
+            b += dot(pair(wb0 + j), x0) + dot(pair(wb0 + j + LANES), x1)
+                + dot(pair(wb0 + j + 2u * LANES), x2) + dot(pair(wb0 + j + 3u * LANES), x3);
+        }
+    }
+    for (; j < kw; j += LANES) {
+        let xv = xpair(j, staged);
+        a += dot(pair(wa0 + j), xv);
+        if (GLU) {
+            b += dot(pair(wb0 + j), xv);
+        }
+    }
+    return vec2<f32>(a, b);
+}
+
 // The inputs matching `first4` (0 past K).
 fn xin4(k: u32, staged: bool) -> vec4<f32> {
     var v = vec4<f32>(0.0);
@@ -258,10 +347,21 @@ fn row_partials(l: u32, li: u32) -> vec2<f32> {
     let n = row_of(l);
     let ra = n * p.w_stride + p.w_off;
     let rb = (n + p.n) * p.w_stride + p.w_off;
-    let wa = first4(live, ra, lane);
+    let words = paired();
+    var wa = vec4<f32>(0.0);
     var wb = vec4<f32>(0.0);
-    if (GLU) {
-        wb = first4(live, rb, lane);
+    var fa = vec4<u32>(0u);
+    var fb = vec4<u32>(0u);
+    if (words) {
+        fa = first4w(live, ra, lane);
+        if (GLU) {
+            fb = first4w(live, rb, lane);
+        }
+    } else {
+        wa = first4(live, ra, lane);
+        if (GLU) {
+            wb = first4(live, rb, lane);
+        }
     }
     var g0 = 0.0; // the norm weight of this thread's first staged element
     if (NORM_GROUP > 0u && li < p.k) {
@@ -285,6 +385,9 @@ fn row_partials(l: u32, li: u32) -> vec2<f32> {
             xs[k] *= rinv[k / max(NORM_GROUP, 1u)] * g[k];
         }
         workgroupBarrier();
+    }
+    if (words) {
+        return dot_pairs(live, ra, rb, lane, staged, fa, fb);
     }
     var a = 0.0;
     var b = 0.0;

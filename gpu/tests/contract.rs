@@ -316,6 +316,13 @@ const SHARED: &[(&str, &[&str])] = &[
     ("fn rope_kv", &["matvec", "matvec_sg"]),
     ("fn conv_step", &["matvec", "matvec_sg"]),
     ("fn row_partials", &["matvec", "matvec_sg"]),
+    ("fn paired", &["matvec", "matvec_sg"]),
+    ("fn unpack_pair", &["matvec", "matvec_sg"]),
+    ("fn pair", &["matvec", "matvec_sg"]),
+    ("fn first4w", &["matvec", "matvec_sg"]),
+    ("fn xpair", &["matvec", "matvec_sg"]),
+    ("fn dot_word", &["matvec", "matvec_sg"]),
+    ("fn dot_pairs", &["matvec", "matvec_sg"]),
     ("fn finish", &["matvec", "matvec_sg"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (

@@ -14,7 +14,7 @@ use common::{down, rel_err, up, up_u32, values};
 use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope_partial, silu};
 use hybrid_gpu::ops::matvec::{kernel, FusedNorm, Matvec};
 use hybrid_gpu::ops::matvec_epilogue::{Epilogue, RopeKvDims};
-use hybrid_gpu::{run, Gpu};
+use hybrid_gpu::{run, Gpu, WeightFormat};
 
 /// Sums of up to a few thousand terms (of one output when N = 1, so the relative error
 /// is that output's own), then GPU pow/sin/cos at positions < 200.
@@ -61,13 +61,21 @@ fn matvec_fused_norm_and_swiglu() {
             (256, 32),
             (768, 768),
             (2500, 250),
-            (4100, 4100),
         ] {
-            for n in [1, 7, 33, 130] {
+            // f32 at every N; 16-bit weights (two to a word: read in pairs where K is
+            // even, one by one where it is odd) at one
+            let runs = [1, 7, 130]
+                .map(|n| (n, WeightFormat::F32))
+                .into_iter()
+                .chain([(33, WeightFormat::F16), (33, WeightFormat::BF16)]);
+            for (n, format) in runs {
                 for glu in [false, true] {
                     let rows = if glu { 2 * n } else { n };
                     let x = values(2 * k, 1);
-                    let w = values(rows * k, 2);
+                    let w: Vec<f32> = values(rows * k, 2)
+                        .iter()
+                        .map(|&v| format.round(v))
+                        .collect();
                     let gw: Vec<f32> = values(k, 3).iter().map(|v| 1.0 + 0.5 * v).collect();
                     let y0 = values(n, 4);
                     // CPU: norm the second row of x, then the product (and the gate)
@@ -80,8 +88,10 @@ fn matvec_fused_norm_and_swiglu() {
                         prod
                     };
                     let want: Vec<f32> = y0.iter().zip(&v).map(|(a, b)| a + 0.5 * b).collect();
-                    let (bx, bw, bg, by) = (up(&g, &x), up(&g, &w), up(&g, &gw), up(&g, &y0));
+                    let (bx, bw) = (up(&g, &x), up_u32(&g, &pack(&w, format)));
+                    let (bg, by) = (up(&g, &gw), up(&g, &y0));
                     let mv = Matvec {
+                        w_format: format,
                         x_off: k,
                         alpha: 0.5,
                         accumulate: true,
@@ -92,10 +102,30 @@ fn matvec_fused_norm_and_swiglu() {
                     let d = mv.build(&g, "mv", &bx, &bw, &bg, &by).expect("build");
                     run(&g, "mv", &[d]).expect("run");
                     let e = rel_err(&down(&g, &by, n), &want);
-                    assert!(e < TOL, "matvec k={k} group={group} n={n} glu={glu}: {e:e}");
+                    let f = format.name();
+                    assert!(
+                        e < TOL,
+                        "matvec k={k} group={group} n={n} glu={glu} {f}: {e:e}"
+                    );
                 }
             }
         }
+    }
+}
+
+/// `w` (already rounded to `format`) as the words the shaders read: f32 bits, or 16-bit
+/// pairs, low half first.
+fn pack(w: &[f32], format: WeightFormat) -> Vec<u32> {
+    let bits = |v: f32| match format {
+        WeightFormat::F16 => u32::from(half::f16::from_f32(v).to_bits()),
+        _ => u32::from(half::bf16::from_f32(v).to_bits()),
+    };
+    match format {
+        WeightFormat::F32 => w.iter().map(|v| v.to_bits()).collect(),
+        _ => w
+            .chunks(2)
+            .map(|p| bits(p[0]) | p.get(1).map_or(0, |&v| bits(v)) << 16)
+            .collect(),
     }
 }
 
