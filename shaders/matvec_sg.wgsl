@@ -19,6 +19,9 @@
 //   2 (conv): y is an in_proj row z|xBC|dt: each x|B|C channel c takes its conv + SiLU
 //     over its W-1 state rows and this token, xbc[c] = silu(b[c] + sum_k w[c, k] ext[k])
 //     (as conv1d.wgsl), and its state shifts by one row (the thread of row n owns it)
+//   3 (combine, before the product): x is the split-K partials [Hq, splits, dv + 2] of
+//     attention_split.wgsl, merged as attention_combine.wgsl does while x is staged:
+//     xn[h dv + d] = sum_j e_j o_j[d] / sum_j e_j l_j, e_j = exp(m_j - max_j' m_j')
 // A workgroup of 256 threads computes ROWS = 8 outputs: 32 threads per row stride over K
 // (consecutive threads read consecutive weights), then a tree reduction per row. x
 // (normalized when NORM_GROUP > 0) is staged once in workgroup memory for all 8 rows
@@ -50,7 +53,11 @@ struct Params {
     conv_off: u32, // first column of x|B|C (E)
     channels: u32, // C = E + 2GN
     width: u32,    // W
+    // EPILOGUE = 3 (combine)
+    part_dim: u32, // dv: o of a partial
+    splits: u32,   // partials per head
     _pad0: u32,
+    _pad1: u32,
 }
 
 // Add into y instead of overwriting it (fused residual add).
@@ -63,7 +70,7 @@ override GLU: bool = false;
 // 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
 // read as f32 either way.
 override W_FORMAT: u32 = 0u;
-// 0 = none, 1 = rope_kv, 2 = conv (see the top).
+// 0 = none, 1 = rope_kv, 2 = conv, 3 = combine (see the top).
 override EPILOGUE: u32 = 0u;
 
 // MAX_K and ROWS equal their namesakes in gpu/src/ops/matvec.rs
@@ -327,6 +334,27 @@ fn rope_kv(l: u32, n: u32, li: u32, v: f32) -> f32 {
     return o;
 }
 
+// combine: element k = h dv + d of the merged attention output, from the partials in x.
+fn combined(k: u32) -> f32 {
+    let dv = p.part_dim;
+    let stride = dv + 2u;
+    let base = (k / dv) * p.splits * stride;
+    let d = k % dv;
+    var m = -3.0e38;
+    for (var j = 0u; j < p.splits; j++) {
+        m = max(m, x[base + j * stride + dv]);
+    }
+    var o = 0.0;
+    var l = 0.0;
+    for (var j = 0u; j < p.splits; j++) {
+        let b = base + j * stride;
+        let e = exp(x[b + dv] - m);
+        o += e * x[b + d];
+        l += e * x[b + dv + 1u];
+    }
+    return o / l;
+}
+
 // conv: channel n - conv_off of x|B|C (if row n is one) for this token's value v.
 fn conv_step(n: u32, v: f32) {
     if (n < p.conv_off || n >= p.conv_off + p.channels) {
@@ -381,7 +409,11 @@ fn row_partials(l: u32, li: u32) -> vec2<f32> {
     let staged = p.k <= MAX_K;
     if (staged) {
         for (var k = li; k < p.k; k += WG) {
-            xs[k] = x[p.x_off + k];
+            if (EPILOGUE == 3u) {
+                xs[k] = combined(k);
+            } else {
+                xs[k] = x[p.x_off + k];
+            }
         }
     }
     workgroupBarrier();

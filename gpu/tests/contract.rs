@@ -315,6 +315,7 @@ const SHARED: &[(&str, &[&str])] = &[
     ("fn row_of", &["matvec", "matvec_sg"]),
     ("fn rope_kv", &["matvec", "matvec_sg"]),
     ("fn conv_step", &["matvec", "matvec_sg"]),
+    ("fn combined", &["matvec", "matvec_sg"]),
     ("fn row_partials", &["matvec", "matvec_sg"]),
     ("fn paired", &["matvec", "matvec_sg"]),
     ("fn unpack_pair", &["matvec", "matvec_sg"]),

@@ -296,3 +296,67 @@ fn epilogue_misuse_is_an_error() {
             .is_ok());
     }
 }
+
+/// o_proj merging the split-K partials (Combine) against the CPU: y += 0.5 W merge(part),
+/// merge as attention_combine: some splits neutral (m = -3e38, l = 0, o = 0), as the
+/// shader writes them for slices past the visible keys.
+#[test]
+fn combine_in_the_o_proj_matvec() {
+    for g in devices() {
+        // (heads, dv, splits, N)
+        for (h, dv, splits, n) in [
+            (4, 8, 3, 7),
+            (8, 32, 16, 33),
+            (2, 66, 1, 5),
+            (3, 10, 5, 130),
+        ] {
+            let k = h * dv;
+            let stride = dv + 2;
+            let mut part = values(h * splits * stride, 20);
+            for hs in 0..h * splits {
+                let row = &mut part[hs * stride..(hs + 1) * stride];
+                if splits > 1 && hs % splits == splits - 1 {
+                    row.fill(0.0);
+                    row[dv] = -3.0e38;
+                } else {
+                    row[dv] *= 4.0; // m
+                    row[dv + 1] = 1.5 + row[dv + 1]; // l > 0
+                }
+            }
+            let merged: Vec<f32> = (0..k)
+                .map(|i| {
+                    let (hh, d) = (i / dv, i % dv);
+                    let rows: Vec<&[f32]> = (0..splits)
+                        .map(|j| &part[(hh * splits + j) * stride..][..stride])
+                        .collect();
+                    let m = rows.iter().map(|r| r[dv]).fold(f32::MIN, f32::max);
+                    let e: Vec<f32> = rows.iter().map(|r| (r[dv] - m).exp()).collect();
+                    let o: f32 = rows.iter().zip(&e).map(|(r, e)| e * r[d]).sum();
+                    let l: f32 = rows.iter().zip(&e).map(|(r, e)| e * r[dv + 1]).sum();
+                    o / l
+                })
+                .collect();
+            let w = values(n * k, 21);
+            let y0 = values(n, 22);
+            let prod = matmul(&merged, &w, k);
+            let want: Vec<f32> = y0.iter().zip(&prod).map(|(a, b)| a + 0.5 * b).collect();
+            let (bp, bw, by) = (up(&g, &part), up(&g, &w), up(&g, &y0));
+            let mv = Matvec {
+                alpha: 0.5,
+                accumulate: true,
+                ..Matvec::new(n, k)
+            };
+            let ep = Epilogue::Combine {
+                part_dim: dv,
+                splits,
+            };
+            let d = mv.build_with(&g, "o_proj", [&bp, &bw, &bw, &by], ep);
+            run(&g, "o_proj", &[d.expect("build")]).expect("run");
+            let e = rel_err(&down(&g, &by, n), &want);
+            assert!(
+                e < TOL,
+                "combine h={h} dv={dv} splits={splits} n={n}: {e:e}"
+            );
+        }
+    }
+}

@@ -234,7 +234,8 @@ fn memory_is_exact_and_dispatches_are_counted() {
         };
         // the bound per layer of a decode step: attention 7 (norm + qkv + rope + KV
         // append, split, combine, o_proj + residual, norm + gate|up + SwiGLU, down +
-        // residual; a ring cache appends on its own after attention), Mamba 5 (norm +
+        // residual; a ring cache appends on its own after attention; with at most 16
+        // splits the o_proj merges them: 5 or 6), Mamba 5 (norm +
         // in_proj + conv, scan, gated norm + out_proj + residual, the two FFN matvecs),
         // intra 10 (9 with a flat cache); plus embed and norm_f + lm_head.
         for (i, k) in cfg.layers.iter().enumerate() {

@@ -30,7 +30,10 @@ crate::params::params! {
         pub conv_off: u32,
         pub channels: u32,
         pub width: u32,
+        pub part_dim: u32,
+        pub splits: u32,
         pub _pad0: u32,
+        pub _pad1: u32,
     }
 }
 
@@ -160,8 +163,7 @@ impl Matvec {
             }
             None => 0,
         };
-        let plain = s.y_off == 0 && !s.glu && !s.accumulate;
-        let e = ep.params(label, s.n, plain, y)?;
+        let e = ep.params(label, &s, x, y)?;
         let params = MatvecParams {
             head_dim: e.head_dim,
             rot: e.rot,
@@ -174,7 +176,10 @@ impl Matvec {
             conv_off: e.conv_off,
             channels: e.channels,
             width: e.width,
+            part_dim: e.part_dim,
+            splits: e.splits,
             _pad0: 0,
+            _pad1: 0,
             n: u(label, s.n)?,
             k: u(label, s.k)?,
             x_off: u(label, s.x_off)?,

@@ -1,5 +1,5 @@
-//! What a one-token matvec does to its outputs besides writing y (`EPILOGUE` of
-//! shaders/matvec.wgsl), so that the op after a projection needs no dispatch of its own:
+//! What a one-token matvec fuses beside its product (`EPILOGUE` of shaders/matvec.wgsl),
+//! so that the op next to a projection needs no dispatch of its own:
 //!
 //! - [`Epilogue::RopeKv`]: y is the q|k|v row of an attention layer: RoPE on its q and k
 //!   heads (as [`Rope`](super::rope::Rope)) and, for a flat cache, the k and v rows
@@ -8,7 +8,11 @@
 //! - [`Epilogue::Conv`]: y is the in_proj row of a Mamba-2 mixer: the conv + SiLU of its
 //!   x|B|C channels into `xbc`, the conv state shifted (as [`Conv1d`](super::conv1d::Conv1d)
 //!   for one row).
+//! - [`Epilogue::Combine`]: a prologue: x is the split-K attention partials, merged as the
+//!   matvec stages x (as [`AttentionCombine`](super::attention_combine::AttentionCombine)),
+//!   for the o_proj of a session whose attention uses few splits.
 
+use super::matvec::{Matvec, MAX_K};
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::Result;
@@ -49,10 +53,23 @@ pub enum Epilogue<'a> {
         state: &'a wgpu::Buffer,
         out: &'a wgpu::Buffer,
     },
+    /// Before the product (so a prologue, beside the epilogues for its one switch): x is
+    /// the split-K partials [K / part_dim heads, splits, part_dim + 2] of
+    /// [`AttentionSplit`](super::attention_split::AttentionSplit), merged while x is
+    /// staged (as [`AttentionCombine`](super::attention_combine::AttentionCombine)); at
+    /// most [`MAX_COMBINED_SPLITS`] splits, since every workgroup merges them all.
+    Combine {
+        part_dim: usize,
+        splits: usize,
+    },
 }
 
+/// Most splits a matvec merges in its prologue (a session for a short context: at 16, 512
+/// keys; a longer one runs attention_combine on its own).
+pub const MAX_COMBINED_SPLITS: usize = 16;
+
 /// The epilogue's part of the shader's params, in its field order (head_dim, rot, k_off,
-/// v_off, k_dim, v_dim, theta, store, conv_off, channels, width).
+/// v_off, k_dim, v_dim, theta, store, conv_off, channels, width, part_dim, splits).
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct EpilogueParams {
     pub code: u32,
@@ -67,27 +84,54 @@ pub(super) struct EpilogueParams {
     pub conv_off: u32,
     pub channels: u32,
     pub width: u32,
+    pub part_dim: u32,
+    pub splits: u32,
 }
 
 impl Epilogue<'_> {
-    /// Check it against a matvec of `n` outputs into `y` that writes from column 0 with
-    /// no GLU and no accumulation (`plain`), and give its params.
+    /// Check it against the matvec `mv` (x, y its buffers) and give its params. RopeKv
+    /// and Conv need a plain product (y from column 0, no GLU, no accumulation).
     pub(super) fn params(
         &self,
         label: &str,
-        n: usize,
-        plain: bool,
+        mv: &Matvec,
+        x: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<EpilogueParams> {
         let base = EpilogueParams::default();
-        if let Epilogue::None = self {
-            return Ok(base);
+        let n = mv.n;
+        let plain = mv.y_off == 0 && !mv.glu && !mv.accumulate;
+        if let Epilogue::RopeKv { .. } | Epilogue::Conv { .. } = self {
+            ensure(plain, label, || {
+                "an epilogue needs a plain product (y from 0, no GLU, no accumulation)".into()
+            })?;
         }
-        ensure(plain, label, || {
-            "an epilogue needs a plain product (y from 0, no GLU, no accumulation)".into()
-        })?;
         match *self {
             Epilogue::None => Ok(base),
+            Epilogue::Combine { part_dim, splits } => {
+                let k = mv.k;
+                ensure(
+                    part_dim > 0
+                        && k.is_multiple_of(part_dim)
+                        && k <= MAX_K
+                        && mv.x_off == 0
+                        && (1..=MAX_COMBINED_SPLITS).contains(&splits),
+                    label,
+                    || {
+                        format!(
+                            "combine needs K = heads * {part_dim} <= {MAX_K}, x from 0 and \
+                             1..={MAX_COMBINED_SPLITS} splits (got {splits}): {mv:?}"
+                        )
+                    },
+                )?;
+                need(label, x, k / part_dim * splits * (part_dim + 2), "partials")?;
+                Ok(EpilogueParams {
+                    code: 3,
+                    part_dim: u(label, part_dim)?,
+                    splits: u(label, splits)?,
+                    ..base
+                })
+            }
             Epilogue::RopeKv { dims, pos, cache } => {
                 let d = dims;
                 let layout = QkvLayout {
@@ -166,7 +210,7 @@ impl<'a> Epilogue<'a> {
         spare: [&'a wgpu::Buffer; 2],
     ) -> ([&'a wgpu::Buffer; 2], [&'a wgpu::Buffer; 2]) {
         match *self {
-            Epilogue::None => ([x, x], spare),
+            Epilogue::None | Epilogue::Combine { .. } => ([x, x], spare),
             Epilogue::RopeKv { pos, cache, .. } => {
                 ([pos, x], cache.map_or(spare, |(k, v, _)| [k, v]))
             }

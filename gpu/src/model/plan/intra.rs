@@ -28,7 +28,8 @@ impl Planner<'_> {
         let a = self.acts;
         let (d, eps) = (self.config.d_model, self.config.norm_eps);
         let lp = self.layer_plan(i)?;
-        self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in, lp)?;
+        let label = format!("{p} attn");
+        self.attention(plan, &label, &ib.attn, st, t, mixer_in, lp, false)?;
         self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
         self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
         self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;

@@ -34,6 +34,8 @@ impl Planner<'_> {
     /// hidden keys), then the KV cache append. For one token RoPE runs in the q|k|v matvec,
     /// and so does the append to a flat cache (attention reads the new k, v from qkv; a
     /// ring cache appends after attention, since the new row overwrites a visible key).
+    /// With `merge_in_o` (one token) the split-K partials stay in `att_part` for the
+    /// o_proj matvec to merge.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn attention(
         &self,
@@ -44,6 +46,7 @@ impl Planner<'_> {
         t: usize,
         src: Src,
         lp: &LayerPlan,
+        merge_in_o: bool,
     ) -> Result<()> {
         let view = key_view(lp)?;
         let gpu = self.gpu;
@@ -119,6 +122,9 @@ impl Planner<'_> {
                 let label = format!("{p} attention split");
                 let part = &a.att_part;
                 plan.push(split.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, part)?);
+                if merge_in_o {
+                    return self.kv_store_after(plan, p, at, st, t);
+                }
                 // the partials and the output are per value dim
                 let combine = AttentionCombine {
                     n_heads: dims.n_heads,
@@ -147,9 +153,28 @@ impl Planner<'_> {
                 plan.push(attn.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, &a.att)?);
             }
         }
-        if decode && flat {
+        self.kv_store_after(plan, p, at, st, t)
+    }
+
+    /// The KV append after attention: for a chunk, and for one token with a ring cache
+    /// (a flat cache takes it in the q|k|v matvec).
+    fn kv_store_after(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        at: &AttnBufs,
+        st: &LayerState,
+        t: usize,
+    ) -> Result<()> {
+        let Some((k_cache, v_cache, rows)) = &st.kv else {
+            return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
+        };
+        if Phase::of(t) == Phase::Decode && st.layout.window.is_none() {
             return Ok(()); // appended by the q|k|v matvec
         }
+        let dims = at.dims;
+        let (stride, k_off, v_off) = qkv_row(dims);
+        let a = self.acts;
         let store = KvStore {
             t,
             stride,
@@ -161,7 +186,7 @@ impl Planner<'_> {
             cache_rows: *rows,
         };
         let label = format!("{p} kv store");
-        plan.push(store.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache)?);
+        plan.push(store.build(self.gpu, &label, &a.pos, &a.qkv, k_cache, v_cache)?);
         Ok(())
     }
 
