@@ -88,8 +88,8 @@ fn matvec_fused_norm_and_swiglu() {
                         prod
                     };
                     let want: Vec<f32> = y0.iter().zip(&v).map(|(a, b)| a + 0.5 * b).collect();
-                    let (bx, bw) = (up(&g, &x), up_u32(&g, &pack(&w, format)));
-                    let (bg, by) = (up(&g, &gw), up(&g, &y0));
+                    let (bx, bw) = (up(g, &x), up_u32(g, &pack(&w, format)));
+                    let (bg, by) = (up(g, &gw), up(g, &y0));
                     let mv = Matvec {
                         w_format: format,
                         x_off: k,
@@ -99,9 +99,9 @@ fn matvec_fused_norm_and_swiglu() {
                         glu,
                         ..Matvec::new(n, k)
                     };
-                    let d = mv.build(&g, "mv", &bx, &bw, &bg, &by).expect("build");
-                    run(&g, "mv", &[d]).expect("run");
-                    let e = rel_err(&down(&g, &by, n), &want);
+                    let d = mv.build(g, "mv", &bx, &bw, &bg, &by).expect("build");
+                    run(g, "mv", &[d]).expect("run");
+                    let e = rel_err(&down(g, &by, n), &want);
                     let f = format.name();
                     assert!(
                         e < TOL,
@@ -163,9 +163,9 @@ fn rope_and_kv_append_in_the_qkv_matvec() {
                     kw[pos0 * kd..(pos0 + 1) * kd].copy_from_slice(&want[qd..qd + kd]);
                     vw[pos0 * vd..(pos0 + 1) * vd].copy_from_slice(&want[qd + kd..]);
                 }
-                let (bx, bw, bg) = (up(&g, &x), up(&g, &w), up(&g, &gw));
-                let (by, bk, bv) = (up(&g, &vec![0.0; n]), up(&g, &k0), up(&g, &v0));
-                let pos = up_u32(&g, &[pos0 as u32, 0, 0, 0]);
+                let (bx, bw, bg) = (up(g, &x), up(g, &w), up(g, &gw));
+                let (by, bk, bv) = (up(g, &vec![0.0; n]), up(g, &k0), up(g, &v0));
+                let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
                 let mv = Matvec {
                     norm: norm.then_some(FusedNorm {
                         group: k,
@@ -187,14 +187,14 @@ fn rope_and_kv_append_in_the_qkv_matvec() {
                     pos: &pos,
                     cache: store.then_some((&bk, &bv, rows)),
                 };
-                let d = mv.build_with(&g, "qkv", [&bx, &bw, &bg, &by], ep);
-                run(&g, "qkv", &[d.expect("build")]).expect("run");
+                let d = mv.build_with(g, "qkv", [&bx, &bw, &bg, &by], ep);
+                run(g, "qkv", &[d.expect("build")]).expect("run");
                 let what = format!("hq={hq} hk={hk} dh={dh} dv={dv} rot={rot} k={k} norm={norm}");
-                let e = rel_err(&down(&g, &by, n), &want);
+                let e = rel_err(&down(g, &by, n), &want);
                 assert!(e < TOL, "q|k|v {what}: {e:e}");
-                let e = rel_err(&down(&g, &bk, rows * kd), &kw);
+                let e = rel_err(&down(g, &bk, rows * kd), &kw);
                 assert!(e < TOL, "K cache {what}: {e:e}");
-                let e = rel_err(&down(&g, &bv, rows * vd), &vw);
+                let e = rel_err(&down(g, &bv, rows * vd), &vw);
                 assert!(e < TOL, "V cache {what}: {e:e}");
             }
         }
@@ -213,9 +213,9 @@ fn conv_in_the_in_proj_matvec_over_three_tokens() {
             let (cw, cb) = (values(c * wd, 7), values(c, 8));
             let xs: Vec<Vec<f32>> = (0..3).map(|i| values(k, 10 + i)).collect();
             let ys: Vec<Vec<f32>> = xs.iter().map(|x| matmul(x, &w, k)).collect();
-            let (bw, bcw, bcb) = (up(&g, &w), up(&g, &cw), up(&g, &cb));
-            let state = up(&g, &vec![0.0; (wd - 1).max(1) * c]);
-            let (by, bo) = (up(&g, &vec![0.0; n]), up(&g, &vec![0.0; c]));
+            let (bw, bcw, bcb) = (up(g, &w), up(g, &cw), up(g, &cb));
+            let state = up(g, &vec![0.0; (wd - 1).max(1) * c]);
+            let (by, bo) = (up(g, &vec![0.0; n]), up(g, &vec![0.0; c]));
             for (t, x) in xs.iter().enumerate() {
                 let ep = Epilogue::Conv {
                     off: e,
@@ -226,9 +226,9 @@ fn conv_in_the_in_proj_matvec_over_three_tokens() {
                     state: &state,
                     out: &bo,
                 };
-                let bx = up(&g, x);
-                let d = Matvec::new(n, k).build_with(&g, "in_proj", [&bx, &bw, &bw, &by], ep);
-                run(&g, "in_proj", &[d.expect("build")]).expect("run");
+                let bx = up(g, x);
+                let d = Matvec::new(n, k).build_with(g, "in_proj", [&bx, &bw, &bw, &by], ep);
+                run(g, "in_proj", &[d.expect("build")]).expect("run");
                 let want: Vec<f32> = (0..c)
                     .map(|ch| {
                         let mut acc = cb[ch];
@@ -242,9 +242,9 @@ fn conv_in_the_in_proj_matvec_over_three_tokens() {
                     })
                     .collect();
                 let what = format!("E={e} C={c} H={h} W={wd} token {t}");
-                let err = rel_err(&down(&g, &bo, c), &want);
+                let err = rel_err(&down(g, &bo, c), &want);
                 assert!(err < TOL, "x|B|C {what}: {err:e}");
-                let err = rel_err(&down(&g, &by, n), &ys[t]);
+                let err = rel_err(&down(g, &by, n), &ys[t]);
                 assert!(err < TOL, "in_proj row {what}: {err:e}");
             }
             // the state holds the last W-1 rows of x|B|C, oldest first
@@ -255,7 +255,7 @@ fn conv_in_the_in_proj_matvec_over_three_tokens() {
                 })
                 .collect();
             if wd > 1 {
-                let err = rel_err(&down(&g, &state, (wd - 1) * c), &want);
+                let err = rel_err(&down(g, &state, (wd - 1) * c), &want);
                 assert!(err < TOL, "conv state E={e} C={c} W={wd}: {err:e}");
             }
         }
@@ -267,8 +267,8 @@ fn conv_in_the_in_proj_matvec_over_three_tokens() {
 #[test]
 fn epilogue_misuse_is_an_error() {
     for g in devices() {
-        let b = up(&g, &vec![0.0; 64]);
-        let pos = up_u32(&g, &[0, 0, 0, 0]);
+        let b = up(g, &vec![0.0; 64]);
+        let pos = up_u32(g, &[0, 0, 0, 0]);
         let dims = RopeKvDims {
             n_heads: 2,
             n_kv_heads: 1,
@@ -288,11 +288,11 @@ fn epilogue_misuse_is_an_error() {
             accumulate: true,
             ..Matvec::new(16, 4)
         };
-        assert!(acc.build_with(&g, "acc", [&b, &b, &b, &b], ep).is_err());
+        assert!(acc.build_with(g, "acc", [&b, &b, &b, &b], ep).is_err());
         let short = Matvec::new(14, 4);
-        assert!(short.build_with(&g, "short", [&b, &b, &b, &b], ep).is_err());
+        assert!(short.build_with(g, "short", [&b, &b, &b, &b], ep).is_err());
         assert!(Matvec::new(16, 4)
-            .build_with(&g, "ok", [&b, &b, &b, &b], ep)
+            .build_with(g, "ok", [&b, &b, &b, &b], ep)
             .is_ok());
     }
 }
@@ -320,7 +320,7 @@ fn combine_in_the_o_proj_matvec() {
                     row[dv] = -3.0e38;
                 } else {
                     row[dv] *= 4.0; // m
-                    row[dv + 1] = 1.5 + row[dv + 1]; // l > 0
+                    row[dv + 1] += 1.5; // l > 0
                 }
             }
             let merged: Vec<f32> = (0..k)
@@ -340,7 +340,7 @@ fn combine_in_the_o_proj_matvec() {
             let y0 = values(n, 22);
             let prod = matmul(&merged, &w, k);
             let want: Vec<f32> = y0.iter().zip(&prod).map(|(a, b)| a + 0.5 * b).collect();
-            let (bp, bw, by) = (up(&g, &part), up(&g, &w), up(&g, &y0));
+            let (bp, bw, by) = (up(g, &part), up(g, &w), up(g, &y0));
             let mv = Matvec {
                 alpha: 0.5,
                 accumulate: true,
@@ -350,9 +350,9 @@ fn combine_in_the_o_proj_matvec() {
                 part_dim: dv,
                 splits,
             };
-            let d = mv.build_with(&g, "o_proj", [&bp, &bw, &bw, &by], ep);
-            run(&g, "o_proj", &[d.expect("build")]).expect("run");
-            let e = rel_err(&down(&g, &by, n), &want);
+            let d = mv.build_with(g, "o_proj", [&bp, &bw, &bw, &by], ep);
+            run(g, "o_proj", &[d.expect("build")]).expect("run");
+            let e = rel_err(&down(g, &by, n), &want);
             assert!(
                 e < TOL,
                 "combine h={h} dv={dv} splits={splits} n={n}: {e:e}"
