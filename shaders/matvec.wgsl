@@ -149,10 +149,14 @@ fn xraw(k: u32, staged: bool) -> f32 {
 
 // Element k of the (normalized) input: x longer than MAX_K is normalized as it is read.
 fn xin(k: u32, staged: bool) -> f32 {
-    if (staged || NORM_GROUP == 0u) {
-        return xraw(k, staged);
+    if (staged) {
+        return xs[k];
     }
-    return x[p.x_off + k] * rinv[k / max(NORM_GROUP, 1u)] * g[k];
+    var v = x[p.x_off + k];
+    if (NORM_GROUP > 0u) {
+        v *= rinv[k / max(NORM_GROUP, 1u)] * g[k];
+    }
+    return v;
 }
 
 // w[row + k + LANES j], j < 4 (0 past K): a thread's first four weights of a row.
