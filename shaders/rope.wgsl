@@ -25,6 +25,15 @@ struct Params {
 const TAU_HI: f32 = 6.28125;
 const TAU_LO: f32 = 0.0019353071795864769;
 
+// (cos, sin) of the angle t * theta^(-2i/R), reduced mod 2 pi first.
+fn rope_cs(t: u32, i: u32, rot: u32, theta: f32) -> vec2<f32> {
+    let freq = pow(theta, -2.0 * f32(i) / f32(rot));
+    let angle = f32(t) * freq;
+    let turns = round(angle / (TAU_HI + TAU_LO));
+    let r = (angle - turns * TAU_HI) - turns * TAU_LO;
+    return vec2<f32>(cos(r), sin(r));
+}
+
 // This workgroup's index in a grid folded by `fold` of gpu/src/dispatch.rs (the idiom of
 // its module doc): [x, y, z] workgroups numbered x fastest.
 fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -48,14 +57,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         col = p.k_off + (head - p.n_q) * p.head_dim;
     }
     let base = row * p.stride + col;
-    let freq = pow(p.theta, -2.0 * f32(i) / f32(p.rot));
-    let angle = f32(pos[0] + row) * freq;
-    let turns = round(angle / (TAU_HI + TAU_LO));
-    let r = (angle - turns * TAU_HI) - turns * TAU_LO;
-    let c = cos(r);
-    let s = sin(r);
+    let cs = rope_cs(pos[0] + row, i, p.rot, p.theta);
     let a = qkv[base + i];
     let b = qkv[base + i + half];
-    qkv[base + i] = a * c - b * s;
-    qkv[base + i + half] = b * c + a * s;
+    qkv[base + i] = a * cs.x - b * cs.y;
+    qkv[base + i + half] = b * cs.x + a * cs.y;
 }

@@ -20,6 +20,9 @@ pub struct Gpu {
     /// pick their path from these.
     pub caps: Caps,
     pub(crate) pipelines: PipelineCache,
+    /// Two small storage buffers that a kernel binds where it writes nothing (writable
+    /// bindings of one dispatch must not alias).
+    spare: [wgpu::Buffer; 2],
     errors: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
 }
@@ -100,6 +103,14 @@ impl Gpu {
                 *slot = Some(format!("{reason:?}: {msg}"));
             }
         });
+        let spare = ["spare output 0", "spare output 1"].map(|label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
         Ok(Gpu {
             device,
             queue,
@@ -107,6 +118,7 @@ impl Gpu {
             limits,
             caps,
             pipelines: PipelineCache::default(),
+            spare,
             errors,
             lost,
         })
@@ -116,6 +128,11 @@ impl Gpu {
     /// compiled on first use (the device's [`PipelineCache`]).
     pub fn pipeline(&self, kernel: Kernel, constants: &[(&'static str, f64)]) -> Arc<Pipeline> {
         self.pipelines.get(&self.device, kernel, constants)
+    }
+
+    /// The two spare output buffers (see the field).
+    pub(crate) fn spare_outputs(&self) -> [&wgpu::Buffer; 2] {
+        [&self.spare[0], &self.spare[1]]
     }
 
     /// [`Gpu::new`], blocking (native only).

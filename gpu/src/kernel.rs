@@ -34,7 +34,13 @@ macro_rules! kernel_table {
                     BM = $crate::ops::matmul::COOP_TILE_T,
                     BN = $crate::ops::matmul::COOP_TILE_N
                 ];
-            Matvec => "matvec", inputs 3, outputs 1, zero_wg_memory false,
+            Matvec => "matvec", inputs 5, outputs 3, zero_wg_memory false,
+                params $crate::ops::matvec::MatvecParams,
+                consts [
+                    MAX_K = $crate::ops::matvec::MAX_K,
+                    ROWS = $crate::ops::matvec::ROWS
+                ];
+            MatvecSg => "matvec_sg", inputs 5, outputs 3, zero_wg_memory false,
                 params $crate::ops::matvec::MatvecParams,
                 consts [
                     MAX_K = $crate::ops::matvec::MAX_K,

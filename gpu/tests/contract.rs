@@ -307,7 +307,29 @@ const SHARED: &[(&str, &[&str])] = &[
         ],
     ),
     // weight i, f32 or packed f16 / bf16
-    ("fn wt", &["matmul", "matvec", "embed"]),
+    ("fn wt", &["matmul", "matvec", "matvec_sg", "embed"]),
+    // RoPE's rotation at position t (matvec's rope_kv epilogue)
+    ("fn rope_cs", &["rope", "matvec", "matvec_sg"]),
+    // matvec_sg is matvec with other reductions (group_rms, reduce_rows, main)
+    ("struct Params", &["matvec", "matvec_sg"]),
+    ("fn first4", &["matvec", "matvec_sg"]),
+    ("fn xraw", &["matvec", "matvec_sg"]),
+    ("fn xin", &["matvec", "matvec_sg"]),
+    ("fn xin4", &["matvec", "matvec_sg"]),
+    ("fn rotated", &["matvec", "matvec_sg"]),
+    ("fn row_of", &["matvec", "matvec_sg"]),
+    ("fn rope_kv", &["matvec", "matvec_sg"]),
+    ("fn conv_step", &["matvec", "matvec_sg"]),
+    ("fn combined", &["matvec", "matvec_sg"]),
+    ("fn row_partials", &["matvec", "matvec_sg"]),
+    ("fn paired", &["matvec", "matvec_sg"]),
+    ("fn unpack_pair", &["matvec", "matvec_sg"]),
+    ("fn pair", &["matvec", "matvec_sg"]),
+    ("fn first4w", &["matvec", "matvec_sg"]),
+    ("fn xpair", &["matvec", "matvec_sg"]),
+    ("fn dot_word", &["matvec", "matvec_sg"]),
+    ("fn dot_pairs", &["matvec", "matvec_sg"]),
+    ("fn finish", &["matvec", "matvec_sg"]),
     // the workgroup index of a folded grid (gpu/src/dispatch.rs `fold`)
     (
         "fn wg_index",
@@ -324,6 +346,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "matmul",
             "matmul_coop",
             "matvec",
+            "matvec_sg",
             "relu2",
             "rmsnorm",
             "rope",

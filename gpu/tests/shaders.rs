@@ -58,6 +58,7 @@ fn every_shader_validates_with_naga() {
 fn optional_capabilities(name: &str) -> naga::valid::Capabilities {
     use naga::valid::Capabilities as C;
     match name {
+        "matvec_sg" => C::SUBGROUP,
         "matmul_coop" | "attention_coop" => C::SHADER_FLOAT16 | C::SUBGROUP | C::COOPERATIVE_MATRIX,
         _ => C::empty(),
     }

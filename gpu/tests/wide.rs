@@ -1,8 +1,8 @@
-//! A model wider than the matvec can normalize in place (d_model > 2048, `MAX_K` of
-//! ops::matvec) against the CPU engine: the RMSNorms in front of the projections run as
-//! their own dispatches in decode steps too, and the head of a prefill that wants only the
-//! last row's logits normalizes the chunk, then runs the matvec on row T - 1 (this used to
-//! be a shape error).
+//! A model wider than the matvec stages in workgroup memory (d_model > 2048, `MAX_K` of
+//! ops::matvec) against the CPU engine: decode steps normalize x as the matvec reads it
+//! from memory (each workgroup takes the groups' 1 / rms first), and the head of a
+//! prefill that wants only the last row's logits normalizes the chunk, then runs the
+//! matvec on row T - 1 (this used to be a shape error).
 
 mod common;
 
@@ -15,7 +15,7 @@ use hybrid_gpu::{GpuModel, SessionOptions};
 const LOGIT_TOL: f32 = 1e-3;
 
 #[test]
-fn wide_models_run_the_unfused_norms() {
+fn wide_models_match_the_cpu() {
     let Some(g) = gpu() else { return };
     let json = r#"{"name":"wide","vocab_size":50,"d_model":2304,"d_ffn":40,
         "layers":["attention","mamba"],

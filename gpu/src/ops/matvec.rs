@@ -3,6 +3,7 @@
 //! gate after it fused in.
 
 use super::matmul::Matmul;
+use super::matvec_epilogue::Epilogue;
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result, WeightFormat};
@@ -18,10 +19,26 @@ crate::params::params! {
         pub y_off: u32,
         pub alpha: f32,
         pub eps: f32,
+        pub head_dim: u32,
+        pub rot: u32,
+        pub k_off: u32,
+        pub v_off: u32,
+        pub k_dim: u32,
+        pub v_dim: u32,
+        pub theta: f32,
+        pub store: u32,
+        pub conv_off: u32,
+        pub channels: u32,
+        pub width: u32,
+        pub part_dim: u32,
+        pub splits: u32,
+        pub _pad0: u32,
+        pub _pad1: u32,
     }
 }
 
-/// Longest x the shader stages in workgroup memory (a fused norm needs that).
+/// Longest x the shader stages in workgroup memory (a longer one is read from memory,
+/// and a fused norm applied as it is read).
 pub const MAX_K: usize = 2048;
 /// Most norm groups in one x.
 pub const MAX_GROUPS: usize = 256;
@@ -94,7 +111,7 @@ impl Matvec {
 
     /// Whether the shader can fuse an RMSNorm with groups of `group` over this K.
     pub fn can_norm(k: usize, group: usize) -> bool {
-        group > 0 && k <= MAX_K && k.is_multiple_of(group) && k / group <= MAX_GROUPS
+        group > 0 && k.is_multiple_of(group) && k / group <= MAX_GROUPS
     }
 
     /// Check shapes and build the dispatch. `g` is the norm weight [K] (any buffer when
@@ -108,6 +125,19 @@ impl Matvec {
         g: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<Dispatch> {
+        self.build_with(gpu, label, [x, w, g, y], Epilogue::None)
+    }
+
+    /// [`Matvec::build`] with an epilogue on y (one token; see [`Epilogue`]); `xwgy` are
+    /// x, w, g and y.
+    pub fn build_with(
+        &self,
+        gpu: &Gpu,
+        label: &str,
+        xwgy: [&wgpu::Buffer; 4],
+        ep: Epilogue,
+    ) -> Result<Dispatch> {
+        let [x, w, g, y] = xwgy;
         let s = *self;
         ensure(s.n > 0 && s.k > 0, label, || format!("empty matvec {s:?}"))?;
         ensure(s.w_off + s.k <= s.w_stride, label, || {
@@ -126,16 +156,30 @@ impl Matvec {
         let group = match s.norm {
             Some(nm) => {
                 ensure(Self::can_norm(s.k, nm.group), label, || {
-                    format!(
-                        "fused norm needs K <= {MAX_K}, K % group == 0, <= {MAX_GROUPS} groups: {s:?}"
-                    )
+                    format!("fused norm needs K % group == 0, <= {MAX_GROUPS} groups: {s:?}")
                 })?;
                 need(label, g, s.k, "norm weight")?;
                 nm.group
             }
             None => 0,
         };
+        let e = ep.params(label, &s, x, y)?;
         let params = MatvecParams {
+            head_dim: e.head_dim,
+            rot: e.rot,
+            k_off: e.k_off,
+            v_off: e.v_off,
+            k_dim: e.k_dim,
+            v_dim: e.v_dim,
+            theta: e.theta,
+            store: e.store,
+            conv_off: e.conv_off,
+            channels: e.channels,
+            width: e.width,
+            part_dim: e.part_dim,
+            splits: e.splits,
+            _pad0: 0,
+            _pad1: 0,
             n: u(label, s.n)?,
             k: u(label, s.k)?,
             x_off: u(label, s.x_off)?,
@@ -148,20 +192,33 @@ impl Matvec {
         let wgs = s.n.div_ceil(ROWS);
         let grid = fold(gpu, label, [u(label, wgs)?, 1])?;
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        let (aux, out) = ep.buffers(x, gpu.spare_outputs());
         Dispatch::new(
             gpu,
             label,
-            Kernel::Matvec,
+            kernel(gpu),
             &[
                 ("ACCUMULATE", flag(s.accumulate)),
                 ("NORM_GROUP", group as f64),
                 ("GLU", flag(s.glu)),
                 ("W_FORMAT", s.w_format.shader_code()),
+                ("EPILOGUE", f64::from(e.code)),
             ],
             &params,
-            &[x, w, g],
-            &[y],
+            &[x, w, g, aux[0], aux[1]],
+            &[y, out[0], out[1]],
             grid,
         )
+    }
+}
+
+/// matvec_sg.wgsl (reductions on subgroup shuffles) where the device has subgroups,
+/// natively (the browser's WGSL would need `enable subgroups;`, which naga does not
+/// parse), else matvec.wgsl.
+pub fn kernel(gpu: &Gpu) -> Kernel {
+    if gpu.caps.subgroups && !cfg!(target_arch = "wasm32") {
+        Kernel::MatvecSg
+    } else {
+        Kernel::Matvec
     }
 }

@@ -16,6 +16,7 @@ pub mod embed;
 pub mod kv_store;
 pub mod matmul;
 pub mod matvec;
+pub mod matvec_epilogue;
 mod qkv;
 pub mod relu2;
 pub mod rmsnorm;

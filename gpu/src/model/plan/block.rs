@@ -6,7 +6,8 @@ use crate::dispatch::Dispatch;
 use crate::model::acts::LayerState;
 use crate::model::weights::{BlockBufs, FfnBufs, MixerBufs};
 use crate::ops::matmul::Matmul;
-use crate::ops::matvec::{FusedNorm, Matvec};
+use crate::ops::matvec::{FusedNorm, Matvec, MAX_K};
+use crate::ops::matvec_epilogue::{Epilogue, MAX_COMBINED_SPLITS};
 use crate::ops::relu2::Relu2;
 use crate::ops::rmsnorm::RmsNorm;
 use crate::ops::swiglu::SwiGlu;
@@ -45,13 +46,30 @@ impl Planner<'_> {
         };
         match &b.mixer {
             MixerBufs::Attention(at) => {
-                self.attention(plan, &p, at, st, t, mixer_in, lp)?;
+                // one token, few splits, no probes: o_proj merges the split-K partials
+                let merge_in_o = Phase::of(t) == Phase::Decode
+                    && self.probes.is_none()
+                    && at.o.is_some()
+                    && !lp.skip_mixer
+                    && self.splits <= MAX_COMBINED_SPLITS
+                    && at.dims.o_dim() <= MAX_K;
+                self.attention(plan, &p, at, st, t, mixer_in, lp, merge_in_o)?;
                 self.probe_attention(plan, &p, at, t, i)?;
                 // a skipped mixer ran (its cache is as without) but is not added
                 if let (Some(o), false) = (&at.o, lp.skip_mixer) {
                     let mm = Matmul::new(t, d, at.dims.o_dim()).accumulate(1.0);
-                    let label = format!("{p} o_proj + residual");
-                    self.linear(plan, &label, Src::plain(&a.att), mm, o, &a.x)?;
+                    if merge_in_o {
+                        let ep = Epilogue::Combine {
+                            part_dim: at.dims.v_head_dim,
+                            splits: self.splits,
+                        };
+                        let label = format!("{p} attention combine + o_proj + residual");
+                        let src = Src::plain(&a.att_part);
+                        self.linear_with(plan, &label, src, mm, [o, &a.x], ep)?;
+                    } else {
+                        let label = format!("{p} o_proj + residual");
+                        self.linear(plan, &label, Src::plain(&a.att), mm, o, &a.x)?;
+                    }
                 }
             }
             MixerBufs::Mamba(m) => {

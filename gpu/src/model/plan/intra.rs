@@ -4,11 +4,13 @@
 use hybrid_core::Fusion;
 
 use super::linear::Src;
-use super::Planner;
+use super::{Phase, Planner};
 use crate::dispatch::Dispatch;
 use crate::model::acts::LayerState;
 use crate::model::weights::IntraBufs;
 use crate::ops::matmul::Matmul;
+use crate::ops::matvec::MAX_K;
+use crate::ops::matvec_epilogue::{Epilogue, MAX_COMBINED_SPLITS};
 use crate::{GpuError, Result};
 
 impl Planner<'_> {
@@ -28,12 +30,20 @@ impl Planner<'_> {
         let a = self.acts;
         let (d, eps) = (self.config.d_model, self.config.norm_eps);
         let lp = self.layer_plan(i)?;
-        self.attention(plan, &format!("{p} attn"), &ib.attn, st, t, mixer_in, lp)?;
+        // one token, few splits, no probes: the attention branch's output projection
+        // merges the split-K partials (as an attention block's o_proj)
+        let (qa, eb) = (ib.attn.dims.o_dim(), ib.ssm.dims.d_inner());
+        let merge_in_o = Phase::of(t) == Phase::Decode
+            && self.probes.is_none()
+            && !lp.skip_mixer
+            && self.splits <= MAX_COMBINED_SPLITS
+            && qa <= MAX_K;
+        let label = format!("{p} attn");
+        self.attention(plan, &label, &ib.attn, st, t, mixer_in, lp, merge_in_o)?;
         self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
         self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
         self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;
         // the attention branch is Ha*dv wide, normed per head of dv
-        let (qa, eb) = (ib.attn.dims.o_dim(), ib.ssm.dims.d_inner());
         // a branch norm an intervention drops is not applied
         let att = match ib.attn_norm.as_ref().filter(|_| lp.attn_norm) {
             Some(nw) => {
@@ -89,8 +99,22 @@ impl Planner<'_> {
         };
         // a skipped mixer ran (its cache and state are as without) but is not added
         if !lp.skip_mixer {
-            let label = format!("{p} attn out + residual");
-            self.linear(plan, &label, att, ma.0.accumulate(alpha_a), ma.1, &a.x)?;
+            let mm = ma.0.accumulate(alpha_a);
+            if merge_in_o {
+                let ep = Epilogue::Combine {
+                    part_dim: ib.attn.dims.v_head_dim,
+                    splits: self.splits,
+                };
+                let src = Src {
+                    x: &a.att_part,
+                    ..att
+                };
+                let label = format!("{p} attn combine + out + residual");
+                self.linear_with(plan, &label, src, mm, [ma.1, &a.x], ep)?;
+            } else {
+                let label = format!("{p} attn out + residual");
+                self.linear(plan, &label, att, mm, ma.1, &a.x)?;
+            }
             let label = format!("{p} ssm out + residual");
             self.linear(plan, &label, ssm, ms.0.accumulate(alpha_s), ms.1, &a.x)?;
         }

@@ -6,6 +6,7 @@ use super::{Phase, Planner};
 use crate::dispatch::Dispatch;
 use crate::ops::matmul::Matmul;
 use crate::ops::matvec::{FusedNorm, Matvec};
+use crate::ops::matvec_epilogue::Epilogue;
 use crate::ops::rmsnorm::RmsNorm;
 use crate::{GpuError, Result};
 
@@ -62,13 +63,33 @@ impl Planner<'_> {
         w: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<()> {
+        self.linear_with(plan, label, src, mm, [w, y], Epilogue::None)
+    }
+
+    /// [`Planner::linear`] with an epilogue on `y` (one row only); `wy` are w and y.
+    pub(super) fn linear_with(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        label: &str,
+        src: Src,
+        mm: Matmul,
+        wy: [&wgpu::Buffer; 2],
+        ep: Epilogue,
+    ) -> Result<()> {
+        let [w, y] = wy;
         let mm = Matmul {
             w_format: self.weights.format,
             ..mm
         };
         let phase = Phase::of(mm.t);
+        if phase == Phase::Prefill && !matches!(ep, Epilogue::None) {
+            return Err(GpuError::Unsupported(format!(
+                "{label}: a matvec epilogue on a chunk of {} rows",
+                mm.t
+            )));
+        }
         let Some(nm) = src.norm else {
-            plan.push(self.product(phase, label, mm, src.x, w, y)?);
+            plan.push(self.product(phase, label, mm, [src.x, w, y], ep)?);
             return Ok(());
         };
         if phase.fuses_norm(mm.k, nm.group) {
@@ -79,7 +100,7 @@ impl Planner<'_> {
                 }),
                 ..Matvec::from(mm)
             };
-            plan.push(mv.build(self.gpu, label, src.x, w, nm.weight, y)?);
+            plan.push(mv.build_with(self.gpu, label, [src.x, w, nm.weight, y], ep)?);
             return Ok(());
         }
         // normalize the rows the product reads, then the plain product
@@ -98,23 +119,23 @@ impl Planner<'_> {
         };
         let label_norm = format!("{label}: norm");
         plan.push(norm.build(self.gpu, &label_norm, src.x, nm.weight, scratch)?);
-        plan.push(self.product(phase, label, mm, scratch, w, y)?);
+        plan.push(self.product(phase, label, mm, [scratch, w, y], ep)?);
         Ok(())
     }
 
     /// The plain product: a matvec (no norm; `w` stands in for its unused norm weight)
-    /// for one row, the tiled matmul for a chunk.
+    /// for one row, with its epilogue, or the tiled matmul for a chunk; `xwy` are x, w, y.
     fn product(
         &self,
         phase: Phase,
         label: &str,
         mm: Matmul,
-        x: &wgpu::Buffer,
-        w: &wgpu::Buffer,
-        y: &wgpu::Buffer,
+        xwy: [&wgpu::Buffer; 3],
+        ep: Epilogue,
     ) -> Result<Dispatch> {
+        let [x, w, y] = xwy;
         match phase {
-            Phase::Decode => Matvec::from(mm).build(self.gpu, label, x, w, w, y),
+            Phase::Decode => Matvec::from(mm).build_with(self.gpu, label, [x, w, w, y], ep),
             Phase::Prefill => mm.build(self.gpu, label, x, w, y),
         }
     }

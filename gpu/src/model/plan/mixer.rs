@@ -16,6 +16,7 @@ use crate::ops::attention_split::AttentionSplit;
 use crate::ops::conv1d::Conv1d;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
+use crate::ops::matvec_epilogue::{Epilogue, RopeKvDims};
 use crate::ops::rope::Rope;
 use crate::ops::ssd::Ssd;
 use crate::ops::ssm_scan::SsmScan;
@@ -30,7 +31,11 @@ pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
 
 impl Planner<'_> {
     /// q|k|v projection, RoPE, attention into `att` (what it sees: `lp`'s window and
-    /// hidden keys), then the KV cache append.
+    /// hidden keys), then the KV cache append. For one token RoPE runs in the q|k|v matvec,
+    /// and so does the append to a flat cache (attention reads the new k, v from qkv; a
+    /// ring cache appends after attention, since the new row overwrites a visible key).
+    /// With `merge_in_o` (one token) the split-K partials stay in `att_part` for the
+    /// o_proj matvec to merge.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn attention(
         &self,
@@ -41,6 +46,7 @@ impl Planner<'_> {
         t: usize,
         src: Src,
         lp: &LayerPlan,
+        merge_in_o: bool,
     ) -> Result<()> {
         let view = key_view(lp)?;
         let gpu = self.gpu;
@@ -59,7 +65,31 @@ impl Planner<'_> {
             return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
         };
         let qkv = Matmul::new(t, stride, cfg.d_model);
-        self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
+        // One token: RoPE (and with a flat cache the KV append) in the q|k|v matvec.
+        let decode = Phase::of(t) == Phase::Decode;
+        let flat = st.layout.window.is_none();
+        if decode {
+            let dims = RopeKvDims {
+                n_heads: dims.n_heads,
+                n_kv_heads: dims.n_kv_heads,
+                head_dim: dims.head_dim,
+                v_head_dim: dims.v_head_dim,
+                k_off,
+                v_off,
+                rot,
+                theta,
+            };
+            let cache = flat.then_some((k_cache, v_cache, *rows));
+            let ep = Epilogue::RopeKv {
+                dims,
+                pos: &a.pos,
+                cache,
+            };
+            let label = format!("{p} qkv + rope{}", if flat { " + kv store" } else { "" });
+            self.linear_with(plan, &label, src, qkv, [&at.qkv, &a.qkv], ep)?;
+        } else {
+            self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
+        }
         let rope = Rope {
             t,
             stride,
@@ -70,7 +100,7 @@ impl Planner<'_> {
             theta,
             rot,
         };
-        if rot > 0 {
+        if rot > 0 && !decode {
             plan.push(rope.build(gpu, &format!("{p} rope"), &a.pos, &a.qkv)?);
         }
         match Phase::of(t) {
@@ -92,6 +122,9 @@ impl Planner<'_> {
                 let label = format!("{p} attention split");
                 let part = &a.att_part;
                 plan.push(split.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, part)?);
+                if merge_in_o {
+                    return self.kv_store_after(plan, p, at, st, t);
+                }
                 // the partials and the output are per value dim
                 let combine = AttentionCombine {
                     n_heads: dims.n_heads,
@@ -120,6 +153,28 @@ impl Planner<'_> {
                 plan.push(attn.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache, &a.att)?);
             }
         }
+        self.kv_store_after(plan, p, at, st, t)
+    }
+
+    /// The KV append after attention: for a chunk, and for one token with a ring cache
+    /// (a flat cache takes it in the q|k|v matvec).
+    fn kv_store_after(
+        &self,
+        plan: &mut Vec<Dispatch>,
+        p: &str,
+        at: &AttnBufs,
+        st: &LayerState,
+        t: usize,
+    ) -> Result<()> {
+        let Some((k_cache, v_cache, rows)) = &st.kv else {
+            return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
+        };
+        if Phase::of(t) == Phase::Decode && st.layout.window.is_none() {
+            return Ok(()); // appended by the q|k|v matvec
+        }
+        let dims = at.dims;
+        let (stride, k_off, v_off) = qkv_row(dims);
+        let a = self.acts;
         let store = KvStore {
             t,
             stride,
@@ -131,11 +186,11 @@ impl Planner<'_> {
             cache_rows: *rows,
         };
         let label = format!("{p} kv store");
-        plan.push(store.build(gpu, &label, &a.pos, &a.qkv, k_cache, v_cache)?);
+        plan.push(store.build(self.gpu, &label, &a.pos, &a.qkv, k_cache, v_cache)?);
         Ok(())
     }
 
-    /// in_proj, conv + SiLU, scan + gate into `y`.
+    /// in_proj, conv + SiLU (for one token in the in_proj matvec), scan + gate into `y`.
     pub(super) fn mamba(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -153,24 +208,33 @@ impl Planner<'_> {
         };
         let ipd = dims.in_proj_dim();
         let in_proj = Matmul::new(t, ipd, self.config.d_model);
-        self.linear(
-            plan,
-            &format!("{p} in_proj"),
-            src,
-            in_proj,
-            &m.in_proj,
-            &a.proj,
-        )?;
-        let conv = Conv1d {
-            t,
-            channels: dims.conv_dim(),
-            width: dims.conv_width,
-            in_stride: ipd,
-            in_off: dims.d_inner(),
-        };
-        let label = format!("{p} conv1d");
         let (w, b) = (&m.conv_w, &m.conv_b);
-        plan.push(conv.build(gpu, &label, &a.proj, w, b, conv_state, &a.xbc)?);
+        if Phase::of(t) == Phase::Decode {
+            // one token: the conv + SiLU in the in_proj matvec (each channel owns its state)
+            let ep = Epilogue::Conv {
+                off: dims.d_inner(),
+                channels: dims.conv_dim(),
+                width: dims.conv_width,
+                w,
+                b,
+                state: conv_state,
+                out: &a.xbc,
+            };
+            let label = format!("{p} in_proj + conv1d");
+            self.linear_with(plan, &label, src, in_proj, [&m.in_proj, &a.proj], ep)?;
+        } else {
+            let label = format!("{p} in_proj");
+            self.linear(plan, &label, src, in_proj, &m.in_proj, &a.proj)?;
+            let conv = Conv1d {
+                t,
+                channels: dims.conv_dim(),
+                width: dims.conv_width,
+                in_stride: ipd,
+                in_off: dims.d_inner(),
+            };
+            let label = format!("{p} conv1d");
+            plan.push(conv.build(gpu, &label, &a.proj, w, b, conv_state, &a.xbc)?);
+        }
         let label = format!("{p} scan");
         match Phase::of(t) {
             // the recurrence, one token
