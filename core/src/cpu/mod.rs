@@ -2,6 +2,7 @@
 //! fallback where WebGPU is missing.
 
 pub mod attention;
+pub mod exp;
 pub mod mamba;
 pub mod model;
 pub mod ops;

@@ -1,8 +1,9 @@
 //! Reference ops in plain f32 Rust: the oracle every GPU shader is tested against.
 //! Row-major throughout; a weight `[out, in]` is applied as `y = x W^T` (PyTorch `Linear`).
 
+use super::exp::exp;
 use super::par;
-// The attention softmax lives in `cpu/softmax.rs` (its own vectorizable `exp`).
+// The attention softmax lives in `cpu/softmax.rs`; `exp` (vectorizable) in `cpu/exp.rs`.
 pub use super::softmax::softmax;
 
 /// `y[t, n] = sum_k x[t, k] * w[n, k]`: x [T, K], w [N, K] -> y [T, N].
@@ -202,6 +203,37 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// The largest value (-inf for none), 8 lanes at a time: `f32::max` is a libm call
+/// (`fmaxf`) per value in wasm, a compare-and-select vectorizes.
+pub fn max(x: &[f32]) -> f32 {
+    let bigger = |a: f32, b: f32| if b > a { b } else { a };
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| bigger(m, v));
+    for v in chunks {
+        for i in 0..8 {
+            acc[i] = bigger(acc[i], v[i]);
+        }
+    }
+    acc.into_iter().fold(rest, bigger)
+}
+
+/// Sum with 8 independent accumulators (vectorizes, as [`dot`]).
+pub fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for v in chunks {
+        for i in 0..8 {
+            acc[i] += v[i];
+        }
+    }
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + rest
+}
+
 /// RMSNorm over groups of `g` values: `v / sqrt(mean(v^2) + eps) * w`, in place.
 /// `x` is [rows, C] with C a multiple of `g`; `w` is [C].
 pub fn rms_norm_groups(x: &mut [f32], w: &[f32], g: usize, eps: f32) {
@@ -228,7 +260,7 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
 
 /// `v * sigmoid(v)`.
 pub fn silu(v: f32) -> f32 {
-    v / (1.0 + (-v).exp())
+    v / (1.0 + exp(-v))
 }
 
 /// `ln(1 + e^v)`, stable for large |v| (PyTorch's threshold of 20).
@@ -236,7 +268,7 @@ pub fn softplus(v: f32) -> f32 {
     if v > 20.0 {
         v
     } else {
-        v.exp().ln_1p()
+        exp(v).ln_1p()
     }
 }
 
@@ -250,10 +282,15 @@ pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, theta: f32) {
 /// `f_i = theta^(-2i/rot)`: partial RoPE (Bamba); `rot` = 0 leaves `x` as it is.
 pub fn rope_partial(x: &mut [f32], head_dim: usize, rot: usize, pos: usize, theta: f32) {
     let half = rot / 2;
-    for head in x.chunks_exact_mut(head_dim) {
-        for i in 0..half {
+    // the angles depend on (pos, i) only: once per token, not per head
+    let angles: Vec<(f32, f32)> = (0..half)
+        .map(|i| {
             let freq = theta.powf(-2.0 * i as f32 / rot as f32);
-            let (sin, cos) = (pos as f32 * freq).sin_cos();
+            (pos as f32 * freq).sin_cos()
+        })
+        .collect();
+    for head in x.chunks_exact_mut(head_dim) {
+        for (i, &(sin, cos)) in angles.iter().enumerate() {
             let (a, b) = (head[i], head[i + half]);
             head[i] = a * cos - b * sin;
             head[i + half] = b * cos + a * sin;
