@@ -6,6 +6,7 @@ pub mod exp;
 pub mod mamba;
 pub mod model;
 pub mod ops;
+pub mod packed;
 pub mod par;
 pub mod softmax;
 pub mod ssd;

@@ -121,9 +121,8 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
     }
 }
 
-/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is the
-/// `matrixmultiply` crate's packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels
-/// picked at run time on x86_64, its SIMD128 kernel (multiply, then add) in wasm.
+/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is a packed,
+/// cache-blocked SGEMM, [`Sgemm::HERE`]; below, dot products or rows of B.
 #[allow(clippy::too_many_arguments)]
 fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     if m == 0 || n == 0 {
@@ -154,6 +153,37 @@ fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
             }
         }
         return;
+    }
+    sgemm(Sgemm::HERE, m, k, n, a, b, c, ldc);
+}
+
+/// The packed SGEMMs the engine can run on one thread (`examples/gemm_shapes.rs` and the
+/// page's `#bench=gemm` compare them at the models' shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sgemm {
+    /// The `matrixmultiply` crate: AVX-512 or AVX2+FMA kernels picked at run time on
+    /// x86_64, an 8 x 8 SIMD128 kernel (multiply, then add) in wasm.
+    MatrixMultiply,
+    /// `cpu/packed.rs`: a 4 x 8 SIMD128 kernel in wasm (plain Rust elsewhere).
+    Packed4x8,
+}
+
+impl Sgemm {
+    /// What [`gemm`] runs: the 4 x 8 kernel in wasm32, `matrixmultiply` natively.
+    pub const HERE: Sgemm = if cfg!(target_arch = "wasm32") {
+        Sgemm::Packed4x8
+    } else {
+        Sgemm::MatrixMultiply
+    };
+}
+
+/// `C = A B` on the calling thread with the SGEMM `kind`: [`gemm_band`]'s kernel from
+/// [`GEMM_MIN_ROWS`] rows on, public for the benchmarks.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    if kind == Sgemm::Packed4x8 {
+        return super::packed::sgemm(m, k, n, a, b, c, ldc);
     }
     let s = |v: usize| v as isize;
     // SAFETY: `fits` above checked that the last element of each view, (m-1, k-1) of A,
