@@ -8,6 +8,7 @@ pub mod model;
 pub mod ops;
 pub mod packed;
 pub mod par;
+pub mod sgemm_shapes;
 pub mod softmax;
 pub mod ssd;
 pub mod state;

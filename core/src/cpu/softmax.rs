@@ -3,17 +3,34 @@
 //! (in wasm a software routine).
 
 use super::exp::exp;
-use super::ops::{max, sum};
+use super::ops::max;
 
 /// In-place softmax of one row (at least one finite value).
 pub fn softmax(row: &mut [f32]) {
+    let inv = 1.0 / exp_shifted(row, 1.0);
+    row.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `row <- exp(scale (row - max(row)))` in place (`scale > 0`, at least one finite value),
+/// returning the row's sum: the softmax of `scale * row` before the division by that sum
+/// (attention divides its output rows instead: dv values, not a row of keys). Eight
+/// lanes of sums, so that the loop vectorizes.
+pub fn exp_shifted(row: &mut [f32], scale: f32) -> f32 {
     let m = max(row);
-    // two passes: a loop carrying a running sum would not vectorize
-    row.iter_mut().for_each(|v| *v = exp(*v - m));
-    let inv = 1.0 / sum(row);
-    for v in row.iter_mut() {
-        *v *= inv;
+    let mut acc = [0.0f32; 8];
+    let mut chunks = row.chunks_exact_mut(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            c[i] = exp((c[i] - m) * scale);
+            acc[i] += c[i];
+        }
     }
+    let mut rest = 0.0;
+    for v in chunks.into_remainder() {
+        *v = exp((*v - m) * scale);
+        rest += *v;
+    }
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + rest
 }
 
 #[cfg(test)]
