@@ -77,7 +77,7 @@ try {
       check(report.status === 'done' && report.rows.length > 0, `in-page benchmark: ${report.status} ${report.errors.join('; ')}`);
       console.log(`page: cpu threads ${report.cpu_threads}, simd128 ${report.simd128}, webgpu: ${report.webgpu}`);
       for (const e of report.errors) console.log(`  page error: ${e}`);
-      if (report.gemm.length > 0) {
+      if ((report.gemm ?? []).length > 0) {
         console.log('\n| GEMM (wasm, one thread) | M x K x N | matrixmultiply 8x8 GFLOP/s | packed 4x8 GFLOP/s | 4x8 / 8x8 |');
         console.log('|---|---|---:|---:|---:|');
         for (const g of report.gemm) {
