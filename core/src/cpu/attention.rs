@@ -1,7 +1,7 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{gemm, matmul, rope_partial, Mat};
+use super::ops::{gemm_task, matmul, rope_partial, Mat};
 use super::par;
 use super::softmax::exp_shifted;
 use crate::config::{AttentionConfig, AttnDims};
@@ -240,7 +240,7 @@ impl Query<'_> {
         let mut s = vec![0.0; tb * rb];
         let qh = Mat::rows(&self.q[t0 * qd + h * dh..], qd); // [Tb, dh]
         let kt = Mat::cols(&cache.k[g * dh..], kd); // K_g^T [dh, R]
-        gemm(tb, dh, rb, qh, kt, &mut s, rb);
+        gemm_task(tb, dh, rb, qh, kt, &mut s, rb);
         // P unnormalized (exp of the scaled scores less their max, 0 where hidden), and
         // 1 / sum of each row, applied to O's rows after P V
         let mut inv = vec![0.0f32; tb];
@@ -272,7 +272,7 @@ impl Query<'_> {
         }
         let mut o = vec![0.0; tb * dv];
         let vg = Mat::rows(&cache.v[g * dv..], vd); // V_g [R, dv]
-        gemm(tb, rb, dv, Mat::rows(&s, rb), vg, &mut o, dv);
+        gemm_task(tb, rb, dv, Mat::rows(&s, rb), vg, &mut o, dv);
         for (row, r) in o.chunks_exact_mut(dv).zip(&inv) {
             row.iter_mut().for_each(|v| *v *= r);
         }

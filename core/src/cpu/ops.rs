@@ -76,7 +76,7 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
     let parts = par::parts();
     if parts < 2 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FMAS {
-        return gemm_band(m, k, n, a, b, c, ldc);
+        return gemm_band(Sgemm::HERE, m, k, n, a, b, c, ldc);
     }
     let band = |len: usize| len.div_ceil(parts).next_multiple_of(PAR_MIN_BAND);
     if m >= 2 * PAR_MIN_BAND {
@@ -95,7 +95,9 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
             };
             tasks.push((mb, ab, cb));
         }
-        par::map(tasks, |(mb, ab, cb)| gemm_band(mb, k, n, ab, b, cb, ldc));
+        par::map(tasks, |(mb, ab, cb)| {
+            gemm_band(Sgemm::HERE, mb, k, n, ab, b, cb, ldc)
+        });
     } else if n >= 2 * PAR_MIN_BAND {
         // bands of columns, each into a buffer [M, Nb], copied into C after
         let cols = band(n);
@@ -107,7 +109,7 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
                 ..b
             };
             let mut cb = vec![0.0; m * nb];
-            gemm_band(m, k, nb, a, bb, &mut cb, nb);
+            gemm_band(Sgemm::HERE, m, k, nb, a, bb, &mut cb, nb);
             cb
         });
         for (j0, cb) in tasks.into_iter().zip(outs) {
@@ -117,14 +119,23 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
             }
         }
     } else {
-        gemm_band(m, k, n, a, b, c, ldc);
+        gemm_band(Sgemm::HERE, m, k, n, a, b, c, ldc);
     }
 }
 
-/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is a packed,
-/// cache-blocked SGEMM, [`Sgemm::HERE`]; below, dot products or rows of B.
+/// [`gemm`] inside one task of the engine's threads (attention per head and block of
+/// queries, the SSD per chunk and head): never split, so its shape is the same on any
+/// thread count, and it runs [`Sgemm::IN_TASK`], the faster kernel at those small shapes.
 #[allow(clippy::too_many_arguments)]
-fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+pub fn gemm_task(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    gemm_band(Sgemm::IN_TASK, m, k, n, a, b, c, ldc);
+}
+
+/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is a packed,
+/// cache-blocked SGEMM, `kind`; below, dot products or rows of B.
+#[allow(clippy::too_many_arguments)]
+fn gemm_band(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     if m == 0 || n == 0 {
         return;
     }
@@ -154,7 +165,7 @@ fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
         }
         return;
     }
-    sgemm(Sgemm::HERE, m, k, n, a, b, c, ldc);
+    sgemm(kind, m, k, n, a, b, c, ldc);
 }
 
 /// The packed SGEMMs the engine can run on one thread (`examples/gemm_shapes.rs` and the
@@ -166,6 +177,9 @@ pub enum Sgemm {
     MatrixMultiply,
     /// `cpu/packed.rs`: a 4 x 8 SIMD128 kernel in wasm (plain Rust elsewhere).
     Packed4x8,
+    /// The `gemm` crate (natively; AVX2+FMA kernels picked at run time, one thread).
+    #[cfg(not(target_arch = "wasm32"))]
+    GemmCrate,
 }
 
 impl Sgemm {
@@ -175,6 +189,11 @@ impl Sgemm {
     } else {
         Sgemm::MatrixMultiply
     };
+    /// What [`gemm_task`] runs: the `gemm` crate natively, the 4 x 8 kernel in wasm32.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const IN_TASK: Sgemm = Sgemm::GemmCrate;
+    #[cfg(target_arch = "wasm32")]
+    pub const IN_TASK: Sgemm = Sgemm::Packed4x8;
 }
 
 /// `C = A B` on the calling thread with the SGEMM `kind`: [`gemm_band`]'s kernel from
@@ -182,8 +201,11 @@ impl Sgemm {
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
-    if kind == Sgemm::Packed4x8 {
-        return super::packed::sgemm(m, k, n, a, b, c, ldc);
+    match kind {
+        Sgemm::Packed4x8 => return super::packed::sgemm(m, k, n, a, b, c, ldc),
+        #[cfg(not(target_arch = "wasm32"))]
+        Sgemm::GemmCrate => return gemm_crate(m, k, n, a, b, c, ldc),
+        Sgemm::MatrixMultiply => {}
     }
     let s = |v: usize| v as isize;
     // SAFETY: `fits` above checked that the last element of each view, (m-1, k-1) of A,
@@ -205,6 +227,38 @@ pub fn sgemm(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut 
             c.as_mut_ptr(),
             s(ldc),
             1,
+        );
+    }
+}
+
+/// `C = A B` by the `gemm` crate on the calling thread (views checked by [`sgemm`]).
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::too_many_arguments)]
+fn gemm_crate(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    let s = |v: usize| v as isize;
+    // SAFETY: as for matrixmultiply above: every element of the three views lies inside
+    // its slice. read_dst = false: C = 1.0 * (A B), written, never read.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            s(ldc),
+            false,
+            a.data.as_ptr(),
+            s(a.cs),
+            s(a.rs),
+            b.data.as_ptr(),
+            s(b.cs),
+            s(b.rs),
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }

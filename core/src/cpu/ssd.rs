@@ -2,7 +2,7 @@
 //! threads; `mamba::scan_recurrent` is the recurrence it equals.
 
 use super::exp::exp;
-use super::ops::{gemm, Mat};
+use super::ops::{gemm_task, Mat};
 use super::par;
 use crate::config::MambaDims;
 
@@ -124,7 +124,7 @@ impl Scan<'_> {
         let b_g = Mat::cols(&rows[e + g * n..], c); // B_g^T [N, Q]
         let c_g = Mat::rows(&rows[e + m.n_groups * n + g * n..], c); // [Q, N]
         let mut cb = vec![0.0; q * q];
-        gemm(q, n, q, c_g, b_g, &mut cb, q);
+        gemm_task(q, n, q, c_g, b_g, &mut cb, q);
         cb
     }
 
@@ -156,7 +156,7 @@ impl Scan<'_> {
             }
         }
         let mut lx = vec![0.0; q * p];
-        gemm(q, q, p, Mat::rows(&l, q), x_h, &mut lx, p);
+        gemm_task(q, q, p, Mat::rows(&l, q), x_h, &mut lx, p);
         // the state this chunk adds: rows of B_g weighted by exp(a_last - a_i) dt_i
         let last = cum[q - 1];
         let mut bw = vec![0.0f32; q * n]; // [Q, N]
@@ -168,7 +168,7 @@ impl Scan<'_> {
             }
         }
         let mut own = vec![0.0; p * n];
-        gemm(
+        gemm_task(
             p,
             q,
             n,
@@ -188,7 +188,7 @@ impl Scan<'_> {
         let rows = self.rows(c0);
         let c_g = Mat::rows(&rows[e + m.n_groups * n + g * n..], c); // [Q, N]
         let mut cs = vec![0.0; q * p]; // C_g S_h^T [Q, P]
-        gemm(q, n, p, c_g, Mat::cols(&part.own, n), &mut cs, p);
+        gemm_task(q, n, p, c_g, Mat::cols(&part.own, n), &mut cs, p);
         let (mut y, dskip) = (part.lx, self.d_skip[hh]);
         for (j, (yj, csj)) in y.chunks_exact_mut(p).zip(cs.chunks_exact(p)).enumerate() {
             let carry = exp(part.cum[j]);
