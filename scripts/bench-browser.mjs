@@ -14,6 +14,8 @@
 // Usage: HYBRID_URL=<served dist/> node scripts/bench-browser.mjs [--lens 128,2048]
 //        [--families transformer,mamba2,inter,intra] [--engines cpu,webgpu,ort-wasm,ort-webgpu]
 //        [--gpu-lens 128] [--json out.json]
+//        (the family `gemm` also times the CPU engine's SGEMM kernels in the page: a table
+//        of GFLOP/s at the models' shapes, app/src/bench_gemm.rs)
 // (scripts/build-web.sh, then `node scripts/static-server.mjs dist --port 0`.)
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,7 +35,9 @@ const opt = (name, dflt) => {
 const list = (s) => s.split(',').filter((x) => x.length > 0);
 const lens = list(opt('--lens', '128,2048')).map(Number);
 const gpuLens = list(opt('--gpu-lens', '128')).map(Number);
-const families = list(opt('--families', 'transformer,mamba2,inter,intra'));
+const asked = list(opt('--families', 'transformer,mamba2,inter,intra'));
+const wantGemm = asked.includes('gemm');
+const families = asked.filter((f) => f !== 'gemm');
 const engines = list(opt('--engines', 'cpu,webgpu,ort-wasm,ort-webgpu'));
 const jsonOut = opt('--json', null);
 const wantOrt = engines.some((e) => e.startsWith('ort-'));
@@ -60,11 +64,12 @@ try {
   if (ours.length > 0) {
     // CPU lengths and WebGPU lengths (SwiftShader is slow) as two page runs
     const runs = [];
-    if (ours.includes('cpu')) runs.push({ engines: 'cpu', lens });
-    if (ours.includes('webgpu')) runs.push({ engines: ours.includes('cpu') ? 'cpu,webgpu' : 'webgpu', lens: gpuLens });
+    if (ours.includes('cpu')) runs.push({ engines: 'cpu', lens, families: wantGemm ? ['gemm', ...families] : families });
+    if (ours.includes('webgpu')) runs.push({ engines: ours.includes('cpu') ? 'cpu,webgpu' : 'webgpu', lens: gpuLens, families });
     for (const r of runs) {
+      if (r.families.length === 0) continue;
       const url = new URL(URL_UNDER_TEST);
-      url.hash = `bench=${families.join(',')}&lens=${r.lens.join(',')}&engines=${r.engines}&decode=16&runs=2`;
+      url.hash = `bench=${r.families.join(',')}&lens=${r.lens.join(',')}&engines=${r.engines}&decode=16&runs=2`;
       await page.goto('about:blank');
       await page.goto(url.toString(), { waitUntil: 'load' });
       await page.waitForFunction(() => ['done', 'error'].includes(window.__hybridBench?.status), null, { timeout: 0 });
@@ -72,6 +77,16 @@ try {
       check(report.status === 'done' && report.rows.length > 0, `in-page benchmark: ${report.status} ${report.errors.join('; ')}`);
       console.log(`page: cpu threads ${report.cpu_threads}, simd128 ${report.simd128}, webgpu: ${report.webgpu}`);
       for (const e of report.errors) console.log(`  page error: ${e}`);
+      if ((report.gemm ?? []).length > 0) {
+        console.log('\n| GEMM (wasm, one thread) | M x K x N | matrixmultiply 8x8 GFLOP/s | packed 4x8 GFLOP/s | 4x8 / 8x8 |');
+        console.log('|---|---|---:|---:|---:|');
+        for (const g of report.gemm) {
+          const [a, b] = [g.matrixmultiply_gflops, g.packed_4x8_gflops];
+          console.log(`| ${g.name} | ${g.m}x${g.k}x${g.n} | ${a.toFixed(1)} | ${b.toFixed(1)} | ${(b / a).toFixed(2)}x |`);
+          rows.push({ model: 'gemm', engine: 'cpu-wasm', ...g });
+        }
+        console.log('');
+      }
       for (const row of report.rows) {
         // the CPU rows of the second run repeat the first's lengths only where asked
         if (r.engines === 'cpu,webgpu' && row.engine === 'cpu-wasm' && ours.includes('cpu') && lens.includes(row.context)) continue;

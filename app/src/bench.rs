@@ -7,6 +7,7 @@
 //!
 //! Keys after `#bench=<families>` (each optional): `lens=<n,..>` (default 128,2048),
 //! `decode=<steps>` (16), `runs=<prefills>` (best of, 2), `engines=cpu,webgpu` (both).
+//! The family `gemm` times the CPU engine's SGEMM kernels instead (`bench_gemm.rs`).
 
 use leptos::prelude::*;
 use serde::Serialize;
@@ -45,7 +46,7 @@ fn parse_body(body: &str) -> Result<Spec, String> {
     if families.is_empty() {
         return Err("#bench=: name at least one family (transformer, mamba2, inter, intra)".into());
     }
-    for f in &families {
+    for f in families.iter().filter(|f| *f != "gemm") {
         config_of(f)?;
     }
     let mut spec = Spec {
@@ -128,6 +129,8 @@ pub struct Report {
     /// The WebGPU adapter, or why there is none.
     pub webgpu: String,
     pub rows: Vec<Row>,
+    /// `#bench=gemm`: the SGEMM kernels at the models' shapes.
+    pub gemm: Vec<crate::bench_gemm::GemmRow>,
     pub errors: Vec<String>,
 }
 
@@ -164,6 +167,7 @@ fn mount(spec: Result<Spec, String>, hash: String) {
             simd128: cfg!(target_feature = "simd128"),
             webgpu: String::new(),
             rows: Vec::new(),
+            gemm: Vec::new(),
             errors: Vec::new(),
         };
         match spec {
@@ -212,6 +216,11 @@ async fn run(spec: &Spec, report: &mut Report, text: RwSignal<String>) {
         None
     };
     for family in &spec.families {
+        if family == "gemm" {
+            report.gemm = crate::bench_gemm::run(spec.runs).await;
+            publish(report, text);
+            continue;
+        }
         let result = run_family(spec, family, gpu.as_ref(), report, text).await;
         if let Err(e) = result {
             report.errors.push(format!("playground-{family}: {e}"));
@@ -342,6 +351,8 @@ mod tests {
         assert_eq!((d.lens, d.decode, d.runs), (vec![128, 2048], 16, 2));
         assert!(d.cpu && d.webgpu);
         assert_eq!(config_of("inter").expect("bundled").d_model, 256);
+        let g = parse("#bench=gemm,mamba2").expect("asked").expect("valid");
+        assert_eq!(g.families, ["gemm", "mamba2"]);
     }
 
     #[test]

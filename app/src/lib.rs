@@ -39,6 +39,7 @@ pub mod arch;
 pub mod arch_extra;
 pub mod arch_notes;
 pub mod bench;
+pub mod bench_gemm;
 mod catalog;
 pub mod charts;
 pub mod engine;

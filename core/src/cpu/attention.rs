@@ -1,9 +1,9 @@
 //! Causal self-attention (GQA + rotate-half RoPE, optional sliding window with sinks),
 //! over a KV cache that holds exactly the keys a future query can still see.
 
-use super::ops::{gemm, matmul, rope_partial, Mat};
+use super::ops::{gemm_task, matmul, rope_partial, Mat};
 use super::par;
-use super::softmax::softmax;
+use super::softmax::exp_shifted;
 use crate::config::{AttentionConfig, AttnDims};
 use crate::error::{Error, Result};
 use crate::weights::AttnWeights;
@@ -240,30 +240,42 @@ impl Query<'_> {
         let mut s = vec![0.0; tb * rb];
         let qh = Mat::rows(&self.q[t0 * qd + h * dh..], qd); // [Tb, dh]
         let kt = Mat::cols(&cache.k[g * dh..], kd); // K_g^T [dh, R]
-        gemm(tb, dh, rb, qh, kt, &mut s, rb);
+        gemm_task(tb, dh, rb, qh, kt, &mut s, rb);
+        // P unnormalized (exp of the scaled scores less their max, 0 where hidden), and
+        // 1 / sum of each row, applied to O's rows after P V
+        let mut inv = vec![0.0f32; tb];
+        // `exp_shifted` takes a positive scale; any other one goes on the scores first
+        let (pre, post) = if scale > 0.0 {
+            (1.0, scale)
+        } else {
+            (scale, 1.0)
+        };
         for (i, row) in s.chunks_exact_mut(rb).enumerate() {
             let (t, end) = (pos0 + t0 + i, self.r0 + t0 + i + 1);
-            if cfg.window.is_none() && self.hidden.is_empty() {
-                // causal, nothing hidden: every cached row up to the query's own is visible
-                row[..end].iter_mut().for_each(|sc| *sc *= scale);
-            } else {
+            if cfg.window.is_some() || !self.hidden.is_empty() {
                 for (sc, &p) in row[..end].iter_mut().zip(&cache.positions) {
                     let seen = visible(t, p, cfg) && !hidden_key(t, p, self.hidden);
-                    *sc = if seen { *sc * scale } else { f32::NEG_INFINITY };
+                    *sc = if seen { *sc * pre } else { f32::NEG_INFINITY };
                 }
+            } else if pre != 1.0 {
+                // causal, nothing hidden: every cached row up to the query's own is visible
+                row[..end].iter_mut().for_each(|sc| *sc *= pre);
             }
-            softmax(&mut row[..end]); // exp(-inf) = 0: the sum is over visible keys
+            inv[i] = 1.0 / exp_shifted(&mut row[..end], post); // exp(-inf) = 0
             row[end..].fill(0.0);
             if let Some(pr) = pr.as_deref_mut() {
                 let pr = &mut pr[i * keys..(i + 1) * keys];
                 for (&p, &pos) in row[..end].iter().zip(&cache.positions) {
-                    pr[pos] = p;
+                    pr[pos] = p * inv[i];
                 }
             }
         }
         let mut o = vec![0.0; tb * dv];
         let vg = Mat::rows(&cache.v[g * dv..], vd); // V_g [R, dv]
-        gemm(tb, rb, dv, Mat::rows(&s, rb), vg, &mut o, dv);
+        gemm_task(tb, rb, dv, Mat::rows(&s, rb), vg, &mut o, dv);
+        for (row, r) in o.chunks_exact_mut(dv).zip(&inv) {
+            row.iter_mut().for_each(|v| *v *= r);
+        }
         ((h, t0), o)
     }
 }

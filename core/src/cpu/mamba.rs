@@ -68,10 +68,14 @@ pub fn mamba_mixer(
 
     // Causal depthwise conv over [conv state; xBC], then SiLU.
     let wc = m.conv_width;
-    let mut ext = state.conv.clone(); // [(W-1) + T, C]
-    for row in proj.chunks_exact(width) {
-        ext.extend_from_slice(&row[e..e + c]);
-    }
+    let mut ext = vec![0.0; state.conv.len() + t_len * c]; // [(W-1) + T, C]
+    let (past, xbc_in) = ext.split_at_mut(state.conv.len());
+    past.copy_from_slice(&state.conv);
+    par::rows_mut(xbc_in, c, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(c).enumerate() {
+            row.copy_from_slice(&proj[(t0 + i) * width + e..(t0 + i) * width + e + c]);
+        }
+    });
     // taps by row, [W, C], so that a row of the output is W contiguous multiply-adds
     let taps: Vec<f32> = (0..wc * c)
         .map(|i| w.conv_weight.data[(i % c) * wc + i / c])
@@ -93,11 +97,14 @@ pub fn mamba_mixer(
 
     // dt = softplus(dt + dt_bias), A = -exp(A_log).
     let mut dt = vec![0.0; t_len * h]; // [T, H]
-    for t in 0..t_len {
-        for hh in 0..h {
-            dt[t * h + hh] = softplus(proj[t * width + e + c + hh] + w.dt_bias.data[hh]);
+    par::rows_mut(&mut dt, h, |t0, band| {
+        for (i, row) in band.chunks_exact_mut(h).enumerate() {
+            let raw = &proj[(t0 + i) * width + e + c..(t0 + i) * width + e + c + h];
+            for ((v, &r), &b) in row.iter_mut().zip(raw).zip(&w.dt_bias.data) {
+                *v = softplus(r + b);
+            }
         }
-    }
+    });
     edit_dt(&mut dt, h, pos0, edit);
     let a: Vec<f32> = w.a_log.data.iter().map(|v| -v.exp()).collect();
 
@@ -108,7 +115,7 @@ pub fn mamba_mixer(
         .collect();
     cuts.sort_by_key(|c| c.0);
     let mut norms = trace.as_ref().map(|_| Vec::with_capacity(t_len * h));
-    let mut y = Vec::with_capacity(t_len * e);
+    let mut y = Vec::new(); // [T, E], the segments in order
     let mut start = 0;
     for (j, heads) in (cuts.iter().copied())
         .map(|(j, hs)| (j, Some(hs)))
@@ -138,7 +145,11 @@ pub fn mamba_mixer(
                     _ => scan_recurrent(m, x_s, dt_s, &a, &w.d_skip.data, &mut state.ssm, None),
                 },
             };
-            y.extend_from_slice(&ys);
+            if y.is_empty() {
+                y = ys; // one segment (no reset): no copy
+            } else {
+                y.extend_from_slice(&ys);
+            }
             start = j;
         }
         if let Some(heads) = heads {

@@ -2,10 +2,13 @@
 //! fallback where WebGPU is missing.
 
 pub mod attention;
+pub mod exp;
 pub mod mamba;
 pub mod model;
 pub mod ops;
+pub mod packed;
 pub mod par;
+pub mod sgemm_shapes;
 pub mod softmax;
 pub mod ssd;
 pub mod state;

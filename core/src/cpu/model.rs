@@ -4,6 +4,7 @@
 use super::attention::{attention, KvCache};
 use super::mamba::{mamba_mixer, MambaTrace, Scan, SsmState};
 use super::ops::{add_scaled, l2, matmul, relu2_mlp, rms_norm, rms_norm_groups, swiglu};
+use super::par;
 pub use super::state::{LayerState, State, StateBytes};
 use crate::config::{AttentionConfig, Fusion, LayerKind, ModelConfig};
 use crate::error::{Error, Result};
@@ -276,7 +277,7 @@ impl Model {
         // (a skipped part still runs, so its state and probes stay those of the model)
         let rs = cfg.residual_scale.unwrap_or(1.0);
         if !plan.skip_mixer {
-            add_scaled(x, rs, &mix);
+            add_rows(x, rs, &mix, d);
         }
         if let (Some(ffn), false) = (&b.ffn, plan.skip_ffn) {
             let h = rms_norm(x, &ffn.norm.data, eps);
@@ -286,7 +287,7 @@ impl Model {
                 Some(gate) => swiglu(&h, &gate.data, up, down, d),
                 None => relu2_mlp(&h, up, down, d),
             };
-            add_scaled(x, rs, &f);
+            add_rows(x, rs, &f, d);
         }
     }
 
@@ -360,6 +361,11 @@ impl Model {
     pub fn layer_kinds(&self) -> &[LayerKind] {
         &self.config.layers
     }
+}
+
+/// `x += s y` for x, y [T, D], in bands of rows on the engine's threads.
+fn add_rows(x: &mut [f32], s: f32, y: &[f32], d: usize) {
+    par::rows_mut(x, d, |r0, band| add_scaled(band, s, &y[r0 * d..]));
 }
 
 /// Split `w` [rows, c0 + c1] into its first `c0` columns and the rest.

@@ -1,8 +1,9 @@
 //! Reference ops in plain f32 Rust: the oracle every GPU shader is tested against.
 //! Row-major throughout; a weight `[out, in]` is applied as `y = x W^T` (PyTorch `Linear`).
 
+use super::exp::exp;
 use super::par;
-// The attention softmax lives in `cpu/softmax.rs` (its own vectorizable `exp`).
+// The attention softmax lives in `cpu/softmax.rs`; `exp` (vectorizable) in `cpu/exp.rs`.
 pub use super::softmax::softmax;
 
 /// `y[t, n] = sum_k x[t, k] * w[n, k]`: x [T, K], w [N, K] -> y [T, N].
@@ -75,7 +76,7 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
     let parts = par::parts();
     if parts < 2 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FMAS {
-        return gemm_band(m, k, n, a, b, c, ldc);
+        return gemm_band(Sgemm::HERE, m, k, n, a, b, c, ldc);
     }
     let band = |len: usize| len.div_ceil(parts).next_multiple_of(PAR_MIN_BAND);
     if m >= 2 * PAR_MIN_BAND {
@@ -94,7 +95,9 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
             };
             tasks.push((mb, ab, cb));
         }
-        par::map(tasks, |(mb, ab, cb)| gemm_band(mb, k, n, ab, b, cb, ldc));
+        par::map(tasks, |(mb, ab, cb)| {
+            gemm_band(Sgemm::HERE, mb, k, n, ab, b, cb, ldc)
+        });
     } else if n >= 2 * PAR_MIN_BAND {
         // bands of columns, each into a buffer [M, Nb], copied into C after
         let cols = band(n);
@@ -106,7 +109,7 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
                 ..b
             };
             let mut cb = vec![0.0; m * nb];
-            gemm_band(m, k, nb, a, bb, &mut cb, nb);
+            gemm_band(Sgemm::HERE, m, k, nb, a, bb, &mut cb, nb);
             cb
         });
         for (j0, cb) in tasks.into_iter().zip(outs) {
@@ -116,15 +119,23 @@ pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: us
             }
         }
     } else {
-        gemm_band(m, k, n, a, b, c, ldc);
+        gemm_band(Sgemm::HERE, m, k, n, a, b, c, ldc);
     }
 }
 
-/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is the
-/// `matrixmultiply` crate's packed, cache-blocked SGEMM: AVX-512 or AVX2+FMA kernels
-/// picked at run time on x86_64, its SIMD128 kernel (multiply, then add) in wasm.
+/// [`gemm`] inside one task of the engine's threads (attention per head and block of
+/// queries, the SSD per chunk and head): never split, so its shape is the same on any
+/// thread count, and it runs [`Sgemm::IN_TASK`], the faster kernel at those small shapes.
 #[allow(clippy::too_many_arguments)]
-fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+pub fn gemm_task(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    gemm_band(Sgemm::IN_TASK, m, k, n, a, b, c, ldc);
+}
+
+/// [`gemm`] on the calling thread. From [`GEMM_MIN_ROWS`] rows on this is a packed,
+/// cache-blocked SGEMM, `kind`; below, dot products or rows of B.
+#[allow(clippy::too_many_arguments)]
+fn gemm_band(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     if m == 0 || n == 0 {
         return;
     }
@@ -154,6 +165,48 @@ fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
         }
         return;
     }
+    sgemm(kind, m, k, n, a, b, c, ldc);
+}
+
+/// The packed SGEMMs the engine can run on one thread (`examples/gemm_shapes.rs` and the
+/// page's `#bench=gemm` compare them at the models' shapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sgemm {
+    /// The `matrixmultiply` crate: AVX-512 or AVX2+FMA kernels picked at run time on
+    /// x86_64, an 8 x 8 SIMD128 kernel (multiply, then add) in wasm.
+    MatrixMultiply,
+    /// `cpu/packed.rs`: a 4 x 8 SIMD128 kernel in wasm (plain Rust elsewhere).
+    Packed4x8,
+    /// The `gemm` crate (natively; AVX2+FMA kernels picked at run time, one thread).
+    #[cfg(not(target_arch = "wasm32"))]
+    GemmCrate,
+}
+
+impl Sgemm {
+    /// What [`gemm`] runs: the 4 x 8 kernel in wasm32, `matrixmultiply` natively.
+    pub const HERE: Sgemm = if cfg!(target_arch = "wasm32") {
+        Sgemm::Packed4x8
+    } else {
+        Sgemm::MatrixMultiply
+    };
+    /// What [`gemm_task`] runs: the `gemm` crate natively, the 4 x 8 kernel in wasm32.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub const IN_TASK: Sgemm = Sgemm::GemmCrate;
+    #[cfg(target_arch = "wasm32")]
+    pub const IN_TASK: Sgemm = Sgemm::Packed4x8;
+}
+
+/// `C = A B` on the calling thread with the SGEMM `kind`: [`gemm_band`]'s kernel from
+/// [`GEMM_MIN_ROWS`] rows on, public for the benchmarks.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(kind: Sgemm, m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
+    match kind {
+        Sgemm::Packed4x8 => return super::packed::sgemm(m, k, n, a, b, c, ldc),
+        #[cfg(not(target_arch = "wasm32"))]
+        Sgemm::GemmCrate => return gemm_crate(m, k, n, a, b, c, ldc),
+        Sgemm::MatrixMultiply => {}
+    }
     let s = |v: usize| v as isize;
     // SAFETY: `fits` above checked that the last element of each view, (m-1, k-1) of A,
     // (k-1, n-1) of B and (m-1, n-1) of C, lies inside its slice; strides are non-negative,
@@ -174,6 +227,38 @@ fn gemm_band(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
             c.as_mut_ptr(),
             s(ldc),
             1,
+        );
+    }
+}
+
+/// `C = A B` by the `gemm` crate on the calling thread (views checked by [`sgemm`]).
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::too_many_arguments)]
+fn gemm_crate(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
+    let s = |v: usize| v as isize;
+    // SAFETY: as for matrixmultiply above: every element of the three views lies inside
+    // its slice. read_dst = false: C = 1.0 * (A B), written, never read.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            s(ldc),
+            false,
+            a.data.as_ptr(),
+            s(a.cs),
+            s(a.rs),
+            b.data.as_ptr(),
+            s(b.cs),
+            s(b.rs),
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }
@@ -202,6 +287,37 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// The largest value (-inf for none), 8 lanes at a time: `f32::max` is a libm call
+/// (`fmaxf`) per value in wasm, a compare-and-select vectorizes.
+pub fn max(x: &[f32]) -> f32 {
+    let bigger = |a: f32, b: f32| if b > a { b } else { a };
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| bigger(m, v));
+    for v in chunks {
+        for i in 0..8 {
+            acc[i] = bigger(acc[i], v[i]);
+        }
+    }
+    acc.into_iter().fold(rest, bigger)
+}
+
+/// Sum with 8 independent accumulators (vectorizes, as [`dot`]).
+pub fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for v in chunks {
+        for i in 0..8 {
+            acc[i] += v[i];
+        }
+    }
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + rest
+}
+
 /// RMSNorm over groups of `g` values: `v / sqrt(mean(v^2) + eps) * w`, in place.
 /// `x` is [rows, C] with C a multiple of `g`; `w` is [C].
 pub fn rms_norm_groups(x: &mut [f32], w: &[f32], g: usize, eps: f32) {
@@ -228,7 +344,7 @@ pub fn rms_norm(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
 
 /// `v * sigmoid(v)`.
 pub fn silu(v: f32) -> f32 {
-    v / (1.0 + (-v).exp())
+    v / (1.0 + exp(-v))
 }
 
 /// `ln(1 + e^v)`, stable for large |v| (PyTorch's threshold of 20).
@@ -236,7 +352,7 @@ pub fn softplus(v: f32) -> f32 {
     if v > 20.0 {
         v
     } else {
-        v.exp().ln_1p()
+        exp(v).ln_1p()
     }
 }
 
@@ -250,10 +366,15 @@ pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, theta: f32) {
 /// `f_i = theta^(-2i/rot)`: partial RoPE (Bamba); `rot` = 0 leaves `x` as it is.
 pub fn rope_partial(x: &mut [f32], head_dim: usize, rot: usize, pos: usize, theta: f32) {
     let half = rot / 2;
-    for head in x.chunks_exact_mut(head_dim) {
-        for i in 0..half {
+    // the angles depend on (pos, i) only: once per token, not per head
+    let angles: Vec<(f32, f32)> = (0..half)
+        .map(|i| {
             let freq = theta.powf(-2.0 * i as f32 / rot as f32);
-            let (sin, cos) = (pos as f32 * freq).sin_cos();
+            (pos as f32 * freq).sin_cos()
+        })
+        .collect();
+    for head in x.chunks_exact_mut(head_dim) {
+        for (i, &(sin, cos)) in angles.iter().enumerate() {
             let (a, b) = (head[i], head[i + half]);
             head[i] = a * cos - b * sin;
             head[i + half] = b * cos + a * sin;
