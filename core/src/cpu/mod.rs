@@ -4,10 +4,12 @@
 pub mod attention;
 pub mod exp;
 pub mod mamba;
+pub mod mat;
 pub mod model;
 pub mod ops;
 pub mod packed;
 pub mod par;
+pub mod reduce;
 pub mod sgemm_shapes;
 pub mod softmax;
 pub mod ssd;

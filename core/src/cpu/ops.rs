@@ -2,7 +2,9 @@
 //! Row-major throughout; a weight `[out, in]` is applied as `y = x W^T` (PyTorch `Linear`).
 
 use super::exp::exp;
+pub use super::mat::Mat;
 use super::par;
+pub use super::reduce::{dot, max, sum};
 // The attention softmax lives in `cpu/softmax.rs`; `exp` (vectorizable) in `cpu/exp.rs`.
 pub use super::softmax::softmax;
 
@@ -22,39 +24,6 @@ pub fn matmul_into(x: &[f32], w: &[f32], k: usize, y: &mut [f32]) {
     let n = w.len() / k;
     let t = x.len() / k;
     gemm(t, k, n, Mat::rows(x, k), Mat::cols(w, k), y, n);
-}
-
-/// A matrix inside a slice, in any layout: element `(i, j)` is `data[i * rs + j * cs]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Mat<'a> {
-    pub data: &'a [f32],
-    /// Row stride.
-    pub rs: usize,
-    /// Column stride.
-    pub cs: usize,
-}
-
-impl<'a> Mat<'a> {
-    /// Row-major with rows `ld` apart: `(i, j) = data[i * ld + j]`.
-    pub fn rows(data: &'a [f32], ld: usize) -> Self {
-        Mat {
-            data,
-            rs: ld,
-            cs: 1,
-        }
-    }
-    /// The transpose of a row-major matrix with rows `ld` apart: `(i, j) = data[j * ld + i]`.
-    pub fn cols(data: &'a [f32], ld: usize) -> Self {
-        Mat {
-            data,
-            rs: 1,
-            cs: ld,
-        }
-    }
-    /// True when `data` holds every element of an `m x n` view.
-    fn fits(&self, m: usize, n: usize) -> bool {
-        m == 0 || n == 0 || (m - 1) * self.rs + (n - 1) * self.cs < self.data.len()
-    }
 }
 
 /// Below this many rows of `A` (a decode step, a short chunk) the GEMM's packing of `B`
@@ -268,54 +237,6 @@ pub fn add_scaled(y: &mut [f32], s: f32, x: &[f32]) {
     for (a, b) in y.iter_mut().zip(x) {
         *a += s * b;
     }
-}
-
-/// Dot product with 8 independent accumulators (vectorizes on x86 and wasm simd128).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut s = (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
-
-/// The largest value (-inf for none), 8 lanes at a time: `f32::max` is a libm call
-/// (`fmaxf`) per value in wasm, a compare-and-select vectorizes.
-pub fn max(x: &[f32]) -> f32 {
-    let bigger = |a: f32, b: f32| if b > a { b } else { a };
-    let mut acc = [f32::NEG_INFINITY; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| bigger(m, v));
-    for v in chunks {
-        for i in 0..8 {
-            acc[i] = bigger(acc[i], v[i]);
-        }
-    }
-    acc.into_iter().fold(rest, bigger)
-}
-
-/// Sum with 8 independent accumulators (vectorizes, as [`dot`]).
-pub fn sum(x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for v in chunks {
-        for i in 0..8 {
-            acc[i] += v[i];
-        }
-    }
-    (acc[0] + acc[4]) + (acc[1] + acc[5]) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + rest
 }
 
 /// RMSNorm over groups of `g` values: `v / sqrt(mean(v^2) + eps) * w`, in place.

@@ -5,7 +5,7 @@
 //! the kernel throughput in V8: docs/BENCHMARKS.md). Natively `matrixmultiply` (AVX-512 /
 //! AVX2+FMA) stays; this code runs there in the tests, with a portable kernel.
 
-use super::ops::Mat;
+use super::mat::Mat;
 
 /// Rows of A per micro-kernel.
 const MR: usize = 4;

@@ -3,7 +3,7 @@
 //! (in wasm a software routine).
 
 use super::exp::exp;
-use super::ops::{max, sum};
+use super::reduce::{max, sum};
 
 /// In-place softmax of one row (at least one finite value).
 pub fn softmax(row: &mut [f32]) {
