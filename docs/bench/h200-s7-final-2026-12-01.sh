@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Session 7, the closing H200 run (issue #13): in ONE run on one machine,
-#  1. ours on the GPU (Vulkan, wgpu): playground configs f32 (decode @128, prefill 16K) and
-#     f16 weights, and the 1B configs with f16 weights (prefill 2K / 32K, decode @2K / @32K),
-#     with every optional feature the adapter has (tensor cores, f16, subgroups);
-#  2. PyTorch (train/bench_twin_gpu.py): the same configs, eager / CUDA graph / compile;
-#  3. the host CPU: ours 16 threads vs PyTorch CPU eager 16 threads at 2,048 tokens.
+# Session 7, the closing H200 run (issue #13), on the integration branch with every change
+# of the session (tensor-core matmul + attention, attention_tiled for dv != dh, chunked SSD
+# for P > 64, decode fusions + subgroup matvec, CPU engine round 2), in ONE run on one
+# machine:
+#  1. gpu/tests/coop.rs with HYBRID_REQUIRE_COOP=1 (the whole-model tensor-core check);
+#  2. ours on the GPU (Vulkan, wgpu): playground configs, f32 and f16 weights (decode @128,
+#     prefill 16K), and the 1B configs with f16 weights (prefill 2K / 32K, decode @2K / @32K);
+#  3. PyTorch (train/bench_twin_gpu.py): playground f32 prefill 16K and decode @128 (eager,
+#     CUDA graph, compile + graph), 1B bf16 prefill 32K and decode @2K / @32K (CUDA graph);
+#  4. the host CPU: ours vs PyTorch CPU eager, 16 threads each, prefill of 2,048 tokens.
 set -u
 cd "$(dirname "$0")/../.."
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-xz -dc .devjobs/lead/hybrid.xz > /tmp/hybrid; H=/tmp/hybrid; chmod +x $H
-{ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1; nproc; lscpu | grep 'Model name'; cat .devjobs/lead/commit; } > $OUT/env.txt 2>&1
-P=assets/configs
-timeout 120 $H bench $P/playground-{transformer,mamba2,inter,intra}.json -c 128,16384 -d 64 -b gpu --chunk 4096 --weights f32,f16 --json $OUT/ours-playground.json > $OUT/ours-playground.log 2>&1; echo "pg rc $?"
+D=.devjobs/lead
+for n in hybrid coop; do xz -dc $D/$n.xz > /tmp/$n; chmod +x /tmp/$n; done
+mkdir -p /work/trial $OUT/json; ln -sfn "$PWD/tests" /work/trial/tests   # fixtures via CARGO_MANIFEST_DIR/..
+{ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1; nproc; lscpu | grep 'Model name'; cat $D/commit; } > $OUT/env.txt 2>&1
+H=/tmp/hybrid; P=assets/configs
+HYBRID_REQUIRE_COOP=1 timeout 60 /tmp/coop --test-threads 1 --nocapture > $OUT/tests.log 2>&1; echo "coop test rc $?"; grep -E 'test result|inter_1to3|greedy|worst|panicked' $OUT/tests.log | head
+timeout 60 $H bench $P/playground-{transformer,mamba2,inter,intra}.json -c 128,16384 -d 64 -b gpu --chunk 4096 --weights f32,f16 --json $OUT/json/playground.json > $OUT/ours.log 2>&1; echo "pg rc $?"
 for c in paper-mamba2 paper-inter paper-intra paper-swa paper-transformer; do
-  timeout 75 $H bench $P/$c.json -c 2048,32768 -d 16 -b gpu --chunk 4096 --prefill-runs 1 --weights f16 --json $OUT/ours-$c.json >> $OUT/ours-1b.log 2>&1; echo "$c rc $?"
+  timeout 60 $H bench $P/$c.json -c 2048,32768 -d 16 -b gpu --chunk 4096 --prefill-runs 1 --weights f16 --json $OUT/json/$c.json >> $OUT/ours.log 2>&1; echo "$c rc $?"
 done
 timeout 100 python3 train/bench_twin_gpu.py --configs playground-transformer,playground-mamba2,playground-inter,playground-intra \
-  --prefill 16384 --decode 128 --modes eager,graph,compile --dtypes f32,bf16 > $OUT/twin-playground.jsonl 2> $OUT/twin.err; echo "twin pg rc $?"
-timeout 90 python3 train/bench_twin_gpu.py --configs paper-transformer,paper-mamba2,paper-inter,paper-intra,paper-swa \
-  --prefill 32768 --decode 2048,32768 --modes graph --dtypes bf16 --reps 2 --steps 16 > $OUT/twin-1b.jsonl 2>> $OUT/twin.err; echo "twin 1b rc $?"
-timeout 50 $H bench $P/playground-{transformer,mamba2,inter,intra}.json -c 2048 -d 4 --threads 16 --prefill-runs 2 --json $OUT/cpu-ours.json > $OUT/cpu.log 2>&1; echo "cpu rc $?"
-timeout 40 python3 train/bench_torch_cpu.py --lens 2048 --threads 16 >> $OUT/cpu.log 2>&1; echo "torch cpu rc $?"
-grep -h -E '^\|' $OUT/ours-*.log | head -60; cat $OUT/twin-*.jsonl | tail -40; tail -12 $OUT/cpu.log; tail -3 $OUT/twin.err
+  --prefill 16384 --decode 128 --modes eager,graph,compile --dtypes f32 > $OUT/twin.jsonl 2> $OUT/err.log; echo "twin pg rc $?"
+timeout 80 python3 train/bench_twin_gpu.py --configs paper-transformer,paper-mamba2,paper-inter,paper-intra,paper-swa \
+  --prefill 32768 --decode 2048,32768 --modes graph --dtypes bf16 --reps 2 --steps 16 >> $OUT/twin.jsonl 2>> $OUT/err.log; echo "twin 1b rc $?"
+timeout 45 $H bench $P/playground-{transformer,mamba2,inter,intra}.json -c 2048 -d 4 --threads 16 --prefill-runs 2 --json $OUT/json/cpu-ours.json > $OUT/cpu.log 2>&1; echo "cpu rc $?"
+timeout 45 python3 train/bench_torch_cpu.py --lens 2048 --threads 16 >> $OUT/cpu.log 2>&1; echo "torch cpu rc $?"
+tar -C $OUT -cf $OUT/json.tar json && rm -rf $OUT/json
+cat $OUT/env.txt; grep -E '^\| (paper|playground)' $OUT/ours.log | cut -d'|' -f2,4-9; cat $OUT/twin.jsonl | grep -v check; grep -v '^$' $OUT/cpu.log | tail -14

@@ -27,9 +27,8 @@ pub struct CoopPlan {
 }
 
 /// Smallest head the kernel takes: the sizes it was checked at on a tensor-core device
-/// (gpu/tests/attention_coop.rs: 64 to 256). Smaller heads (the test fixtures' 16) keep
-/// the f32 kernels: the whole-model tensor-core check (gpu/tests/coop.rs, dh 16) failed on
-/// the H200 once this kernel joined the tensor-core matmul (docs/BENCHMARKS.md).
+/// (gpu/tests/attention_coop.rs: 64 to 256); smaller heads keep the f32 kernels (at
+/// dh = dv <= 64 attention.wgsl's tiled path runs first anyway: ops/attention.rs).
 pub const MIN_HEAD_DIM: usize = 64;
 
 /// Workgroup storage of the shader: q, K, V, P as f16, scores (also the output staging)
