@@ -15,7 +15,7 @@ for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 D=.devjobs/lead
 for n in hybrid coop; do xz -dc $D/$n.xz > /tmp/$n; chmod +x /tmp/$n; done
-mkdir -p /work/trial $OUT/json; ln -sfn "$PWD/tests" /work/trial/tests   # fixtures via CARGO_MANIFEST_DIR/..
+mkdir -p /work/trial/core $OUT/json; ln -sfn "$PWD/tests" /work/trial/tests   # fixtures: core CARGO_MANIFEST_DIR/../tests
 { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1; nproc; lscpu | grep 'Model name'; cat $D/commit; } > $OUT/env.txt 2>&1
 H=/tmp/hybrid; P=assets/configs
 HYBRID_REQUIRE_COOP=1 timeout 60 /tmp/coop --test-threads 1 --nocapture > $OUT/tests.log 2>&1; echo "coop test rc $?"; grep -E 'test result|inter_1to3|greedy|worst|panicked' $OUT/tests.log | head

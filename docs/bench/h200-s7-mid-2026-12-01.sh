@@ -9,7 +9,7 @@ for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 D=.devjobs/lead
 for n in hybrid coop; do xz -dc $D/$n.xz > /tmp/$n; chmod +x /tmp/$n; done
-mkdir -p /work/trial; ln -sfn "$PWD/tests" /work/trial/tests   # fixtures via CARGO_MANIFEST_DIR/..
+mkdir -p /work/trial/core; ln -sfn "$PWD/tests" /work/trial/tests   # fixtures: core CARGO_MANIFEST_DIR/../tests (the mid run lacked core/: its coop model test could not read the fixture)
 { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1; cat $D/commit; } > $OUT/env.txt 2>&1
 for t in coop; do HYBRID_REQUIRE_COOP=1 timeout 60 /tmp/$t --test-threads 1 > $OUT/tests.log 2>&1; echo "$t rc $?"; tail -3 $OUT/tests.log; done
 for c in paper-mamba2 paper-inter paper-intra paper-swa paper-transformer; do
