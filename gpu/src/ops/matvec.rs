@@ -3,7 +3,7 @@
 //! gate after it fused in.
 
 use super::matmul::Matmul;
-use super::matvec_epilogue::Epilogue;
+use super::matvec_epilogue::{Epilogue, Product};
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, Dispatch};
 use crate::{Gpu, Kernel, Result, WeightFormat};
@@ -163,7 +163,14 @@ impl Matvec {
             }
             None => 0,
         };
-        let e = ep.params(label, &s, x, y)?;
+        let product = Product {
+            n: s.n,
+            k: s.k,
+            x_off: s.x_off,
+            plain: s.y_off == 0 && !s.glu && !s.accumulate,
+            staged: s.k <= MAX_K,
+        };
+        let e = ep.params(label, &product, x, y)?;
         let params = MatvecParams {
             head_dim: e.head_dim,
             rot: e.rot,

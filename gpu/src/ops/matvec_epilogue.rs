@@ -12,7 +12,6 @@
 //!   matvec stages x (as [`AttentionCombine`](super::attention_combine::AttentionCombine)),
 //!   for the o_proj of a session whose attention uses few splits.
 
-use super::matvec::{Matvec, MAX_K};
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::Result;
@@ -88,19 +87,34 @@ pub(super) struct EpilogueParams {
     pub splits: u32,
 }
 
+/// What an epilogue needs to know of its matvec (ops/matvec.rs builds it; a struct of its
+/// own so that this module does not import matvec.rs, which imports it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Product {
+    /// Outputs N and reduction length K.
+    pub n: usize,
+    pub k: usize,
+    /// First column of x read.
+    pub x_off: usize,
+    /// y from column 0, no GLU, no accumulation.
+    pub plain: bool,
+    /// K fits the matvec's staged x (`matvec::MAX_K`).
+    pub staged: bool,
+}
+
 impl Epilogue<'_> {
     /// Check it against the matvec `mv` (x, y its buffers) and give its params. RopeKv
     /// and Conv need a plain product (y from column 0, no GLU, no accumulation).
     pub(super) fn params(
         &self,
         label: &str,
-        mv: &Matvec,
+        mv: &Product,
         x: &wgpu::Buffer,
         y: &wgpu::Buffer,
     ) -> Result<EpilogueParams> {
         let base = EpilogueParams::default();
         let n = mv.n;
-        let plain = mv.y_off == 0 && !mv.glu && !mv.accumulate;
+        let plain = mv.plain;
         if let Epilogue::RopeKv { .. } | Epilogue::Conv { .. } = self {
             ensure(plain, label, || {
                 "an epilogue needs a plain product (y from 0, no GLU, no accumulation)".into()
@@ -113,13 +127,13 @@ impl Epilogue<'_> {
                 ensure(
                     part_dim > 0
                         && k.is_multiple_of(part_dim)
-                        && k <= MAX_K
+                        && mv.staged
                         && mv.x_off == 0
                         && (1..=MAX_COMBINED_SPLITS).contains(&splits),
                     label,
                     || {
                         format!(
-                            "combine needs K = heads * {part_dim} <= {MAX_K}, x from 0 and \
+                            "combine needs K = heads * {part_dim} within the staged x, x from 0 and \
                              1..={MAX_COMBINED_SPLITS} splits (got {splits}): {mv:?}"
                         )
                     },
