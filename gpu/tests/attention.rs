@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::attn::{attention_ref, cache_with_prefix, PrefillCase, COOP_TOL};
+use common::attn::{attention_ref, cache_with_prefix, qkv_rows, PrefillCase, COOP_TOL};
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
 use hybrid_gpu::ops::{attention::*, attention_tiled, kv_store::KvStore};
@@ -34,25 +34,12 @@ fn split_decode_case(
 ) -> f32 {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let stride = qd + kvd + vd;
-    let mut qkv = values(ctx * stride, 11 + dh as u64);
-    qkv.chunks_mut(stride)
-        .for_each(|r| r[..qd].iter_mut().for_each(|x| *x *= q_gain));
-    let col = |off: usize, w: usize| -> Vec<f32> {
-        qkv.chunks(stride)
-            .flat_map(|r| r[off..off + w].to_vec())
-            .collect()
-    };
-    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
+    let (qkv, [q, k, v]) = qkv_rows(ctx, (hq, hkv, dh, dv), 11 + dh as u64, q_gain);
     let cfg = AttentionConfig {
-        n_heads: hq,
-        n_kv_heads: hkv,
-        head_dim: dh,
-        v_head_dim: Some(dv),
-        rope_theta: 1e4,
         window,
         sink_tokens: sinks,
-        rope_dim: None,
-        scale: None,
+        v_head_dim: Some(dv),
+        ..AttentionConfig::plain(hq, hkv, dh)
     };
     let pos0 = ctx - 1;
     let want = attention_ref(

@@ -111,6 +111,28 @@ pub struct PrefillCase {
     pub q_gain: f32,
 }
 
+/// `n` random q|k|v rows ([n, Hq*dh + Hkv*dh + Hkv*dv], seeded; q scaled by `q_gain`)
+/// and their q, k and v columns.
+pub fn qkv_rows(
+    n: usize,
+    (hq, hkv, dh, dv): (usize, usize, usize, usize),
+    seed: u64,
+    q_gain: f32,
+) -> (Vec<f32>, [Vec<f32>; 3]) {
+    let (qd, kvd, vd) = (hq * dh, hkv * dh, hkv * dv);
+    let stride = qd + kvd + vd;
+    let mut qkv = values(n * stride, seed);
+    qkv.chunks_mut(stride)
+        .for_each(|r| r[..qd].iter_mut().for_each(|x| *x *= q_gain));
+    let col = |off: usize, w: usize| -> Vec<f32> {
+        qkv.chunks(stride)
+            .flat_map(|r| r[off..off + w].to_vec())
+            .collect()
+    };
+    let cols = [col(0, qd), col(qd, kvd), col(qd + kvd, vd)];
+    (qkv, cols)
+}
+
 /// Runs `c`; returns the relative error (max |gpu - cpu| / max |cpu|) and the kernel the
 /// op chose.
 pub fn prefill_case(g: &Gpu, c: PrefillCase) -> (f32, Kernel) {
@@ -129,15 +151,7 @@ pub fn prefill_case(g: &Gpu, c: PrefillCase) -> (f32, Kernel) {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let stride = qd + kvd + vd;
     let total = pos0 + t;
-    let mut qkv = values(total * stride, 5 + dh as u64);
-    qkv.chunks_mut(stride)
-        .for_each(|r| r[..qd].iter_mut().for_each(|x| *x *= q_gain));
-    let col = |off: usize, w: usize| -> Vec<f32> {
-        qkv.chunks(stride)
-            .flat_map(|r| r[off..off + w].to_vec())
-            .collect()
-    };
-    let (q, k, v) = (col(0, qd), col(qd, kvd), col(qd + kvd, vd));
+    let (qkv, [q, k, v]) = qkv_rows(total, (hq, hkv, dh, dv), 5 + dh as u64, q_gain);
     let cfg = AttentionConfig {
         window,
         sink_tokens: sinks,
