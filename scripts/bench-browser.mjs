@@ -5,15 +5,17 @@
 //    prefill and decode on the CPU engine (wasm) and on WebGPU (SwiftShader here), random
 //    weights of the real shapes; the WebGPU rows carry their error against the CPU engine.
 // 2. ONNX Runtime Web (npm `onnxruntime-web`, not a dependency of the project: install it
-//    with `npm install --no-save onnxruntime-web@1.30.0`), wasm backend on one thread (the
-//    page is not cross-origin isolated) and WebGPU, on the same configs exported to ONNX by
+//    with `npm install --no-save onnxruntime-web@1.30.0`), wasm backend (`--ort-threads N`,
+//    default 1; its page is cross-origin isolated, as ours is when served by
+//    scripts/static-server.mjs, where our CPU engine runs on navigator.hardwareConcurrency
+//    threads) and WebGPU, on the same configs exported to ONNX by
 //    train/export_onnx.py: the graphs are docs/bench/onnx/*.onnx (weights external), the
 //    weights are recomputed here from manifest.json (the same hash as the exporter, so the
 //    logits are checked against PyTorch's); prefill only (the export has no KV cache).
 //
 // Usage: HYBRID_URL=<served dist/> node scripts/bench-browser.mjs [--lens 128,2048]
 //        [--families transformer,mamba2,inter,intra] [--engines cpu,webgpu,ort-wasm,ort-webgpu]
-//        [--gpu-lens 128] [--json out.json]
+//        [--gpu-lens 128] [--ort-threads 1] [--json out.json]
 //        (the family `gemm` also times the CPU engine's SGEMM kernels in the page: a table
 //        of GFLOP/s at the models' shapes, app/src/bench_gemm.rs)
 // (scripts/build-web.sh, then `node scripts/static-server.mjs dist --port 0`.)
@@ -40,6 +42,7 @@ const wantGemm = asked.includes('gemm');
 const families = asked.filter((f) => f !== 'gemm');
 const engines = list(opt('--engines', 'cpu,webgpu,ort-wasm,ort-webgpu'));
 const jsonOut = opt('--json', null);
+const ortThreads = Number(opt('--ort-threads', '1'));
 const wantOrt = engines.some((e) => e.startsWith('ort-'));
 if (wantOrt && !fs.existsSync(path.join(ORT_DIR, 'ort.wasm.min.mjs'))) {
   throw new Error(`no onnxruntime-web in node_modules: npm install --no-save onnxruntime-web@1.30.0`);
@@ -54,7 +57,13 @@ try {
   // ONNX Runtime Web and the graphs, served under the page's own origin
   await page.route('**/__ort/**', (route) => {
     const name = path.basename(new URL(route.request().url()).pathname);
-    if (name === 'blank.html') return route.fulfill({ status: 200, body: '<!doctype html><title>ORT</title>', headers: { 'content-type': 'text/html' } });
+    if (name === 'blank.html') {
+      return route.fulfill({
+        status: 200,
+        body: '<!doctype html><title>ORT</title>',
+        headers: { 'content-type': 'text/html', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+      });
+    }
     const file = name.endsWith('.onnx') ? path.join(ONNX_DIR, name) : path.join(ORT_DIR, name);
     if (!fs.existsSync(file)) return route.fulfill({ status: 404, body: `no ${name}` });
     const type = name.endsWith('.wasm') ? 'application/wasm' : name.endsWith('.mjs') ? 'text/javascript' : 'application/octet-stream';
@@ -108,7 +117,7 @@ try {
         }
         for (const ep of engines.filter((e) => e.startsWith('ort-')).map((e) => e.slice(4))) {
           if (ep === 'webgpu' && !gpuLens.includes(t)) continue;
-          const r = await ortBench(page, file, entry, ep);
+          const r = await ortBench(page, file, entry, ep, ortThreads);
           check(r.error || Number.isFinite(r.prefill_ms), `${file} on ${ep}: a time or an error`);
           rows.push({ model: fam, engine: `ort-${ep}`, context: t, ...r });
           console.log(`  ${fam} [ort-${ep}] @ ${t}: ${r.error ?? `prefill ${r.prefill_ms.toFixed(1)} ms, rel err vs torch ${r.rel_err_vs_torch.toExponential(1)}`}`);

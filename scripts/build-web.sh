@@ -13,4 +13,6 @@ cargo fetch
 
 step "trunk build --release (dist/)"
 trunk build --release --offline
+
+scripts/build-worker-mt.sh
 info "built $(du -sh dist | cut -f1) into dist/: $(ls dist | tr '\n' ' ')"

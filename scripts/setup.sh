@@ -15,6 +15,16 @@ else
     rustup target add wasm32-unknown-unknown
 fi
 
+# --- Rust's standard library source, for the threaded worker build ---------------------
+# (scripts/build-web.sh rebuilds std with atomics: -Z build-std, see docs/ARCHITECTURE.md)
+step "rust-src (the threaded CPU worker rebuilds std)"
+if rustup component list --installed | grep -q '^rust-src'; then
+    info "present"
+else
+    info "installing: rustup component add rust-src"
+    rustup component add rust-src
+fi
+
 # --- npm tools: binaryen (wasm-opt) and playwright-core ---------------------------------
 step "npm packages (binaryen $WASM_OPT_VERSION, playwright-core) into ./node_modules"
 lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"

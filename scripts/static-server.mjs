@@ -1,7 +1,12 @@
 // A tiny static file server for dist/ (no dependencies).
 // Usage: node scripts/static-server.mjs DIR [--host 127.0.0.1] [--port 8080] [--url-file FILE]
+//        [--no-isolation]
 // Port 0 picks a free port. Prints "serving DIR at URL" once listening; with --url-file it
 // also writes the URL to FILE (the test script waits for that file).
+// Every response carries Cross-Origin-Opener-Policy: same-origin and
+// Cross-Origin-Embedder-Policy: require-corp, which make the page cross-origin isolated:
+// only then may it share memory between workers, and the CPU engine run on threads
+// (app/src/worker/threads.rs). --no-isolation leaves them out (the single-threaded engine).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +20,9 @@ const root = path.resolve(args[0] && !args[0].startsWith('--') ? args[0] : 'dist
 const host = opt('--host', '127.0.0.1');
 const port = Number(opt('--port', '8080'));
 const urlFile = opt('--url-file', null);
+const isolation = args.includes('--no-isolation')
+  ? {}
+  : { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -59,6 +67,7 @@ const server = http.createServer((req, res) => {
       'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
       'content-length': st.size,
       'cache-control': 'no-cache',
+      ...isolation,
     });
     if (req.method === 'HEAD') {
       res.end();

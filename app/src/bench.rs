@@ -10,14 +10,15 @@
 //! The family `gemm` times the CPU engine's SGEMM kernels instead (`bench_gemm.rs`).
 
 use leptos::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::arch::PRESETS;
-use crate::engine::{Backend, GpuEngine, ModelConfig};
+use crate::engine::{Backend, GpuEngine, ModelConfig, WorkerRun};
+use crate::worker::protocol::Reply;
 use crate::web;
 
 /// What the URL asks for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     /// Playground families: `playground-<name>.json` is bundled.
     pub families: Vec<String>,
@@ -99,11 +100,11 @@ pub fn config_of(family: &str) -> Result<ModelConfig, String> {
 }
 
 /// One measured point.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub model: String,
     /// "cpu-wasm" or "webgpu".
-    pub engine: &'static str,
+    pub engine: String,
     pub context: usize,
     /// The whole prompt in one call (the GPU engine runs it in 256-token submissions),
     /// timed to the logits on the host; the best of `runs`.
@@ -123,8 +124,10 @@ pub struct Report {
     /// "running", "done" or "error".
     pub status: &'static str,
     pub spec: String,
-    /// The CPU engine's threads (1 in wasm) and whether it was built with SIMD128.
+    /// The CPU engine's threads in its worker (more than 1 where the page is cross-origin
+    /// isolated), why one where that is so, and whether it was built with SIMD128.
     pub cpu_threads: usize,
+    pub cpu_threads_note: Option<String>,
     pub simd128: bool,
     /// The WebGPU adapter, or why there is none.
     pub webgpu: String,
@@ -164,6 +167,7 @@ fn mount(spec: Result<Spec, String>, hash: String) {
             status: "running",
             spec: hash,
             cpu_threads: 1,
+            cpu_threads_note: None,
             simd128: cfg!(target_feature = "simd128"),
             webgpu: String::new(),
             rows: Vec::new(),
@@ -236,26 +240,60 @@ async fn run_family(
     text: RwSignal<String>,
 ) -> Result<(), String> {
     let id = format!("playground-{family}");
-    let cpu = Backend::cpu_random(&id, config_of(family)?, 0)?;
-    let on_gpu = match gpu {
-        Some(g) => Some(cpu.to_gpu(g).await?),
-        None => None,
-    };
-    for &len in &spec.lens {
-        let mut cpu_logits = None;
-        if spec.cpu {
-            let (row, logits) = measure(spec, &id, &cpu, "cpu-wasm", len, None).await?;
-            report.rows.push(row);
-            cpu_logits = Some(logits);
-            publish(report, text);
-        }
-        if let Some(g) = &on_gpu {
-            let (row, _) = measure(spec, &id, g, "webgpu", len, cpu_logits.as_deref()).await?;
-            report.rows.push(row);
-            publish(report, text);
+    // The CPU engine runs where the page's generations run: in its worker, on threads
+    // where the page is cross-origin isolated.
+    let mut cpu_logits = vec![None; spec.lens.len()];
+    if spec.cpu {
+        let mut run = WorkerRun::bench(family, spec)?;
+        let mut i = 0;
+        while let Some(reply) = run.next().await {
+            if let Reply::BenchRow { row, .. } = reply? {
+                let (row, logits) = row?;
+                report.rows.push(row);
+                if let Some(slot) = cpu_logits.get_mut(i) {
+                    *slot = Some(logits);
+                }
+                i += 1;
+                if let Some(t) = crate::engine::cpu_threads_now() {
+                    report.cpu_threads = t.threads;
+                    report.cpu_threads_note = t.why_one;
+                }
+                publish(report, text);
+            }
         }
     }
+    let Some(gpu) = gpu else { return Ok(()) };
+    let on_gpu = Backend::cpu_random(&id, config_of(family)?, 0)?
+        .to_gpu(gpu)
+        .await?;
+    for (&len, reference) in spec.lens.iter().zip(&cpu_logits) {
+        let (row, _) = measure(spec, &id, &on_gpu, "webgpu", len, reference.as_deref()).await?;
+        report.rows.push(row);
+        publish(report, text);
+    }
     Ok(())
+}
+
+/// The CPU engine's rows for `family` (in the worker), passed to `post` one length at a
+/// time; an error ends them.
+pub async fn cpu_rows(
+    spec: &Spec,
+    family: &str,
+    mut post: impl FnMut(Result<(Row, Vec<f32>), String>),
+) {
+    let id = format!("playground-{family}");
+    let cpu = match config_of(family).and_then(|c| Backend::cpu_random(&id, c, 0)) {
+        Ok(b) => b,
+        Err(e) => return post(Err(e)),
+    };
+    for &len in &spec.lens {
+        let row = measure(spec, &id, &cpu, "cpu-wasm", len, None).await;
+        let failed = row.is_err();
+        post(row);
+        if failed {
+            return;
+        }
+    }
 }
 
 /// Steps of a GPU decode stop early (at least 2) once they took this long: SwiftShader
@@ -301,7 +339,7 @@ async fn measure(
     let finite = (prefill_logits.iter().chain(&logits)).all(|v| v.is_finite());
     let row = Row {
         model: id.to_string(),
-        engine,
+        engine: engine.to_string(),
         context: len,
         prefill_ms,
         decode_ms_per_token: decode_ms,

@@ -41,7 +41,7 @@ pub use limits::{
 pub use loaded::LoadedModel;
 pub use loaded::NamedFiles;
 pub use session::Session;
-pub use worker::WorkerRun;
+pub use worker::{cpu_threads_now, on_cpu_threads, CpuThreads, WorkerRun};
 
 pub use hybrid_core::hf::{shard_files, INDEX_FILE, WEIGHTS_FILE};
 pub use hybrid_core::tokenizer::TextStream;

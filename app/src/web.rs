@@ -182,8 +182,11 @@ async fn probe_webgpu_inner() -> Result<String, String> {
 
 /// Milliseconds from the page's time origin.
 pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
+    // `self.performance`: the page's or a worker's (the in-page benchmark's CPU rows are
+    // timed in the CPU engine's worker)
+    Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
         .map(|p| p.now())
         .unwrap_or(0.0)
 }

@@ -7,7 +7,8 @@ async function inPage(a) {
   // the wasm-only build for the wasm backend (the all-backends build's wasm, with the
   // WebGPU glue, ran the Mamba graphs ~3x slower here), the WebGPU build for WebGPU
   const ort = await import(a.ep === 'wasm' ? '/__ort/ort.wasm.min.mjs' : '/__ort/ort.webgpu.min.mjs');
-  ort.env.wasm.numThreads = 1;
+  // threads need a cross-origin isolated page (the blank page is served with COOP/COEP)
+  ort.env.wasm.numThreads = a.threads;
   ort.env.wasm.wasmPaths = '/__ort/';
   // train/export_onnx.py hash_uniform / init_value
   const uniform = (name, n) => {
@@ -79,9 +80,9 @@ async function inPage(a) {
 
 /** Times one graph on execution provider `ep` ("wasm" or "webgpu"); an error becomes
  * `{ error }` (ONNX Runtime's WebGPU backend fails on some graphs: said, not thrown). */
-export async function ortBench(page, file, entry, ep) {
+export async function ortBench(page, file, entry, ep, threads = 1) {
   const a = {
-    file, ep, tokens: entry.tokens, vocab: entry.vocab, weightsBytes: entry.weights_bytes,
+    file, ep, threads, tokens: entry.tokens, vocab: entry.vocab, weightsBytes: entry.weights_bytes,
     params: entry.params.map(({ name, offset, length }) => ({ name, offset, length })),
     torchLogits: entry.torch_logits,
   };

@@ -16,8 +16,67 @@ use wasm_bindgen::JsCast;
 use crate::sampling::Sampling;
 use crate::worker::protocol::{Reply, Request};
 
-/// The worker's loader, written by trunk (`data-loader-shim`).
+/// The single-threaded worker's loader, written by trunk (`data-loader-shim`).
 const WORKER_URL: &str = "./hybrid-worker_loader.js";
+/// The threaded worker's loader (scripts/build-web.sh): its module needs shared memory,
+/// which the browser gives only to a cross-origin isolated page.
+const WORKER_MT_URL: &str = "./hybrid-worker-mt_loader.js";
+
+/// The CPU engine's threads in the worker, once it said it is ready.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpuThreads {
+    pub threads: usize,
+    /// Why one thread, where that is the case.
+    pub why_one: Option<String>,
+}
+
+impl CpuThreads {
+    /// For the badge: "2 threads", "1 thread: <why>".
+    pub fn label(&self) -> String {
+        match (self.threads, &self.why_one) {
+            (1, Some(why)) => format!("1 thread: {why}"),
+            (1, None) => "1 thread".into(),
+            (n, _) => format!("{n} threads"),
+        }
+    }
+}
+
+type ThreadsListener = Box<dyn Fn(&CpuThreads)>;
+
+thread_local! {
+    static THREADS: RefCell<Option<CpuThreads>> = const { RefCell::new(None) };
+    static THREADS_LISTENERS: RefCell<Vec<ThreadsListener>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the CPU engine's threads once the worker reports them (at once if it
+/// has), starting the worker if it is not running (on the page only).
+pub fn on_cpu_threads(f: impl Fn(&CpuThreads) + 'static) {
+    if let Some(t) = THREADS.with(|t| t.borrow().clone()) {
+        return f(&t);
+    }
+    THREADS_LISTENERS.with(|l| l.borrow_mut().push(Box::new(f)));
+    if on_page() {
+        let _ = handle();
+    }
+}
+
+/// The CPU engine's threads, if the worker has reported them.
+pub fn cpu_threads_now() -> Option<CpuThreads> {
+    THREADS.with(|t| t.borrow().clone())
+}
+
+fn set_cpu_threads(t: CpuThreads) {
+    THREADS.with(|s| *s.borrow_mut() = Some(t.clone()));
+    THREADS_LISTENERS.with(|l| l.borrow().iter().for_each(|f| f(&t)));
+}
+
+/// Whether the page is cross-origin isolated (`self.crossOriginIsolated`), so that the
+/// threaded worker can have its shared memory.
+fn cross_origin_isolated() -> bool {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("crossOriginIsolated"))
+        .map(|v| v.is_truthy())
+        .unwrap_or(false)
+}
 
 /// Replies of one run, waiting to be read.
 #[derive(Default)]
@@ -37,7 +96,10 @@ impl Mailbox {
 
 /// The running worker.
 struct Handle {
-    worker: web_sys::Worker,
+    worker: RefCell<web_sys::Worker>,
+    /// Whether this is the threaded worker (it falls back to the single-threaded one if
+    /// it fails before it is ready).
+    threaded: Cell<bool>,
     /// Requests sent before the worker said it is ready are queued here.
     queued: RefCell<Option<Vec<JsValue>>>,
     runs: RefCell<HashMap<u64, Rc<Mailbox>>>,
@@ -66,46 +128,83 @@ fn handle() -> Result<Rc<Handle>, String> {
             None => Ok(h),
         };
     }
-    let worker = web_sys::Worker::new(WORKER_URL)
+    let threaded = cross_origin_isolated();
+    let url = if threaded { WORKER_MT_URL } else { WORKER_URL };
+    let worker = web_sys::Worker::new(url)
         .map_err(|e| format!("could not start the CPU engine's worker: {e:?}"))?;
     let h = Rc::new(Handle {
-        worker,
+        worker: RefCell::new(worker),
+        threaded: Cell::new(threaded),
         queued: RefCell::new(Some(Vec::new())),
         runs: RefCell::new(HashMap::new()),
         dead: RefCell::new(None),
         next_id: Cell::new(1),
     });
-    let weak = Rc::downgrade(&h);
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(h) = weak.upgrade() {
-                h.receive(e.data().as_string().unwrap_or_default());
-            }
-        });
-    let weak = Rc::downgrade(&h);
-    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
-        if let Some(h) = weak.upgrade() {
-            h.die(e.message());
-        }
-    });
-    h.worker
-        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    h.worker
-        .set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    // The worker lives as long as the page.
-    on_message.forget();
-    on_error.forget();
+    h.listen();
     WORKER.with(|w| *w.borrow_mut() = Some(h.clone()));
     Ok(h)
 }
 
 impl Handle {
+    /// Routes the worker's messages and errors to this handle.
+    fn listen(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let on_message =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                if let Some(h) = weak.upgrade() {
+                    h.receive(e.data().as_string().unwrap_or_default());
+                }
+            });
+        let weak = Rc::downgrade(self);
+        let on_error =
+            Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+                if let Some(h) = weak.upgrade() {
+                    h.failed(e.message());
+                }
+            });
+        let worker = self.worker.borrow();
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // The worker lives as long as the page.
+        on_message.forget();
+        on_error.forget();
+    }
+
+    /// The worker failed. The threaded one, before it was ready (its files missing, or a
+    /// browser that refuses its shared memory), is replaced by the single-threaded one,
+    /// which gets the queued requests; otherwise the worker is dead.
+    fn failed(self: &Rc<Self>, why: String) {
+        let ready = self.queued.borrow().is_none();
+        if ready || !self.threaded.get() {
+            return self.die(why);
+        }
+        self.worker.borrow().terminate();
+        match web_sys::Worker::new(WORKER_URL) {
+            Ok(w) => {
+                web_sys::console::warn_1(
+                    &format!("the threaded CPU worker failed ({why}); using one thread").into(),
+                );
+                *self.worker.borrow_mut() = w;
+                self.threaded.set(false);
+                self.listen();
+            }
+            Err(e) => self.die(format!("{why}; then {e:?}")),
+        }
+    }
+
     fn receive(&self, text: String) {
         match Reply::from_json(&text) {
-            Ok(Reply::Ready) => {
+            Ok(Reply::Ready { threads, why_one }) => {
                 for m in self.queued.take().unwrap_or_default() {
-                    let _ = self.worker.post_message(&m);
+                    let _ = self.worker.borrow().post_message(&m);
                 }
+                let why_one = match (self.threaded.get(), why_one) {
+                    (false, _) if !cross_origin_isolated() => {
+                        Some("the page is not cross-origin isolated".into())
+                    }
+                    (_, why) => why,
+                };
+                set_cpu_threads(CpuThreads { threads, why_one });
             }
             Ok(Reply::Loaded {
                 key,
@@ -155,7 +254,8 @@ impl Handle {
             q.push(message);
             return;
         }
-        if let Err(e) = self.worker.post_message_with_transfer(&message, &transfer) {
+        let sent = (self.worker.borrow()).post_message_with_transfer(&message, &transfer);
+        if let Err(e) = sent {
             self.die(format!("could not send to the worker: {e:?}"));
         }
     }
@@ -206,21 +306,32 @@ impl WorkerRun {
         prompt: &str,
         sampling: Sampling,
     ) -> Result<Self, String> {
+        Self::send(|run| Request::Generate {
+            run,
+            prompt: prompt.to_string(),
+            params: sampling.params,
+            max_new_tokens: sampling.max_new_tokens,
+            slots,
+        })
+    }
+
+    /// Starts the in-page benchmark's CPU rows for `family` in the worker.
+    pub fn bench(family: &str, spec: &crate::bench::Spec) -> Result<Self, String> {
+        Self::send(|run| Request::Bench {
+            run,
+            family: family.to_string(),
+            spec: spec.clone(),
+        })
+    }
+
+    /// Sends the request `make(run id)` and opens the run's mailbox.
+    fn send(make: impl FnOnce(u64) -> Request) -> Result<Self, String> {
         let handle = handle()?;
         let run = handle.next_id.get();
         handle.next_id.set(run + 1);
         let mailbox = Rc::new(Mailbox::default());
         handle.runs.borrow_mut().insert(run, mailbox.clone());
-        handle.send(
-            &Request::Generate {
-                run,
-                prompt: prompt.to_string(),
-                params: sampling.params,
-                max_new_tokens: sampling.max_new_tokens,
-                slots,
-            },
-            None,
-        );
+        handle.send(&make(run), None);
         Ok(WorkerRun {
             run,
             handle,

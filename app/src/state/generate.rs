@@ -152,7 +152,10 @@ impl Actions {
                     };
                     self.finish(s, state);
                 }
-                Reply::Ready | Reply::Loaded { .. } | Reply::RunOver { .. } => {}
+                Reply::Ready { .. }
+                | Reply::Loaded { .. }
+                | Reply::RunOver { .. }
+                | Reply::BenchRow { .. } => {}
             }
         }
     }

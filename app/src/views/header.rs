@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::engine::{on_cpu_threads, CpuThreads};
 use crate::state::{EngineChoice, EngineState, Messages, Ui};
 use crate::web::WebGpu;
 
@@ -15,11 +16,21 @@ pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
         WebGpu::Available(_) => "yes",
         WebGpu::Missing(_) => "no",
     };
+    // The CPU engine's threads, once its worker reports them (threaded where the page is
+    // cross-origin isolated: the badge says how many, or why one).
+    let threads = RwSignal::new(None::<CpuThreads>);
+    on_cpu_threads(move |t| {
+        threads.try_set(Some(t.clone()));
+    });
     let title = move || match engine.state.get() {
         EngineState::Checking => "Engine: checking…".to_string(),
         EngineState::Gpu(adapter) => format!("WebGPU: {adapter}"),
-        EngineState::Cpu(_) => "Engine: CPU (wasm)".to_string(),
+        EngineState::Cpu(_) => match threads.get() {
+            Some(t) => format!("Engine: CPU (wasm, {})", t.label()),
+            None => "Engine: CPU (wasm)".to_string(),
+        },
     };
+    let threads_marker = move || threads.get().map(|t| t.threads.to_string());
     let detail = move || match engine.state.get() {
         EngineState::Checking => "looking for WebGPU…".to_string(),
         EngineState::Gpu(_) => "generation runs on the GPU".to_string(),
@@ -32,7 +43,8 @@ pub fn BackendBadge(engine: EngineChoice) -> impl IntoView {
     let toggle = move |_| engine.switch_to(if on_gpu() { "cpu" } else { "gpu" });
     view! {
         <div id="backend-badge" class="badge" data-webgpu=marker
-            data-backend=move || engine.state.get().marker() role="status">
+            data-backend=move || engine.state.get().marker() data-cpu-threads=threads_marker
+            role="status">
             <strong>{title}</strong>
             " — "
             <span class="badge-detail">{detail}</span>

@@ -28,7 +28,25 @@ pub fn start() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| handle(e.data()));
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    post(Reply::Ready);
+    spawn_local(async {
+        let threads = start_threads().await;
+        post(Reply::Ready {
+            threads: *threads.as_ref().unwrap_or(&1),
+            why_one: threads.err(),
+        });
+    });
+}
+
+/// The threaded build: the engine's pool on Web Workers (`threads`).
+#[cfg(target_feature = "atomics")]
+async fn start_threads() -> Result<usize, String> {
+    super::threads::start().await
+}
+
+/// The single-threaded build, loaded where the page is not cross-origin isolated.
+#[cfg(not(target_feature = "atomics"))]
+async fn start_threads() -> Result<usize, String> {
+    Err("single-threaded build: the page is not cross-origin isolated".into())
 }
 
 fn post(reply: Reply) {
@@ -80,6 +98,10 @@ fn handle(data: JsValue) {
         Request::Stop { run } => {
             STOPPED.with(|s| s.borrow_mut().insert(run));
         }
+        Request::Bench { run, family, spec } => spawn_local(async move {
+            crate::bench::cpu_rows(&spec, &family, |row| post(Reply::BenchRow { run, row })).await;
+            post(Reply::RunOver { run });
+        }),
         Request::Generate {
             run,
             prompt,

@@ -29,13 +29,25 @@ pub enum Request {
     },
     /// Stop run `run` (at the next prefill chunk or token).
     Stop { run: u64 },
+    /// Time the CPU engine on a playground family (random weights) at each of the
+    /// benchmark's lengths (the in-page benchmark, `bench.rs`): a [`Reply::BenchRow`] per
+    /// length, then [`Reply::RunOver`].
+    Bench {
+        run: u64,
+        family: String,
+        spec: crate::bench::Spec,
+    },
 }
 
 /// Where one slot's run is, as the worker reports it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Reply {
-    /// The worker's wasm is running: requests may be sent.
-    Ready,
+    /// The worker's wasm is running: requests may be sent. `threads`: the CPU engine's
+    /// thread count there; `why_one`: why it runs on one thread, where it does.
+    Ready {
+        threads: usize,
+        why_one: Option<String>,
+    },
     /// Model `key` is built, or why not.
     Loaded { key: u64, error: Option<String> },
     /// Prefill progress: `done` of `total` prompt tokens read.
@@ -64,6 +76,12 @@ pub enum Reply {
     },
     /// Every slot of run `run` has finished.
     RunOver { run: u64 },
+    /// One length of a [`Request::Bench`]: the row and the prefill's last-token logits,
+    /// or why it failed (the run then ends).
+    BenchRow {
+        run: u64,
+        row: Result<(crate::bench::Row, Vec<f32>), String>,
+    },
 }
 
 /// Counters of one slot's run, sent with every token report.
@@ -102,8 +120,9 @@ impl Reply {
             Reply::Prefill { run, .. }
             | Reply::Tokens { run, .. }
             | Reply::Finished { run, .. }
-            | Reply::RunOver { run } => Some(*run),
-            Reply::Ready | Reply::Loaded { .. } => None,
+            | Reply::RunOver { run }
+            | Reply::BenchRow { run, .. } => Some(*run),
+            Reply::Ready { .. } | Reply::Loaded { .. } => None,
         }
     }
 }

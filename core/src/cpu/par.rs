@@ -3,11 +3,14 @@
 //! order ([`map`]), and a GEMM split into bands of rows or columns (`ops::gemm`).
 //!
 //! Thread count: [`set_threads`] (the CLI's `--threads`), else the `HYBRID_THREADS`
-//! environment variable, else `std::thread::available_parallelism`. With one thread, in a
-//! task already running on the pool, and always in wasm32 (no threads there: rayon is not
-//! even compiled in), everything runs in order on the calling thread, so the results of
-//! the threaded and the single-threaded engine are the same numbers (each task does the
-//! same arithmetic either way; `core/tests/threads.rs` holds them equal).
+//! environment variable, else `std::thread::available_parallelism`. In wasm32 there are
+//! two builds: the single-threaded one (rayon is not even compiled in) and the threaded
+//! one (`target_feature = "atomics"`, shared memory), where the page's worker starts a
+//! pool on Web Workers with [`start_pool`] and the count is that pool's size (1 before).
+//! With one thread and in a task already running on the pool, everything runs in order
+//! on the calling thread, so the results of the threaded and the single-threaded engine
+//! are the same numbers (each task does the same arithmetic either way;
+//! `core/tests/threads.rs` holds them equal).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,11 +22,11 @@ pub fn set_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// The thread count in effect: 1 in wasm32.
+/// The thread count in effect: in wasm32 the started pool's size, else 1.
 pub fn threads() -> usize {
-    if cfg!(target_arch = "wasm32") {
-        return 1;
-    }
+    #[cfg(target_arch = "wasm32")]
+    return pool::size();
+    #[cfg(not(target_arch = "wasm32"))]
     match THREADS.load(Ordering::Relaxed) {
         0 => {
             let n = default_threads();
@@ -35,6 +38,7 @@ pub fn threads() -> usize {
 }
 
 /// `HYBRID_THREADS` when it is a positive integer, else the machine's parallelism.
+#[cfg(not(target_arch = "wasm32"))]
 fn default_threads() -> usize {
     let env = std::env::var("HYBRID_THREADS").ok();
     match env.and_then(|v| v.trim().parse::<usize>().ok()) {
@@ -43,7 +47,7 @@ fn default_threads() -> usize {
     }
 }
 
-/// True on one of the engine's pool threads (never in wasm32).
+/// True on one of the engine's pool threads.
 pub fn on_pool() -> bool {
     pool::on_pool()
 }
@@ -128,8 +132,73 @@ mod pool {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+/// A thread of the pool waiting for a thread to run on (threaded wasm32: a Web Worker
+/// sharing the module's memory calls `run` on it, and that never returns).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub type PoolThread = rayon::ThreadBuilder;
+
+/// Starts the engine's pool of `n` threads in the threaded wasm32 build: `spawn` gets each
+/// [`PoolThread`] and must hand it to a running Web Worker. Returns the pool's size; an
+/// error when a pool is already running or `spawn` failed (the engine then stays on one
+/// thread).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub fn start_pool(
+    n: usize,
+    spawn: impl FnMut(PoolThread) -> std::io::Result<()>,
+) -> Result<usize, String> {
+    pool::start(n, spawn)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
 mod pool {
+    use rayon::prelude::*;
+    use std::sync::OnceLock;
+
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+
+    pub fn start(
+        n: usize,
+        spawn: impl FnMut(rayon::ThreadBuilder) -> std::io::Result<()>,
+    ) -> Result<usize, String> {
+        if POOL.get().is_some() {
+            return Err("the CPU engine's thread pool is already running".into());
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .spawn_handler(spawn)
+            .build()
+            .map_err(|e| format!("could not start the CPU engine's threads: {e}"))?;
+        let size = pool.current_num_threads();
+        POOL.set(pool)
+            .map_err(|_| "the CPU engine's thread pool is already running".to_string())?;
+        Ok(size)
+    }
+
+    pub fn size() -> usize {
+        POOL.get().map_or(1, |p| p.current_num_threads())
+    }
+
+    pub fn on_pool() -> bool {
+        rayon::current_thread_index().is_some()
+    }
+
+    pub fn map<T: Send, R: Send>(
+        _n: usize,
+        items: Vec<T>,
+        f: impl Fn(T) -> R + Sync + Send,
+    ) -> Vec<R> {
+        match POOL.get() {
+            Some(p) => p.install(|| items.into_par_iter().with_max_len(1).map(f).collect()),
+            None => items.into_iter().map(f).collect(),
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+mod pool {
+    pub fn size() -> usize {
+        1
+    }
     pub fn on_pool() -> bool {
         false
     }

@@ -140,9 +140,10 @@ export async function preferGpu(page) {
 export const status = (page) => page.evaluate(() => window.__hybrid_status ?? null);
 
 /** Opens the page at `hash`, loads `model`, generates `tokens` greedy tokens after
- * `prompt`, and returns what the page reports (status, badge text, engines used). */
-export async function greedy(page, hash, model, prompt, tokens) {
-  const url = new URL(URL_UNDER_TEST);
+ * `prompt`, and returns what the page reports (status, badge text, engines used).
+ * `base`: the served page (default HYBRID_URL). */
+export async function greedy(page, hash, model, prompt, tokens, base = URL_UNDER_TEST) {
+  const url = new URL(base);
   url.hash = hash;
   await page.goto('about:blank');
   await page.goto(url.toString(), { waitUntil: 'load' });
