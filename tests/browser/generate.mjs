@@ -35,7 +35,7 @@ const { failed, results } = await runInModes('generate', async (mode) => {
       check(engine === 'gpu' && /WebGPU: /.test(badge), `expected the GPU engine, badge says: ${badge}`);
     } else {
       check(webgpu === 'no' && engine === 'cpu', `expected no WebGPU, badge says: ${badge}`);
-      check(/CPU \(wasm\)/.test(badge) && /no WebGPU/.test(badge), `badge should name the CPU engine and why: ${badge}`);
+      check(/CPU \(wasm(, \d+ threads?[^)]*)?\)/.test(badge) && /no WebGPU/.test(badge), `badge should name the CPU engine and why: ${badge}`);
     }
 
     // Pick the model and wait until it is loaded (or failed).

@@ -39,7 +39,7 @@ const { failed } = await runInModes('gpu', async (mode) => {
       sameIds(gpu, 'GPU');
 
       const cpu = await greedyRun(page, `${models}&backend=cpu`);
-      check(cpu.engine === 'cpu' && /CPU \(wasm\)/.test(cpu.badge) && /backend=cpu/.test(cpu.badge),
+      check(cpu.engine === 'cpu' && /CPU \(wasm(, \d+ threads?[^)]*)?\)/.test(cpu.badge) && /backend=cpu/.test(cpu.badge),
         `#backend=cpu should pick the CPU engine and say so: ${cpu.badge}`);
       check(cpu.backend === 'cpu', `the #backend=cpu run used the ${cpu.backend} engine`);
       sameIds(cpu, 'CPU (forced)');

@@ -49,15 +49,14 @@ thread_local! {
 }
 
 /// Calls `f` with the CPU engine's threads once the worker reports them (at once if it
-/// has), starting the worker if it is not running (on the page only).
+/// has). It does not start the worker: that waits for the first model, so that the
+/// service worker controls it (a worker started before the service worker claimed the
+/// page would fetch its files past the offline cache).
 pub fn on_cpu_threads(f: impl Fn(&CpuThreads) + 'static) {
     if let Some(t) = THREADS.with(|t| t.borrow().clone()) {
         return f(&t);
     }
     THREADS_LISTENERS.with(|l| l.borrow_mut().push(Box::new(f)));
-    if on_page() {
-        let _ = handle();
-    }
 }
 
 /// The CPU engine's threads, if the worker has reported them.
