@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::matmul16::{cases, check_cases, check_fixture_prefill, pack_f16};
-use common::{gpu, up, up_u32, values};
+use common::gpu;
+use common::matmul16::{cases, check_cases, check_fixture_prefill, throughput};
 use hybrid_gpu::ops::matmul::{Matmul, COOP_MIN_ROWS};
-use hybrid_gpu::{caps, run, Gpu, Kernel, WeightFormat};
+use hybrid_gpu::{caps, Gpu, Kernel, WeightFormat};
 
 /// Logits of the same f16-weight model through the tensor-core kernel vs the f32 kernel
 /// (activations rounded to f16 in every projection), max |a - b| / max |b|.
@@ -87,38 +87,6 @@ fn coop_matmul_matches_the_cpu_reference() {
     }
     if path == Kernel::MatmulCoop {
         throughput(&g);
-    }
-}
-
-/// TFLOP/s of a prefill-sized product (4096 x 2048 x 2048) on each kernel: printed, never
-/// asserted. The f32 kernel is timed with bf16 weights (the f16 ones take the tensor cores).
-fn throughput(g: &Gpu) {
-    let (t, n, k) = (4096, 2048, 2048);
-    let bx = up(g, &values(t * k, 1));
-    let bw = up_u32(g, &pack_f16(&values(n * k, 2)));
-    let by = up(g, &vec![0.0; t * n]);
-    for f in [WeightFormat::F16, WeightFormat::BF16] {
-        let mm = Matmul {
-            w_format: f,
-            ..Matmul::new(t, n, k)
-        };
-        let reps = 20;
-        let ds: Vec<_> = (0..reps)
-            .map(|_| mm.build(g, "tflops", &bx, &bw, &by).expect("build"))
-            .collect();
-        run(g, "warm-up", &ds[..1]).expect("run");
-        common::down(g, &by, 1);
-        let start = std::time::Instant::now();
-        run(g, "timed", &ds).expect("run");
-        common::down(g, &by, 1);
-        let s = start.elapsed().as_secs_f64() / reps as f64;
-        eprintln!(
-            "{} ({} weights) {t}x{n}x{k}: {:.3} ms, {:.1} TFLOP/s",
-            mm.path(g).name(),
-            f.name(),
-            s * 1e3,
-            2.0 * (t * n * k) as f64 / s / 1e12
-        );
     }
 }
 

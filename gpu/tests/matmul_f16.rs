@@ -13,7 +13,7 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use common::matmul16::{cases, check_cases, check_fixture_prefill};
+use common::matmul16::{cases, check_cases, check_fixture_prefill, throughput};
 use hybrid_gpu::caps::Allowed;
 use hybrid_gpu::ops::matmul::{Matmul, F16_MIN_ROWS};
 use hybrid_gpu::{Gpu, GpuError, Kernel, WeightFormat};
@@ -68,6 +68,10 @@ fn f16_matmul_matches_the_cpu_reference() {
     let Some(g) = gpu_without_coop() else { return };
     let path = expected_path(&g, F16_MIN_ROWS);
     check_cases(&g, path, &cases(F16_MIN_ROWS));
+    // (minutes on a CPU adapter)
+    if path == Kernel::MatmulF16 && g.info.device_type != wgpu::DeviceType::Cpu {
+        throughput(&g);
+    }
 }
 
 /// The path chosen for each product: f16 arithmetic for f16 weights from F16_MIN_ROWS

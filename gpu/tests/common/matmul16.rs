@@ -193,6 +193,39 @@ fn check(g: &Gpu, c: Case, seed: u64, bound: f64) -> Result<f64, String> {
     }
 }
 
+/// TFLOP/s of a prefill-sized product (4096 x 2048 x 2048) on each kernel: printed, never
+/// asserted. The f32 kernel is timed with bf16 weights (the f16 ones take the 16-bit kernel
+/// of `Matmul::path`).
+pub fn throughput(g: &Gpu) {
+    let (t, n, k) = (4096, 2048, 2048);
+    let bx = up(g, &values(t * k, 1));
+    let bw = up_u32(g, &pack_f16(&values(n * k, 2)));
+    let by = up(g, &vec![0.0; t * n]);
+    for f in [WeightFormat::F16, WeightFormat::BF16] {
+        let mm = Matmul {
+            w_format: f,
+            ..Matmul::new(t, n, k)
+        };
+        let reps = 20;
+        let ds: Vec<_> = (0..reps)
+            .map(|_| mm.build(g, "tflops", &bx, &bw, &by).expect("build"))
+            .collect();
+        run(g, "warm-up", &ds[..1]).expect("run");
+        down(g, &by, 1);
+        let start = std::time::Instant::now();
+        run(g, "timed", &ds).expect("run");
+        down(g, &by, 1);
+        let s = start.elapsed().as_secs_f64() / reps as f64;
+        eprintln!(
+            "{} ({} weights) {t}x{n}x{k}: {:.3} ms, {:.1} TFLOP/s",
+            mm.path(g).name(),
+            f.name(),
+            s * 1e3,
+            2.0 * (t * n * k) as f64 / s / 1e12
+        );
+    }
+}
+
 /// A trained fixture (inter_1to3) with f16 weight matrices: a 200-token prefill in chunks
 /// of 128 (`path`, the 16-bit kernel under test) against chunks of 32 (below its minimum
 /// rows: the f32 kernel), within `paths_tol`, and against the CPU engine with the
