@@ -8,8 +8,8 @@
 //! f16 as it is staged, f32 accumulation); else, for f16 weights where the device has
 //! `shader-f16` ([`crate::Caps::shader_f16`]: browsers' WebGPU, lavapipe),
 //! shaders/matmul_f16.wgsl (f16 products summed in f16 over runs of 8, then in f32; its
-//! header states the error bound). Both 16-bit kernels run once the product is
-//! [large enough](COOP_MIN_ROWS, F16_MIN_ROWS).
+//! header states the error bound). Both 16-bit kernels run once the product has
+//! [`COOP_MIN_ROWS`] / [`F16_MIN_ROWS`] rows.
 
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, groups, Dispatch};
