@@ -11,40 +11,15 @@
 mod common;
 
 use common::gpu;
-use common::matmul16::{cases, check_cases, check_fixture_prefill, throughput};
+use common::matmul16::{cases, check_cases, check_fixture_prefill, expected_path, throughput};
 use hybrid_gpu::ops::matmul::{Matmul, COOP_MIN_ROWS};
-use hybrid_gpu::{caps, Gpu, Kernel, WeightFormat};
+use hybrid_gpu::{caps, Kernel, WeightFormat};
 
 /// Logits of the same f16-weight model through the tensor-core kernel vs the f32 kernel
 /// (activations rounded to f16 in every projection), max |a - b| / max |b|.
 const PATHS_TOL: f32 = 1e-2;
 /// Those logits against the CPU engine's with the unrounded f32 weights.
 const CPU_TOL: f32 = 2e-2;
-
-/// The kernel an f16-weight product of `t` rows runs here; fails under
-/// `HYBRID_REQUIRE_COOP=1` unless it is the tensor-core one.
-fn expected_path(g: &Gpu, t: usize) -> Kernel {
-    let mm = Matmul {
-        w_format: WeightFormat::F16,
-        ..Matmul::new(t, 64, 64)
-    };
-    let path = mm.path(g);
-    if path != Kernel::MatmulCoop {
-        assert!(
-            !caps::coop_required(),
-            "HYBRID_REQUIRE_COOP=1 but {} has no usable tensor cores [{}]",
-            g.adapter_string(),
-            g.caps.summary()
-        );
-        eprintln!(
-            "no tensor cores on {} [{}]: checking the {} kernel that runs instead",
-            g.adapter_string(),
-            g.caps.summary(),
-            path.name()
-        );
-    }
-    path
-}
 
 /// The adapter's cooperative-matrix configurations, as Vulkan lists them (for the log).
 fn print_coop_configs() {
@@ -70,7 +45,7 @@ fn print_coop_configs() {
 fn coop_matmul_matches_the_cpu_reference() {
     let Some(g) = gpu() else { return };
     print_coop_configs();
-    let path = expected_path(&g, COOP_MIN_ROWS);
+    let path = expected_path(&g, COOP_MIN_ROWS, Kernel::MatmulCoop, caps::coop_required());
     check_cases(&g, path, &cases(COOP_MIN_ROWS));
     // below COOP_MIN_ROWS, and for f32 / bf16 weights, the f32 kernel
     let small = Matmul {
@@ -97,6 +72,6 @@ fn coop_matmul_matches_the_cpu_reference() {
 #[test]
 fn coop_prefill_matches_the_cpu_engine() {
     let Some(g) = gpu() else { return };
-    let path = expected_path(&g, 128);
+    let path = expected_path(&g, 128, Kernel::MatmulCoop, caps::coop_required());
     check_fixture_prefill(&g, path, PATHS_TOL, CPU_TOL);
 }

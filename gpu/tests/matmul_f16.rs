@@ -13,7 +13,7 @@ mod common;
 
 use std::sync::{Arc, OnceLock};
 
-use common::matmul16::{cases, check_cases, check_fixture_prefill, throughput};
+use common::matmul16::{cases, check_cases, check_fixture_prefill, expected_path, throughput};
 use hybrid_gpu::caps::Allowed;
 use hybrid_gpu::ops::matmul::{Matmul, F16_MIN_ROWS};
 use hybrid_gpu::{Gpu, GpuError, Kernel, WeightFormat};
@@ -38,35 +38,16 @@ fn gpu_without_coop() -> Option<Arc<Gpu>> {
     .clone()
 }
 
-/// The kernel an f16-weight product of `t` rows runs on `g`; fails under
-/// `HYBRID_REQUIRE_F16=1` unless it is the f16 one.
-fn expected_path(g: &Gpu, t: usize) -> Kernel {
-    let mm = Matmul {
-        w_format: WeightFormat::F16,
-        ..Matmul::new(t, 64, 64)
-    };
-    let path = mm.path(g);
-    if path != Kernel::MatmulF16 {
-        let required = std::env::var("HYBRID_REQUIRE_F16").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "HYBRID_REQUIRE_F16=1 but {} has no shader-f16 [{}]",
-            g.adapter_string(),
-            g.caps.summary()
-        );
-        eprintln!(
-            "no shader-f16 on {}: checking the {} kernel that runs instead",
-            g.adapter_string(),
-            path.name()
-        );
-    }
-    path
+/// Whether `HYBRID_REQUIRE_F16=1`: the f16 kernel must run (scripts/test.sh, the GPU
+/// machine's script), not a fallback.
+fn f16_required() -> bool {
+    std::env::var("HYBRID_REQUIRE_F16").is_ok_and(|v| v == "1")
 }
 
 #[test]
 fn f16_matmul_matches_the_cpu_reference() {
     let Some(g) = gpu_without_coop() else { return };
-    let path = expected_path(&g, F16_MIN_ROWS);
+    let path = expected_path(&g, F16_MIN_ROWS, Kernel::MatmulF16, f16_required());
     check_cases(&g, path, &cases(F16_MIN_ROWS));
     // (minutes on a CPU adapter)
     if path == Kernel::MatmulF16 && g.info.device_type != wgpu::DeviceType::Cpu {
@@ -113,6 +94,6 @@ fn the_f16_path_is_chosen_only_with_shader_f16() {
 #[test]
 fn f16_prefill_matches_the_cpu_engine() {
     let Some(g) = gpu_without_coop() else { return };
-    let path = expected_path(&g, 128);
+    let path = expected_path(&g, 128, Kernel::MatmulF16, f16_required());
     check_fixture_prefill(&g, path, PATHS_TOL, CPU_TOL);
 }

@@ -21,6 +21,32 @@ pub fn rel_bound(path: Kernel, k: usize) -> f64 {
     }
 }
 
+/// The kernel an f16-weight product of `t` rows runs on `g`. Where it is not `want`: a
+/// failure if `required` (the test's `HYBRID_REQUIRE_*` switch), else a line saying which
+/// kernel is checked instead.
+pub fn expected_path(g: &Gpu, t: usize, want: Kernel, required: bool) -> Kernel {
+    let mm = Matmul {
+        w_format: WeightFormat::F16,
+        ..Matmul::new(t, 64, 64)
+    };
+    let path = mm.path(g);
+    if path != want {
+        let (a, caps) = (g.adapter_string(), g.caps.summary());
+        assert!(
+            !required,
+            "{} required but {a} runs {} [{caps}]",
+            want.name(),
+            path.name()
+        );
+        eprintln!(
+            "{} cannot run on {a} [{caps}]: checking the {} kernel that runs instead",
+            want.name(),
+            path.name()
+        );
+    }
+    path
+}
+
 /// `v` as packed f16 pairs (element 2i in the low half of word i).
 pub fn pack_f16(v: &[f32]) -> Vec<u32> {
     let bits = |v: f32| u32::from(half::f16::from_f32(v).to_bits());
