@@ -105,7 +105,7 @@ fn stage(li: u32, f: Fetch) {
 }
 
 // Write row t (4 columns from n) of the thread's block.
-fn store(t: u32, n: u32, v: vec4<f32>) {
+fn store_row(t: u32, n: u32, v: vec4<f32>) {
     if (t >= p.t) {
         return;
     }
@@ -162,8 +162,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let t = t0 + 4u * lid.y;
     let n = n0 + 4u * lid.x;
-    store(t, n, acc0);
-    store(t + 1u, n, acc1);
-    store(t + 2u, n, acc2);
-    store(t + 3u, n, acc3);
+    store_row(t, n, acc0);
+    store_row(t + 1u, n, acc1);
+    store_row(t + 2u, n, acc2);
+    store_row(t + 3u, n, acc3);
 }

@@ -48,6 +48,17 @@ impl Gpu {
     /// `max_compute_workgroups_per_dimension` with it so that small shapes exercise the
     /// grid folding of [`crate::dispatch::fold`].
     pub async fn with_limits(adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Self> {
+        let allowed = caps::Allowed::from_env().map_err(GpuError::Unsupported)?;
+        Self::open(allowed, adjust).await
+    }
+
+    /// [`Gpu::new`] with the optional features narrowed to `allowed` instead of
+    /// `HYBRID_GPU_FEATURES` (tests open one device per path with it).
+    pub async fn with_features(allowed: caps::Allowed) -> Result<Self> {
+        Self::open(allowed, |_| {}).await
+    }
+
+    async fn open(allowed: caps::Allowed, adjust: impl FnOnce(&mut wgpu::Limits)) -> Result<Self> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
@@ -68,7 +79,6 @@ impl Gpu {
         adjust(&mut limits);
         // timestamps for `hybrid bench --profile`, and the optional features of caps.rs,
         // where the adapter has them
-        let allowed = caps::Allowed::from_env().map_err(GpuError::Unsupported)?;
         let (required_features, caps) = caps::select(&adapter, allowed);
         let experimental_features = if caps.coop_f16 {
             // SAFETY: wgpu's cooperative matrices are experimental (its bugs may be UB);
@@ -139,6 +149,12 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Self> {
         pollster::block_on(Self::new())
+    }
+
+    /// [`Gpu::with_features`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_features_blocking(allowed: caps::Allowed) -> Result<Self> {
+        pollster::block_on(Self::with_features(allowed))
     }
 
     /// [`Gpu::with_limits`], blocking (native only).

@@ -34,6 +34,12 @@ macro_rules! kernel_table {
                     BM = $crate::ops::matmul::COOP_TILE_T,
                     BN = $crate::ops::matmul::COOP_TILE_N
                 ];
+            MatmulF16 => "matmul_f16", inputs 2, outputs 1, zero_wg_memory false,
+                params $crate::ops::matmul::MatmulParams,
+                consts [
+                    BM = $crate::ops::matmul::F16_TILE_T,
+                    BN = $crate::ops::matmul::F16_TILE_N
+                ];
             Matvec => "matvec", inputs 5, outputs 3, zero_wg_memory false,
                 params $crate::ops::matvec::MatvecParams,
                 consts [

@@ -1,7 +1,9 @@
 //! [`WeightFormat`]: how the weight matrices (embedding, projections, head) are stored on
 //! the GPU. Norms, conv and per-head parameters stay f32. The matmul, matvec and embed
 //! shaders read every format as f32 (their `wt` helper, override `W_FORMAT`) and
-//! accumulate in f32; no `shader-f16` feature is needed.
+//! accumulate in f32; no `shader-f16` feature is needed. Where the device has it, prefill
+//! products of f16 weights run on tensor cores or in f16 arithmetic instead
+//! ([`crate::ops::matmul::Matmul::path`]).
 
 use hybrid_core::weights::{Mixer, Tensor, Weights};
 

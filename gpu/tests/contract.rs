@@ -306,6 +306,8 @@ const SHARED: &[(&str, &[&str])] = &[
             "ssm_state_norm",
         ],
     ),
+    // the tiled f32 / f16 matmuls' epilogue (alpha, ACCUMULATE)
+    ("fn store_row", &["matmul", "matmul_f16"]),
     // weight i, f32 or packed f16 / bf16
     ("fn wt", &["matmul", "matvec", "matvec_sg", "embed"]),
     // RoPE's rotation at position t (matvec's rope_kv epilogue)
@@ -345,6 +347,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "kv_store",
             "matmul",
             "matmul_coop",
+            "matmul_f16",
             "matvec",
             "matvec_sg",
             "relu2",

@@ -11,7 +11,8 @@ use hybrid_core::sample::argmax;
 use hybrid_core::testing::hf_fixture;
 use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, LayerKind, Model};
-use hybrid_gpu::{Gpu, GpuError, GpuModel, SessionOptions, WeightFormat};
+use hybrid_gpu::ops::matmul::Matmul;
+use hybrid_gpu::{Gpu, GpuError, GpuModel, Kernel, SessionOptions, WeightFormat};
 use safetensors::SafeTensors;
 
 /// GPU logits against CPU logits: max |a - b| / max |b|.
@@ -323,6 +324,14 @@ fn sixteen_bit_weights_match_the_cpu_engine_on_the_same_values() {
             let model = Model::from_bytes(&cfg, &rounded_to(&weights, format)).expect("rounded");
             let (_, tokens) = fixture(&name);
             let f = format.name();
+            // These tolerances are the f32 arithmetic's: the prompts are shorter than the
+            // 16-bit kernels' minimum rows, so every product runs matmul.wgsl / matvec
+            // (f16 arithmetic and tensor cores: gpu/tests/matmul_f16.rs and coop.rs).
+            let mm = Matmul {
+                w_format: format,
+                ..Matmul::new(tokens.len(), 64, 64)
+            };
+            assert_eq!(mm.path(&g), Kernel::Matmul, "{name}: {f} prompt's kernel");
             // `new` picks a 16-bit format (bf16 where the values happen to fit it too)
             let auto = GpuModel::new(g.clone(), &model)
                 .expect("upload")

@@ -59,6 +59,7 @@ fn optional_capabilities(name: &str) -> naga::valid::Capabilities {
     use naga::valid::Capabilities as C;
     match name {
         "matvec_sg" => C::SUBGROUP,
+        "matmul_f16" => C::SHADER_FLOAT16,
         "matmul_coop" | "attention_coop" => C::SHADER_FLOAT16 | C::SUBGROUP | C::COOPERATIVE_MATRIX,
         _ => C::empty(),
     }

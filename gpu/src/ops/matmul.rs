@@ -2,11 +2,14 @@
 //! runs one-row products (decode) as a [`Matvec`](super::matvec::Matvec) instead
 //! (`model::plan::Phase`).
 //!
-//! Two kernels, one contract, chosen at run time per product ([`Matmul::path`]): the f32
-//! CUDA-core kernel (matmul.wgsl, every device, every weight format) and, for f16 weights
-//! on a device with tensor cores ([`crate::Caps::coop_f16`]), shaders/matmul_coop.wgsl
-//! (x rounded to f16 as it is staged, f32 accumulation) once the product is
-//! [large enough](COOP_MIN_ROWS).
+//! Three kernels, one contract, chosen at run time per product ([`Matmul::path`]): the f32
+//! kernel (matmul.wgsl, every device, every weight format); for f16 weights on a device
+//! with tensor cores ([`crate::Caps::coop_f16`]), shaders/matmul_coop.wgsl (x rounded to
+//! f16 as it is staged, f32 accumulation); else, for f16 weights where the device has
+//! `shader-f16` ([`crate::Caps::shader_f16`]: browsers' WebGPU, lavapipe),
+//! shaders/matmul_f16.wgsl (f16 products summed in f16 over runs of 8, then in f32; its
+//! header states the error bound). Both 16-bit kernels run once the product has
+//! [`COOP_MIN_ROWS`] / [`F16_MIN_ROWS`] rows.
 
 use super::{ensure, need, need_w, u};
 use crate::dispatch::{fold, groups, Dispatch};
@@ -124,6 +127,10 @@ impl Matmul {
                 vec![acc],
                 [groups(s.n, COOP_TILE_N), groups(s.t, COOP_TILE_T)],
             ),
+            Kernel::MatmulF16 => (
+                vec![acc],
+                [groups(s.n, F16_TILE_N), groups(s.t, F16_TILE_T)],
+            ),
             _ => (
                 vec![acc, ("W_FORMAT", s.w_format.shader_code())],
                 [groups(s.n, 64), groups(s.t, 64)],
@@ -133,10 +140,12 @@ impl Matmul {
         Dispatch::new(gpu, label, kernel, &constants, &params, &[x, w], &[y], grid)
     }
 
-    /// The kernel this product runs on `gpu`: [`Kernel::MatmulCoop`] where the device has
-    /// the tensor-core configuration and subgroups of exactly 32, the weights are f16, the
-    /// product has at least [`COOP_MIN_ROWS`] rows and the kernel's workgroup memory fits;
-    /// else [`Kernel::Matmul`].
+    /// The kernel this product runs on `gpu`, for f16 weights in this order:
+    /// [`Kernel::MatmulCoop`] where the device has the tensor-core configuration and
+    /// subgroups of exactly 32, the product has at least [`COOP_MIN_ROWS`] rows and the
+    /// kernel's workgroup memory fits; [`Kernel::MatmulF16`] where the device has
+    /// `shader-f16` and the product at least [`F16_MIN_ROWS`] rows; else (and for f32 /
+    /// bf16 weights) [`Kernel::Matmul`].
     pub fn path(&self, gpu: &Gpu) -> Kernel {
         let c = &gpu.caps;
         let coop = c.coop_f16
@@ -146,8 +155,11 @@ impl Matmul {
             && self.w_format == WeightFormat::F16
             && self.t >= COOP_MIN_ROWS
             && gpu.limits.max_compute_workgroup_storage_size >= COOP_WORKGROUP_BYTES;
+        let f16 = c.shader_f16 && self.w_format == WeightFormat::F16 && self.t >= F16_MIN_ROWS;
         if coop {
             Kernel::MatmulCoop
+        } else if f16 {
+            Kernel::MatmulF16
         } else {
             Kernel::Matmul
         }
@@ -163,3 +175,11 @@ pub const COOP_MIN_ROWS: usize = 64;
 /// matmul_coop's workgroup memory: the f16 x and w tiles (128 and 64 rows of 40 halves)
 /// and 4 subgroups' 16 x 16 f32 output tiles.
 const COOP_WORKGROUP_BYTES: u32 = (128 * 40 + 64 * 40) * 2 + 4 * 256 * 4;
+
+/// Output rows (T) and columns (N) of one matmul_f16 workgroup (its BM, BN; its f16 tiles
+/// take 6 KiB of workgroup memory, within WebGPU's default 16 KiB).
+pub const F16_TILE_T: usize = 128;
+pub const F16_TILE_N: usize = 64;
+/// Fewest rows for which the f16-arithmetic kernel runs (half its 128-row tile; below,
+/// the f32 kernel's 64-row tile wastes less).
+pub const F16_MIN_ROWS: usize = 64;

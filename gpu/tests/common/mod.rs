@@ -3,6 +3,7 @@
 
 pub mod attn;
 pub mod fold;
+pub mod matmul16;
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,28 +16,30 @@ pub use hybrid_core::testing::{family_configs, fixture_names, fixtures_dir, rel_
 /// Without an adapter (and without that variable) the test fails with a clear message.
 pub fn gpu() -> Option<Arc<Gpu>> {
     static GPU: OnceLock<Option<Arc<Gpu>>> = OnceLock::new();
-    GPU.get_or_init(|| {
-        fix_xdg_runtime_dir();
-        match Gpu::new_blocking() {
-            Ok(g) => {
-                eprintln!(
-                    "GPU tests on: {} [{}]",
-                    g.adapter_string(),
-                    g.caps.summary()
-                );
-                Some(Arc::new(g))
-            }
-            Err(e) if std::env::var("HYBRID_SKIP_GPU").as_deref() == Ok("1") => {
-                eprintln!("HYBRID_SKIP_GPU=1: skipping GPU tests ({e})");
-                None
-            }
-            Err(e) => panic!(
-                "no GPU adapter: {e}. Install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
-                 libvulkan1) or set HYBRID_SKIP_GPU=1 to skip the GPU tests"
-            ),
+    GPU.get_or_init(|| open(Gpu::new_blocking)).clone()
+}
+
+/// A device opened by `new` (e.g. with some optional features left out), as [`gpu`].
+pub fn open(new: impl FnOnce() -> hybrid_gpu::Result<Gpu>) -> Option<Arc<Gpu>> {
+    fix_xdg_runtime_dir();
+    match new() {
+        Ok(g) => {
+            eprintln!(
+                "GPU tests on: {} [{}]",
+                g.adapter_string(),
+                g.caps.summary()
+            );
+            Some(Arc::new(g))
         }
-    })
-    .clone()
+        Err(e) if std::env::var("HYBRID_SKIP_GPU").as_deref() == Ok("1") => {
+            eprintln!("HYBRID_SKIP_GPU=1: skipping GPU tests ({e})");
+            None
+        }
+        Err(e) => panic!(
+            "no GPU adapter: {e}. Install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
+             libvulkan1) or set HYBRID_SKIP_GPU=1 to skip the GPU tests"
+        ),
+    }
 }
 
 /// lavapipe warns unless XDG_RUNTIME_DIR is a 0700 folder.
