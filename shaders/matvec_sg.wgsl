@@ -15,7 +15,9 @@
 //   y[y_off + n] = v_n, or y[y_off + n] += v_n with ACCUMULATE (fused residual add)
 // and, for one token, an epilogue on y (EPILOGUE):
 //   1 (rope_kv): y is a q|k|v row: RoPE on its q and k heads (as rope.wgsl at position
-//     pos), then with `store` k and v appended at row pos of a flat KV cache (kv_store.wgsl)
+//     pos), then with `store` k and v appended at cache row slot(pos) (kv_store.wgsl): pos,
+//     or in a ring of w rows after the sinks sinks + (pos - sinks) % w, the slot of key
+//     pos - w, which no query from pos on sees (so the append runs before attention)
 //   2 (conv): y is an in_proj row z|xBC|dt: each x|B|C channel c takes its conv + SiLU
 //     over its W-1 state rows and this token, xbc[c] = silu(b[c] + sum_k w[c, k] ext[k])
 //     (as conv1d.wgsl), and its state shifts by one row (the thread of row n owns it)
@@ -48,7 +50,7 @@ struct Params {
     k_dim: u32,    // Hkv*dh
     v_dim: u32,    // Hkv*dv
     theta: f32,    // rope_theta
-    store: u32,    // 1: append k and v at row pos of a flat cache
+    store: u32,    // 1: append k and v at cache row slot(pos)
     // EPILOGUE = 2 (conv)
     conv_off: u32, // first column of x|B|C (E)
     channels: u32, // C = E + 2GN
@@ -56,8 +58,9 @@ struct Params {
     // EPILOGUE = 3 (combine)
     part_dim: u32, // dv: o of a partial
     splits: u32,   // partials per head
-    _pad0: u32,
-    _pad1: u32,
+    // EPILOGUE = 1 with store: the cache's layout (as attention.wgsl's slot)
+    sinks: u32,    // sink rows of a ring cache
+    ring: u32,     // ring rows after the sinks (window w); 0 = a flat cache
 }
 
 // Add into y instead of overwriting it (fused residual add).
@@ -328,11 +331,15 @@ fn rope_kv(l: u32, n: u32, li: u32, v: f32) -> f32 {
         o = select(v * cs.x + other * cs.y, v * cs.x - other * cs.y, j % 2u == 0u);
     }
     if (p.store == 1u) {
+        var slot = t;
+        if (p.ring > 0u && t >= p.sinks) {
+            slot = p.sinks + (t - p.sinks) % p.ring;
+        }
         if (n >= p.k_off && n < p.k_off + p.k_dim) {
-            out_a[t * p.k_dim + n - p.k_off] = o;
+            out_a[slot * p.k_dim + n - p.k_off] = o;
         }
         if (n >= p.v_off && n < p.v_off + p.v_dim) {
-            out_b[t * p.v_dim + n - p.v_off] = o;
+            out_b[slot * p.v_dim + n - p.v_off] = o;
         }
     }
     return o;

@@ -32,8 +32,8 @@ crate::params::params! {
         pub width: u32,
         pub part_dim: u32,
         pub splits: u32,
-        pub _pad0: u32,
-        pub _pad1: u32,
+        pub sinks: u32,
+        pub ring: u32,
     }
 }
 
@@ -185,8 +185,8 @@ impl Matvec {
             width: e.width,
             part_dim: e.part_dim,
             splits: e.splits,
-            _pad0: 0,
-            _pad1: 0,
+            sinks: e.sinks,
+            ring: e.ring,
             n: u(label, s.n)?,
             k: u(label, s.k)?,
             x_off: u(label, s.x_off)?,

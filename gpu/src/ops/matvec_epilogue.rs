@@ -2,9 +2,10 @@
 //! so that the op next to a projection needs no dispatch of its own:
 //!
 //! - [`Epilogue::RopeKv`]: y is the q|k|v row of an attention layer: RoPE on its q and k
-//!   heads (as [`Rope`](super::rope::Rope)) and, for a flat cache, the k and v rows
-//!   appended at row `pos` (as [`KvStore`](super::kv_store::KvStore), which a ring cache
-//!   still needs after attention: there the new row overwrites a key the query sees).
+//!   heads (as [`Rope`](super::rope::Rope)) and the k and v rows appended at the cache
+//!   slot of `pos` (as [`KvStore`](super::kv_store::KvStore)); in a ring cache (window w,
+//!   w rows: [`CacheLayout::ring`]) that slot held key pos - w, which no query from pos
+//!   on sees, so the append can run before attention.
 //! - [`Epilogue::Conv`]: y is the in_proj row of a Mamba-2 mixer: the conv + SiLU of its
 //!   x|B|C channels into `xbc`, the conv state shifted (as [`Conv1d`](super::conv1d::Conv1d)
 //!   for one row).
@@ -12,6 +13,7 @@
 //!   matvec stages x (as [`AttentionCombine`](super::attention_combine::AttentionCombine)),
 //!   for the o_proj of a session whose attention uses few splits.
 
+use super::attention::CacheLayout;
 use super::qkv::QkvLayout;
 use super::{ensure, need, u};
 use crate::Result;
@@ -31,15 +33,24 @@ pub struct RopeKvDims {
     pub theta: f32,
 }
 
+/// The K and V caches the q|k|v epilogue appends to: `rows` rows laid out as `layout`.
+#[derive(Debug, Clone, Copy)]
+pub struct KvCache<'a> {
+    pub k: &'a wgpu::Buffer,
+    pub v: &'a wgpu::Buffer,
+    pub rows: usize,
+    pub layout: CacheLayout,
+}
+
 /// What the epilogue reads and writes beyond x, w, g and y.
 #[derive(Debug, Clone, Copy)]
 pub enum Epilogue<'a> {
     None,
-    /// RoPE at position pos[0]; with `cache` (K, V, rows of a flat cache) the append.
+    /// RoPE at position pos[0]; with `cache` the append.
     RopeKv {
         dims: RopeKvDims,
         pos: &'a wgpu::Buffer,
-        cache: Option<(&'a wgpu::Buffer, &'a wgpu::Buffer, usize)>,
+        cache: Option<KvCache<'a>>,
     },
     /// conv over the `channels` x|B|C columns from `off`: weight [C, W], bias [C],
     /// state [W-1, C] (read and shifted), out [C].
@@ -68,7 +79,8 @@ pub enum Epilogue<'a> {
 pub const MAX_COMBINED_SPLITS: usize = 16;
 
 /// The epilogue's part of the shader's params, in its field order (head_dim, rot, k_off,
-/// v_off, k_dim, v_dim, theta, store, conv_off, channels, width, part_dim, splits).
+/// v_off, k_dim, v_dim, theta, store, conv_off, channels, width, part_dim, splits, sinks,
+/// ring).
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct EpilogueParams {
     pub code: u32,
@@ -85,6 +97,8 @@ pub(super) struct EpilogueParams {
     pub width: u32,
     pub part_dim: u32,
     pub splits: u32,
+    pub sinks: u32,
+    pub ring: u32,
 }
 
 /// What an epilogue needs to know of its matvec (ops/matvec.rs builds it; a struct of its
@@ -157,9 +171,20 @@ impl Epilogue<'_> {
                     v_head_dim: d.v_head_dim,
                     k_off: d.k_off,
                     v_off: Some(d.v_off),
-                    cache_rows: cache.map(|c| c.2),
+                    cache_rows: cache.map(|c| c.rows),
                 };
-                layout.check(label, &d, y, cache.map(|c| (c.0, c.1)))?;
+                layout.check(label, &d, y, cache.map(|c| (c.k, c.v)))?;
+                // the slot of any position lies inside a ring cache
+                let ring = cache.map_or(0, |c| c.layout.ring());
+                let sinks = cache.map_or(0, |c| c.layout.sinks);
+                if let Some(c) = cache.filter(|c| c.layout.window.is_some()) {
+                    ensure(sinks + ring <= c.rows, label, || {
+                        format!(
+                            "a ring of {sinks} + {ring} rows exceeds the {} cache rows",
+                            c.rows
+                        )
+                    })?;
+                }
                 need(label, pos, 1, "pos")?;
                 ensure(
                     d.head_dim.is_multiple_of(2)
@@ -179,6 +204,8 @@ impl Epilogue<'_> {
                     v_dim: u(label, layout.v_dim())?,
                     theta: d.theta,
                     store: u32::from(cache.is_some()),
+                    sinks: u(label, sinks)?,
+                    ring: u(label, ring)?,
                     ..base
                 })
             }
@@ -225,9 +252,7 @@ impl<'a> Epilogue<'a> {
     ) -> ([&'a wgpu::Buffer; 2], [&'a wgpu::Buffer; 2]) {
         match *self {
             Epilogue::None | Epilogue::Combine { .. } => ([x, x], spare),
-            Epilogue::RopeKv { pos, cache, .. } => {
-                ([pos, x], cache.map_or(spare, |(k, v, _)| [k, v]))
-            }
+            Epilogue::RopeKv { pos, cache, .. } => ([pos, x], cache.map_or(spare, |c| [c.k, c.v])),
             Epilogue::Conv {
                 w, b, state, out, ..
             } => ([w, b], [state, out]),

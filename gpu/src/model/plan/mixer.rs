@@ -16,7 +16,7 @@ use crate::ops::attention_split::AttentionSplit;
 use crate::ops::conv1d::Conv1d;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
-use crate::ops::matvec_epilogue::{Epilogue, RopeKvDims};
+use crate::ops::matvec_epilogue::{Epilogue, KvCache, RopeKvDims};
 use crate::ops::rope::Rope;
 use crate::ops::ssd::Ssd;
 use crate::ops::ssm_scan::SsmScan;
@@ -31,9 +31,9 @@ pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
 
 impl Planner<'_> {
     /// q|k|v projection, RoPE, attention into `att` (what it sees: `lp`'s window and
-    /// hidden keys), then the KV cache append. For one token RoPE runs in the q|k|v matvec,
-    /// and so does the append to a flat cache (attention reads the new k, v from qkv; a
-    /// ring cache appends after attention, since the new row overwrites a visible key).
+    /// hidden keys), then the KV cache append. For one token RoPE and the append run in
+    /// the q|k|v matvec (attention reads the new k, v from qkv; in a ring cache the new
+    /// row takes the slot of a key no query sees any more: `CacheLayout::ring`).
     /// With `merge_in_o` (one token) the split-K partials stay in `att_part` for the
     /// o_proj matvec to merge.
     #[allow(clippy::too_many_arguments)]
@@ -65,9 +65,8 @@ impl Planner<'_> {
             return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
         };
         let qkv = Matmul::new(t, stride, cfg.d_model);
-        // One token: RoPE (and with a flat cache the KV append) in the q|k|v matvec.
+        // One token: RoPE and the KV append in the q|k|v matvec.
         let decode = Phase::of(t) == Phase::Decode;
-        let flat = st.layout.window.is_none();
         if decode {
             let dims = RopeKvDims {
                 n_heads: dims.n_heads,
@@ -79,13 +78,18 @@ impl Planner<'_> {
                 rot,
                 theta,
             };
-            let cache = flat.then_some((k_cache, v_cache, *rows));
+            let cache = KvCache {
+                k: k_cache,
+                v: v_cache,
+                rows: *rows,
+                layout: st.layout,
+            };
             let ep = Epilogue::RopeKv {
                 dims,
                 pos: &a.pos,
-                cache,
+                cache: Some(cache),
             };
-            let label = format!("{p} qkv + rope{}", if flat { " + kv store" } else { "" });
+            let label = format!("{p} qkv + rope + kv store");
             self.linear_with(plan, &label, src, qkv, [&at.qkv, &a.qkv], ep)?;
         } else {
             self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
@@ -156,8 +160,8 @@ impl Planner<'_> {
         self.kv_store_after(plan, p, at, st, t)
     }
 
-    /// The KV append after attention: for a chunk, and for one token with a ring cache
-    /// (a flat cache takes it in the q|k|v matvec).
+    /// The KV append after attention, for a chunk (one token takes it in the q|k|v
+    /// matvec).
     fn kv_store_after(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -169,7 +173,7 @@ impl Planner<'_> {
         let Some((k_cache, v_cache, rows)) = &st.kv else {
             return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
         };
-        if Phase::of(t) == Phase::Decode && st.layout.window.is_none() {
+        if Phase::of(t) == Phase::Decode {
             return Ok(()); // appended by the q|k|v matvec
         }
         let dims = at.dims;
