@@ -250,17 +250,23 @@ fn memory_is_exact_and_dispatches_are_counted() {
                 .filter(|l| l.starts_with(&format!("layers.{i} ")))
                 .count()
         };
-        // the bound per layer of a decode step: attention 7 (norm + qkv + rope + KV
-        // append, split, combine, o_proj + residual, norm + gate|up + SwiGLU, down +
-        // residual; a ring cache appends on its own after attention; with at most 16
-        // splits the o_proj merges them: 5 or 6), Mamba 5 (norm +
-        // in_proj + conv, scan, gated norm + out_proj + residual, the two FFN matvecs),
-        // intra 10 (9 with a flat cache); plus embed and norm_f + lm_head.
+        // the bound per layer of a decode step: attention 6 (norm + qkv + rope + KV
+        // append, flat or ring, split, combine, o_proj + residual, norm + gate|up +
+        // SwiGLU, down + residual; with at most 16 splits the o_proj merges them: 5),
+        // Mamba 5 (norm + in_proj + conv, scan, gated norm + out_proj + residual, the two
+        // FFN matvecs), intra 9; plus embed and norm_f + lm_head.
+        let kv_alone = labels
+            .iter()
+            .find(|l| l.ends_with("kv store") && !l.contains("qkv"));
+        assert!(
+            kv_alone.is_none(),
+            "{name}: {kv_alone:?} outside the q|k|v matvec"
+        );
         for (i, k) in cfg.layers.iter().enumerate() {
             let bound = match k {
-                LayerKind::Attention => 7,
+                LayerKind::Attention => 6,
                 LayerKind::Mamba => 5,
-                LayerKind::Intra => 10,
+                LayerKind::Intra => 9,
             };
             assert!(
                 per_layer(i) <= bound,
