@@ -8,44 +8,16 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
-
-use common::{down, rel_err, up, up_u32, values};
+use common::{devices, down, rel_err, up, up_u32, values};
 use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope_partial, silu};
 use hybrid_gpu::ops::attention::CacheLayout;
-use hybrid_gpu::ops::matvec::{kernel, FusedNorm, Matvec};
+use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
 use hybrid_gpu::ops::matvec_epilogue::{Epilogue, KvCache, RopeKvDims};
-use hybrid_gpu::{run, Gpu, WeightFormat};
+use hybrid_gpu::{run, WeightFormat};
 
 /// Sums of up to a few thousand terms (of one output when N = 1, so the relative error
 /// is that output's own), then GPU pow/sin/cos at positions < 200.
 const TOL: f32 = 1e-4;
-
-/// The device as every test opens it, and one opened with `HYBRID_GPU_FEATURES=none`
-/// (core WebGPU: the plain kernel), once, in this order (no other device of this binary
-/// reads the variable). Empty with `HYBRID_SKIP_GPU=1` and no adapter.
-fn devices() -> &'static [Arc<Gpu>] {
-    static DEVICES: OnceLock<Vec<Arc<Gpu>>> = OnceLock::new();
-    DEVICES.get_or_init(|| {
-        let Some(g) = common::gpu() else {
-            return Vec::new();
-        };
-        let before = std::env::var("HYBRID_GPU_FEATURES").ok();
-        std::env::set_var("HYBRID_GPU_FEATURES", "none");
-        let plain = Gpu::new_blocking().expect("a core WebGPU device");
-        match before {
-            Some(v) => std::env::set_var("HYBRID_GPU_FEATURES", v),
-            None => std::env::remove_var("HYBRID_GPU_FEATURES"),
-        }
-        let plain = Arc::new(plain);
-        eprintln!(
-            "matvec kernels: {:?} and {:?}",
-            kernel(&g).name(),
-            kernel(&plain).name()
-        );
-        vec![g, plain]
-    })
-}
 
 /// The decode matvec with the RMSNorm before it and SwiGLU after it fused in, against
 /// the CPU's norm, matmul and SwiGLU: groups of the whole row and of heads, an x offset

@@ -9,6 +9,9 @@
 //! - [`Epilogue::Conv`]: y is the in_proj row of a Mamba-2 mixer: the conv + SiLU of its
 //!   x|B|C channels into `xbc`, the conv state shifted (as [`Conv1d`](super::conv1d::Conv1d)
 //!   for one row).
+//! - [`Epilogue::Pair`]: a second product of the same x in the same dispatch (matvec_sg
+//!   only, whose bindings include its buffers): an intra block's q|k|v row with RopeKv and
+//!   its Mamba branch's in_proj row with Conv.
 //! - [`Epilogue::Combine`]: a prologue: x is the split-K attention partials, merged as the
 //!   matvec stages x (as [`AttentionCombine`](super::attention_combine::AttentionCombine)),
 //!   for the o_proj of a session whose attention uses few splits.
@@ -63,6 +66,16 @@ pub enum Epilogue<'a> {
         state: &'a wgpu::Buffer,
         out: &'a wgpu::Buffer,
     },
+    /// A second product in the same dispatch (matvec_sg only): the matvec's rows with
+    /// `first` (a RopeKv), and the `n2` rows of `w2` (same K, stride, offset and format)
+    /// into `y2` with `second` (a Conv); both plain.
+    Pair {
+        first: &'a Epilogue<'a>,
+        w2: &'a wgpu::Buffer,
+        y2: &'a wgpu::Buffer,
+        n2: usize,
+        second: &'a Epilogue<'a>,
+    },
     /// Before the product (so a prologue, beside the epilogues for its one switch): x is
     /// the split-K partials [K / part_dim heads, splits, part_dim + 2] of
     /// [`AttentionSplit`](super::attention_split::AttentionSplit), merged while x is
@@ -80,7 +93,7 @@ pub const MAX_COMBINED_SPLITS: usize = 16;
 
 /// The epilogue's part of the shader's params, in its field order (head_dim, rot, k_off,
 /// v_off, k_dim, v_dim, theta, store, conv_off, channels, width, part_dim, splits, sinks,
-/// ring).
+/// ring, n2).
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct EpilogueParams {
     pub code: u32,
@@ -99,6 +112,7 @@ pub(super) struct EpilogueParams {
     pub splits: u32,
     pub sinks: u32,
     pub ring: u32,
+    pub n2: u32,
 }
 
 /// What an epilogue needs to know of its matvec (ops/matvec.rs builds it; a struct of its
@@ -129,13 +143,38 @@ impl Epilogue<'_> {
         let base = EpilogueParams::default();
         let n = mv.n;
         let plain = mv.plain;
-        if let Epilogue::RopeKv { .. } | Epilogue::Conv { .. } = self {
+        if let Epilogue::RopeKv { .. } | Epilogue::Conv { .. } | Epilogue::Pair { .. } = self {
             ensure(plain, label, || {
                 "an epilogue needs a plain product (y from 0, no GLU, no accumulation)".into()
             })?;
         }
         match *self {
             Epilogue::None => Ok(base),
+            Epilogue::Pair {
+                first,
+                y2,
+                n2,
+                second,
+                ..
+            } => {
+                ensure(
+                    matches!(first, Epilogue::RopeKv { .. })
+                        && matches!(second, Epilogue::Conv { .. })
+                        && n2 > 0,
+                    label,
+                    || "a pair is a RopeKv product and a Conv product of n2 > 0 rows".into(),
+                )?;
+                let a = first.params(label, mv, x, y)?;
+                let b = second.params(label, &Product { n: n2, ..*mv }, x, y2)?;
+                Ok(EpilogueParams {
+                    code: 4,
+                    conv_off: b.conv_off,
+                    channels: b.channels,
+                    width: b.width,
+                    n2: u(label, n2)?,
+                    ..a
+                })
+            }
             Epilogue::Combine { part_dim, splits } => {
                 let k = mv.k;
                 ensure(
@@ -243,19 +282,36 @@ impl Epilogue<'_> {
 }
 
 impl<'a> Epilogue<'a> {
-    /// The shader's bindings 4, 5 (read) and 7, 8 (written): `x` stands in for unused
-    /// inputs, `spare` for unused outputs (writable bindings must not alias).
+    /// The inputs after x, w, g (aux, aux_b, and matvec_sg's w_b, conv_w) and the outputs
+    /// after y (out_a, out_b, and matvec_sg's y_b, conv_state, conv_out); matvec.wgsl binds
+    /// the first two of each. `x` stands in for unused inputs, `spare` for unused outputs
+    /// (writable bindings must not alias).
     pub(super) fn buffers(
         &self,
         x: &'a wgpu::Buffer,
-        spare: [&'a wgpu::Buffer; 2],
-    ) -> ([&'a wgpu::Buffer; 2], [&'a wgpu::Buffer; 2]) {
+        spare: [&'a wgpu::Buffer; 5],
+    ) -> ([&'a wgpu::Buffer; 4], [&'a wgpu::Buffer; 5]) {
+        let [s0, s1, s2, s3, s4] = spare;
         match *self {
-            Epilogue::None | Epilogue::Combine { .. } => ([x, x], spare),
-            Epilogue::RopeKv { pos, cache, .. } => ([pos, x], cache.map_or(spare, |c| [c.k, c.v])),
+            Epilogue::None | Epilogue::Combine { .. } => ([x; 4], spare),
+            Epilogue::RopeKv { pos, cache, .. } => {
+                let [k, v] = cache.map_or([s0, s1], |c| [c.k, c.v]);
+                ([pos, x, x, x], [k, v, s2, s3, s4])
+            }
             Epilogue::Conv {
                 w, b, state, out, ..
-            } => ([w, b], [state, out]),
+            } => ([w, b, x, x], [state, out, s2, s3, s4]),
+            Epilogue::Pair {
+                first,
+                w2,
+                y2,
+                second,
+                ..
+            } => {
+                let ([pos, ..], [k, v, ..]) = first.buffers(x, spare);
+                let ([cw, cb, ..], [state, out, ..]) = second.buffers(x, spare);
+                ([pos, cb, w2, cw], [k, v, y2, state, out])
+            }
         }
     }
 }
