@@ -1,7 +1,7 @@
 // kv_store: append the k, v rows of this call (positions s = pos0 + t) to the KV cache,
 // keeping only rows a later query can see: all of them without a window; with window w
 // and `sinks` sink tokens, s < sinks or s + w > pos0 + T, at slot(s) = s (no window or a
-// sink) or sinks + (s - sinks) % ring (a ring of max(w - 1, 1) rows).
+// sink) or sinks + (s - sinks) % ring (a ring of w rows: CacheLayout::ring).
 // Runs after attention (which reads the fresh rows from qkv, so a ring slot is overwritten
 // only once no query of this call needs its old key). One thread per (t, channel), the
 // channels of the wider of the k row (Hkv*dh) and the v row (Hkv*dv).
@@ -15,7 +15,7 @@ struct Params {
     k_dim: u32,  // Hkv * dh
     window: u32, // 0 = no window
     sinks: u32,  // sink tokens
-    ring: u32,   // max(window - 1, 1)
+    ring: u32,   // ring rows after the sinks (window w)
     v_dim: u32,  // Hkv * dv
     _pad0: u32,
     _pad1: u32,

@@ -15,10 +15,15 @@
 //   y[y_off + n] = v_n, or y[y_off + n] += v_n with ACCUMULATE (fused residual add)
 // and, for one token, an epilogue on y (EPILOGUE):
 //   1 (rope_kv): y is a q|k|v row: RoPE on its q and k heads (as rope.wgsl at position
-//     pos), then with `store` k and v appended at row pos of a flat KV cache (kv_store.wgsl)
+//     pos), then with `store` k and v appended at cache row slot(pos) (kv_store.wgsl): pos,
+//     or in a ring of w rows after the sinks sinks + (pos - sinks) % w, the slot of key
+//     pos - w, which no query from pos on sees (so the append runs before attention)
 //   2 (conv): y is an in_proj row z|xBC|dt: each x|B|C channel c takes its conv + SiLU
 //     over its W-1 state rows and this token, xbc[c] = silu(b[c] + sum_k w[c, k] ext[k])
 //     (as conv1d.wgsl), and its state shifts by one row (the thread of row n owns it)
+//   4 (pair, matvec_sg.wgsl only): two products of one x in one grid: workgroups
+//     [0, ceil(N / 8)) the rows of w into y with rope_kv (the q|k|v row), the others the
+//     N2 rows of w_b into y_b with conv (the in_proj row of an intra block's Mamba branch)
 //   3 (combine, before the product): x is the split-K partials [Hq, splits, dv + 2] of
 //     attention_split.wgsl, merged as attention_combine.wgsl does while x is staged:
 //     xn[h dv + d] = sum_j e_j o_j[d] / sum_j e_j l_j, e_j = exp(m_j - max_j' m_j')
@@ -48,7 +53,7 @@ struct Params {
     k_dim: u32,    // Hkv*dh
     v_dim: u32,    // Hkv*dv
     theta: f32,    // rope_theta
-    store: u32,    // 1: append k and v at row pos of a flat cache
+    store: u32,    // 1: append k and v at cache row slot(pos)
     // EPILOGUE = 2 (conv)
     conv_off: u32, // first column of x|B|C (E)
     channels: u32, // C = E + 2GN
@@ -56,8 +61,14 @@ struct Params {
     // EPILOGUE = 3 (combine)
     part_dim: u32, // dv: o of a partial
     splits: u32,   // partials per head
+    // EPILOGUE = 1 with store: the cache's layout (as attention.wgsl's slot)
+    sinks: u32,    // sink rows of a ring cache
+    ring: u32,     // ring rows after the sinks (window w); 0 = a flat cache
+    // EPILOGUE = 4 (pair)
+    n2: u32,       // N2: rows of the second product
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 // Add into y instead of overwriting it (fused residual add).
@@ -70,7 +81,7 @@ override GLU: bool = false;
 // 1 = packed f16 pairs, 2 = packed bf16 pairs (element i is half i % 2 of word i / 2);
 // read as f32 either way.
 override W_FORMAT: u32 = 0u;
-// 0 = none, 1 = rope_kv, 2 = conv, 3 = combine (see the top).
+// 0 = none, 1 = rope_kv, 2 = conv, 3 = combine, 4 = pair (see the top).
 override EPILOGUE: u32 = 0u;
 
 // MAX_K and ROWS equal their namesakes in gpu/src/ops/matvec.rs
@@ -87,29 +98,81 @@ const MAX_K: u32 = 2048u; // longer K: x is read from global memory
 // The epilogue's buffers (unused by EPILOGUE = 0):
 @group(0) @binding(4) var<storage, read> aux: array<u32>;     // rope_kv: [1] pos; conv: [C, W] conv weight (f32 bits)
 @group(0) @binding(5) var<storage, read> aux_b: array<f32>;   // conv: [C] conv bias
-@group(0) @binding(6) var<storage, read_write> y: array<f32>; // [y_off + N]
-@group(0) @binding(7) var<storage, read_write> out_a: array<f32>; // rope_kv: [rows, k_dim] K cache; conv: [W-1, C] state, oldest first
-@group(0) @binding(8) var<storage, read_write> out_b: array<f32>; // rope_kv: [rows, v_dim] V cache; conv: [C] xbc
+// The pair's second product (unused by EPILOGUE < 4): its weights and conv weight
+@group(0) @binding(6) var<storage, read> w_b: array<u32>;     // [N2, w_stride], as w
+@group(0) @binding(7) var<storage, read> conv_w: array<u32>;  // [C, W] conv weight (f32 bits)
+@group(0) @binding(8) var<storage, read_write> y: array<f32>; // [y_off + N]
+@group(0) @binding(9) var<storage, read_write> out_a: array<f32>; // rope_kv: [rows, k_dim] K cache; conv: [W-1, C] state, oldest first
+@group(0) @binding(10) var<storage, read_write> out_b: array<f32>; // rope_kv: [rows, v_dim] V cache; conv: [C] xbc
+// The pair's second product: its output (the in_proj row), conv state and x|B|C out
+@group(0) @binding(11) var<storage, read_write> y_b: array<f32>;        // [N2]
+@group(0) @binding(12) var<storage, read_write> conv_state: array<f32>; // [W-1, C]
+@group(0) @binding(13) var<storage, read_write> conv_out: array<f32>;   // [C] xbc
 
 var<workgroup> xs: array<f32, MAX_K>;  // [K] x, normalized
 var<workgroup> red_a: array<f32, WG>;  // partial sums of a (and the norm's sums of squares)
 var<workgroup> red_b: array<f32, WG>;  // partial sums of b (GLU)
 var<workgroup> rinv: array<f32, WG>;   // [K / NORM_GROUP] 1 / rms per group
+// Whether this workgroup runs the pair's second product (workgroup-uniform, set by main).
+var<private> second: bool;
+
+// The shared code's reads and writes of the bindings: the pair's second product reads w_b
+// and writes y_b, and its conv epilogue has buffers of its own (the first's rope_kv takes
+// aux, out_a and out_b).
+fn w_word(i: u32) -> u32 {
+    if (EPILOGUE == 4u && second) {
+        return w_b[i];
+    }
+    return w[i];
+}
+fn conv_weight(i: u32) -> f32 {
+    if (EPILOGUE == 4u) {
+        return bitcast<f32>(conv_w[i]);
+    }
+    return bitcast<f32>(aux[i]);
+}
+fn state_at(i: u32) -> f32 {
+    if (EPILOGUE == 4u) {
+        return conv_state[i];
+    }
+    return out_a[i];
+}
+fn set_state(i: u32, v: f32) {
+    if (EPILOGUE == 4u) {
+        conv_state[i] = v;
+    } else {
+        out_a[i] = v;
+    }
+}
+fn set_xbc(c: u32, v: f32) {
+    if (EPILOGUE == 4u) {
+        conv_out[c] = v;
+    } else {
+        out_b[c] = v;
+    }
+}
+fn y_at(n: u32) -> f32 {
+    if (EPILOGUE == 4u && second) {
+        return y_b[n];
+    }
+    return y[p.y_off + n];
+}
+fn set_y(n: u32, v: f32) {
+    if (EPILOGUE == 4u && second) {
+        y_b[n] = v;
+    } else {
+        y[p.y_off + n] = v;
+    }
+}
 var<private> sg_size: u32;              // the subgroup size (a power of two)
 
-// Element i of `w` as f32 (W_FORMAT).
-fn wt(i: u32) -> f32 {
+// Element i of the weights as f32 (W_FORMAT), through `w_word`.
+fn weight(i: u32) -> f32 {
     if (W_FORMAT == 0u) {
-        return bitcast<f32>(w[i]);
+        return bitcast<f32>(w_word(i));
     }
-    let word = w[i / 2u];
-    let odd = (i & 1u) == 1u;
-    if (W_FORMAT == 1u) {
-        let pair = unpack2x16float(word);
-        return select(pair.x, pair.y, odd);
-    }
-    // bf16: the high 16 bits of an f32
-    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, odd));
+    let two = unpack_pair(w_word(i / 2u));
+    return select(two.x, two.y, (i & 1u) == 1u);
 }
 
 // 1 / rms of each group of xs into rinv: groups are spread over the workgroup, a
@@ -174,10 +237,10 @@ fn xin(k: u32, staged: bool) -> f32 {
 fn first4(live: bool, row: u32, k: u32) -> vec4<f32> {
     var v = vec4<f32>(0.0);
     if (live) {
-        if (k < p.k) { v.x = wt(row + k); }
-        if (k + LANES < p.k) { v.y = wt(row + k + LANES); }
-        if (k + 2u * LANES < p.k) { v.z = wt(row + k + 2u * LANES); }
-        if (k + 3u * LANES < p.k) { v.w = wt(row + k + 3u * LANES); }
+        if (k < p.k) { v.x = weight(row + k); }
+        if (k + LANES < p.k) { v.y = weight(row + k + LANES); }
+        if (k + 2u * LANES < p.k) { v.z = weight(row + k + 2u * LANES); }
+        if (k + 3u * LANES < p.k) { v.w = weight(row + k + 3u * LANES); }
     }
     return v;
 }
@@ -198,7 +261,7 @@ fn unpack_pair(v: u32) -> vec2<f32> {
 
 // The two weights of word `word` of w.
 fn pair(word: u32) -> vec2<f32> {
-    return unpack_pair(w[word]);
+    return unpack_pair(w_word(word));
 }
 
 // paired: words row / 2 + j + LANES i, i < 4, of a row of K / 2 words (0 past them): a
@@ -208,10 +271,10 @@ fn first4w(live: bool, row: u32, j: u32) -> vec4<u32> {
     let base = row / 2u;
     let kw = p.k / 2u;
     if (live) {
-        if (j < kw) { v.x = w[base + j]; }
-        if (j + LANES < kw) { v.y = w[base + j + LANES]; }
-        if (j + 2u * LANES < kw) { v.z = w[base + j + 2u * LANES]; }
-        if (j + 3u * LANES < kw) { v.w = w[base + j + 3u * LANES]; }
+        if (j < kw) { v.x = w_word(base + j); }
+        if (j + LANES < kw) { v.y = w_word(base + j + LANES); }
+        if (j + 2u * LANES < kw) { v.z = w_word(base + j + 2u * LANES); }
+        if (j + 3u * LANES < kw) { v.w = w_word(base + j + 3u * LANES); }
     }
     return v;
 }
@@ -287,6 +350,11 @@ fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + nwg.x * (wid.y + nwg.y * wid.z);
 }
 
+// Rows of this workgroup's product: N, or N2 for the pair's second.
+fn rows_n() -> u32 {
+    return select(p.n, p.n2, second);
+}
+
 // 2 pi split so that k * TAU_HI is exact for k < 2^16 (Cody-Waite range reduction).
 const TAU_HI: f32 = 6.28125;
 const TAU_LO: f32 = 0.0019353071795864769;
@@ -302,7 +370,8 @@ fn rope_cs(t: u32, i: u32, rot: u32, theta: f32) -> vec2<f32> {
 
 // Whether logical row l is a rotated dim of a q or k head (rope_kv): its pair is l ^ 1.
 fn rotated(l: u32) -> bool {
-    return EPILOGUE == 1u && l < p.k_off + p.k_dim && l % p.head_dim < p.rot;
+    return (EPILOGUE == 1u || (EPILOGUE == 4u && !second)) && l < p.k_off + p.k_dim
+        && l % p.head_dim < p.rot;
 }
 
 // The output row of logical row l: l, but for rotated dims (rope_kv) the pair
@@ -328,11 +397,15 @@ fn rope_kv(l: u32, n: u32, li: u32, v: f32) -> f32 {
         o = select(v * cs.x + other * cs.y, v * cs.x - other * cs.y, j % 2u == 0u);
     }
     if (p.store == 1u) {
+        var slot = t;
+        if (p.ring > 0u && t >= p.sinks) {
+            slot = p.sinks + (t - p.sinks) % p.ring;
+        }
         if (n >= p.k_off && n < p.k_off + p.k_dim) {
-            out_a[t * p.k_dim + n - p.k_off] = o;
+            out_a[slot * p.k_dim + n - p.k_off] = o;
         }
         if (n >= p.v_off && n < p.v_off + p.v_dim) {
-            out_b[t * p.v_dim + n - p.v_off] = o;
+            out_b[slot * p.v_dim + n - p.v_off] = o;
         }
     }
     return o;
@@ -368,17 +441,17 @@ fn conv_step(n: u32, v: f32) {
     let wl = p.width - 1u;
     var acc = aux_b[c];
     for (var k = 0u; k < wl; k++) {
-        let s = out_a[k * p.channels + c];
-        acc += bitcast<f32>(aux[c * p.width + k]) * s;
+        let s = state_at(k * p.channels + c);
+        acc += conv_weight(c * p.width + k) * s;
         if (k > 0u) {
-            out_a[(k - 1u) * p.channels + c] = s;
+            set_state((k - 1u) * p.channels + c, s);
         }
     }
-    acc += bitcast<f32>(aux[c * p.width + wl]) * v;
+    acc += conv_weight(c * p.width + wl) * v;
     if (wl > 0u) {
-        out_a[(wl - 1u) * p.channels + c] = v;
+        set_state((wl - 1u) * p.channels + c, v);
     }
-    out_b[c] = acc / (1.0 + exp(-acc));
+    set_xbc(c, acc / (1.0 + exp(-acc)));
 }
 
 // This thread's partial sums (a, b) of its row's products (logical row l): the first
@@ -386,7 +459,7 @@ fn conv_step(n: u32, v: f32) {
 // overlaps that work (a decode matvec is latency bound), then four loads in flight.
 fn row_partials(l: u32, li: u32) -> vec2<f32> {
     let lane = li % LANES;
-    let live = l < p.n;
+    let live = l < rows_n();
     let n = row_of(l);
     let ra = n * p.w_stride + p.w_off;
     let rb = (n + p.n) * p.w_stride + p.w_off;
@@ -450,24 +523,24 @@ fn row_partials(l: u32, li: u32) -> vec2<f32> {
             let x1 = xin(k + LANES, staged);
             let x2 = xin(k + 2u * LANES, staged);
             let x3 = xin(k + 3u * LANES, staged);
-            let w0 = wt(ra + k);
-            let w1 = wt(ra + k + LANES);
-            let w2 = wt(ra + k + 2u * LANES);
-            let w3 = wt(ra + k + 3u * LANES);
+            let w0 = weight(ra + k);
+            let w1 = weight(ra + k + LANES);
+            let w2 = weight(ra + k + 2u * LANES);
+            let w3 = weight(ra + k + 3u * LANES);
             a += x0 * w0 + x1 * w1 + x2 * w2 + x3 * w3;
             if (GLU) {
-                let u0 = wt(rb + k);
-                let u1 = wt(rb + k + LANES);
-                let u2 = wt(rb + k + 2u * LANES);
-                let u3 = wt(rb + k + 3u * LANES);
+                let u0 = weight(rb + k);
+                let u1 = weight(rb + k + LANES);
+                let u2 = weight(rb + k + 2u * LANES);
+                let u3 = weight(rb + k + 3u * LANES);
                 b += x0 * u0 + x1 * u1 + x2 * u2 + x3 * u3;
             }
         }
         for (; k < p.k; k += LANES) {
             let xv = xin(k, staged);
-            a += xv * wt(ra + k);
+            a += xv * weight(ra + k);
             if (GLU) {
-                b += xv * wt(rb + k);
+                b += xv * weight(rb + k);
             }
         }
     }
@@ -477,7 +550,7 @@ fn row_partials(l: u32, li: u32) -> vec2<f32> {
 // Lane 0 of logical row l: y[n] from the row's sums in red_a[li], red_b[li] (GLU,
 // alpha, ACCUMULATE, then the epilogue).
 fn finish(l: u32, li: u32) {
-    if (li % LANES != 0u || l >= p.n) {
+    if (li % LANES != 0u || l >= rows_n()) {
         return;
     }
     let n = row_of(l);
@@ -487,15 +560,15 @@ fn finish(l: u32, li: u32) {
     }
     v *= p.alpha;
     if (ACCUMULATE) {
-        v += y[p.y_off + n];
+        v += y_at(n);
     }
-    if (EPILOGUE == 1u) {
+    if (EPILOGUE == 1u || (EPILOGUE == 4u && !second)) {
         v = rope_kv(l, n, li, v);
     }
-    if (EPILOGUE == 2u) {
+    if (EPILOGUE == 2u || (EPILOGUE == 4u && second)) {
         conv_step(n, v);
     }
-    y[p.y_off + n] = v;
+    set_y(n, v);
 }
 
 // The row sums of the partials ab into red_a, red_b at lane 0 of each row: shuffles
@@ -519,7 +592,7 @@ fn reduce_rows(ab: vec2<f32>, li: u32) {
         red_a[li] = s.x;
         red_b[li] = s.y;
     }
-    if (EPILOGUE == 1u) {
+    if (EPILOGUE == 1u || EPILOGUE == 4u) {
         workgroupBarrier();
     }
 }
@@ -528,7 +601,13 @@ fn reduce_rows(ab: vec2<f32>, li: u32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32, @builtin(subgroup_size) sgs: u32) {
     sg_size = sgs;
-    let l = wg_index(wid, nwg) * ROWS + li / LANES;
+    var wg = wg_index(wid, nwg);
+    let first = (p.n + ROWS - 1u) / ROWS; // workgroups of the first product
+    if (EPILOGUE == 4u && wg >= first) {
+        second = true;
+        wg -= first;
+    }
+    let l = wg * ROWS + li / LANES;
     reduce_rows(row_partials(l, li), li);
     finish(l, li);
 }

@@ -20,12 +20,16 @@ pub struct Gpu {
     /// pick their path from these.
     pub caps: Caps,
     pub(crate) pipelines: PipelineCache,
-    /// Two small storage buffers that a kernel binds where it writes nothing (writable
+    /// Small storage buffers that a kernel binds where it writes nothing (writable
     /// bindings of one dispatch must not alias).
-    spare: [wgpu::Buffer; 2],
+    spare: [wgpu::Buffer; SPARE_OUTPUTS],
     errors: Arc<Mutex<Option<String>>>,
     lost: Arc<Mutex<Option<String>>>,
 }
+
+/// Spare outputs: the most unused writable bindings of a dispatch (matvec_sg's five
+/// beside y).
+pub(crate) const SPARE_OUTPUTS: usize = 5;
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +78,8 @@ impl Gpu {
             max_buffer_size: have.max_buffer_size,
             // ops/attention_tiled.rs sizes its tiles to it
             max_compute_workgroup_storage_size: have.max_compute_workgroup_storage_size,
+            // matvec_sg binds 13 (ops::matvec::kernel takes it only where the device has them)
+            max_storage_buffers_per_shader_stage: have.max_storage_buffers_per_shader_stage.min(16),
             ..Default::default()
         };
         adjust(&mut limits);
@@ -113,9 +119,9 @@ impl Gpu {
                 *slot = Some(format!("{reason:?}: {msg}"));
             }
         });
-        let spare = ["spare output 0", "spare output 1"].map(|label| {
+        let spare = std::array::from_fn(|i| {
             device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
+                label: Some(&format!("spare output {i}")),
                 size: 16,
                 usage: wgpu::BufferUsages::STORAGE,
                 mapped_at_creation: false,
@@ -140,9 +146,9 @@ impl Gpu {
         self.pipelines.get(&self.device, kernel, constants)
     }
 
-    /// The two spare output buffers (see the field).
-    pub(crate) fn spare_outputs(&self) -> [&wgpu::Buffer; 2] {
-        [&self.spare[0], &self.spare[1]]
+    /// The spare output buffers (see the field).
+    pub(crate) fn spare_outputs(&self) -> [&wgpu::Buffer; SPARE_OUTPUTS] {
+        self.spare.each_ref()
     }
 
     /// [`Gpu::new`], blocking (native only).

@@ -46,7 +46,7 @@ macro_rules! kernel_table {
                     MAX_K = $crate::ops::matvec::MAX_K,
                     ROWS = $crate::ops::matvec::ROWS
                 ];
-            MatvecSg => "matvec_sg", inputs 5, outputs 3, zero_wg_memory false,
+            MatvecSg => "matvec_sg", inputs 7, outputs 6, zero_wg_memory false,
                 params $crate::ops::matvec::MatvecParams,
                 consts [
                     MAX_K = $crate::ops::matvec::MAX_K,

@@ -309,12 +309,14 @@ const SHARED: &[(&str, &[&str])] = &[
     // the tiled f32 / f16 matmuls' epilogue (alpha, ACCUMULATE)
     ("fn store_row", &["matmul", "matmul_f16"]),
     // weight i, f32 or packed f16 / bf16
-    ("fn wt", &["matmul", "matvec", "matvec_sg", "embed"]),
+    ("fn wt", &["matmul", "embed"]),
     // RoPE's rotation at position t (matvec's rope_kv epilogue)
     ("fn rope_cs", &["rope", "matvec", "matvec_sg"]),
     // matvec_sg is matvec with other reductions (group_rms, reduce_rows, main)
     ("struct Params", &["matvec", "matvec_sg"]),
     ("fn first4", &["matvec", "matvec_sg"]),
+    ("fn weight", &["matvec", "matvec_sg"]),
+    ("fn rows_n", &["matvec", "matvec_sg"]),
     ("fn xraw", &["matvec", "matvec_sg"]),
     ("fn xin", &["matvec", "matvec_sg"]),
     ("fn xin4", &["matvec", "matvec_sg"]),

@@ -8,43 +8,16 @@
 
 mod common;
 
-use std::sync::{Arc, OnceLock};
-
-use common::{down, rel_err, up, up_u32, values};
+use common::{devices, down, rel_err, up, up_u32, values};
 use hybrid_core::cpu::ops::{matmul, rms_norm_groups, rope_partial, silu};
-use hybrid_gpu::ops::matvec::{kernel, FusedNorm, Matvec};
-use hybrid_gpu::ops::matvec_epilogue::{Epilogue, RopeKvDims};
-use hybrid_gpu::{run, Gpu, WeightFormat};
+use hybrid_gpu::ops::attention::CacheLayout;
+use hybrid_gpu::ops::matvec::{FusedNorm, Matvec};
+use hybrid_gpu::ops::matvec_epilogue::{Epilogue, KvCache, RopeKvDims};
+use hybrid_gpu::{run, WeightFormat};
 
 /// Sums of up to a few thousand terms (of one output when N = 1, so the relative error
 /// is that output's own), then GPU pow/sin/cos at positions < 200.
 const TOL: f32 = 1e-4;
-
-/// The device as every test opens it, and one opened with `HYBRID_GPU_FEATURES=none`
-/// (core WebGPU: the plain kernel), once, in this order (no other device of this binary
-/// reads the variable). Empty with `HYBRID_SKIP_GPU=1` and no adapter.
-fn devices() -> &'static [Arc<Gpu>] {
-    static DEVICES: OnceLock<Vec<Arc<Gpu>>> = OnceLock::new();
-    DEVICES.get_or_init(|| {
-        let Some(g) = common::gpu() else {
-            return Vec::new();
-        };
-        let before = std::env::var("HYBRID_GPU_FEATURES").ok();
-        std::env::set_var("HYBRID_GPU_FEATURES", "none");
-        let plain = Gpu::new_blocking().expect("a core WebGPU device");
-        match before {
-            Some(v) => std::env::set_var("HYBRID_GPU_FEATURES", v),
-            None => std::env::remove_var("HYBRID_GPU_FEATURES"),
-        }
-        let plain = Arc::new(plain);
-        eprintln!(
-            "matvec kernels: {:?} and {:?}",
-            kernel(&g).name(),
-            kernel(&plain).name()
-        );
-        vec![g, plain]
-    })
-}
 
 /// The decode matvec with the RMSNorm before it and SwiGLU after it fused in, against
 /// the CPU's norm, matmul and SwiGLU: groups of the whole row and of heads, an x offset
@@ -129,8 +102,9 @@ fn pack(w: &[f32], format: WeightFormat) -> Vec<u32> {
     }
 }
 
-/// y = W norm(x), RoPE on its q and k heads at position 37, and k, v appended at cache
-/// row 37 (the other rows untouched), against the CPU.
+/// y = W norm(x), RoPE on its q and k heads at position 37, and k, v appended at the
+/// cache slot of 37 (the other rows untouched): row 37 of a flat cache, row 7 of a ring
+/// of 2 sinks + 6 (2 + 35 % 6), against the CPU.
 #[test]
 fn rope_and_kv_append_in_the_qkv_matvec() {
     for g in devices() {
@@ -142,9 +116,26 @@ fn rope_and_kv_append_in_the_qkv_matvec() {
             (2, 2, 6, 10, 6),
             (2, 1, 4, 4, 0),
         ];
-        let (pos0, rows) = (37usize, 40usize);
+        let pos0 = 37usize;
+        let flat = CacheLayout {
+            window: None,
+            sinks: 0,
+        };
+        let ring = CacheLayout {
+            window: Some(6),
+            sinks: 2,
+        };
         for (hq, hk, dh, dv, rot) in cases {
-            for (k, norm, store) in [(33, false, true), (130, true, true), (7, true, false)] {
+            for (k, norm, store, layout) in [
+                (33, false, true, flat),
+                (130, true, true, flat),
+                (7, true, false, flat),
+                (33, true, true, ring),
+            ] {
+                let (rows, slot) = match layout.window {
+                    None => (40, pos0),
+                    Some(_) => (layout.rows(40), 7),
+                };
                 let (qd, kd, vd) = (hq * dh, hk * dh, hk * dv);
                 let n = qd + kd + vd;
                 let x = values(k, 1);
@@ -160,8 +151,8 @@ fn rope_and_kv_append_in_the_qkv_matvec() {
                 let (k0, v0) = (values(rows * kd, 4), values(rows * vd, 5));
                 let (mut kw, mut vw) = (k0.clone(), v0.clone());
                 if store {
-                    kw[pos0 * kd..(pos0 + 1) * kd].copy_from_slice(&want[qd..qd + kd]);
-                    vw[pos0 * vd..(pos0 + 1) * vd].copy_from_slice(&want[qd + kd..]);
+                    kw[slot * kd..(slot + 1) * kd].copy_from_slice(&want[qd..qd + kd]);
+                    vw[slot * vd..(slot + 1) * vd].copy_from_slice(&want[qd + kd..]);
                 }
                 let (bx, bw, bg) = (up(g, &x), up(g, &w), up(g, &gw));
                 let (by, bk, bv) = (up(g, &vec![0.0; n]), up(g, &k0), up(g, &v0));
@@ -185,11 +176,18 @@ fn rope_and_kv_append_in_the_qkv_matvec() {
                         theta: 10000.0,
                     },
                     pos: &pos,
-                    cache: store.then_some((&bk, &bv, rows)),
+                    cache: store.then_some(KvCache {
+                        k: &bk,
+                        v: &bv,
+                        rows,
+                        layout,
+                    }),
                 };
                 let d = mv.build_with(g, "qkv", [&bx, &bw, &bg, &by], ep);
                 run(g, "qkv", &[d.expect("build")]).expect("run");
-                let what = format!("hq={hq} hk={hk} dh={dh} dv={dv} rot={rot} k={k} norm={norm}");
+                let what = format!(
+                    "hq={hq} hk={hk} dh={dh} dv={dv} rot={rot} k={k} norm={norm} {layout:?}"
+                );
                 let e = rel_err(&down(g, &by, n), &want);
                 assert!(e < TOL, "q|k|v {what}: {e:e}");
                 let e = rel_err(&down(g, &bk, rows * kd), &kw);

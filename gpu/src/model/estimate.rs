@@ -16,7 +16,7 @@ use crate::{GpuError, Result, WeightFormat};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionOptions {
     /// Most tokens the KV cache holds (full attention); with a sliding window the cache
-    /// is a ring of `sink_tokens + window - 1` rows and the context is unbounded, as it is
+    /// is a ring of `sink_tokens + window` rows and the context is unbounded, as it is
     /// for pure Mamba models.
     pub max_context: usize,
     /// Most tokens per prefill submission (activations are sized for this); longer

@@ -94,17 +94,20 @@ pub struct CacheLayout {
 }
 
 impl CacheLayout {
-    /// Ring rows after the sinks: max(window - 1, 1); 0 without a window (a flat cache:
-    /// the shaders' `slot` tests it).
+    /// Ring rows after the sinks: the window w (at least 1); 0 without a window (a flat
+    /// cache: the shaders' `slot` tests it). A later query sees at most w - 1 of the keys
+    /// before it; the one row more is the slot of key s - w, which no query from s on sees,
+    /// so a decode step appends key s there before its attention (in the q|k|v matvec).
     pub fn ring(&self) -> usize {
-        self.window.map_or(0, |w| w.saturating_sub(1).max(1))
+        self.window.map_or(0, |w| w.max(1))
     }
     /// Rows the cache needs for a context of `max_ctx` tokens: all of them without a
-    /// window, else `sinks + window - 1` (what a later query can still see).
+    /// window, else `sinks + ring()` (what a later query can still see, and the slot the
+    /// next key goes to).
     pub fn rows(&self, max_ctx: usize) -> usize {
         match self.window {
             None => max_ctx,
-            Some(w) => self.sinks + w - 1,
+            Some(_) => self.sinks + self.ring(),
         }
     }
 }

@@ -32,8 +32,12 @@ crate::params::params! {
         pub width: u32,
         pub part_dim: u32,
         pub splits: u32,
+        pub sinks: u32,
+        pub ring: u32,
+        pub n2: u32,
         pub _pad0: u32,
         pub _pad1: u32,
+        pub _pad2: u32,
     }
 }
 
@@ -185,8 +189,12 @@ impl Matvec {
             width: e.width,
             part_dim: e.part_dim,
             splits: e.splits,
+            sinks: e.sinks,
+            ring: e.ring,
+            n2: e.n2,
             _pad0: 0,
             _pad1: 0,
+            _pad2: 0,
             n: u(label, s.n)?,
             k: u(label, s.k)?,
             x_off: u(label, s.x_off)?,
@@ -196,14 +204,24 @@ impl Matvec {
             alpha: s.alpha,
             eps: s.norm.map_or(0.0, |nm| nm.eps),
         };
-        let wgs = s.n.div_ceil(ROWS);
+        let kernel = kernel(gpu);
+        ensure(
+            kernel == Kernel::MatvecSg || !matches!(ep, Epilogue::Pair { .. }),
+            label,
+            || format!("the pair needs {PAIR_BINDINGS} storage bindings (matvec_sg)"),
+        )?;
+        // the pair's second product: its own workgroups after the first's
+        let wgs = s.n.div_ceil(ROWS) + (e.n2 as usize).div_ceil(ROWS);
         let grid = fold(gpu, label, [u(label, wgs)?, 1])?;
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let (aux, out) = ep.buffers(x, gpu.spare_outputs());
+        let (ni, no) = kernel.bindings();
+        let inputs = [x, w, g, aux[0], aux[1], aux[2], aux[3]];
+        let outputs = [y, out[0], out[1], out[2], out[3], out[4]];
         Dispatch::new(
             gpu,
             label,
-            kernel(gpu),
+            kernel,
             &[
                 ("ACCUMULATE", flag(s.accumulate)),
                 ("NORM_GROUP", group as f64),
@@ -212,18 +230,22 @@ impl Matvec {
                 ("EPILOGUE", f64::from(e.code)),
             ],
             &params,
-            &[x, w, g, aux[0], aux[1]],
-            &[y, out[0], out[1]],
+            &inputs[..ni],
+            &outputs[..no],
             grid,
         )
     }
 }
 
-/// matvec_sg.wgsl (reductions on subgroup shuffles) where the device has subgroups,
-/// natively (the browser's WGSL would need `enable subgroups;`, which naga does not
-/// parse), else matvec.wgsl.
+/// Storage buffers matvec_sg.wgsl binds (the pair's second product among them).
+pub const PAIR_BINDINGS: u32 = 13;
+
+/// matvec_sg.wgsl (reductions on subgroup shuffles, and the pair) where the device has
+/// subgroups and [`PAIR_BINDINGS`] storage buffers per stage, natively (the browser's
+/// WGSL would need `enable subgroups;`, which naga does not parse), else matvec.wgsl.
 pub fn kernel(gpu: &Gpu) -> Kernel {
-    if gpu.caps.subgroups && !cfg!(target_arch = "wasm32") {
+    let wide = gpu.limits.max_storage_buffers_per_shader_stage >= PAIR_BINDINGS;
+    if gpu.caps.subgroups && wide && !cfg!(target_arch = "wasm32") {
         Kernel::MatvecSg
     } else {
         Kernel::Matvec

@@ -42,6 +42,32 @@ pub fn open(new: impl FnOnce() -> hybrid_gpu::Result<Gpu>) -> Option<Arc<Gpu>> {
     }
 }
 
+/// The device as every test opens it, and one opened with `HYBRID_GPU_FEATURES=none`
+/// (core WebGPU: the plain kernel), once, in this order (no other device of this binary
+/// reads the variable). Empty with `HYBRID_SKIP_GPU=1` and no adapter.
+pub fn devices() -> &'static [Arc<Gpu>] {
+    static DEVICES: OnceLock<Vec<Arc<Gpu>>> = OnceLock::new();
+    DEVICES.get_or_init(|| {
+        let Some(g) = gpu() else {
+            return Vec::new();
+        };
+        let before = std::env::var("HYBRID_GPU_FEATURES").ok();
+        std::env::set_var("HYBRID_GPU_FEATURES", "none");
+        let plain = Gpu::new_blocking().expect("a core WebGPU device");
+        match before {
+            Some(v) => std::env::set_var("HYBRID_GPU_FEATURES", v),
+            None => std::env::remove_var("HYBRID_GPU_FEATURES"),
+        }
+        let plain = Arc::new(plain);
+        eprintln!(
+            "matvec kernels: {:?} and {:?}",
+            hybrid_gpu::ops::matvec::kernel(&g).name(),
+            hybrid_gpu::ops::matvec::kernel(&plain).name()
+        );
+        vec![g, plain]
+    })
+}
+
 /// lavapipe warns unless XDG_RUNTIME_DIR is a 0700 folder.
 fn fix_xdg_runtime_dir() {
     use std::os::unix::fs::PermissionsExt;

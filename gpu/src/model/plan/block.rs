@@ -53,7 +53,7 @@ impl Planner<'_> {
                     && !lp.skip_mixer
                     && self.splits <= MAX_COMBINED_SPLITS
                     && at.dims.o_dim() <= MAX_K;
-                self.attention(plan, &p, at, st, t, mixer_in, lp, merge_in_o)?;
+                self.attention(plan, &p, at, st, t, Some(mixer_in), lp, merge_in_o)?;
                 self.probe_attention(plan, &p, at, t, i)?;
                 // a skipped mixer ran (its cache is as without) but is not added
                 if let (Some(o), false) = (&at.o, lp.skip_mixer) {
@@ -73,7 +73,7 @@ impl Planner<'_> {
                 }
             }
             MixerBufs::Mamba(m) => {
-                self.mamba(plan, &p, m, st, t, mixer_in)?;
+                self.mamba(plan, &p, m, st, t, Some(mixer_in))?;
                 self.probe_mamba(plan, &p, m, t, i)?;
                 let e = m.dims.d_inner();
                 if let (Some(o), false) = (&m.out, lp.skip_mixer) {

@@ -4,13 +4,15 @@
 use hybrid_core::Fusion;
 
 use super::linear::Src;
+use super::mixer::qkv_row;
 use super::{Phase, Planner};
 use crate::dispatch::Dispatch;
 use crate::model::acts::LayerState;
 use crate::model::weights::IntraBufs;
 use crate::ops::matmul::Matmul;
-use crate::ops::matvec::MAX_K;
+use crate::ops::matvec::{kernel, MAX_K};
 use crate::ops::matvec_epilogue::{Epilogue, MAX_COMBINED_SPLITS};
+use crate::Kernel;
 use crate::{GpuError, Result};
 
 impl Planner<'_> {
@@ -38,9 +40,28 @@ impl Planner<'_> {
             && !lp.skip_mixer
             && self.splits <= MAX_COMBINED_SPLITS
             && qa <= MAX_K;
+        // one token on matvec_sg: the q|k|v and in_proj rows (same normed input) in one
+        // matvec, each with its epilogue (RoPE + KV append, conv + SiLU)
+        let pair = Phase::of(t) == Phase::Decode && kernel(self.gpu) == Kernel::MatvecSg;
+        if pair {
+            let (qkv_n, _, _) = qkv_row(ib.attn.dims);
+            let first = self.rope_kv(p, &ib.attn, st)?;
+            let second = self.conv(p, &ib.ssm, st)?;
+            let ep = Epilogue::Pair {
+                first: &first,
+                w2: &ib.ssm.in_proj,
+                y2: &a.proj,
+                n2: ib.ssm.dims.in_proj_dim(),
+                second: &second,
+            };
+            let qkv = Matmul::new(t, qkv_n, d);
+            let label = format!("{p} attn qkv + rope + kv store | ssm in_proj + conv1d");
+            self.linear_with(plan, &label, mixer_in, qkv, [&ib.attn.qkv, &a.qkv], ep)?;
+        }
+        let src = (!pair).then_some(mixer_in);
         let label = format!("{p} attn");
-        self.attention(plan, &label, &ib.attn, st, t, mixer_in, lp, merge_in_o)?;
-        self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, mixer_in)?;
+        self.attention(plan, &label, &ib.attn, st, t, src, lp, merge_in_o)?;
+        self.mamba(plan, &format!("{p} ssm"), &ib.ssm, st, t, src)?;
         self.probe_attention(plan, &format!("{p} attn"), &ib.attn, t, i)?;
         self.probe_mamba(plan, &format!("{p} ssm"), &ib.ssm, t, i)?;
         // the attention branch is Ha*dv wide, normed per head of dv

@@ -4,6 +4,7 @@
 
 use hybrid_core::config::AttnDims;
 use hybrid_core::intervene::LayerPlan;
+use hybrid_core::ModelConfig;
 
 use super::linear::Src;
 use super::{key_view, Phase, Planner};
@@ -16,7 +17,7 @@ use crate::ops::attention_split::AttentionSplit;
 use crate::ops::conv1d::Conv1d;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
-use crate::ops::matvec_epilogue::{Epilogue, RopeKvDims};
+use crate::ops::matvec_epilogue::{Epilogue, KvCache, RopeKvDims};
 use crate::ops::rope::Rope;
 use crate::ops::ssd::Ssd;
 use crate::ops::ssm_scan::SsmScan;
@@ -29,13 +30,72 @@ pub(super) fn qkv_row(dims: AttnDims) -> (usize, usize, usize) {
     (qd + kd + dims.v_dim(), qd, qd + kd)
 }
 
-impl Planner<'_> {
+impl<'a> Planner<'a> {
+    /// The q|k|v matvec's epilogue for one token: RoPE on q and k, and k, v appended to
+    /// the KV cache at the slot of pos (`p` names the block in errors).
+    pub(super) fn rope_kv<'s>(
+        &'s self,
+        p: &str,
+        at: &AttnBufs,
+        st: &'s LayerState,
+    ) -> Result<Epilogue<'s>> {
+        let cfg = self.config;
+        let Some((k_cache, v_cache, rows)) = &st.kv else {
+            return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
+        };
+        let (_, k_off, v_off) = qkv_row(at.dims);
+        let dims = RopeKvDims {
+            n_heads: at.dims.n_heads,
+            n_kv_heads: at.dims.n_kv_heads,
+            head_dim: at.dims.head_dim,
+            v_head_dim: at.dims.v_head_dim,
+            k_off,
+            v_off,
+            rot: rope_dims(cfg, at),
+            theta: cfg.attention.as_ref().map_or(10000.0, |c| c.rope_theta),
+        };
+        let cache = KvCache {
+            k: k_cache,
+            v: v_cache,
+            rows: *rows,
+            layout: st.layout,
+        };
+        Ok(Epilogue::RopeKv {
+            dims,
+            pos: &self.acts.pos,
+            cache: Some(cache),
+        })
+    }
+
+    /// The in_proj matvec's epilogue for one token: the conv + SiLU of the x|B|C channels
+    /// into `xbc`, each channel's state shifted.
+    pub(super) fn conv<'s>(
+        &'s self,
+        p: &str,
+        m: &'s MambaBufs,
+        st: &'s LayerState,
+    ) -> Result<Epilogue<'s>> {
+        let Some((conv_state, _)) = &st.ssm else {
+            return Err(GpuError::Unsupported(format!("{p}: no SSM state")));
+        };
+        Ok(Epilogue::Conv {
+            off: m.dims.d_inner(),
+            channels: m.dims.conv_dim(),
+            width: m.dims.conv_width,
+            w: &m.conv_w,
+            b: &m.conv_b,
+            state: conv_state,
+            out: &self.acts.xbc,
+        })
+    }
+
     /// q|k|v projection, RoPE, attention into `att` (what it sees: `lp`'s window and
-    /// hidden keys), then the KV cache append. For one token RoPE runs in the q|k|v matvec,
-    /// and so does the append to a flat cache (attention reads the new k, v from qkv; a
-    /// ring cache appends after attention, since the new row overwrites a visible key).
+    /// hidden keys), then the KV cache append. For one token RoPE and the append run in
+    /// the q|k|v matvec (attention reads the new k, v from qkv; in a ring cache the new
+    /// row takes the slot of a key no query sees any more: `CacheLayout::ring`).
     /// With `merge_in_o` (one token) the split-K partials stay in `att_part` for the
-    /// o_proj matvec to merge.
+    /// o_proj matvec to merge. `src` None: the q|k|v row is already projected (the intra
+    /// block's pair).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn attention(
         &self,
@@ -44,7 +104,7 @@ impl Planner<'_> {
         at: &AttnBufs,
         st: &LayerState,
         t: usize,
-        src: Src,
+        src: Option<Src>,
         lp: &LayerPlan,
         merge_in_o: bool,
     ) -> Result<()> {
@@ -53,42 +113,23 @@ impl Planner<'_> {
         let a = self.acts;
         let cfg = self.config;
         let theta = cfg.attention.as_ref().map_or(10000.0, |c| c.rope_theta);
-        // dims of each head rotated: all, a part (partial RoPE) or none (no positions)
-        let rot = cfg
-            .attention
-            .as_ref()
-            .and_then(|c| c.rope_dim)
-            .unwrap_or(at.dims.head_dim);
+        let rot = rope_dims(cfg, at);
         let dims = at.dims;
         let (stride, k_off, v_off) = qkv_row(dims);
         let Some((k_cache, v_cache, rows)) = &st.kv else {
             return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
         };
         let qkv = Matmul::new(t, stride, cfg.d_model);
-        // One token: RoPE (and with a flat cache the KV append) in the q|k|v matvec.
+        // One token: RoPE and the KV append in the q|k|v matvec.
         let decode = Phase::of(t) == Phase::Decode;
-        let flat = st.layout.window.is_none();
-        if decode {
-            let dims = RopeKvDims {
-                n_heads: dims.n_heads,
-                n_kv_heads: dims.n_kv_heads,
-                head_dim: dims.head_dim,
-                v_head_dim: dims.v_head_dim,
-                k_off,
-                v_off,
-                rot,
-                theta,
-            };
-            let cache = flat.then_some((k_cache, v_cache, *rows));
-            let ep = Epilogue::RopeKv {
-                dims,
-                pos: &a.pos,
-                cache,
-            };
-            let label = format!("{p} qkv + rope{}", if flat { " + kv store" } else { "" });
-            self.linear_with(plan, &label, src, qkv, [&at.qkv, &a.qkv], ep)?;
-        } else {
-            self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?;
+        match src {
+            None => {}
+            Some(src) if decode => {
+                let ep = self.rope_kv(p, at, st)?;
+                let label = format!("{p} qkv + rope + kv store");
+                self.linear_with(plan, &label, src, qkv, [&at.qkv, &a.qkv], ep)?;
+            }
+            Some(src) => self.linear(plan, &format!("{p} qkv"), src, qkv, &at.qkv, &a.qkv)?,
         }
         let rope = Rope {
             t,
@@ -156,8 +197,8 @@ impl Planner<'_> {
         self.kv_store_after(plan, p, at, st, t)
     }
 
-    /// The KV append after attention: for a chunk, and for one token with a ring cache
-    /// (a flat cache takes it in the q|k|v matvec).
+    /// The KV append after attention, for a chunk (one token takes it in the q|k|v
+    /// matvec).
     fn kv_store_after(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -169,7 +210,7 @@ impl Planner<'_> {
         let Some((k_cache, v_cache, rows)) = &st.kv else {
             return Err(GpuError::Unsupported(format!("{p}: no KV cache")));
         };
-        if Phase::of(t) == Phase::Decode && st.layout.window.is_none() {
+        if Phase::of(t) == Phase::Decode {
             return Ok(()); // appended by the q|k|v matvec
         }
         let dims = at.dims;
@@ -191,6 +232,7 @@ impl Planner<'_> {
     }
 
     /// in_proj, conv + SiLU (for one token in the in_proj matvec), scan + gate into `y`.
+    /// `src` None: in_proj and the conv already ran (the intra block's pair).
     pub(super) fn mamba(
         &self,
         plan: &mut Vec<Dispatch>,
@@ -198,7 +240,7 @@ impl Planner<'_> {
         m: &MambaBufs,
         st: &LayerState,
         t: usize,
-        src: Src,
+        src: Option<Src>,
     ) -> Result<()> {
         let gpu = self.gpu;
         let a = self.acts;
@@ -209,20 +251,12 @@ impl Planner<'_> {
         let ipd = dims.in_proj_dim();
         let in_proj = Matmul::new(t, ipd, self.config.d_model);
         let (w, b) = (&m.conv_w, &m.conv_b);
-        if Phase::of(t) == Phase::Decode {
+        if let (Some(src), Phase::Decode) = (src, Phase::of(t)) {
             // one token: the conv + SiLU in the in_proj matvec (each channel owns its state)
-            let ep = Epilogue::Conv {
-                off: dims.d_inner(),
-                channels: dims.conv_dim(),
-                width: dims.conv_width,
-                w,
-                b,
-                state: conv_state,
-                out: &a.xbc,
-            };
+            let ep = self.conv(p, m, st)?;
             let label = format!("{p} in_proj + conv1d");
             self.linear_with(plan, &label, src, in_proj, [&m.in_proj, &a.proj], ep)?;
-        } else {
+        } else if let Some(src) = src {
             let label = format!("{p} in_proj");
             self.linear(plan, &label, src, in_proj, &m.in_proj, &a.proj)?;
             let conv = Conv1d {
@@ -260,4 +294,12 @@ impl Planner<'_> {
         }
         Ok(())
     }
+}
+
+/// Dims of each head RoPE rotates: all, a part (partial RoPE) or none (no positions).
+fn rope_dims(cfg: &ModelConfig, at: &AttnBufs) -> usize {
+    cfg.attention
+        .as_ref()
+        .and_then(|c| c.rope_dim)
+        .unwrap_or(at.dims.head_dim)
 }
