@@ -9,7 +9,10 @@
 //! beyond those write neutral partials (m = -3e38, l = 0, o = 0).
 //!
 //! A workgroup serves [`heads_per_wg`] query heads of one KV head (their K and V rows
-//! are read once) and one split: grid (Hq / heads_per_wg, splits).
+//! are read once) and one split: grid (Hq / heads_per_wg, splits). Two kernels: where
+//! the head sizes and the q|k|v columns are multiples of 4 (every config of assets/),
+//! shaders/attention_split_vec4.wgsl (vec4 K/V reads, up to 8 query heads of a GQA group
+//! per workgroup, 256-key tiles: made for long caches); else attention_split.wgsl.
 
 use super::attention::{CacheLayout, KeyView};
 use super::qkv::QkvLayout;
@@ -60,6 +63,18 @@ pub fn heads_per_wg(group: usize, head_dim: usize) -> usize {
     (1..=group.min(MAX_HEADS_PER_WG))
         .rev()
         .find(|&k| group.is_multiple_of(k) && k * head_dim <= MAX_WG_QUERY)
+        .unwrap_or(1)
+}
+
+/// Query heads per workgroup of attention_split_vec4.wgsl for `group` query heads per KV
+/// head of q/k dim `head_dim`: the largest divisor of `group` of at most 4, or of at most
+/// [`MAX_HEADS_PER_WG`] where head_dim <= 128 (its query slots: 4 of 256 floats or 8 of
+/// 128).
+pub fn heads_per_wg_vec4(group: usize, head_dim: usize) -> usize {
+    let most = if head_dim <= 128 { MAX_HEADS_PER_WG } else { 4 };
+    (1..=group.min(most))
+        .rev()
+        .find(|&k| group.is_multiple_of(k))
         .unwrap_or(1)
 }
 
@@ -116,6 +131,29 @@ impl AttentionSplit {
         }
     }
 
+    /// The kernel that runs it: attention_split_vec4 where dh, dv and the k and v columns
+    /// of qkv are multiples of 4 (every read a vec4) and each cache holds a vec4 (a ring
+    /// of no rows is one float), else attention_split.
+    pub fn kernel(&self, k_cache: &wgpu::Buffer, v_cache: &wgpu::Buffer) -> Kernel {
+        let four = |x: usize| x.is_multiple_of(4);
+        let dims = [self.head_dim, self.v_head_dim, self.k_off, self.v_off];
+        if dims.into_iter().all(four) && k_cache.size().min(v_cache.size()) >= 16 {
+            Kernel::AttentionSplitVec4
+        } else {
+            Kernel::AttentionSplit
+        }
+    }
+
+    /// Query heads per workgroup of `kernel`.
+    fn heads_per_wg(&self, kernel: Kernel) -> usize {
+        let group = self.n_heads / self.n_kv_heads.max(1);
+        match kernel {
+            Kernel::AttentionSplitVec4 => heads_per_wg_vec4(group, self.head_dim),
+            // the queries (dh each) and the outputs (dv each) of a workgroup's heads fit
+            _ => heads_per_wg(group, self.head_dim.max(self.v_head_dim)),
+        }
+    }
+
     /// Floats of the partials buffer: Hq * splits * (dv + 2).
     pub fn partials_len(&self) -> usize {
         self.n_heads * self.splits * (self.v_head_dim + 2)
@@ -147,8 +185,8 @@ impl AttentionSplit {
         s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
         need(label, partials, s.partials_len(), "partials")?;
-        // the queries (dh each) and the outputs (dv each) of a workgroup's heads both fit
-        let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim.max(s.v_head_dim));
+        let kernel = s.kernel(k_cache, v_cache);
+        let hpw = s.heads_per_wg(kernel);
         let (hide_lo, hide_hi) = s.view.hide();
         let params = AttentionSplitParams {
             stride: u(label, s.stride)?,
@@ -176,7 +214,7 @@ impl AttentionSplit {
         Dispatch::new(
             gpu,
             label,
-            Kernel::AttentionSplit,
+            kernel,
             &[],
             &params,
             &[pos, qkv, k_cache, v_cache],
