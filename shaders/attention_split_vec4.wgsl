@@ -1,10 +1,12 @@
 // attention_split_vec4: the split-K ("flash-decoding") partials of attention_split.wgsl
-// (same params, visibility rules, slices and partials [Hq, splits, dv + 2] = o | m | l),
-// for q/k and v heads whose sizes and columns are multiples of 4, so that every K and V
-// read is a vec4. Made for long caches: a workgroup serves ALL the heads_per_wg <= 8 query
+// (same params, visibility rules and partials [Hq, splits, dv + 2] = o | m | l), for q/k
+// and v heads whose sizes and columns are multiples of 4, so that every K and V read is a
+// vec4. The n visible keys are cut into used = clamp(ceil(n / min_slice), 1, splits)
+// contiguous slices of ceil(n / used) keys (min_slice: 32 on a GPU, 256 on a CPU adapter,
+// where a workgroup costs per barrier); the splits past them write neutral partials. Made for long caches: a workgroup serves ALL the heads_per_wg <= 8 query
 // heads of one KV head (a GQA group: each K and V row is read once for them) and one
 // split; its slice is walked in tiles of KT = 256 keys:
-//   1. scores: thread t takes key t of the tile: its K row in vec4 loads (4 in flight)
+//   1. scores: thread t takes key t of the tile: its K row in vec4 loads (8 in flight)
 //      against the queries in workgroup memory (broadcast reads), the scores of heads
 //      0..3 (and 4..7) as a vec4 each, q . k / sqrt(dh); -3e38 for a hidden key or past
 //      the slice; the key's cache row to row_s;
@@ -35,13 +37,11 @@ struct Params {
     v_head_dim: u32,   // dv <= 256, % 4 == 0
     hide_lo: u32,      // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
     hide_hi: u32,
-    _pad2: u32,
+    min_slice: u32,    // fewest keys per slice (a split count from it, below)
 }
 
 const WG: u32 = 256u;
 const KT: u32 = 256u; // keys per tile: one per thread in the scores
-// KEYS_PER_SPLIT equals its namesake of gpu/src/ops/attention_split.rs (gpu/tests/contract.rs)
-const KEYS_PER_SPLIT: u32 = 32u;
 const NEG_BIG: f32 = -3.0e38;
 const FRESH: u32 = 0xffffffffu; // row_s of the key of this call (read from qkv)
 
@@ -81,7 +81,7 @@ fn wg_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 
 // vec4 i of a K row: of qkv for the fresh key, else of the cache.
-fn k4(fresh: bool, i: u32) -> vec4<f32> {
+fn kload(fresh: bool, i: u32) -> vec4<f32> {
     if (fresh) {
         return qkv[i];
     }
@@ -162,7 +162,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let kvh = h0 / (p.n_heads / p.n_kv_heads);
     let n = n_a + (pos0 - lo + 1u);
-    let used = clamp((n + KEYS_PER_SPLIT - 1u) / KEYS_PER_SPLIT, 1u, p.splits);
+    let used = clamp((n + p.min_slice - 1u) / p.min_slice, 1u, p.splits);
     let chunk = (n + used - 1u) / used;
     let i0 = min(j * chunk, n);
     let i1 = min(i0 + chunk, n);
@@ -225,21 +225,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             var al = vec4<f32>(0.0);
             var ah = vec4<f32>(0.0);
             var d = 0u;
-            for (; d + 4u <= dh4; d += 4u) {
-                let k0 = k4(fresh, kb + d);
-                let k1 = k4(fresh, kb + d + 1u);
-                let k2 = k4(fresh, kb + d + 2u);
-                let k3 = k4(fresh, kb + d + 3u);
-                al += (qdot(d, dh4, k0) + qdot(d + 1u, dh4, k1))
-                    + (qdot(d + 2u, dh4, k2) + qdot(d + 3u, dh4, k3));
+            for (; d + 8u <= dh4; d += 8u) {
+                let k0 = kload(fresh, kb + d);
+                let k1 = kload(fresh, kb + d + 1u);
+                let k2 = kload(fresh, kb + d + 2u);
+                let k3 = kload(fresh, kb + d + 3u);
+                let k4 = kload(fresh, kb + d + 4u);
+                let k5 = kload(fresh, kb + d + 5u);
+                let k6 = kload(fresh, kb + d + 6u);
+                let k7 = kload(fresh, kb + d + 7u);
+                al += ((qdot(d, dh4, k0) + qdot(d + 1u, dh4, k1))
+                    + (qdot(d + 2u, dh4, k2) + qdot(d + 3u, dh4, k3)))
+                    + ((qdot(d + 4u, dh4, k4) + qdot(d + 5u, dh4, k5))
+                    + (qdot(d + 6u, dh4, k6) + qdot(d + 7u, dh4, k7)));
                 if (hi) {
                     let b = 4u * dh4 + d;
-                    ah += (qdot(b, dh4, k0) + qdot(b + 1u, dh4, k1))
-                        + (qdot(b + 2u, dh4, k2) + qdot(b + 3u, dh4, k3));
+                    ah += ((qdot(b, dh4, k0) + qdot(b + 1u, dh4, k1))
+                        + (qdot(b + 2u, dh4, k2) + qdot(b + 3u, dh4, k3)))
+                        + ((qdot(b + 4u, dh4, k4) + qdot(b + 5u, dh4, k5))
+                        + (qdot(b + 6u, dh4, k6) + qdot(b + 7u, dh4, k7)));
                 }
             }
             for (; d < dh4; d++) {
-                let k0 = k4(fresh, kb + d);
+                let k0 = kload(fresh, kb + d);
                 al += qdot(d, dh4, k0);
                 if (hi) {
                     ah += qdot(4u * dh4 + d, dh4, k0);

@@ -67,8 +67,7 @@ macro_rules! kernel_table {
                 ];
             AttentionSplitVec4 => "attention_split_vec4", inputs 4, outputs 1,
                 zero_wg_memory false,
-                params $crate::ops::attention_split::AttentionSplitParams,
-                consts [KEYS_PER_SPLIT = $crate::ops::attention_split::KEYS_PER_SPLIT];
+                params $crate::ops::attention_split::AttentionSplitParams;
             AttentionCombine => "attention_combine", inputs 1, outputs 1, zero_wg_memory false,
                 params $crate::ops::attention_combine::AttentionCombineParams;
             KvStore => "kv_store", inputs 2, outputs 2, zero_wg_memory true,

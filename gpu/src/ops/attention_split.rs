@@ -29,6 +29,8 @@ pub const MAX_SPLITS: usize = 128;
 /// Keys per split the shader aims for (`KEYS_PER_SPLIT` of attention_split.wgsl): a
 /// slice has at most 32 keys while n <= 32 * splits, else ceil(n / splits).
 pub const KEYS_PER_SPLIT: usize = 32;
+/// Fewest keys per slice on a CPU adapter: one 256-key tile of attention_split_vec4.
+pub const CPU_MIN_SLICE: usize = 256;
 /// Most query heads per workgroup (`m_s` of attention_split.wgsl).
 pub const MAX_HEADS_PER_WG: usize = 8;
 /// Most floats of the queries of one workgroup (`q_s`): heads_per_wg * dh.
@@ -52,7 +54,7 @@ crate::params::params! {
         pub v_head_dim: u32,
         pub hide_lo: u32,
         pub hide_hi: u32,
-        pub _pad2: u32,
+        pub min_slice: u32,
     }
 }
 
@@ -76,6 +78,17 @@ pub fn heads_per_wg_vec4(group: usize, head_dim: usize) -> usize {
         .rev()
         .find(|&k| group.is_multiple_of(k))
         .unwrap_or(1)
+}
+
+/// The fewest keys per slice on `gpu`: [`KEYS_PER_SPLIT`] on a GPU (many small slices fill
+/// its cores), [`CPU_MIN_SLICE`] on a CPU adapter (lavapipe, SwiftShader: a workgroup
+/// costs there per barrier, not per key, so fewer, longer slices).
+pub fn min_slice_for(gpu: &Gpu) -> usize {
+    if gpu.info.device_type == wgpu::DeviceType::Cpu {
+        CPU_MIN_SLICE
+    } else {
+        KEYS_PER_SPLIT
+    }
 }
 
 /// Splits in the grid for at most `max_keys` visible keys:
@@ -113,6 +126,10 @@ pub struct AttentionSplit {
     pub cache_rows: usize,
     /// Splits per head in the grid and in the partials buffer ([`splits_for`]).
     pub splits: usize,
+    /// Fewest keys in a split's slice (attention_split_vec4: the step uses
+    /// clamp(ceil(n / min_slice), 1, splits) splits; attention_split's slices have
+    /// [`KEYS_PER_SPLIT`]): [`min_slice_for`].
+    pub min_slice: usize,
 }
 
 impl AttentionSplit {
@@ -182,6 +199,7 @@ impl AttentionSplit {
         ensure((1..=MAX_SPLITS).contains(&s.splits), label, || {
             format!("splits {} not in 1..={MAX_SPLITS}", s.splits)
         })?;
+        ensure(s.min_slice > 0, label, || "min_slice 0".to_string())?;
         s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
         need(label, partials, s.partials_len(), "partials")?;
@@ -204,7 +222,7 @@ impl AttentionSplit {
             v_head_dim: u(label, s.v_head_dim)?,
             hide_lo,
             hide_hi,
-            _pad2: 0,
+            min_slice: u(label, s.min_slice)?,
         };
         let grid = fold(
             gpu,
