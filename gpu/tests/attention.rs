@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::attn::{attention_ref, cache_with_prefix, qkv_rows, split_decode_case};
+use common::attn::{attention_ref, split_decode_case};
 use common::attn::{PrefillCase, ATTN_TOL, COOP_TOL};
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
+use hybrid_gpu::ops::attention_split::*;
 use hybrid_gpu::ops::{attention::*, attention_tiled, kv_store::KvStore};
-use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
 use hybrid_gpu::{run, Gpu, Kernel};
 
 const SIZES: [usize; 4] = [1, 7, 33, 130];

@@ -25,7 +25,10 @@ fn attention_split_vec4_long_cache_many_splits() {
         let layout = CacheLayout { window, sinks };
         let session_splits = splits_for(max_keys(&layout, max_ctx));
         // 128 splits without the window, 94 with it
-        assert!(session_splits > 90 && session_splits <= MAX_SPLITS, "{layout:?}");
+        assert!(
+            session_splits > 90 && session_splits <= MAX_SPLITS,
+            "{layout:?}"
+        );
         // (Hq, Hkv, dh, dv)
         for shape in [(4, 1, 8, 8), (2, 2, 16, 8)] {
             for (ctx, q_gain) in [(4100, 6.0), (4608, 1.0)] {
@@ -69,7 +72,11 @@ fn attention_split_vec4_gqa_groups() {
         ((4, 1, 128, 256), 4),
         ((8, 1, 256, 16), 4),
     ] {
-        assert_eq!(heads_per_wg_vec4(shape.0 / shape.1, shape.2), hpw, "{shape:?}");
+        assert_eq!(
+            heads_per_wg_vec4(shape.0 / shape.1, shape.2),
+            hpw,
+            "{shape:?}"
+        );
         for (window, sinks) in [(None, 0), (Some(200), 3)] {
             let layout = CacheLayout { window, sinks };
             let session_splits = splits_for(max_keys(&layout, max_ctx));

@@ -5,9 +5,9 @@ use super::{down, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
 use hybrid_core::cpu::attention::visible;
 use hybrid_core::cpu::softmax::softmax;
-use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
 use hybrid_gpu::ops::attention_combine::AttentionCombine;
 use hybrid_gpu::ops::attention_split::AttentionSplit;
+use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
 use hybrid_gpu::{run, Gpu, Kernel};
 
 /// Tolerance (max |gpu - cpu| / max |cpu|) of attention_coop.wgsl: q, k, v and the softmax
