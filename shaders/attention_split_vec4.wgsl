@@ -88,14 +88,20 @@ fn kload(fresh: bool, i: u32) -> vec4<f32> {
     return k_cache[i];
 }
 
-// The 4 heads' dots of q_s from vec4 b (head stride n4) with k.
-fn qdot(b: u32, n4: u32, k: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(
-        dot(q_s[b], k),
-        dot(q_s[b + n4], k),
-        dot(q_s[b + 2u * n4], k),
-        dot(q_s[b + 3u * n4], k),
-    );
+// The dots with k of the 4 heads h.. of q_s from vec4 b (head stride n4); 0 for the
+// heads past heads_per_wg (a uniform branch: no work for a smaller group).
+fn qdot(b: u32, n4: u32, h: u32, k: vec4<f32>) -> vec4<f32> {
+    var r = vec4<f32>(dot(q_s[b], k), 0.0, 0.0, 0.0);
+    if (p.heads_per_wg > h + 1u) {
+        r.y = dot(q_s[b + n4], k);
+    }
+    if (p.heads_per_wg > h + 2u) {
+        r.z = dot(q_s[b + 2u * n4], k);
+    }
+    if (p.heads_per_wg > h + 3u) {
+        r.w = dot(q_s[b + 3u * n4], k);
+    }
+    return r;
 }
 
 // vec4 c of the V row of a key (row_s entry r) of KV head column vcol4.
@@ -234,23 +240,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                 let k5 = kload(fresh, kb + d + 5u);
                 let k6 = kload(fresh, kb + d + 6u);
                 let k7 = kload(fresh, kb + d + 7u);
-                al += ((qdot(d, dh4, k0) + qdot(d + 1u, dh4, k1))
-                    + (qdot(d + 2u, dh4, k2) + qdot(d + 3u, dh4, k3)))
-                    + ((qdot(d + 4u, dh4, k4) + qdot(d + 5u, dh4, k5))
-                    + (qdot(d + 6u, dh4, k6) + qdot(d + 7u, dh4, k7)));
+                al += ((qdot(d, dh4, 0u, k0) + qdot(d + 1u, dh4, 0u, k1))
+                    + (qdot(d + 2u, dh4, 0u, k2) + qdot(d + 3u, dh4, 0u, k3)))
+                    + ((qdot(d + 4u, dh4, 0u, k4) + qdot(d + 5u, dh4, 0u, k5))
+                    + (qdot(d + 6u, dh4, 0u, k6) + qdot(d + 7u, dh4, 0u, k7)));
                 if (hi) {
                     let b = 4u * dh4 + d;
-                    ah += ((qdot(b, dh4, k0) + qdot(b + 1u, dh4, k1))
-                        + (qdot(b + 2u, dh4, k2) + qdot(b + 3u, dh4, k3)))
-                        + ((qdot(b + 4u, dh4, k4) + qdot(b + 5u, dh4, k5))
-                        + (qdot(b + 6u, dh4, k6) + qdot(b + 7u, dh4, k7)));
+                    ah += ((qdot(b, dh4, 4u, k0) + qdot(b + 1u, dh4, 4u, k1))
+                        + (qdot(b + 2u, dh4, 4u, k2) + qdot(b + 3u, dh4, 4u, k3)))
+                        + ((qdot(b + 4u, dh4, 4u, k4) + qdot(b + 5u, dh4, 4u, k5))
+                        + (qdot(b + 6u, dh4, 4u, k6) + qdot(b + 7u, dh4, 4u, k7)));
                 }
             }
             for (; d < dh4; d++) {
                 let k0 = kload(fresh, kb + d);
-                al += qdot(d, dh4, k0);
+                al += qdot(d, dh4, 0u, k0);
                 if (hi) {
-                    ah += qdot(4u * dh4 + d, dh4, k0);
+                    ah += qdot(4u * dh4 + d, dh4, 4u, k0);
                 }
             }
             if (!hidden(pos0, s)) {
@@ -323,9 +329,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
                 let p2 = select(vec4<f32>(0.0), s_lo[t2], t + 2u * n_kg < cnt);
                 let p3 = select(vec4<f32>(0.0), s_lo[t3], t + 3u * n_kg < cnt);
                 a0 += (p0.x * v0 + p1.x * v1) + (p2.x * v2 + p3.x * v3);
-                a1 += (p0.y * v0 + p1.y * v1) + (p2.y * v2 + p3.y * v3);
-                a2 += (p0.z * v0 + p1.z * v1) + (p2.z * v2 + p3.z * v3);
-                a3 += (p0.w * v0 + p1.w * v1) + (p2.w * v2 + p3.w * v3);
+                if (hpw > 1u) {
+                    a1 += (p0.y * v0 + p1.y * v1) + (p2.y * v2 + p3.y * v3);
+                }
+                if (hpw > 2u) {
+                    a2 += (p0.z * v0 + p1.z * v1) + (p2.z * v2 + p3.z * v3);
+                }
+                if (hpw > 3u) {
+                    a3 += (p0.w * v0 + p1.w * v1) + (p2.w * v2 + p3.w * v3);
+                }
                 l_lo += (p0 + p1) + (p2 + p3);
                 if (hi) {
                     let q0 = s_hi[t];
