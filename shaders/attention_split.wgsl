@@ -46,7 +46,7 @@ struct Params {
     v_head_dim: u32,   // dv <= 256
     hide_lo: u32,      // hidden keys [hide_lo, hide_hi) (an intervention; none: 0, 0)
     hide_hi: u32,
-    _pad2: u32,
+    min_slice: u32,    // (attention_split_vec4's; slices here have KEYS_PER_SPLIT keys)
 }
 
 const WG: u32 = 256u;

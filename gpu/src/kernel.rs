@@ -71,6 +71,9 @@ macro_rules! kernel_table {
                     MAX_HEADS = $crate::ops::attention_split::MAX_HEADS_PER_WG,
                     MAX_Q = $crate::ops::attention_split::MAX_WG_QUERY
                 ];
+            AttentionSplitVec4 => "attention_split_vec4", inputs 4, outputs 1,
+                zero_wg_memory false,
+                params $crate::ops::attention_split::AttentionSplitParams;
             AttentionCombine => "attention_combine", inputs 1, outputs 1, zero_wg_memory false,
                 params $crate::ops::attention_combine::AttentionCombineParams;
             KvStore => "kv_store", inputs 2, outputs 2, zero_wg_memory true,

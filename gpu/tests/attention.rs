@@ -6,96 +6,15 @@
 
 mod common;
 
-use common::attn::{attention_ref, cache_with_prefix, qkv_rows, PrefillCase, COOP_TOL};
+use common::attn::{attention_ref, split_decode_case};
+use common::attn::{PrefillCase, ATTN_TOL, COOP_TOL};
 use common::{down, gpu, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
+use hybrid_gpu::ops::attention_split::*;
 use hybrid_gpu::ops::{attention::*, attention_tiled, kv_store::KvStore};
-use hybrid_gpu::ops::{attention_combine::AttentionCombine, attention_split::*};
 use hybrid_gpu::{run, Gpu, Kernel};
 
 const SIZES: [usize; 4] = [1, 7, 33, 130];
-
-/// exp in the online softmax, different association of the weighted sum.
-const ATTN_TOL: f32 = 1e-4;
-
-/// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
-/// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
-/// split count of `splits`, against the reference; q scaled by `q_gain` (peaked softmax
-/// when large). Returns the worst relative error.
-#[allow(clippy::too_many_arguments)]
-fn split_decode_case(
-    g: &hybrid_gpu::Gpu,
-    (window, sinks): (Option<usize>, usize),
-    (hq, hkv, dh, dv): (usize, usize, usize, usize),
-    ctx: usize,
-    max_ctx: usize,
-    splits: &[usize],
-    q_gain: f32,
-) -> f32 {
-    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
-    let stride = qd + kvd + vd;
-    let (qkv, [q, k, v]) = qkv_rows(ctx, (hq, hkv, dh, dv), 11 + dh as u64, q_gain);
-    let cfg = AttentionConfig {
-        window,
-        sink_tokens: sinks,
-        v_head_dim: Some(dv),
-        ..AttentionConfig::plain(hq, hkv, dh)
-    };
-    let pos0 = ctx - 1;
-    let want = attention_ref(
-        &q[pos0 * qd..],
-        &k,
-        &v,
-        pos0,
-        hq,
-        hkv,
-        (dh, dv),
-        &cfg,
-        (0, 0),
-    );
-    let layout = CacheLayout { window, sinks };
-    let rows = layout.rows(max_ctx);
-    let (kc, vc) = cache_with_prefix(g, &qkv, pos0, (qd, kvd, vd), layout, rows);
-    let b = up(g, &qkv[pos0 * stride..]);
-    let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
-    let mut worst = 0.0f32;
-    for &splits in splits {
-        let sp = AttentionSplit {
-            stride,
-            k_off: qd,
-            v_off: qd + kvd,
-            n_heads: hq,
-            n_kv_heads: hkv,
-            head_dim: dh,
-            v_head_dim: dv,
-            layout,
-            view: KeyView::default(),
-            cache_rows: rows,
-            splits,
-        };
-        let part = up(g, &vec![f32::NAN; sp.partials_len()]);
-        let out = up(g, &vec![0.0; od]);
-        let cb = AttentionCombine {
-            n_heads: hq,
-            head_dim: dv,
-            splits,
-        };
-        let ds = [
-            sp.build(g, "split", &pos, &b, &kc, &vc, &part)
-                .expect("build"),
-            cb.build(g, "combine", &part, &out).expect("build"),
-        ];
-        run(g, "split attn", &ds).expect("run");
-        let e = rel_err(&down(g, &out, od), &want);
-        assert!(
-            e < ATTN_TOL,
-            "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
-             ctx={ctx} splits={splits} q_gain={q_gain}: {e:e}"
-        );
-        worst = worst.max(e);
-    }
-    worst
-}
 
 /// Decode (T = 1) through split-K partials + combine at awkward contexts, against the
 /// reference; with the grid's split count of the session (sized for a max context of
@@ -132,9 +51,10 @@ fn attention_split_decode_matches_reference() {
                     shape,
                     ctx,
                     max_ctx,
-                    &[session_splits, 1, 3, MAX_SPLITS],
+                    (&[session_splits, 1, 3, MAX_SPLITS], KEYS_PER_SPLIT),
                     1.0,
-                );
+                )
+                .0;
                 worst = worst.max(e);
             }
         }
@@ -162,9 +82,10 @@ fn attention_split_decode_many_splits() {
                         shape,
                         ctx,
                         max_ctx,
-                        &[session_splits, 7, 100],
+                        (&[session_splits, 7, 100], KEYS_PER_SPLIT),
                         q_gain,
-                    );
+                    )
+                    .0;
                     worst = worst.max(e);
                 }
             }

@@ -279,6 +279,7 @@ const SHARED: &[(&str, &[&str])] = &[
         &[
             "attention",
             "attention_split",
+            "attention_split_vec4",
             "attention_tiled",
             "attention_coop",
         ],
@@ -292,6 +293,7 @@ const SHARED: &[(&str, &[&str])] = &[
         &[
             "attention",
             "attention_split",
+            "attention_split_vec4",
             "attention_probs",
             "attention_tiled",
         ],
@@ -343,6 +345,7 @@ const SHARED: &[(&str, &[&str])] = &[
             "attention_coop",
             "attention_probs",
             "attention_split",
+            "attention_split_vec4",
             "attention_tiled",
             "conv1d",
             "embed",

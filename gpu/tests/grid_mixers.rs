@@ -13,7 +13,7 @@ use hybrid_core::weights::Weights;
 use hybrid_core::{ForwardOptions, Model, ModelConfig};
 use hybrid_gpu::ops::attention::{Attention, CacheLayout, KeyView};
 use hybrid_gpu::ops::attention_probs::AttentionProbs;
-use hybrid_gpu::ops::attention_split::AttentionSplit;
+use hybrid_gpu::ops::attention_split::{AttentionSplit, KEYS_PER_SPLIT};
 use hybrid_gpu::ops::ssm_probes::SsmProbes;
 use hybrid_gpu::ops::ssm_scan::{dt_edit_neutral, SsmScan};
 use hybrid_gpu::ops::{conv1d::Conv1d, ssd::Ssd};
@@ -80,6 +80,7 @@ fn attention_folds() {
             view: KeyView::default(),
             cache_rows: rows,
             splits,
+            min_slice: KEYS_PER_SPLIT,
         };
         let (q, k, v) = (up(g, &qkv), up(g, &kc), up(g, &vc));
         let dp = op.build(g, "split", &up_u32(g, &[1000]), &q, &k, &v, &part);

@@ -9,7 +9,10 @@
 //! beyond those write neutral partials (m = -3e38, l = 0, o = 0).
 //!
 //! A workgroup serves [`heads_per_wg`] query heads of one KV head (their K and V rows
-//! are read once) and one split: grid (Hq / heads_per_wg, splits).
+//! are read once) and one split: grid (Hq / heads_per_wg, splits). Two kernels: where
+//! the head sizes and the q|k|v columns are multiples of 4 (every config of assets/),
+//! shaders/attention_split_vec4.wgsl (vec4 K/V reads, up to 8 query heads of a GQA group
+//! per workgroup, 256-key tiles: made for long caches); else attention_split.wgsl.
 
 use super::attention::{CacheLayout, KeyView};
 use super::qkv::QkvLayout;
@@ -26,6 +29,8 @@ pub const MAX_SPLITS: usize = 128;
 /// Keys per split the shader aims for (`KEYS_PER_SPLIT` of attention_split.wgsl): a
 /// slice has at most 32 keys while n <= 32 * splits, else ceil(n / splits).
 pub const KEYS_PER_SPLIT: usize = 32;
+/// Fewest keys per slice on a CPU adapter: one 256-key tile of attention_split_vec4.
+pub const CPU_MIN_SLICE: usize = 256;
 /// Most query heads per workgroup (`m_s` of attention_split.wgsl).
 pub const MAX_HEADS_PER_WG: usize = 8;
 /// Most floats of the queries of one workgroup (`q_s`): heads_per_wg * dh.
@@ -49,7 +54,7 @@ crate::params::params! {
         pub v_head_dim: u32,
         pub hide_lo: u32,
         pub hide_hi: u32,
-        pub _pad2: u32,
+        pub min_slice: u32,
     }
 }
 
@@ -61,6 +66,29 @@ pub fn heads_per_wg(group: usize, head_dim: usize) -> usize {
         .rev()
         .find(|&k| group.is_multiple_of(k) && k * head_dim <= MAX_WG_QUERY)
         .unwrap_or(1)
+}
+
+/// Query heads per workgroup of attention_split_vec4.wgsl for `group` query heads per KV
+/// head of q/k dim `head_dim`: the largest divisor of `group` of at most 4, or of at most
+/// [`MAX_HEADS_PER_WG`] where head_dim <= 128 (its query slots: 4 of 256 floats or 8 of
+/// 128).
+pub fn heads_per_wg_vec4(group: usize, head_dim: usize) -> usize {
+    let most = if head_dim <= 128 { MAX_HEADS_PER_WG } else { 4 };
+    (1..=group.min(most))
+        .rev()
+        .find(|&k| group.is_multiple_of(k))
+        .unwrap_or(1)
+}
+
+/// The fewest keys per slice on `gpu`: [`KEYS_PER_SPLIT`] on a GPU (many small slices fill
+/// its cores), [`CPU_MIN_SLICE`] on a CPU adapter (lavapipe, SwiftShader: a workgroup
+/// costs there per barrier, not per key, so fewer, longer slices).
+pub fn min_slice_for(gpu: &Gpu) -> usize {
+    if gpu.info.device_type == wgpu::DeviceType::Cpu {
+        CPU_MIN_SLICE
+    } else {
+        KEYS_PER_SPLIT
+    }
 }
 
 /// Splits in the grid for at most `max_keys` visible keys:
@@ -98,6 +126,10 @@ pub struct AttentionSplit {
     pub cache_rows: usize,
     /// Splits per head in the grid and in the partials buffer ([`splits_for`]).
     pub splits: usize,
+    /// Fewest keys in a split's slice (attention_split_vec4: the step uses
+    /// clamp(ceil(n / min_slice), 1, splits) splits; attention_split's slices have
+    /// [`KEYS_PER_SPLIT`]): [`min_slice_for`].
+    pub min_slice: usize,
 }
 
 impl AttentionSplit {
@@ -113,6 +145,29 @@ impl AttentionSplit {
             k_off: self.k_off,
             v_off: Some(self.v_off),
             cache_rows: Some(self.cache_rows),
+        }
+    }
+
+    /// The kernel that runs it: attention_split_vec4 where dh, dv and the k and v columns
+    /// of qkv are multiples of 4 (every read a vec4) and each cache holds a vec4 (a ring
+    /// of no rows is one float), else attention_split.
+    pub fn kernel(&self, k_cache: &wgpu::Buffer, v_cache: &wgpu::Buffer) -> Kernel {
+        let four = |x: usize| x.is_multiple_of(4);
+        let dims = [self.head_dim, self.v_head_dim, self.k_off, self.v_off];
+        if dims.into_iter().all(four) && k_cache.size().min(v_cache.size()) >= 16 {
+            Kernel::AttentionSplitVec4
+        } else {
+            Kernel::AttentionSplit
+        }
+    }
+
+    /// Query heads per workgroup of `kernel`.
+    fn heads_per_wg(&self, kernel: Kernel) -> usize {
+        let group = self.n_heads / self.n_kv_heads.max(1);
+        match kernel {
+            Kernel::AttentionSplitVec4 => heads_per_wg_vec4(group, self.head_dim),
+            // the queries (dh each) and the outputs (dv each) of a workgroup's heads fit
+            _ => heads_per_wg(group, self.head_dim.max(self.v_head_dim)),
         }
     }
 
@@ -144,11 +199,12 @@ impl AttentionSplit {
         ensure((1..=MAX_SPLITS).contains(&s.splits), label, || {
             format!("splits {} not in 1..={MAX_SPLITS}", s.splits)
         })?;
+        ensure(s.min_slice > 0, label, || "min_slice 0".to_string())?;
         s.qkv().check(label, &s, qkv, Some((k_cache, v_cache)))?;
         need(label, pos, 1, "pos")?;
         need(label, partials, s.partials_len(), "partials")?;
-        // the queries (dh each) and the outputs (dv each) of a workgroup's heads both fit
-        let hpw = heads_per_wg(s.n_heads / s.n_kv_heads, s.head_dim.max(s.v_head_dim));
+        let kernel = s.kernel(k_cache, v_cache);
+        let hpw = s.heads_per_wg(kernel);
         let (hide_lo, hide_hi) = s.view.hide();
         let params = AttentionSplitParams {
             stride: u(label, s.stride)?,
@@ -166,7 +222,7 @@ impl AttentionSplit {
             v_head_dim: u(label, s.v_head_dim)?,
             hide_lo,
             hide_hi,
-            _pad2: 0,
+            min_slice: u(label, s.min_slice)?,
         };
         let grid = fold(
             gpu,
@@ -176,7 +232,7 @@ impl AttentionSplit {
         Dispatch::new(
             gpu,
             label,
-            Kernel::AttentionSplit,
+            kernel,
             &[],
             &params,
             &[pos, qkv, k_cache, v_cache],

@@ -5,12 +5,100 @@ use super::{down, rel_err, up, up_u32, values};
 use hybrid_core::config::AttentionConfig;
 use hybrid_core::cpu::attention::visible;
 use hybrid_core::cpu::softmax::softmax;
+use hybrid_gpu::ops::attention_combine::AttentionCombine;
+use hybrid_gpu::ops::attention_split::AttentionSplit;
 use hybrid_gpu::ops::{attention::*, kv_store::KvStore};
 use hybrid_gpu::{run, Gpu, Kernel};
 
 /// Tolerance (max |gpu - cpu| / max |cpu|) of attention_coop.wgsl: q, k, v and the softmax
 /// weights rounded to f16 (2^-11 relative each), sums in f32.
 pub const COOP_TOL: f32 = 4e-3;
+
+/// Tolerance of decode attention (split-K partials + combine, and the prefill kernel):
+/// exp in the online softmax, different association of the weighted sum.
+pub const ATTN_TOL: f32 = 1e-4;
+
+/// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
+/// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
+/// split count of `splits` (slices of at least `min_slice` keys), against the reference; q scaled by `q_gain` (peaked softmax
+/// when large). Returns the worst relative error and the kernel of the partials.
+#[allow(clippy::too_many_arguments)]
+pub fn split_decode_case(
+    g: &Gpu,
+    (window, sinks): (Option<usize>, usize),
+    (hq, hkv, dh, dv): (usize, usize, usize, usize),
+    ctx: usize,
+    max_ctx: usize,
+    (splits, min_slice): (&[usize], usize),
+    q_gain: f32,
+) -> (f32, Kernel) {
+    let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
+    let stride = qd + kvd + vd;
+    let (qkv, [q, k, v]) = qkv_rows(ctx, (hq, hkv, dh, dv), 11 + dh as u64, q_gain);
+    let cfg = AttentionConfig {
+        window,
+        sink_tokens: sinks,
+        v_head_dim: Some(dv),
+        ..AttentionConfig::plain(hq, hkv, dh)
+    };
+    let pos0 = ctx - 1;
+    let want = attention_ref(
+        &q[pos0 * qd..],
+        &k,
+        &v,
+        pos0,
+        hq,
+        hkv,
+        (dh, dv),
+        &cfg,
+        (0, 0),
+    );
+    let layout = CacheLayout { window, sinks };
+    let rows = layout.rows(max_ctx);
+    let (kc, vc) = cache_with_prefix(g, &qkv, pos0, (qd, kvd, vd), layout, rows);
+    let b = up(g, &qkv[pos0 * stride..]);
+    let pos = up_u32(g, &[pos0 as u32, 0, 0, 0]);
+    let mut worst = 0.0f32;
+    let mut kernel = Kernel::AttentionSplit;
+    for &splits in splits {
+        let sp = AttentionSplit {
+            stride,
+            k_off: qd,
+            v_off: qd + kvd,
+            n_heads: hq,
+            n_kv_heads: hkv,
+            head_dim: dh,
+            v_head_dim: dv,
+            layout,
+            view: KeyView::default(),
+            cache_rows: rows,
+            splits,
+            min_slice,
+        };
+        let part = up(g, &vec![f32::NAN; sp.partials_len()]);
+        let out = up(g, &vec![0.0; od]);
+        let cb = AttentionCombine {
+            n_heads: hq,
+            head_dim: dv,
+            splits,
+        };
+        let ds = [
+            sp.build(g, "split", &pos, &b, &kc, &vc, &part)
+                .expect("build"),
+            cb.build(g, "combine", &part, &out).expect("build"),
+        ];
+        kernel = ds[0].kernel();
+        run(g, "split attn", &ds).expect("run");
+        let e = rel_err(&down(g, &out, od), &want);
+        assert!(
+            e < ATTN_TOL,
+            "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
+             ctx={ctx} splits={splits} min_slice={min_slice} q_gain={q_gain}: {e:e}"
+        );
+        worst = worst.max(e);
+    }
+    (worst, kernel)
+}
 
 /// Reference attention over all keys 0..pos0+T (rows of `k` [pos0+T, Hkv*dh] and `v`
 /// [pos0+T, Hkv*dv]), keys in `hide` [from, to) hidden (but a query's own); heads of dv

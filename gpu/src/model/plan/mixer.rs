@@ -13,7 +13,7 @@ use crate::model::acts::LayerState;
 use crate::model::weights::{AttnBufs, MambaBufs};
 use crate::ops::attention::Attention;
 use crate::ops::attention_combine::AttentionCombine;
-use crate::ops::attention_split::AttentionSplit;
+use crate::ops::attention_split::{min_slice_for, AttentionSplit};
 use crate::ops::conv1d::Conv1d;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
@@ -159,6 +159,7 @@ impl<'a> Planner<'a> {
                     view,
                     cache_rows: *rows,
                     splits: self.splits,
+                    min_slice: min_slice_for(gpu),
                 };
                 let label = format!("{p} attention split");
                 let part = &a.att_part;
