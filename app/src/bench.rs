@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::PRESETS;
 use crate::engine::{Backend, GpuEngine, ModelConfig, WorkerRun};
-use crate::worker::protocol::Reply;
 use crate::web;
+use crate::worker::protocol::Reply;
 
 /// What the URL asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
