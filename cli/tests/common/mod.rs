@@ -13,8 +13,14 @@ pub fn model_dir(id: &str) -> PathBuf {
 
 /// Run `hybrid` with `args`: (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
+    run_with_env(args, &[])
+}
+
+/// Run `hybrid` with `args` and the environment variables `env` set.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hybrid"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run hybrid");
     (
