@@ -10,24 +10,13 @@
 //! The family `gemm` times the CPU engine's SGEMM kernels instead (`bench_gemm.rs`).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::arch::PRESETS;
+pub use crate::bench_types::{Row, Spec};
 use crate::engine::{Backend, GpuEngine, ModelConfig, WorkerRun};
 use crate::web;
 use crate::worker::protocol::Reply;
-
-/// What the URL asks for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Spec {
-    /// Playground families: `playground-<name>.json` is bundled.
-    pub families: Vec<String>,
-    pub lens: Vec<usize>,
-    pub decode: usize,
-    pub runs: usize,
-    pub cpu: bool,
-    pub webgpu: bool,
-}
 
 /// Longest context the page benchmarks (the CPU engine's memory in wasm).
 pub const MAX_LEN: usize = 16_384;
@@ -97,25 +86,6 @@ pub fn config_of(family: &str) -> Result<ModelConfig, String> {
         format!("#bench: no bundled config `{id}` (transformer, mamba2, inter, intra)")
     })?;
     ModelConfig::from_json(preset.json.as_bytes()).map_err(|e| format!("{id}: {e}"))
-}
-
-/// One measured point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    pub model: String,
-    /// "cpu-wasm" or "webgpu".
-    pub engine: String,
-    pub context: usize,
-    /// The whole prompt in one call (the GPU engine runs it in 256-token submissions),
-    /// timed to the logits on the host; the best of `runs`.
-    pub prefill_ms: f64,
-    pub decode_ms_per_token: f64,
-    pub decode_steps: usize,
-    /// WebGPU: max |logit difference| with the CPU engine's last-token logits, over the
-    /// largest |CPU logit|; `None` on the CPU or when the CPU engine did not run.
-    pub rel_err_vs_cpu: Option<f64>,
-    /// Every logit of the prefill and of the last decode step finite.
-    pub finite: bool,
 }
 
 /// What `window.__hybridBench` holds.

@@ -40,6 +40,7 @@ pub mod arch_extra;
 pub mod arch_notes;
 pub mod bench;
 pub mod bench_gemm;
+pub mod bench_types;
 mod catalog;
 pub mod charts;
 pub mod engine;

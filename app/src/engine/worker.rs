@@ -315,7 +315,7 @@ impl WorkerRun {
     }
 
     /// Starts the in-page benchmark's CPU rows for `family` in the worker.
-    pub fn bench(family: &str, spec: &crate::bench::Spec) -> Result<Self, String> {
+    pub fn bench(family: &str, spec: &crate::bench_types::Spec) -> Result<Self, String> {
         Self::send(|run| Request::Bench {
             run,
             family: family.to_string(),

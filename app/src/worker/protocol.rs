@@ -35,7 +35,7 @@ pub enum Request {
     Bench {
         run: u64,
         family: String,
-        spec: crate::bench::Spec,
+        spec: crate::bench_types::Spec,
     },
 }
 
@@ -80,7 +80,7 @@ pub enum Reply {
     /// or why it failed (the run then ends).
     BenchRow {
         run: u64,
-        row: Result<(crate::bench::Row, Vec<f32>), String>,
+        row: Result<(crate::bench_types::Row, Vec<f32>), String>,
     },
 }
 
