@@ -97,8 +97,9 @@ impl Mailbox {
 struct Handle {
     worker: RefCell<web_sys::Worker>,
     /// Whether this is the threaded worker (it falls back to the single-threaded one if
-    /// it fails before it is ready).
+    /// it fails before it is ready), and why it fell back.
     threaded: Cell<bool>,
+    fell_back: RefCell<Option<String>>,
     /// Requests sent before the worker said it is ready are queued here.
     queued: RefCell<Option<Vec<JsValue>>>,
     runs: RefCell<HashMap<u64, Rc<Mailbox>>>,
@@ -134,6 +135,7 @@ fn handle() -> Result<Rc<Handle>, String> {
     let h = Rc::new(Handle {
         worker: RefCell::new(worker),
         threaded: Cell::new(threaded),
+        fell_back: RefCell::new(None),
         queued: RefCell::new(Some(Vec::new())),
         runs: RefCell::new(HashMap::new()),
         dead: RefCell::new(None),
@@ -185,6 +187,7 @@ impl Handle {
                 );
                 *self.worker.borrow_mut() = w;
                 self.threaded.set(false);
+                *self.fell_back.borrow_mut() = Some(format!("the threaded build failed: {why}"));
                 self.listen();
             }
             Err(e) => self.die(format!("{why}; then {e:?}")),
@@ -198,10 +201,11 @@ impl Handle {
                     let _ = self.worker.borrow().post_message(&m);
                 }
                 let why_one = match (self.threaded.get(), why_one) {
+                    (true, why) => why,
                     (false, _) if !cross_origin_isolated() => {
                         Some("the page is not cross-origin isolated".into())
                     }
-                    (_, why) => why,
+                    (false, why) => self.fell_back.borrow().clone().or(why),
                 };
                 set_cpu_threads(CpuThreads { threads, why_one });
             }

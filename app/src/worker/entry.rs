@@ -46,7 +46,7 @@ async fn start_threads() -> Result<usize, String> {
 /// The single-threaded build, loaded where the page is not cross-origin isolated.
 #[cfg(not(target_feature = "atomics"))]
 async fn start_threads() -> Result<usize, String> {
-    Err("single-threaded build: the page is not cross-origin isolated".into())
+    Err("the single-threaded build".into())
 }
 
 fn post(reply: Reply) {
