@@ -19,7 +19,8 @@ const SIZES: [usize; 4] = [1, 7, 33, 130];
 /// Decode (T = 1) through split-K partials + combine at awkward contexts, against the
 /// reference; with the grid's split count of the session (sized for a max context of
 /// 1000), with more splits than keys (neutral partials), a single one (slices of many
-/// tiles) or a few.
+/// tiles) or a few; on attention_split and, where the shape allows, attention_split_vec4
+/// (the planner picks by head size: `vec4_pays`).
 #[test]
 fn attention_split_decode_matches_reference() {
     let Some(g) = gpu() else { return };
@@ -42,7 +43,10 @@ fn attention_split_decode_matches_reference() {
             (2, 1, 64, 128),
             (8, 2, 32, 12),
         ] {
-            for ctx in [1, 7, 33, 130, 1000] {
+            for (ctx, vec4) in [1, 7, 33, 130, 1000]
+                .into_iter()
+                .flat_map(|c| [(c, false), (c, true)])
+            {
                 let layout = CacheLayout { window, sinks };
                 let session_splits = splits_for(max_keys(&layout, max_ctx));
                 let e = split_decode_case(
@@ -51,7 +55,7 @@ fn attention_split_decode_matches_reference() {
                     shape,
                     ctx,
                     max_ctx,
-                    (&[session_splits, 1, 3, MAX_SPLITS], KEYS_PER_SPLIT),
+                    (&[session_splits, 1, 3, MAX_SPLITS], KEYS_PER_SPLIT, vec4),
                     1.0,
                 )
                 .0;
@@ -64,7 +68,8 @@ fn attention_split_decode_matches_reference() {
 
 /// Many splits: contexts up to 2000 keys (the session's grid of 32-key slices, up to 64
 /// splits of ~31 keys; or 7 and 100 splits), full attention and a window with sinks (ring
-/// wrapped), peaked softmax (q x 6) so the running max and the merge weights matter.
+/// wrapped), peaked softmax (q x 6) so the running max and the merge weights matter; both
+/// kernels.
 #[test]
 fn attention_split_decode_many_splits() {
     let Some(g) = gpu() else { return };
@@ -75,14 +80,14 @@ fn attention_split_decode_many_splits() {
             for ctx in [1000, 1999, 2000] {
                 let layout = CacheLayout { window, sinks };
                 let session_splits = splits_for(max_keys(&layout, max_ctx));
-                for q_gain in [1.0, 6.0] {
+                for (q_gain, vec4) in [(1.0, false), (6.0, false), (6.0, true)] {
                     let e = split_decode_case(
                         &g,
                         (window, sinks),
                         shape,
                         ctx,
                         max_ctx,
-                        (&[session_splits, 7, 100], KEYS_PER_SPLIT),
+                        (&[session_splits, 7, 100], KEYS_PER_SPLIT, vec4),
                         q_gain,
                     )
                     .0;

@@ -40,7 +40,7 @@ fn attention_split_vec4_long_cache_many_splits() {
                         shape,
                         ctx,
                         max_ctx,
-                        (&[session_splits, 1, 7], min_slice),
+                        (&[session_splits, 1, 7], min_slice, true),
                         q_gain,
                     );
                     assert_eq!(kernel, Kernel::AttentionSplitVec4, "{shape:?}");
@@ -87,7 +87,7 @@ fn attention_split_vec4_gqa_groups() {
                     shape,
                     ctx,
                     max_ctx,
-                    (&[session_splits, 1], KEYS_PER_SPLIT),
+                    (&[session_splits, 1], KEYS_PER_SPLIT, true),
                     3.0,
                 );
                 assert_eq!(kernel, Kernel::AttentionSplitVec4, "{shape:?}");

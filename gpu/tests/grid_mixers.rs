@@ -81,6 +81,7 @@ fn attention_folds() {
             cache_rows: rows,
             splits,
             min_slice: KEYS_PER_SPLIT,
+            vec4: true,
         };
         let (q, k, v) = (up(g, &qkv), up(g, &kc), up(g, &vc));
         let dp = op.build(g, "split", &up_u32(g, &[1000]), &q, &k, &v, &part);

@@ -12,7 +12,9 @@
 //! are read once) and one split: grid (Hq / heads_per_wg, splits). Two kernels: where
 //! the head sizes and the q|k|v columns are multiples of 4 (every config of assets/),
 //! shaders/attention_split_vec4.wgsl (vec4 K/V reads, up to 8 query heads of a GQA group
-//! per workgroup, 256-key tiles: made for long caches); else attention_split.wgsl.
+//! per workgroup, 256-key tiles: made for long caches); else attention_split.wgsl. The
+//! planner takes the vec4 kernel only for heads of [`VEC4_MIN_HEAD_DIM`]+ floats
+//! ([`vec4_pays`]): for the playground's heads of 32 it is the slower one.
 
 use super::attention::{CacheLayout, KeyView};
 use super::qkv::QkvLayout;
@@ -31,6 +33,13 @@ pub const MAX_SPLITS: usize = 128;
 pub const KEYS_PER_SPLIT: usize = 32;
 /// Fewest keys per slice on a CPU adapter: one 256-key tile of attention_split_vec4.
 pub const CPU_MIN_SLICE: usize = 256;
+/// Smallest head (the larger of dh and dv) for which the planner takes
+/// attention_split_vec4. On an H200 (docs/BENCHMARKS.md, session 9), each dispatch alone,
+/// at 128 to 32K keys: heads of 32 (playground-transformer, groups of 2) 16.8 us vec4
+/// against 9.3 us attention_split; heads of 128 (paper-transformer, groups of 4) 24.5
+/// against 27 us, paper-intra 24 against 41 us, and at 32K the vec4 kernel is what takes
+/// the 1B Transformer's step from 8.2 to 2.8 ms. Heads of 64 were not measured.
+pub const VEC4_MIN_HEAD_DIM: usize = 64;
 /// Most query heads per workgroup (`m_s` of attention_split.wgsl).
 pub const MAX_HEADS_PER_WG: usize = 8;
 /// Most floats of the queries of one workgroup (`q_s`): heads_per_wg * dh.
@@ -91,6 +100,12 @@ pub fn min_slice_for(gpu: &Gpu) -> usize {
     }
 }
 
+/// Whether the planner takes attention_split_vec4 for heads of `head_dim` (q/k) and
+/// `v_head_dim` (v) floats: when the larger is at least [`VEC4_MIN_HEAD_DIM`].
+pub fn vec4_pays(head_dim: usize, v_head_dim: usize) -> bool {
+    head_dim.max(v_head_dim) >= VEC4_MIN_HEAD_DIM
+}
+
 /// Splits in the grid for at most `max_keys` visible keys:
 /// clamp(ceil(max_keys / 32), 1, 128).
 pub fn splits_for(max_keys: usize) -> usize {
@@ -130,6 +145,9 @@ pub struct AttentionSplit {
     /// clamp(ceil(n / min_slice), 1, splits) splits; attention_split's slices have
     /// [`KEYS_PER_SPLIT`]): [`min_slice_for`].
     pub min_slice: usize,
+    /// Take attention_split_vec4 where the shapes allow it ([`Self::kernel`]); false:
+    /// always attention_split. The planner: [`vec4_pays`].
+    pub vec4: bool,
 }
 
 impl AttentionSplit {
@@ -148,13 +166,14 @@ impl AttentionSplit {
         }
     }
 
-    /// The kernel that runs it: attention_split_vec4 where dh, dv and the k and v columns
-    /// of qkv are multiples of 4 (every read a vec4) and each cache holds a vec4 (a ring
-    /// of no rows is one float), else attention_split.
+    /// The kernel that runs it: attention_split_vec4 where `vec4` is set, dh, dv and the
+    /// k and v columns of qkv are multiples of 4 (every read a vec4) and each cache holds
+    /// a vec4 (a ring of no rows is one float), else attention_split.
     pub fn kernel(&self, k_cache: &wgpu::Buffer, v_cache: &wgpu::Buffer) -> Kernel {
         let four = |x: usize| x.is_multiple_of(4);
         let dims = [self.head_dim, self.v_head_dim, self.k_off, self.v_off];
-        if dims.into_iter().all(four) && k_cache.size().min(v_cache.size()) >= 16 {
+        let fits = dims.into_iter().all(four) && k_cache.size().min(v_cache.size()) >= 16;
+        if self.vec4 && fits {
             Kernel::AttentionSplitVec4
         } else {
             Kernel::AttentionSplit

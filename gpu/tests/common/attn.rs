@@ -20,8 +20,10 @@ pub const ATTN_TOL: f32 = 1e-4;
 
 /// One decode step (T = 1) at position ctx - 1 through split-K partials + combine, the
 /// cache (rows for `max_ctx`) filled by KvStore (ring wrap-around included), for each
-/// split count of `splits` (slices of at least `min_slice` keys), against the reference; q scaled by `q_gain` (peaked softmax
-/// when large). Returns the worst relative error and the kernel of the partials.
+/// split count of `splits` (slices of at least `min_slice` keys), against the reference;
+/// q scaled by `q_gain` (peaked softmax when large). `vec4`: attention_split_vec4 where
+/// the shape allows it, else attention_split. Returns the worst relative error and the
+/// kernel of the partials.
 #[allow(clippy::too_many_arguments)]
 pub fn split_decode_case(
     g: &Gpu,
@@ -29,7 +31,7 @@ pub fn split_decode_case(
     (hq, hkv, dh, dv): (usize, usize, usize, usize),
     ctx: usize,
     max_ctx: usize,
-    (splits, min_slice): (&[usize], usize),
+    (splits, min_slice, vec4): (&[usize], usize, bool),
     q_gain: f32,
 ) -> (f32, Kernel) {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
@@ -74,6 +76,7 @@ pub fn split_decode_case(
             cache_rows: rows,
             splits,
             min_slice,
+            vec4,
         };
         let part = up(g, &vec![f32::NAN; sp.partials_len()]);
         let out = up(g, &vec![0.0; od]);
@@ -93,7 +96,7 @@ pub fn split_decode_case(
         assert!(
             e < ATTN_TOL,
             "split attention window={window:?} sinks={sinks} hq={hq} hkv={hkv} dh={dh} dv={dv} \
-             ctx={ctx} splits={splits} min_slice={min_slice} q_gain={q_gain}: {e:e}"
+             ctx={ctx} splits={splits} min_slice={min_slice} vec4={vec4} q_gain={q_gain}: {e:e}"
         );
         worst = worst.max(e);
     }

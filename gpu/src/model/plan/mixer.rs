@@ -13,7 +13,7 @@ use crate::model::acts::LayerState;
 use crate::model::weights::{AttnBufs, MambaBufs};
 use crate::ops::attention::Attention;
 use crate::ops::attention_combine::AttentionCombine;
-use crate::ops::attention_split::{min_slice_for, AttentionSplit};
+use crate::ops::attention_split::{min_slice_for, vec4_pays, AttentionSplit};
 use crate::ops::conv1d::Conv1d;
 use crate::ops::kv_store::KvStore;
 use crate::ops::matmul::Matmul;
@@ -160,6 +160,7 @@ impl<'a> Planner<'a> {
                     cache_rows: *rows,
                     splits: self.splits,
                     min_slice: min_slice_for(gpu),
+                    vec4: vec4_pays(dims.head_dim, dims.v_head_dim),
                 };
                 let label = format!("{p} attention split");
                 let part = &a.att_part;
