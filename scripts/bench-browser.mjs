@@ -67,7 +67,11 @@ try {
     const file = name.endsWith('.onnx') ? path.join(ONNX_DIR, name) : path.join(ORT_DIR, name);
     if (!fs.existsSync(file)) return route.fulfill({ status: 404, body: `no ${name}` });
     const type = name.endsWith('.wasm') ? 'application/wasm' : name.endsWith('.mjs') ? 'text/javascript' : 'application/octet-stream';
-    return route.fulfill({ status: 200, body: fs.readFileSync(file), headers: { 'content-type': type } });
+    // COEP / CORP on every file too: a cross-origin isolated page may only start ORT's
+    // thread workers from scripts that opt in (without them the threads never start and
+    // the session waits forever)
+    const isolation = { 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' };
+    return route.fulfill({ status: 200, body: fs.readFileSync(file), headers: { 'content-type': type, ...isolation } });
   });
   const ours = engines.filter((e) => e === 'cpu' || e === 'webgpu');
   if (ours.length > 0) {

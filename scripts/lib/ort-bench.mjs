@@ -79,16 +79,23 @@ async function inPage(a) {
 }
 
 /** Times one graph on execution provider `ep` ("wasm" or "webgpu"); an error becomes
- * `{ error }` (ONNX Runtime's WebGPU backend fails on some graphs: said, not thrown). */
-export async function ortBench(page, file, entry, ep, threads = 1) {
+ * `{ error }` (ONNX Runtime's WebGPU backend fails on some graphs: said, not thrown), and
+ * so does a run past `limitMs` (a hang, e.g. thread workers that never start). */
+export async function ortBench(page, file, entry, ep, threads = 1, limitMs = 300_000) {
   const a = {
     file, ep, threads, tokens: entry.tokens, vocab: entry.vocab, weightsBytes: entry.weights_bytes,
     params: entry.params.map(({ name, offset, length }) => ({ name, offset, length })),
     torchLogits: entry.torch_logits,
   };
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no result in ${limitMs / 1000} s`)), limitMs);
+  });
   try {
-    return await page.evaluate(inPage, a);
+    return await Promise.race([page.evaluate(inPage, a), limit]);
   } catch (e) {
     return { error: String(e.message ?? e).split('\n')[0].slice(0, 200) };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -30,8 +30,6 @@ pub fn matmul_into(x: &[f32], w: &[f32], k: usize, y: &mut [f32]) {
 /// costs more than it saves: [`gemm`] loops over dot products or rows of `B` instead.
 const GEMM_MIN_ROWS: usize = 4;
 
-/// Below this many multiply-adds a GEMM runs on one thread (a fork costs a few us).
-const PAR_MIN_FMAS: usize = 1 << 17;
 /// Rows (or columns) of `C` per band of a threaded GEMM, at least: a multiple of the
 /// SGEMM kernels' tile.
 const PAR_MIN_BAND: usize = 16;
@@ -44,7 +42,7 @@ const PAR_MIN_BAND: usize = 16;
 pub fn gemm(m: usize, k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize) {
     assert!(a.fits(m, k) && b.fits(k, n) && Mat::rows(c, ldc).fits(m, n));
     let parts = par::parts();
-    if parts < 2 || m.saturating_mul(k).saturating_mul(n) < PAR_MIN_FMAS {
+    if !par::worth_forking(m.saturating_mul(k).saturating_mul(n)) {
         return gemm_band(Sgemm::HERE, m, k, n, a, b, c, ldc);
     }
     let band = |len: usize| len.div_ceil(parts).next_multiple_of(PAR_MIN_BAND);

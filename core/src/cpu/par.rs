@@ -62,6 +62,24 @@ pub fn parts() -> usize {
     }
 }
 
+/// Fewest multiply-adds for which handing work to the pool pays: below it, a GEMM or a
+/// set of attention tasks runs on the calling thread ([`worth_forking`]). Natively a fork
+/// costs a few us (rayon wakes a spinning thread). In the threaded wasm build the pool
+/// threads are Web Workers woken through `Atomics.wait` / `notify`, about 100 us a fork
+/// in Chromium: with the native threshold a playground decode step (~33 forks) took 4.7
+/// ms on 2 threads against 1.5 ms on one (docs/BENCHMARKS.md, "CPU engine on threads in
+/// the browser"), so there a fork must save ~4M multiply-adds (~0.3 ms of one thread).
+#[cfg(not(target_arch = "wasm32"))]
+pub const FORK_MIN_FMAS: usize = 1 << 17;
+#[cfg(target_arch = "wasm32")]
+pub const FORK_MIN_FMAS: usize = 1 << 22;
+
+/// Whether work of `fmas` multiply-adds is worth splitting over the pool
+/// ([`FORK_MIN_FMAS`]; always false with one part).
+pub fn worth_forking(fmas: usize) -> bool {
+    parts() >= 2 && fmas >= FORK_MIN_FMAS
+}
+
 /// `f` over every item, in parallel where [`parts`] > 1; results in the items' order.
 pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
     if items.len() < 2 || parts() < 2 {
@@ -70,8 +88,12 @@ pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) ->
     pool::map(threads(), items, f)
 }
 
-/// Below this many values a row-wise pass ([`rows_mut`]) runs on the calling thread.
+/// Below this many values a row-wise pass ([`rows_mut`]) runs on the calling thread
+/// (in wasm, where a fork costs ~100 us: [`FORK_MIN_FMAS`], 16 times as many).
+#[cfg(not(target_arch = "wasm32"))]
 const ROWS_MIN_VALUES: usize = 1 << 14;
+#[cfg(target_arch = "wasm32")]
+const ROWS_MIN_VALUES: usize = 1 << 18;
 
 /// `f(first_row, band)` over bands of whole rows of `data` ([rows, width]), in parallel
 /// where [`parts`] > 1 and the data is large enough: for element-wise work on rows
