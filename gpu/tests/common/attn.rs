@@ -36,23 +36,12 @@ pub fn split_decode_case(
 ) -> (f32, Kernel) {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let stride = qd + kvd + vd;
-    let (qkv, [q, k, v]) = qkv_rows(ctx, (hq, hkv, dh, dv), 11 + dh as u64, q_gain);
-    let cfg = AttentionConfig {
-        window,
-        sink_tokens: sinks,
-        v_head_dim: Some(dv),
-        ..AttentionConfig::plain(hq, hkv, dh)
-    };
     let pos0 = ctx - 1;
-    let want = attention_ref(
-        &q[pos0 * qd..],
-        &k,
-        &v,
-        pos0,
-        hq,
-        hkv,
-        (dh, dv),
-        &cfg,
+    let (qkv, want) = with_reference(
+        (ctx, pos0),
+        (hq, hkv, dh, dv),
+        (window, sinks),
+        (11 + dh as u64, q_gain),
         (0, 0),
     );
     let layout = CacheLayout { window, sinks };
@@ -202,6 +191,28 @@ pub struct PrefillCase {
     pub q_gain: f32,
 }
 
+/// `rows` rows of q | k | v (`qkv_rows` with `seed` and `q_gain`) and the reference
+/// attention output of the rows from `pos0` on, with a window of `window` tokens and
+/// `sinks` sinks and the keys `hidden` hidden.
+fn with_reference(
+    (rows, pos0): (usize, usize),
+    (hq, hkv, dh, dv): (usize, usize, usize, usize),
+    (window, sinks): (Option<usize>, usize),
+    (seed, q_gain): (u64, f32),
+    hidden: (usize, usize),
+) -> (Vec<f32>, Vec<f32>) {
+    let (qkv, [q, k, v]) = qkv_rows(rows, (hq, hkv, dh, dv), seed, q_gain);
+    let cfg = AttentionConfig {
+        window,
+        sink_tokens: sinks,
+        v_head_dim: Some(dv),
+        ..AttentionConfig::plain(hq, hkv, dh)
+    };
+    let q = &q[pos0 * hq * dh..];
+    let want = attention_ref(q, &k, &v, pos0, hq, hkv, (dh, dv), &cfg, hidden);
+    (qkv, want)
+}
+
 /// `n` random q|k|v rows ([n, Hq*dh + Hkv*dh + Hkv*dv], seeded; q scaled by `q_gain`)
 /// and their q, k and v columns.
 pub fn qkv_rows(
@@ -242,24 +253,12 @@ pub fn prefill_case(g: &Gpu, c: PrefillCase) -> (f32, Kernel) {
     let (qd, kvd, vd, od) = (hq * dh, hkv * dh, hkv * dv, hq * dv);
     let stride = qd + kvd + vd;
     let total = pos0 + t;
-    let (qkv, [q, k, v]) = qkv_rows(total, (hq, hkv, dh, dv), 5 + dh as u64, q_gain);
-    let cfg = AttentionConfig {
-        window,
-        sink_tokens: sinks,
-        v_head_dim: Some(dv),
-        ..AttentionConfig::plain(hq, hkv, dh)
-    };
-    let hidden = hide.unwrap_or((0, 0));
-    let want = attention_ref(
-        &q[pos0 * qd..],
-        &k,
-        &v,
-        pos0,
-        hq,
-        hkv,
-        (dh, dv),
-        &cfg,
-        hidden,
+    let (qkv, want) = with_reference(
+        (total, pos0),
+        (hq, hkv, dh, dv),
+        (window, sinks),
+        (5 + dh as u64, q_gain),
+        hide.unwrap_or((0, 0)),
     );
     let layout = CacheLayout { window, sinks };
     let rows = layout.rows(total);
