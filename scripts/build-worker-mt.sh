@@ -8,13 +8,14 @@
 # with them (-Z build-std, on the stable toolchain with RUSTC_BOOTSTRAP=1: the same
 # compiler as the rest of the build; needs the rust-src component, scripts/setup.sh).
 # Its own target dir: these flags would otherwise rebuild the single-threaded wasm.
+#
+# `--clippy`: instead of building, run clippy (warnings are errors) on the same build, so
+# that its `target_feature = "atomics"` code is linted too (scripts/test.sh, step clippy).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
-[ -f dist/index.html ] || die "dist/ has no page: run trunk build first (scripts/build-web.sh)"
 out=target/wasm-mt
-step "threaded CPU worker (cargo -Z build-std, atomics; $out)"
 # The memory is shared and imported (wasm-bindgen then makes it, and each pool thread
 # instantiates the module on it), at most 4 GiB (the most a wasm32 memory can grow to; a
 # shared memory must declare its maximum); the TLS symbols let wasm-bindgen give every
@@ -22,6 +23,15 @@ step "threaded CPU worker (cargo -Z build-std, atomics; $out)"
 link="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls"
 link="$link --export=__tls_size --export=__tls_align --export=__tls_base"
 flags="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128"
+if [ "${1:-}" = --clippy ]; then
+    step "clippy, threaded wasm build (cargo -Z build-std, atomics; $out)"
+    RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags" \
+        cargo clippy --target wasm32-unknown-unknown -Z build-std=std,panic_abort \
+        -p hybrid-core -p hybrid-app --target-dir "$out" -- -D warnings
+    exit 0
+fi
+[ -f dist/index.html ] || die "dist/ has no page: run trunk build first (scripts/build-web.sh)"
+step "threaded CPU worker (cargo -Z build-std, atomics; $out)"
 for a in $link; do flags="$flags -C link-arg=$a"; done
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags" \
     cargo build --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort \

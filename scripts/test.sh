@@ -65,7 +65,11 @@ for s in "${STEPS[@]}"; do
     case "$s" in
         setup) run_step setup scripts/setup.sh ;;
         fmt) run_step fmt cargo fmt --all -- --check ;;
-        clippy) run_step clippy cargo clippy --workspace --all-targets -- -D warnings ;;
+        clippy)
+            run_step clippy cargo clippy --workspace --all-targets -- -D warnings
+            # the CPU engine's threaded worker: code no other build compiles
+            run_step clippy-threaded scripts/build-worker-mt.sh --clippy
+            ;;
         # lavapipe has shader-f16: gpu/tests/matmul_f16.rs must run the f16 kernel there,
         # not check a fallback (HYBRID_REQUIRE_F16=0 on an adapter without it)
         test) run_step test env HYBRID_REQUIRE_F16="${HYBRID_REQUIRE_F16:-1}" cargo test --workspace ;;

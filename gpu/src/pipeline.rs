@@ -39,6 +39,12 @@ impl PipelineCache {
 
     /// The pipeline of `kernel` specialized with `constants` (WGSL `override` name, value)
     /// on `device`, compiled on first use.
+    // In the threaded wasm build (the CPU engine's worker, which never opens a GPU) wgpu's
+    // WebGPU handles are neither Send nor Sync; natively and in the page's build they are.
+    #[cfg_attr(
+        all(target_arch = "wasm32", target_feature = "atomics"),
+        allow(clippy::arc_with_non_send_sync)
+    )]
     pub fn get(
         &self,
         device: &wgpu::Device,
