@@ -189,11 +189,7 @@ pub fn attention(
     };
     // on the pool only when the scores and P V are worth a fork (not a decode step's)
     let fmas = n_heads * t_len * keys * (dh + dv);
-    let blocks = if par::worth_forking(fmas) {
-        par::map(tasks, |task| run.head_block(task))
-    } else {
-        tasks.into_iter().map(|task| run.head_block(task)).collect()
-    };
+    let blocks = par::map_worth(fmas, tasks, |task| run.head_block(task));
     let mut out = vec![0.0; t_len * od];
     for ((h, t0), o_h) in blocks {
         for (i, row) in o_h.chunks_exact(dv).enumerate() {

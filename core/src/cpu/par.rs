@@ -88,6 +88,19 @@ pub fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) ->
     pool::map(threads(), items, f)
 }
 
+/// [`map`] for tasks of `fmas` multiply-adds in all: on the pool only where that is
+/// [`worth_forking`], else in order on the calling thread (the same results either way).
+pub fn map_worth<T: Send, R: Send>(
+    fmas: usize,
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    if !worth_forking(fmas) {
+        return items.into_iter().map(f).collect();
+    }
+    map(items, f)
+}
+
 /// Below this many values a row-wise pass ([`rows_mut`]) runs on the calling thread
 /// (in wasm, where a fork costs ~100 us: [`FORK_MIN_FMAS`], 16 times as many).
 #[cfg(not(target_arch = "wasm32"))]
